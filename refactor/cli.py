@@ -1,0 +1,171 @@
+"""The ``leanify`` command.
+
+``leanify [OPTIONS] DOCKERFILE`` rewrites one file (stdout, ``--diff``, ``--write``,
+``--check``, ``--format json``); subcommands (``rules``, ``explain``, ``verify``) sit beside it.
+Exit codes: 0 done, 1 ``--check`` found changes, 2 error, 3 verification failed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .context import Facts
+from .diff import unified_diff
+from .errors import LeanifyError
+from .io import read_dockerfile, write_atomic
+from .pipeline import Result, all_transforms, run_pipeline, select
+
+EXIT_OK, EXIT_CHANGES, EXIT_ERROR, EXIT_VERIFY_FAILED = 0, 1, 2, 3
+
+
+class DefaultGroup(click.Group):
+    """A group whose first argument, when it is not a subcommand, is a Dockerfile for ``run``."""
+
+    default_command = "run"
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in ("--version",)):
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="leanify")
+def main() -> None:
+    """Refactor Dockerfiles into small, cache-friendly builds."""
+
+
+def _comma_list(_ctx, _param, value: tuple[str, ...]) -> list[str]:
+    return [v for item in value for v in item.split(",") if v.strip()]
+
+
+@main.command(
+    "run",
+    epilog="Other commands: `leanify rules`, `leanify explain LEAN0NN`, `leanify verify BEFORE AFTER`.",
+)
+@click.argument("dockerfile", type=str)
+@click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff instead of the rewritten file.")
+@click.option("--explain", is_flag=True, help="Precede each diff hunk with the reasons (# LEAN0NN: ...).")
+@click.option("--write", is_flag=True, help="Rewrite the file in place (atomically).")
+@click.option("--check", is_flag=True, help="Print a one-line summary; exit 1 when changes would be made.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--select", multiple=True, callback=_comma_list, help="Comma list of rule ids (or prefixes) to run.")
+@click.option("--ignore", multiple=True, callback=_comma_list, help="Comma list of rule ids (or prefixes) to skip.")
+@click.option("--context", "context_dir", type=click.Path(file_okay=False, path_type=Path), help="Build context (default: the Dockerfile's folder).")
+@click.option("--unsafe-fixes", is_flag=True, help="Also apply rules that need verification, without verifying.")
+def run(dockerfile: str, show_diff: bool, explain: bool, write: bool, check: bool, fmt: str,
+        select: list[str], ignore: list[str], context_dir: Path | None, unsafe_fixes: bool) -> None:
+    """Rewrite DOCKERFILE (use - for stdin) and print the result."""
+    label = "<stdin>" if dockerfile == "-" else dockerfile
+    if write and check:
+        _fail(label, LeanifyError("--write and --check exclude each other"))
+    if write and dockerfile == "-":
+        _fail(label, LeanifyError("--write needs a file, not stdin"))
+    try:
+        result = process(dockerfile, select, ignore, context_dir, unsafe_fixes)
+        diff_path = _diff_path(dockerfile)
+        diff = unified_diff(result.source.text, result.output.text, diff_path, result.changes, explain=explain)
+        if write and result.changed:
+            write_atomic(Path(dockerfile), result.output.text)
+    except LeanifyError as exc:
+        _fail(label, exc)
+    except Exception as exc:  # noqa: BLE001 - never a traceback for a user
+        if os.environ.get("LEANIFY_DEBUG"):
+            raise
+        _fail(label, LeanifyError(f"internal error: {type(exc).__name__}: {exc}"))
+    for err in result.errors:
+        click.echo(f"{label}:1: warning: {err}", err=True)
+    if fmt == "json":
+        click.echo(json.dumps(to_json(label, result, diff), indent=2))
+    elif check:
+        click.echo(summary(label, result))
+    elif show_diff:
+        click.echo(diff, nl=False)
+    elif write:
+        click.echo(summary(label, result, written=True), err=True)
+    else:
+        click.echo(result.output.text, nl=False)
+        if explain:
+            for c in result.changes:
+                click.echo(f"{label}:{c.lines[0]}: {c.rule}: {c.reason}", err=True)
+    sys.exit(EXIT_CHANGES if check and result.changed else EXIT_OK)
+
+
+def process(path: str, select_ids=(), ignore_ids=(), context: Path | None = None, unsafe: bool = False) -> Result:
+    """Read, parse and run the pipeline on one file (the unit the CLI, bulk and bots share)."""
+    model = read_dockerfile(path)
+    dockerfile = None if path == "-" else Path(path)
+    if context is None and dockerfile is None:
+        context = None
+    facts = Facts.for_path(dockerfile, context)
+    transforms = select(all_transforms(), select_ids, ignore_ids)
+    return run_pipeline(model, facts, transforms, unsafe=unsafe)
+
+
+def to_json(label: str, result: Result, diff: str) -> dict:
+    return {
+        "file": label,
+        "changed": result.changed,
+        "changes": [c.to_json() for c in result.changes],
+        "diff": diff,
+        "output": result.output.text,
+        "errors": result.errors,
+    }
+
+
+def summary(label: str, result: Result, written: bool = False) -> str:
+    applied = result.applied
+    if not result.changed:
+        tail = f" ({len(result.suggested)} suggestion(s) need verification)" if result.suggested else ""
+        return f"{label}: already lean{tail}"
+    rules = sorted({c.rule for c in applied})
+    verb = "written" if written else "would be made"
+    return f"{label}: {len(applied)} change(s) {verb} ({', '.join(rules)})"
+
+
+def _diff_path(path: str) -> str:
+    if path == "-":
+        return "Dockerfile"
+    rel = os.path.relpath(path)
+    return Path(path).name if rel.startswith("..") else Path(rel).as_posix()
+
+
+def _fail(label: str, exc: LeanifyError) -> None:
+    click.echo(exc.format(label), err=True)
+    sys.exit(EXIT_ERROR)
+
+
+@main.command("rules")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def rules_cmd(fmt: str) -> None:
+    """List the rules with id, title and safety class."""
+    transforms = all_transforms()
+    if fmt == "json":
+        click.echo(json.dumps([{"id": t.rule.id, "title": t.rule.title, "safety": t.rule.safety.value, "summary": t.rule.summary} for t in transforms], indent=2))
+        return
+    width = max(len(t.rule.title) for t in transforms)
+    for t in transforms:
+        click.echo(f"{t.rule.id}  {t.rule.title:<{width}}  {t.rule.safety.value:<12}  {t.rule.summary}")
+
+
+@main.command("explain")
+@click.argument("rule_id")
+def explain_cmd(rule_id: str) -> None:
+    """Print a rule's documentation: what, why, example, safety, how to silence it."""
+    by_id = {t.rule.id: t for t in all_transforms()}
+    t = by_id.get(rule_id.upper())
+    if t is None:
+        _fail(rule_id, LeanifyError(f"unknown rule {rule_id!r}; `leanify rules` lists them"))
+    click.echo(f"{t.rule.id} — {t.rule.title}  [{t.rule.safety.value}]\n")
+    click.echo(t.rule.doc)
+    click.echo(f"\nSilence it: `leanify --ignore {t.rule.id} ...`.")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,93 @@
+"""Reading Dockerfiles defensively and writing them back atomically.
+
+Untrusted input: a FIFO would block, a huge file would eat memory, a symlink loop or a
+directory would raise deep inside. Every such case becomes a ``DockerfileError`` with a
+line number, and a write either fully replaces the file (same mode, owner where possible)
+or leaves it untouched.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import sys
+import tempfile
+from pathlib import Path
+
+from .errors import DockerfileError
+from .model import MAX_BYTES, Dockerfile
+
+
+def read_dockerfile(path: str, strict: bool = True) -> Dockerfile:
+    """Read and parse ``path`` (``-`` for stdin)."""
+    if path == "-":
+        data = sys.stdin.buffer.read(MAX_BYTES + 1)
+    else:
+        data = read_bytes(Path(path))
+    return Dockerfile.from_bytes(data, strict=strict)
+
+
+def read_bytes(path: Path) -> bytes:
+    try:
+        st = os.stat(path)  # follows symlinks; a loop raises ELOOP
+    except FileNotFoundError:
+        raise DockerfileError("no such file") from None
+    except OSError as exc:
+        raise DockerfileError(_os_message(exc)) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise DockerfileError("is a directory, not a Dockerfile")
+    if not stat.S_ISREG(st.st_mode):
+        raise DockerfileError("not a regular file (FIFO, socket or device); refusing to read it")
+    if st.st_size > MAX_BYTES:
+        raise DockerfileError(f"file too large ({st.st_size} bytes; limit {MAX_BYTES})")
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise DockerfileError(_os_message(exc)) from None
+    return data
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` (UTF-8, BOM and line endings are part of ``text``)
+    via a temp file in the same folder and a rename; mode and owner are kept."""
+    data = text.encode("utf-8")
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise DockerfileError(_os_message(exc)) from None
+    if not os.access(path, os.W_OK):
+        raise DockerfileError("file is not writable; nothing was written")
+    folder = path.resolve().parent
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".leanify", dir=folder)
+    except OSError as exc:
+        raise DockerfileError(f"cannot write next to the file: {_os_message(exc)}") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, stat.S_IMODE(st.st_mode))
+        try:
+            os.chown(tmp, st.st_uid, st.st_gid)
+        except OSError:
+            pass  # not permitted for non-root: the mode is still kept
+        os.replace(tmp, path.resolve())
+    except BaseException as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(exc, OSError):
+            raise DockerfileError(f"write failed, original kept: {_os_message(exc)}") from None
+        raise
+
+
+def _os_message(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "symlink loop"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    return exc.strerror or str(exc)

@@ -1,0 +1,155 @@
+"""Run the selected rules in a fixed order until nothing changes.
+
+Rules are pure functions of (model, facts); the pipeline owns ordering, selection, the
+fixpoint, mapping each change back to the lines of the file the user wrote, and fault
+isolation: a rule that raises or produces a file BuildKit cannot parse is dropped for that
+file (its error reported), never allowed to break the output.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+from .context import Facts
+from .errors import LeanifyError
+from .model import Dockerfile
+from .rules import Change, Safety, Transform
+
+MAX_PASSES = 8
+
+
+class PipelineError(LeanifyError):
+    """The rules did not settle: a bug in leanify, reported rather than hidden."""
+
+
+@dataclass
+class Result:
+    source: Dockerfile
+    output: Dockerfile
+    changes: list[Change] = field(default_factory=list)  # applied and suggested (applied=False)
+    errors: list[str] = field(default_factory=list)  # rules that failed on this file and were skipped
+    passes: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return self.output.text != self.source.text
+
+    @property
+    def applied(self) -> list[Change]:
+        return [c for c in self.changes if c.applied]
+
+    @property
+    def suggested(self) -> list[Change]:
+        return [c for c in self.changes if not c.applied]
+
+
+def all_transforms() -> list[Transform]:
+    from leanify.transforms import TRANSFORMS  # late: transforms import the engine
+
+    return list(TRANSFORMS)
+
+
+def select(
+    transforms: Sequence[Transform], select: Iterable[str] | None = None, ignore: Iterable[str] | None = None
+) -> list[Transform]:
+    """Keep the rules named by ``select`` (all when empty; ``ALL`` allowed) minus ``ignore``.
+    Ids match exactly or by prefix (``LEAN00`` selects LEAN001..LEAN009)."""
+    known = {t.rule.id for t in transforms}
+    sel = [s.strip().upper() for s in (select or []) if s.strip()]
+    ign = [s.strip().upper() for s in (ignore or []) if s.strip()]
+    for code in sel + ign:
+        if code != "ALL" and not any(k.startswith(code) for k in known):
+            raise LeanifyError(f"unknown rule {code!r}; `leanify rules` lists them")
+
+    def hit(rule_id: str, codes: list[str]) -> bool:
+        return any(c == "ALL" or rule_id.startswith(c) for c in codes)
+
+    return [t for t in transforms if (not sel or hit(t.rule.id, sel)) and not hit(t.rule.id, ign)]
+
+
+def run_pipeline(
+    model: Dockerfile | str,
+    facts: Facts | None = None,
+    transforms: Sequence[Transform] | None = None,
+    unsafe: bool = False,
+) -> Result:
+    """Apply ``transforms`` (default: all) to a fixpoint. Rules that need verification are
+    applied only with ``unsafe=True``; otherwise their changes are reported as suggestions."""
+    if isinstance(model, str):
+        model = Dockerfile.parse(model)
+    facts = facts or Facts()
+    transforms = all_transforms() if transforms is None else list(transforms)
+    result = Result(model, model)
+    origin = list(range(1, _line_count(model.text) + 1))  # current line -> original line
+    suggested: dict[tuple, Change] = {}
+    broken: set[str] = set()
+    current = model
+    for n in range(1, MAX_PASSES + 2):
+        changed_this_pass = False
+        for t in transforms:
+            if t.rule.id in broken:
+                continue
+            try:
+                new, changes = t.apply(current, facts)
+                if new.text != current.text:
+                    Dockerfile.parse(new.text)  # strict: output must be a buildable Dockerfile
+            except Exception as exc:  # noqa: BLE001 - isolate a failing rule, report it
+                broken.add(t.rule.id)
+                result.errors.append(f"{t.rule.id}: skipped after an internal error: {type(exc).__name__}: {exc}")
+                continue
+            mapped = [_map_lines(c, origin) for c in changes]
+            if new.text == current.text:
+                continue
+            if t.rule.safety is Safety.NEEDS_VERIFY and not unsafe:
+                for c in mapped:
+                    suggested.setdefault((c.rule, c.lines, c.reason), _as_suggestion(c))
+                continue
+            if n > MAX_PASSES:
+                raise PipelineError(f"rules did not settle after {MAX_PASSES} passes ({t.rule.id} keeps changing the file)")
+            origin = _carry_origin(current.text, new.text, origin)
+            result.changes.extend(mapped)
+            current = new
+            changed_this_pass = True
+        result.passes = n
+        if not changed_this_pass:
+            break
+    result.output = current
+    result.changes.extend(suggested.values())
+    return result
+
+
+def _as_suggestion(c: Change) -> Change:
+    return Change(c.rule, c.title, c.lines, c.reason + " (needs verification: not applied; use --verify or --unsafe-fixes)", applied=False, data=c.data)
+
+
+def _line_count(text: str) -> int:
+    return max(1, len(text.splitlines()))
+
+
+def _map_lines(c: Change, origin: list[int]) -> Change:
+    def back(line: int) -> int:
+        if not origin:
+            return line
+        i = min(max(line, 1), len(origin)) - 1
+        return origin[i]
+
+    start, end = back(c.lines[0]), back(c.lines[1])
+    return Change(c.rule, c.title, (min(start, end), max(start, end)), c.reason, c.applied, c.data)
+
+
+def _carry_origin(old: str, new: str, origin: list[int]) -> list[int]:
+    """Line map for ``new``: unchanged lines keep their original number, new lines take the
+    number of the original line they replaced or follow."""
+    a, b = old.splitlines(), new.splitlines()
+    out: list[int] = []
+    sm = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    for tag, i1, i2, j1, j2 in sm.get_opcodes():
+        if tag == "equal":
+            out.extend(origin[i1:i2])
+        else:
+            anchor = origin[i1] if i1 < len(origin) else (origin[-1] if origin else 1)
+            span = origin[i1:i2] or [anchor]
+            out.extend(span[min(k, len(span) - 1)] for k in range(j2 - j1))
+    return out or [1]
