@@ -57,8 +57,9 @@ def write_atomic(path: Path, text: str) -> None:
         st = os.stat(path)
     except OSError as exc:
         raise DockerfileError(_os_message(exc)) from None
-    if not os.access(path, os.W_OK):
-        raise DockerfileError("file is not writable; nothing was written")
+    if not os.access(path, os.W_OK) or not st.st_mode & 0o222:
+        # root passes os.access on anything; a file with no write bit is still a "do not write"
+        raise DockerfileError("file is read-only; nothing was written")
     folder = path.resolve().parent
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".leanify", dir=folder)
