@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh Debian bookworm machine, as root: installs what the tests
+# need (Python deps, a Docker engine with BuildKit, local base images), then runs pytest.
+# Under CI=true a skipped end-to-end test is a failure (tests/e2e/conftest.py enforces it).
+#
+#   bash scripts/test.sh [pytest args...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+SHARED=${LEANIFY_SHARED:-$ROOT/../shared}
+log() { printf '== %s\n' "$*" >&2; }
+
+log "python dependencies"
+python3 -m pip install -q --disable-pip-version-check -e ".[test]" 2>&1 | grep -v -e '^WARNING: Running pip as' -e 'is ignored: it is neither' || true
+python3 -c "import leanify, leanify.transforms" || { echo "leanify failed to import after install" >&2; exit 1; }
+
+if [ -x "$SHARED/tools/docker-engine.sh" ]; then
+  log "docker engine"
+  eval "$("$SHARED/tools/docker-engine.sh")"
+  export DOCKER_HOST
+  log "local base images (cached in the engine after the first run)"
+  "$SHARED/tools/local-base-images.sh" >&2
+else
+  log "no $SHARED/tools: end-to-end tests will skip (and fail under CI=true)"
+fi
+
+log "pytest"
+exec python3 -m pytest -q "$@"
