@@ -1,0 +1,330 @@
+"""The pure comparison logic of verification: no engine needed."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+
+from leanify.engine import RunResult, count_buildkit_steps, count_classic_steps, redact
+from leanify.verify import (
+    FileEntry,
+    ImageFacts,
+    Rebuild,
+    Verification,
+    compare_runs,
+    declared_keys,
+    decide,
+    diff_config,
+    diff_node_packages,
+    diff_python_dists,
+    diff_trees,
+    elf_dynamic,
+    pick_rebuild_file,
+    python_imports,
+    runtime_relevance,
+    smoke_argv,
+)
+
+BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def cfg(**kw):
+    c = {"Env": [f"PATH={BASE_PATH}"], "Cmd": ["app"], "WorkingDir": "/app", "Labels": None}
+    c.update(kw)
+    return c
+
+
+# -- config ----------------------------------------------------------------------------------
+
+def test_identical_configs_are_equal_and_our_labels_are_ignored():
+    d = diff_config(cfg(Labels={"org.leanify.run": "1", "org.leanify.role": "before"}),
+                    cfg(Labels={"org.leanify.run": "1", "org.leanify.role": "after"}))
+    assert d.equal and d.differences == [] and d.allowed == []
+
+
+def test_none_and_empty_are_the_same():
+    d = diff_config(cfg(Volumes=None, Entrypoint=None, OnBuild=None),
+                    cfg(Volumes={}, Entrypoint=[], OnBuild=[]))
+    assert d.equal
+
+
+def test_path_gaining_a_prefix_is_allowed_and_reported():
+    d = diff_config(cfg(), cfg(Env=[f"PATH=/opt/venv/bin:{BASE_PATH}"]))
+    assert d.equal
+    assert d.allowed == ["Env PATH gains prefix '/opt/venv/bin:'"]
+
+
+def test_path_losing_an_entry_fails():
+    d = diff_config(cfg(), cfg(Env=["PATH=/usr/bin:/bin"]))
+    assert not d.equal and d.differences[0].startswith("Env PATH")
+
+
+def test_path_suffix_that_is_not_a_prefix_entry_fails():
+    d = diff_config(cfg(), cfg(Env=[f"PATH=/opt/x{BASE_PATH}"]))
+    assert not d.equal
+
+
+def test_changed_cmd_fails_with_the_field_named():
+    d = diff_config(cfg(), cfg(Cmd=["app", "--debug"]))
+    assert not d.equal
+    assert d.differences == ['Cmd: ["app"] -> ["app", "--debug"]']
+
+
+def test_every_listed_field_is_compared():
+    for name, value in [("Entrypoint", ["x"]), ("WorkingDir", "/srv"), ("User", "app"),
+                        ("ExposedPorts", {"80/tcp": {}}), ("Volumes", {"/data": {}}),
+                        ("Healthcheck", {"Test": ["CMD", "true"]}), ("StopSignal", "SIGINT"),
+                        ("OnBuild", ["RUN x"]), ("Labels", {"a": "b"})]:
+        d = diff_config(cfg(), cfg(**{name: value}))
+        assert not d.equal, name
+        assert d.differences[0].startswith(name), d.differences
+
+
+def test_added_and_removed_env_fail():
+    assert not diff_config(cfg(), cfg(Env=[f"PATH={BASE_PATH}", "X=1"])).equal
+    assert not diff_config(cfg(Env=[f"PATH={BASE_PATH}", "X=1"]), cfg()).equal
+
+
+def test_maintainer_to_label_is_allowed_and_reported():
+    d = diff_config(cfg(), cfg(Labels={"maintainer": "Ann <a@x>"}),
+                    before_author="Ann <a@x>", after_author="")
+    assert d.equal, d.differences
+    assert any("LEAN001" in a for a in d.allowed)
+
+
+def test_maintainer_label_with_a_different_value_fails():
+    d = diff_config(cfg(), cfg(Labels={"maintainer": "Bob"}), before_author="Ann",
+                    after_author="")
+    assert not d.equal
+
+
+def test_author_dropped_without_label_fails():
+    d = diff_config(cfg(), cfg(), before_author="Ann", after_author=None)
+    assert not d.equal and "Author" in d.differences[-1]
+
+
+def test_inherited_env_may_go_with_a_changed_base_only():
+    before = cfg(Env=[f"PATH={BASE_PATH}", "GOLANG_VERSION=1.19", "APP_MODE=prod"])
+    after = cfg(Env=[f"PATH={BASE_PATH}", "APP_MODE=prod"])
+    assert not diff_config(before, after, declared_env={"APP_MODE"}).equal
+    d = diff_config(before, after, declared_env={"APP_MODE"}, base_changed=True)
+    assert d.equal and "GOLANG_VERSION" in d.allowed[0]
+    # an ENV the Dockerfile sets itself is never excused
+    after2 = cfg(Env=[f"PATH={BASE_PATH}", "GOLANG_VERSION=1.19"])
+    assert not diff_config(before, after2, declared_env={"APP_MODE"}, base_changed=True).equal
+
+
+def test_declared_keys_and_final_base():
+    env, labels, base = declared_keys(
+        "FROM golang:1.19 AS build\nENV CGO_ENABLED=0\nFROM debian:bookworm-slim AS rt\n"
+        "ENV A=1 B=2\nLABEL x=y\nFROM rt\nCMD [\"x\"]\n")
+    assert env == {"CGO_ENABLED", "A", "B"} and labels == {"x"}
+    assert base == "debian:bookworm-slim"
+
+
+# -- smoke -----------------------------------------------------------------------------------
+
+def run(code=0, out="ok\n", err="", timed_out=False, error=None):
+    return RunResult(exit_code=code, stdout=out, stderr=err, timed_out=timed_out, seconds=0.1,
+                     error=error)
+
+
+def test_smoke_equal_needs_exit_code_and_stdout():
+    assert compare_runs(run(), run()) == (True, None)
+    ok, why = compare_runs(run(), run(code=1, err="ImportError: libpq.so.5"))
+    assert not ok and "exit code" in why and "libpq" in why
+    ok, why = compare_runs(run(), run(out="other\n"))
+    assert not ok and "stdout" in why
+    assert not compare_runs(run(), run(error="exec: not found"))[0]
+    assert not compare_runs(run(), None)[0]
+    assert not compare_runs(run(timed_out=True, code=None), run())[0]
+
+
+def test_smoke_argv():
+    assert smoke_argv(["python", "-c", "import app"]) == ["python", "-c", "import app"]
+    assert smoke_argv("app --version") == ["app", "--version"]
+    assert smoke_argv("app --version | head -1") == ["/bin/sh", "-c", "app --version | head -1"]
+
+
+# -- content ---------------------------------------------------------------------------------
+
+def fe(path, sha="a", kind="file", **kw):
+    return FileEntry(path, kind, 1, sha if kind == "file" else None, **kw)
+
+
+def test_tree_diff_missing_extra_different():
+    before = {"data.txt": fe("/app/data.txt"), "conf.ini": fe("/app/conf.ini", "x"),
+              "main.go": fe("/app/main.go"), "tests/test_a.py": fe("/app/tests/test_a.py"),
+              "node_modules/x/index.js": fe("/app/node_modules/x/index.js")}
+    after = {"conf.ini": fe("/app/conf.ini", "y"), "new.txt": fe("/app/new.txt")}
+    d = diff_trees(before, after)
+    assert d["missing"] == ["/app/data.txt"]
+    assert d["different"] == ["/app/conf.ini: sha256 differs"]
+    assert d["extra"] == ["/app/new.txt"]
+    assert len(d["dropped"]) == 3  # build input, test, dependency tree
+
+
+def test_rebuilt_binaries_are_not_differences_but_archives_compare_members():
+    elf = (["libc.so.6"], [])
+    before = {"server": fe("/app/server", "a", elf=elf),
+              "app.jar": fe("/app/app.jar", "a", zip_members=(("A.class", 1), ("res.txt", 2)))}
+    after = {"server": fe("/app/server", "b", elf=elf),
+             "app.jar": fe("/app/app.jar", "b", zip_members=(("A.class", 1), ("res.txt", 2)))}
+    d = diff_trees(before, after)
+    assert d["rebuilt"] == ["/app/app.jar", "/app/server"] and not d["different"]
+    after["app.jar"] = fe("/app/app.jar", "b", zip_members=(("A.class", 1),))
+    d = diff_trees(before, after)
+    assert d["different"] and "res.txt" in d["different"][0]
+
+
+def test_runtime_relevance():
+    assert runtime_relevance("app.py") is None
+    assert runtime_relevance("templates/index.html") is None
+    assert runtime_relevance("package.json") is None
+    assert runtime_relevance("src/index.ts") == "build input"
+    assert runtime_relevance("requirements.txt") == "build input"
+    assert runtime_relevance("tests/test_app.py") == "tests"
+    assert runtime_relevance(".venv/lib/x.py").startswith("dependencies")
+
+
+def test_python_dists_policy():
+    before = {"flask": {"version": "3.0.0", "top": ["flask"], "requires": ["werkzeug>=3"]},
+              "werkzeug": {"version": "3.0.1", "top": ["werkzeug"], "requires": []},
+              "psycopg2": {"version": "2.9.9", "top": ["psycopg2"], "requires": []},
+              "pytest": {"version": "8.0", "top": ["pytest", "_pytest"], "requires": []}}
+    after = {"flask": before["flask"], "werkzeug": before["werkzeug"]}
+    d = diff_python_dists(before, after, {"flask", "psycopg2", "os"})
+    assert d["missing"] == ["python:psycopg2==2.9.9 (imported by the app)"]
+    assert d["removed"] == ["pytest==8.0"]
+    d = diff_python_dists(before, {"flask": before["flask"]}, {"flask"})
+    assert any("werkzeug" in m and "required" in m for m in d["missing"])
+    d = diff_python_dists(before, {**before, "flask": {"version": "2.0"}}, {"flask"})
+    assert d["changed"] == ["python:flask 3.0.0 -> 2.0"]
+
+
+def test_python_imports():
+    src = "import os, numpy as np\nfrom flask import Flask\nfrom .x import y\nimport a.b\n"
+    assert python_imports([src]) == {"os", "numpy", "flask", "a"}
+
+
+def test_node_packages_policy():
+    manifest = {"dependencies": {"express": "^4"}, "devDependencies": {"typescript": "^5"}}
+    before = {"express": {"version": "4.18.2", "dependencies": {"debug": "2"}},
+              "debug": {"version": "2.6.9", "dependencies": {}},
+              "typescript": {"version": "5.3.3", "dependencies": {}}}
+    after = {"express": before["express"]}
+    d = diff_node_packages(manifest, before, after)
+    assert d["missing"] == ["node:debug@2.6.9"]
+    assert d["removed"] == ["typescript@5.3.3"]
+
+
+def _tiny_elf(needed: list[str], runpath: str) -> bytes:
+    """A minimal 64-bit little-endian ELF with .dynstr and .dynamic sections."""
+    strtab = b"\0"
+    offs = []
+    for s in needed + [runpath]:
+        offs.append(len(strtab))
+        strtab += s.encode() + b"\0"
+    dyn = b"".join(struct.pack("<qQ", 1, o) for o in offs[:-1])
+    dyn += struct.pack("<qQ", 29, offs[-1]) + struct.pack("<qQ", 0, 0)
+    str_off = 64
+    dyn_off = str_off + len(strtab)
+    sh_off = dyn_off + len(dyn)
+    header = b"\x7fELF" + bytes([2, 1, 1]) + b"\0" * 9
+    header += struct.pack("<HHIQQQIHHHHHH", 3, 62, 1, 0, 0, sh_off, 0, 64, 0, 0, 64, 3, 0)
+    null = b"\0" * 64
+    s_str = struct.pack("<IIQQQQIIQQ", 0, 3, 0, 0, str_off, len(strtab), 0, 0, 1, 0)
+    s_dyn = struct.pack("<IIQQQQIIQQ", 0, 6, 0, 0, dyn_off, len(dyn), 1, 0, 8, 16)
+    return header + strtab + dyn + null + s_str + s_dyn
+
+
+def test_elf_dynamic_reads_needed_and_runpath():
+    assert elf_dynamic(_tiny_elf(["libpq.so.5", "libc.so.6"], "$ORIGIN/../lib")) == (
+        ["libpq.so.5", "libc.so.6"], ["$ORIGIN/../lib"])
+    assert elf_dynamic(b"#!/bin/sh\necho\n" * 10) is None
+
+
+def test_elf_dynamic_on_a_real_binary():
+    info = elf_dynamic(open("/bin/ls", "rb").read())
+    assert info is not None and "libc.so.6" in info[0]
+
+
+# -- build logs ------------------------------------------------------------------------------
+
+BK_LOG = """#1 [internal] load build definition from Dockerfile
+#1 DONE 0.0s
+#4 [1/4] FROM docker.io/library/debian:bookworm-slim
+#4 CACHED
+#5 [2/4] RUN apt-get update
+#5 CACHED
+#6 [builder 3/4] COPY app.py .
+#6 DONE 0.0s
+#7 [4/4] RUN python -m compileall .
+#7 DONE 0.3s
+"""
+
+CLASSIC_LOG = """Step 1/5 : FROM debian:bookworm-slim
+ ---> b101fead443a
+Step 2/5 : RUN apt-get update
+ ---> Using cache
+ ---> 1
+Step 3/5 : COPY . .
+ ---> 2
+Step 4/5 : CMD ["x"]
+ ---> Running in 3
+Step 5/5 : LABEL org.leanify.run=1
+ ---> 4
+"""
+
+
+def test_step_counting():
+    assert count_buildkit_steps(BK_LOG) == (3, 2)
+    assert count_classic_steps(CLASSIC_LOG) == (3, 2)
+
+
+def test_redact_build_args():
+    assert redact("token=hunter2 and hunter2", ["hunter2"]) == "token=*** and ***"
+
+
+# -- rebuild file ----------------------------------------------------------------------------
+
+def test_pick_rebuild_file_prefers_recent_sources_over_manifests(tmp_path):
+    (tmp_path / "requirements.txt").write_text("flask\n")
+    (tmp_path / "app.py").write_text("print(1)\n")
+    (tmp_path / "util.py").write_text("x = 1\n")
+    (tmp_path / "secret.py").write_text("x = 1\n")
+    (tmp_path / ".dockerignore").write_text("secret.py\n")
+    os.utime(tmp_path / "app.py", (1, 1))
+    os.utime(tmp_path / "requirements.txt", (10**10, 10**10))
+    text = "FROM python:3.11\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\nCOPY . .\n"
+    assert pick_rebuild_file(text, str(tmp_path)) == "util.py"
+    assert pick_rebuild_file("FROM x\nCOPY requirements.txt .\n", str(tmp_path)) is None
+
+
+# -- verdict and JSON shape ------------------------------------------------------------------
+
+def test_json_shape_and_verdict():
+    v = Verification(builder="buildkit", run_id="r")
+    v.before = ImageFacts(100, 5, 3.0)
+    v.after = ImageFacts(120, 3, 2.0)
+    v.config = diff_config(cfg(), cfg())
+    v.content = {"equal": True, "missing": [], "extra": ["/app/x"]}
+    v.rebuild_before, v.rebuild_after = Rebuild(3, 2.0), Rebuild(1, 0.5)
+    decide(v)
+    j = v.to_json()
+    assert set(j) >= {"builder", "before", "after", "config", "smoke", "content", "rebuild",
+                      "verdict", "reasons"}
+    assert set(j["before"]) == {"image_bytes", "layers", "build_seconds", "wasted_bytes",
+                                "efficiency"}
+    assert j["before"]["wasted_bytes"] is None  # never invented
+    assert set(j["config"]) >= {"equal", "differences"}
+    assert set(j["smoke"]) >= {"before", "after", "equal"}
+    assert set(j["content"]) >= {"equal", "missing", "extra"}
+    assert set(j["rebuild"]["before"]) == {"steps_rerun", "seconds"}
+    assert j["verdict"] == "fail" and "larger" in j["reasons"][0]
+    json.dumps(j)
+    v.after = ImageFacts(90, 3, 2.0)
+    v.reasons = []
+    decide(v)
+    assert v.to_json()["verdict"] == "pass"
