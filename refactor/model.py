@@ -25,6 +25,8 @@ MAX_LINES = 20_000
 
 KNOWN_INSTRUCTIONS = frozenset(c.upper() for c in _buildkit.all_cmds())
 DEFAULT_SHELL = ("/bin/sh", "-c")
+WINDOWS_SHELL = ("cmd", "/S", "/C")
+_WINDOWS_BASE = re.compile(r"(^|/)(windows|nanoserver|servercore|windowsservercore)([:/@-]|$)|mcr\.microsoft\.com/windows", re.I)
 _DIRECTIVE = re.compile(r"^#[ \t]*([A-Za-z][A-Za-z0-9]*)[ \t]*=[ \t]*(.*?)[ \t]*$")
 _KNOWN_DIRECTIVES = {"syntax", "escape", "check"}
 _LINE_IN_MESSAGE = re.compile(r"line (\d+)")
@@ -85,6 +87,61 @@ class Instruction:
             if key.lower() == name.lower():
                 return val
         return None
+
+    def logical(self) -> tuple[str, tuple[int, ...]] | None:
+        """The arguments as BuildKit reads them (escaped line breaks removed, comment and empty
+        continuation lines dropped) and, for each character, its offset in the source text.
+
+        Rules edit a RUN body through this map so the user's own line breaks survive. None when
+        the reconstruction disagrees with BuildKit's reading (then a rule must not edit it).
+        """
+        if self.heredocs or self.json:
+            return None
+        escape = _escape_of(self.source)
+        chars: list[str] = []
+        offsets: list[int] = []
+        pos = self.body_start
+        end = self.end - len(self.line_ending)
+        first = True
+        while pos <= end:
+            nl = self.source.find("\n", pos, end)
+            line_end = end if nl < 0 else nl
+            line = self.source[pos:line_end]
+            if line.endswith("\r"):
+                line = line[:-1]
+            stripped = line.lstrip(" \t")
+            if not first and (stripped.startswith("#") or not stripped.strip()):
+                pos = line_end + 1
+                if nl < 0:
+                    break
+                continue
+            first = False
+            content = line.rstrip(" \t")
+            continued = content.endswith(escape) and nl >= 0
+            if continued:
+                content = content[:-1]
+            else:
+                content = line
+            chars.append(content)
+            offsets.extend(range(pos, pos + len(content)))
+            if not continued:
+                break
+            pos = line_end + 1
+        logical = "".join(chars)
+        expected = " ".join(self.value) if self.keyword != "RUN" or len(self.value) != 1 else self.value[0]
+        if self.keyword in ("RUN", "CMD", "ENTRYPOINT") and logical.strip() != expected.strip():
+            return None
+        return logical, tuple(offsets)
+
+    def source_offset(self, logical_offset: int) -> int | None:
+        """Source offset of a position in ``logical()[0]`` (its end maps to just past the last character)."""
+        got = self.logical()
+        if got is None:
+            return None
+        text, offsets = got
+        if logical_offset < len(offsets):
+            return offsets[logical_offset]
+        return offsets[-1] + 1 if offsets else self.body_start
 
     @property
     def is_shell_form(self) -> bool:
@@ -232,6 +289,8 @@ class Dockerfile:
             chain.append(stage_index)
             base = self.stages[stage_index].base
             parent = next((s.index for s in self.stages[:stage_index] if s.name and s.name.lower() == base.lower()), None)
+            if parent is None and _WINDOWS_BASE.search(base):
+                shell = WINDOWS_SHELL  # Windows images run shell form through cmd, not /bin/sh
             stage_index = parent if parent is not None else -1
         for s in reversed(chain):
             for j in self.stage_instructions(s):
@@ -278,9 +337,39 @@ class Dockerfile:
             return Edit(ins.end, ins.end, text + self.newline)
         return Edit(ins.end, ins.end, self.newline + text)
 
+    def move(self, ins: Instruction, before: Instruction, with_comments: bool = True) -> list[Edit]:
+        """Move an instruction (and the comments directly above it) to just before another."""
+        start = self.leading_comments(ins)[0] if with_comments else ins.start
+        chunk = self.text[start : ins.end - len(ins.line_ending)]
+        return [self.delete(ins, with_comments), Edit(before.start, before.start, chunk + self.newline)]
+
+    def body_edit(self, ins: Instruction, start: int, end: int, text: str) -> Edit | None:
+        """Replace ``logical()[0][start:end]`` of ``ins`` in the source (insert when equal);
+        None when the instruction's logical line cannot be mapped back safely."""
+        got = ins.logical()
+        if got is None:
+            return None
+        src_start = ins.source_offset(start)
+        src_end = src_start if end == start else ins.source_offset(end - 1) + 1
+        return Edit(src_start, src_end, text)
+
+    def add_stage(self, text: str, before: Stage | None = None) -> Edit:
+        """Insert a whole stage (``text`` starts with FROM) before ``before`` or at the end."""
+        if before is not None:
+            first = self.instructions[before.instructions[0]]
+            start = self.leading_comments(first)[0]
+            return Edit(start, start, text + self.newline + self.newline)
+        last = self.instructions[-1]
+        lead = self.newline if last.line_ending else self.newline * 2  # one blank line between stages
+        return Edit(last.end, last.end, lead + text + self.newline)
+
     def lines_text(self, lines: Iterable[str]) -> str:
         """Join lines with the file's own line ending."""
         return self.newline.join(lines)
+
+
+def _escape_of(text: str) -> str:
+    return _directives(text).get("escape", "\\")
 
 
 # ---- input decoding ---------------------------------------------------------------------------
@@ -400,7 +489,11 @@ def _flags_and_body(text: str, i: int, end: int, escape: str, cmd) -> tuple[tupl
 
 def _directives(text: str) -> dict[str, str]:
     found: dict[str, str] = {}
-    for line in text.lstrip("\ufeff").split("\n"):
+    pos = 1 if text.startswith("\ufeff") else 0
+    while pos <= len(text):
+        nl = text.find("\n", pos)
+        line = text[pos : len(text) if nl < 0 else nl]
+        pos = len(text) + 1 if nl < 0 else nl + 1
         m = _DIRECTIVE.match(line.rstrip("\r"))
         if not m or m.group(1).lower() not in _KNOWN_DIRECTIVES or m.group(1).lower() in found:
             break

@@ -29,6 +29,7 @@ class Rule:
     title: str
     safety: Safety
     summary: str  # one paragraph: why the rule exists
+    phase: int = 50  # pipeline position: lower runs first (see transforms/__init__.py)
     doc: str = field(default="", repr=False)  # the module docstring, the rule's documentation page
 
 

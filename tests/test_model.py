@@ -129,3 +129,31 @@ def test_shell_of_follows_shell_instruction_and_stage_inheritance() -> None:
     runs = [i for i in d if i.keyword == "RUN"]
     assert [d.shell_of(r) for r in runs] == [
         ("/bin/sh", "-c"), ("bash", "-o", "pipefail", "-c"), ("bash", "-o", "pipefail", "-c"), ("/bin/sh", "-c")]
+
+
+def test_logical_line_maps_back_to_source() -> None:
+    text = "FROM x\nRUN pip install \\\n    # why flask\n    flask  \\\n\n    gunicorn\n"
+    d = Dockerfile.parse(text)
+    run = d.instructions[1]
+    logical, offsets = run.logical()
+    assert logical == run.value[0] == "pip install     flask      gunicorn"
+    assert all(text[o] == c for o, c in zip(offsets, logical))
+    at = logical.index("install") + len("install")
+    new = d.edit([d.body_edit(run, at, at, " --no-cache-dir")])
+    assert new.render() == text.replace("install \\", "install --no-cache-dir \\")
+    assert d.instructions[0].logical() == ("x", (5,)) and Dockerfile.parse("FROM x\nCMD [\"a\"]").instructions[1].logical() is None
+
+
+def test_move_and_add_stage() -> None:
+    d = Dockerfile.parse("FROM a\nRUN one\n# about two\nRUN two\nCMD x\n")
+    one, two = d.instructions[1], d.instructions[2]
+    assert d.edit(d.move(two, before=one)).render() == "FROM a\n# about two\nRUN two\nRUN one\nCMD x\n"
+    staged = d.edit([d.add_stage("FROM b AS builder\nRUN make", before=d.stages[0])])
+    assert staged.render().startswith("FROM b AS builder\nRUN make\n\nFROM a\n")
+    assert [s.name for s in staged.stages] == ["builder", None]
+    assert d.edit([d.add_stage("FROM c")]).render().endswith("CMD x\n\nFROM c\n")
+
+
+def test_windows_images_default_to_cmd() -> None:
+    d = Dockerfile.parse("# escape=`\nFROM mcr.microsoft.com/windows/servercore:ltsc2022\nRUN powershell -Command Get-Date\n")
+    assert d.shell_of(d.instructions[1]) == ("cmd", "/S", "/C")

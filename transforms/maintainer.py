@@ -27,6 +27,7 @@ RULE = Rule(
     title="maintainer-label",
     safety=Safety.SAFE,
     summary="MAINTAINER is deprecated; the same information belongs in a `maintainer` label.",
+    phase=10,
 )
 
 
