@@ -45,8 +45,16 @@ def _comma_list(_ctx, _param, value: tuple[str, ...]) -> list[str]:
     return [v for item in value for v in item.split(",") if v.strip()]
 
 
+class RunCommand(click.Command):
+    """The default command: its usage line is the one users type."""
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        formatter.write_usage("leanify", "[OPTIONS] DOCKERFILE\n       leanify COMMAND [ARGS]...")
+
+
 @main.command(
     "run",
+    cls=RunCommand,
     epilog="Other commands: `leanify rules`, `leanify explain LEAN0NN`, `leanify verify BEFORE AFTER`.",
 )
 @click.argument("dockerfile", type=str)

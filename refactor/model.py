@@ -72,6 +72,11 @@ class Instruction:
         return self.source[self.body_start : self.end - len(self.line_ending)]
 
     @property
+    def arguments(self) -> tuple[str, ...]:
+        """BuildKit's reading of the arguments (same as ``value``)."""
+        return self.value
+
+    @property
     def lines(self) -> tuple[int, int]:
         return (self.start_line, self.end_line)
 
