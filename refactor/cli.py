@@ -18,7 +18,7 @@ from . import __version__
 from .context import Facts
 from .diff import unified_diff
 from .errors import LeanifyError
-from .io import read_dockerfile, write_atomic
+from .io import read_dockerfile, write_atomic, write_new
 from .pipeline import Result, all_transforms, run_pipeline, select
 
 EXIT_OK, EXIT_CHANGES, EXIT_ERROR, EXIT_VERIFY_FAILED = 0, 1, 2, 3
@@ -79,8 +79,20 @@ def run(dockerfile: str, show_diff: bool, explain: bool, write: bool, check: boo
         result = process(dockerfile, select, ignore, context_dir, unsafe_fixes)
         diff_path = _diff_path(dockerfile)
         diff = unified_diff(result.source.text, result.output.text, diff_path, result.changes, explain=explain)
+        context = _context_of(dockerfile, context_dir)
+        for rel, (old, new) in sorted(result.files.items()):
+            proposed = [c for c in result.changes if c.data.get("add_file", {}).get("path") == rel]
+            diff += unified_diff(old or "", new, _diff_path(str(context / rel)) if context else rel, proposed,
+                                 explain=explain, new_file=old is None)
         if write and result.changed:
-            write_atomic(Path(dockerfile), result.output.text)
+            if result.output.text != result.source.text:
+                write_atomic(Path(dockerfile), result.output.text)
+            for rel, (old, new) in result.files.items():
+                target = context / rel
+                if old is None:
+                    write_new(target, new)
+                else:
+                    write_atomic(target, new)
     except LeanifyError as exc:
         _fail(label, exc)
     except Exception as exc:  # noqa: BLE001 - never a traceback for a user
@@ -123,8 +135,15 @@ def to_json(label: str, result: Result, diff: str) -> dict:
         "changes": [c.to_json() for c in result.changes],
         "diff": diff,
         "output": result.output.text,
+        "files": [{"path": p, "created": old is None, "content": new} for p, (old, new) in sorted(result.files.items())],
         "errors": result.errors,
     }
+
+
+def _context_of(path: str, context: Path | None) -> Path | None:
+    if context is not None:
+        return context
+    return None if path == "-" else Path(path).parent
 
 
 def summary(label: str, result: Result, written: bool = False) -> str:

@@ -92,3 +92,19 @@ def _os_message(exc: OSError) -> str:
     if exc.errno in (errno.EACCES, errno.EPERM):
         return "permission denied"
     return exc.strerror or str(exc)
+
+
+def write_new(path: Path, text: str) -> None:
+    """Create a file that must not exist yet (a proposed .dockerignore), atomically."""
+    if path.exists():
+        raise DockerfileError(f"{path} appeared while leanify ran; not overwritten")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".leanify", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text.encode("utf-8"))
+        os.chmod(tmp, 0o644)
+        os.link(tmp, path)  # fails if the path was created meanwhile: never clobber
+    except OSError as exc:
+        raise DockerfileError(f"cannot create {path.name}: {_os_message(exc)}") from None
+    finally:
+        os.unlink(tmp)

@@ -31,10 +31,13 @@ class Result:
     changes: list[Change] = field(default_factory=list)  # applied and suggested (applied=False)
     errors: list[str] = field(default_factory=list)  # rules that failed on this file and were skipped
     passes: int = 0
+    # other files a rule proposes (e.g. .dockerignore), relative to the build context:
+    # path -> (current text or None when absent, proposed text)
+    files: dict[str, tuple[str | None, str]] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
-        return self.output.text != self.source.text
+        return self.output.text != self.source.text or bool(self.files)
 
     @property
     def applied(self) -> list[Change]:
@@ -100,6 +103,11 @@ def run_pipeline(
                 result.errors.append(f"{t.rule.id}: skipped after an internal error: {type(exc).__name__}: {exc}")
                 continue
             mapped = [_map_lines(c, origin) for c in changes]
+            for c in mapped:
+                proposal = c.data.get("add_file")
+                if proposal and proposal["path"] not in result.files and (unsafe or t.rule.safety is Safety.SAFE):
+                    result.files[proposal["path"]] = (proposal.get("old"), proposal["content"])
+                    result.changes.append(c)
             if new.text == current.text:
                 continue
             if t.rule.safety is Safety.NEEDS_VERIFY and not unsafe:
@@ -109,7 +117,7 @@ def run_pipeline(
             if n > MAX_PASSES:
                 raise PipelineError(f"rules did not settle after {MAX_PASSES} passes ({t.rule.id} keeps changing the file)")
             origin = _carry_origin(current.text, new.text, origin)
-            result.changes.extend(mapped)
+            result.changes.extend(c for c in mapped if "add_file" not in c.data)
             current = new
             changed_this_pass = True
         result.passes = n

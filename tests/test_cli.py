@@ -162,3 +162,26 @@ def test_bad_input_is_a_one_line_error(tmp_path: Path, case: str) -> None:
         assert "Traceback" not in err and err.count("\n") == 1 and r.stdout == b""
         if before is not None:
             assert p.read_bytes() == before
+
+
+def test_proposed_file_is_a_second_file_in_the_diff_and_is_written(tmp_path: Path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    import leanify.cli as cli
+    from leanify.rules import Rule, Safety, Transform, change
+
+    rule = Rule("LEAN906", "test-ignore", Safety.SAFE, "for tests")
+
+    def propose(model, facts):
+        return model, [change(rule, (1, 1), "add .dockerignore", add_file={"path": ".dockerignore", "content": ".git\n", "old": None})]
+
+    monkeypatch.setattr(cli, "all_transforms", lambda: [Transform(rule, propose)])
+    (tmp_path / "Dockerfile").write_text("FROM debian\n")
+    monkeypatch.chdir(tmp_path)
+    out = CliRunner().invoke(cli.main, ["--diff", "Dockerfile"])
+    assert out.exit_code == 0 and out.output == "--- /dev/null\n+++ b/.dockerignore\n@@ -0,0 +1 @@\n+.git\n"
+    patch = unidiff.PatchSet(out.output)
+    assert patch[0].is_added_file
+    _git_apply(tmp_path, "Dockerfile", b"FROM debian\n", out.output.encode(), b"FROM debian\n")
+    assert CliRunner().invoke(cli.main, ["--write", "Dockerfile"]).exit_code == 0
+    assert (tmp_path / ".dockerignore").read_text() == ".git\n"

@@ -82,3 +82,16 @@ def test_change_lines_map_back_to_the_original_file() -> None:
     r = run_pipeline(SRC, transforms=order)
     lean001 = [c for c in r.changes if c.rule == "LEAN001"][0]
     assert lean001.lines == (2, 2)  # line 4 of the intermediate file is line 2 of the user's
+
+
+def propose_ignore(model: Dockerfile, facts: Facts):
+    rule = _rule("LEAN906")
+    c = change(rule, model.instructions[0].lines, "propose .dockerignore",
+               add_file={"path": ".dockerignore", "content": ".git\n", "old": None})
+    return model, [c]
+
+
+def test_a_rule_may_propose_another_file_once() -> None:
+    r = run_pipeline(SRC, transforms=[Transform(_rule("LEAN906"), propose_ignore)])
+    assert r.changed and r.output.text == SRC
+    assert r.files == {".dockerignore": (None, ".git\n")} and len(r.changes) == 1
