@@ -8,7 +8,7 @@
 #
 # For each app it checks that:
 #   1. Dockerfile (legacy) and Dockerfile.expert both build (context: <app>/context);
-#   2. the smoke command from app.toml exits 0 with identical stdout in both
+#   2. the image's own command starts (still running, or exited 0, after 4 s), and the smoke command from app.toml exits 0 with identical stdout in both
 #      (run with --network none, --entrypoint set to smoke[0]);
 #   3. the image Config fields Entrypoint, Cmd, Env, WorkingDir, User, ExposedPorts, Volumes,
 #      Labels, Healthcheck, StopSignal are equal, except that the expert PATH may gain a
@@ -83,6 +83,14 @@ sys.exit(1 if bad else 0)
 PY
 }
 
+# run the image's own Entrypoint/Cmd detached; prints "<status> <exit code>" after a few seconds
+# (a server should still be running, a one-shot tool should have exited 0); sets $st and $cid
+startup() {
+  cid=$(docker run -d --network none "$1")
+  sleep "${STARTUP_WAIT:-4}"
+  st=$(docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' "$cid")
+}
+
 size() { docker image inspect -f '{{.Size}}' "$1"; }
 layers() { docker image inspect -f '{{len .RootFS.Layers}}' "$1"; }
 
@@ -110,6 +118,15 @@ for app in "${apps[@]}"; do
     fail "smoke: legacy rc=$rc_l expert rc=$rc_e"
     diff <(printf '%s\n' "$out_l") <(printf '%s\n' "$out_e") | sed 's/^/        /'
   fi
+
+  for img in "$L" "$E"; do
+    startup "$img"
+    case $st in
+      "running 0"|"exited 0") pass "default command ok in ${img##*:} ($st after ${STARTUP_WAIT:-4}s)" ;;
+      *) fail "default command in ${img##*:}: $st"; docker logs "$cid" 2>&1 | tail -n 5 | sed 's/^/        /' ;;
+    esac
+    docker rm -f "$cid" >/dev/null 2>&1
+  done
 
   if compare_config "$L" "$E"; then pass "config equivalent"; else fail "config differs"; fi
 
