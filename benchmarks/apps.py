@@ -1,0 +1,136 @@
+"""Per app in corpus/apps: legacy vs expert (and, with --leanify, leanify's own rewrite) —
+image size, layers, cold build seconds, rebuild steps and seconds after a source change.
+Measured on the engine DOCKER_HOST points at, through ``leanify.verify``.
+
+    python benchmarks/apps.py [--json] [--leanify] [APP ...]
+
+Columns are *variants*: each is a function (app dir) -> Dockerfile text. Adding one is a line in
+``VARIANTS``; ``leanify`` is there already and appears when ``leanify.pipeline`` is importable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tomllib
+from pathlib import Path
+from typing import Callable
+
+APPS = Path(__file__).resolve().parent.parent / "corpus" / "apps"
+
+
+def expert(app: Path) -> str | None:
+    p = app / "Dockerfile.expert"
+    return p.read_text() if p.exists() else None
+
+
+def leanify_rewrite(app: Path) -> str | None:
+    try:
+        from leanify.pipeline import run_pipeline
+    except ImportError:
+        return None
+    try:
+        from leanify.context import Facts
+
+        facts = Facts.for_path(app / "Dockerfile", app / "context")
+    except Exception:  # noqa: BLE001 - facts are optional for the pipeline
+        facts = None
+    result = run_pipeline((app / "Dockerfile").read_text(), facts)
+    out = result.output
+    return getattr(out, "text", out)
+
+
+VARIANTS: dict[str, Callable[[Path], str | None]] = {"expert": expert, "leanify": leanify_rewrite}
+
+
+def measure(app: Path, variants: list[str], engine) -> dict:
+    from leanify.engine import new_run_id
+    from leanify.verify import verify
+
+    meta = tomllib.loads((app / "app.toml").read_text()) if (app / "app.toml").exists() else {}
+    legacy = (app / "Dockerfile").read_text()
+    run_id, cache = new_run_id(), {}
+    row: dict = {"app": app.name}
+    try:
+        for name in variants:
+            text = VARIANTS[name](app)
+            if text is None:
+                row[name] = None
+                continue
+            v = verify(legacy, text, context=app / "context", smoke=meta.get("smoke"),
+                       engine=engine, run_id=run_id, prebuilt=cache,
+                       rebuild_file=meta.get("source_file"))
+            j = v.to_json()
+            row.setdefault("legacy", {**j["before"], "rebuild": j["rebuild"]["before"]})
+            row[name] = {**j["after"], "rebuild": j["rebuild"]["after"], "verdict": j["verdict"],
+                         "reasons": j["reasons"]}
+            row["builder"] = j["builder"]
+    finally:
+        engine.cleanup(run_id)
+    return row
+
+
+def _mb(n) -> str:
+    return "—" if n is None else f"{n / 1e6:.0f} MB"
+
+
+def _s(x) -> str:
+    return "—" if x is None else f"{x:.1f}s"
+
+
+def render(rows: list[dict], variants: list[str]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title="corpus/apps: legacy vs " + " vs ".join(variants))
+    t.add_column("app")
+    cols = ["legacy", *variants]
+    for c in cols:
+        t.add_column(c, justify="right")
+    for r in rows:
+        def cell(c, f):
+            d = r.get(c)
+            return "—" if not d else f(d)
+
+        t.add_row(r["app"], *[cell(c, lambda d: _mb(d.get("image_bytes"))) for c in cols])
+        t.add_row("  layers", *[cell(c, lambda d: str(d.get("layers"))) for c in cols])
+        t.add_row("  cold build", *[cell(c, lambda d: _s(d.get("build_seconds"))) for c in cols])
+        t.add_row("  rebuild", *[cell(c, lambda d: f"{d['rebuild'].get('steps_rerun')} steps, "
+                                               f"{_s(d['rebuild'].get('seconds'))}") for c in cols])
+        t.add_row("  verdict", "", *[cell(c, lambda d: d.get("verdict", "")) for c in variants],
+                  end_section=True)
+    Console().print(t)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("apps", nargs="*", help="app names (default: all in corpus/apps)")
+    ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ap.add_argument("--leanify", action="store_true",
+                    help="add leanify's own rewrite as a column (needs leanify.pipeline)")
+    args = ap.parse_args(argv)
+
+    from leanify.engine import Engine, EngineError
+
+    try:
+        engine = Engine()
+    except EngineError as exc:
+        print(f"apps.py: {exc}", file=sys.stderr)
+        return 2
+    dirs = [APPS / a for a in args.apps] if args.apps else sorted(
+        p.parent for p in APPS.glob("*/app.toml"))
+    variants = ["expert"] + (["leanify"] if args.leanify else [])
+    rows = []
+    for d in dirs:
+        print(f"measuring {d.name} ...", file=sys.stderr)
+        rows.append(measure(d, variants, engine))
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        render(rows, variants)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
