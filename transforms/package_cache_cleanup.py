@@ -1,0 +1,330 @@
+"""LEAN009 — Remove package-manager lists and caches in the RUN that downloaded them.
+
+What it does: a RUN that runs `apt-get update` and deletes no apt lists gets
+`rm -rf /var/lib/apt/lists/*` appended; a RUN that runs `yum install` / `dnf install` /
+`microdnf install` / `zypper install` without cleaning gets `yum clean all && rm -rf
+/var/cache/yum`, `dnf clean all`, `microdnf clean all` or `zypper clean -a`. The new command is
+joined the way the RUN joins its own commands (`&&`, or `;` under `set -e`), on a new
+continuation line in the RUN's own layout (leading or trailing operator, indentation, escape
+character and line ending) when the RUN spans several lines, else on the same line.
+
+Why: each RUN is a layer, and whatever a layer writes ships with the image. The package lists
+`apt-get update` downloads (and yum/dnf/zypper metadata and package caches) are only needed to
+resolve the install; deleting them in a later RUN does not shrink the image, only in the same
+one. hadolint reports this as DL3009 (apt), DL3032 (yum), DL3040 (dnf), DL3036 (zypper).
+Images built FROM this one keep working: their own installs need `apt-get update` anyway.
+
+Only RUNs that run `apt-get update` are touched: the lists are written there. An install RUN
+without an update reads lists written by an earlier layer; deleting them in this layer would
+save nothing (LEAN002 moves a split update into the install RUN first).
+
+Example:
+    RUN apt-get update && apt-get install -y curl
+Use instead:
+    RUN apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*
+
+Left alone (each a hazard case in corpus/LEAN009):
+- a later RUN of the same stage, an `ONBUILD RUN`, or a RUN of a stage built FROM this one
+  runs `apt-get install`/`upgrade` without its own `apt-get update`: it relies on these lists,
+  and deleting them would break the build (likewise zypper, which needs its metadata);
+- a later RUN runs a script from the build context that installs with apt without updating,
+  or a script copied in from a context leanify cannot read (it may rely on the lists);
+  scripts that do not come from the context (downloaded installers, `./configure`) are not
+  counted;
+- the RUN has a cache mount on /var/lib/apt (yum/dnf/zypper: their cache folder): keeping
+  the lists there is the point of the mount. A cache mount on /var/cache/apt alone keeps the
+  .deb files out of the layer but not the lists, so those RUNs are still fixed;
+- the lists are already removed in this RUN (`rm`, `find -delete`, `apt-get dist-clean`,
+  also the official images' `apt-get update; ...; rm -rf /var/lib/apt/lists/*` with a later
+  `apt-get purge`), or in a later RUN of the stage: moving that cleanup is LEAN008's job;
+- exec-form or heredoc RUN, a SHELL that is not a plain POSIX shell, a RUN ending in `&` or
+  with a top-level `exit`.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+
+from leanify.context import Facts
+from leanify.edits import Edit
+from leanify.model import Dockerfile, Instruction
+from leanify.rules import Rule, Safety, change, fixed
+from leanify.shell import Script, analyze_run
+
+from .apt_assume_yes import mapped_script
+
+RULE = Rule(
+    id="LEAN009",
+    title="package-cache-cleanup",
+    safety=Safety.SAFE,
+    summary="Package lists and caches a RUN downloads ship with the image unless the same RUN deletes them.",
+    phase=45,
+)
+
+APT_CLEAN = "rm -rf /var/lib/apt/lists/*"
+_RPM_CLEAN = {
+    "yum": ("yum clean all && rm -rf /var/cache/yum", "/var/cache/yum"),
+    "dnf": ("dnf clean all", "/var/cache/dnf"),
+    "microdnf": ("microdnf clean all", "/var/cache/yum"),
+    "zypper": ("zypper clean -a", "/var/cache/zypp"),
+}
+_RPM_KINDS = {"yum": ("yum-clean", "yum-cache", "dnf-clean"), "dnf": ("dnf-clean", "yum-cache", "yum-clean"),
+              "microdnf": ("dnf-clean", "yum-cache", "yum-clean"), "zypper": ("zypper-clean",)}  # fmt: skip
+_USES_LISTS = frozenset({"install", "upgrade", "dist-upgrade", "build-dep", "source", "download", "satisfy", "reinstall"})
+_APT_TEXT = re.compile(r"\b(apt-get|apt|aptitude)\b[^&|;\n]*\b(install|upgrade|dist-upgrade|build-dep)\b")
+_ZYPPER_TEXT = re.compile(r"\bzypper\b[^&|;\n]*\b(in|install|up|update|dup|dist-upgrade)\b")
+_SCRIPT_FILE = re.compile(r"(^|/)[^/\s]+\.(sh|bash)$")
+_CACHE_TARGET = re.compile(r"(?:^|,)(?:target|dst|destination)=([^,]+)")
+
+
+# ---- reading ----------------------------------------------------------------------------------
+def _apt(script: Script) -> tuple[bool, bool, bool]:
+    """(runs apt-get update, reads the lists without updating first, removes the lists)."""
+    update = uses = cleans = False
+    for c in script.package_calls():
+        if c.manager != "apt":
+            continue
+        if c.action == "update":
+            update = True
+        elif c.action in _USES_LISTS and not update:
+            uses = True
+        elif c.action in ("dist-clean", "distclean"):
+            cleans = True
+    cleans = cleans or any(k.kind == "apt-lists" for k in script.cleanups())
+    return update, uses, cleans
+
+
+def _rpm(script: Script) -> tuple[str | None, bool]:
+    """(the rpm-family manager that installs here, whether its cache is cleaned here)."""
+    manager = None
+    for c in script.package_calls():
+        if c.manager in _RPM_CLEAN and c.action in ("install", "groupinstall", "upgrade", "update", "reinstall", "dist-upgrade"):
+            manager = manager or c.manager
+    if manager is None:
+        return None, False
+    kinds = _RPM_KINDS[manager]
+    return manager, any(k.kind in kinds for k in script.cleanups())
+
+
+def _cache_mounts(ins: Instruction) -> list[str]:
+    out = []
+    for f in ins.flags:
+        if f.lower().startswith("--mount=") and "type=cache" in f.lower():
+            m = _CACHE_TARGET.search(f[8:])
+            if m:
+                out.append(m.group(1).strip("\"'"))
+    return out
+
+
+def _descendants(model: Dockerfile, stage: int) -> list[int]:
+    """Stages built FROM ``stage`` (directly or through other stages)."""
+    names = {str(stage)}
+    if model.stages[stage].name:
+        names.add(model.stages[stage].name.lower())
+    out = []
+    for s in model.stages[stage + 1 :]:
+        if s.base.lower() in names:
+            out.append(s.index)
+            names.add(str(s.index))
+            if s.name:
+                names.add(s.name.lower())
+    return out
+
+
+def _later(model: Dockerfile, ins: Instruction) -> list[Instruction]:
+    """Instructions that run on top of this RUN's layer: the rest of its stage and every stage built FROM it."""
+    out = [j for j in model.stage_instructions(ins.stage) if j.index > ins.index]
+    for s in _descendants(model, ins.stage):
+        out.extend(model.stage_instructions(s)[1:])
+    return out
+
+
+def _relies_on_cache(model: Dockerfile, facts: Facts, later: list[Instruction], manager: str) -> bool:
+    """Whether a later RUN (or ONBUILD RUN, or a script it runs) installs without refreshing first."""
+    text_rx = _APT_TEXT if manager == "apt" else _ZYPPER_TEXT
+    for j in later:
+        if j.command != "RUN":
+            continue
+        script = analyze_run(j, model) if j.keyword == "RUN" else None
+        if script is None or not script.ok:
+            if text_rx.search(j.original) and not re.search(r"\b(update|refresh|ref)\b", j.original):
+                return True
+            script = None
+        if script is not None:
+            if manager == "apt" and _apt(script)[1]:
+                return True
+            if manager == "zypper":
+                calls = [c for c in script.package_calls() if c.manager == "zypper"]
+                if calls and calls[0].action not in ("refresh",) and not calls[0].has("--refresh"):
+                    return True
+            for c in script.commands:
+                if _runs_script(c.program, c.program_args) and _script_relies(c, model, facts, text_rx):
+                    return True
+    return False
+
+
+def _runs_script(program: str, args: tuple[str, ...]) -> bool:
+    base = posixpath.basename(program)
+    if base in ("sh", "bash", "dash", "ash", "source", ".") and args and not args[0].startswith("-"):
+        return True
+    return "/" in program and not program.startswith(("/bin/", "/usr/bin/", "/sbin/", "/usr/sbin/")) or bool(_SCRIPT_FILE.search(program))
+
+
+def _script_relies(cmd, model: Dockerfile, facts: Facts, text_rx: re.Pattern) -> bool:
+    """A script this RUN executes may install packages relying on the lists. Scripts from the
+    build context are read (when the context is known); a script copied in from a context we
+    cannot read counts as relying. Scripts that do not come from the context (downloaded,
+    unpacked, ``./configure``) are not considered."""
+    base = posixpath.basename(cmd.program)
+    path = cmd.program_args[0] if base in ("sh", "bash", "dash", "ash", "source", ".") else cmd.program
+    name = posixpath.basename(path)
+    if not name:
+        return False
+    if facts.known:
+        found = [f for f in facts.files if posixpath.basename(f) == name]
+        for f in found:
+            text = facts.read_text(f) or ""
+            if text_rx.search(text) and not re.search(r"\b(apt-get|apt|zypper)\b[^\n]*\b(update|refresh|ref)\b", text):
+                return True
+        if found:
+            return False
+    for dest in _copy_destinations(model):
+        if dest in (".", "./") or (not dest.startswith("/") and not path.startswith("/")):
+            if not path.startswith("/"):
+                return True
+        elif path == dest or path.startswith(dest.rstrip("/") + "/") or "$" in dest:
+            return True
+    return False
+
+
+def _copy_destinations(model: Dockerfile) -> list[str]:
+    """Destinations of COPY/ADD from the build context (not ``--from``)."""
+    out = []
+    for j in model.instructions:
+        if j.command in ("COPY", "ADD") and j.flag("from") is None and len(j.value) >= 2:
+            out.append(j.value[-1])
+    return out
+
+
+def _later_cleans(model: Dockerfile, stage: int, later: list[Instruction], kinds: tuple[str, ...]) -> bool:
+    """A later RUN of the same stage already deletes these caches (moving it is LEAN008's job)."""
+    for j in later:
+        if j.stage != stage or j.keyword != "RUN":
+            continue
+        script = analyze_run(j, model)
+        if script is not None and any(k.kind in kinds for k in script.cleanups()):
+            return True
+        if script is None and any(p in j.original for p in ("/var/lib/apt/lists", "clean all", "zypper clean")):
+            return True
+    return False
+
+
+# ---- writing ----------------------------------------------------------------------------------
+def append_command(model: Dockerfile, ins: Instruction, script: Script, shift: int, command: str) -> Edit | None:
+    """An edit that runs ``command`` (``a && b``: one command per continuation line) after
+    everything else in a RUN, keeping its failure status and its layout; None when that
+    cannot be done safely."""
+    items = script.items
+    if not items or items[-1].op_after == "&" or "exit" in script.leaks():
+        return None
+    last = items[-1]
+    seps = [it.op_after for it in items[:-1]]
+    semi = sum(1 for s in seps if s in (";", "\n"))
+    op = ";" if script.errexit and semi > seps.count("&&") else "&&"
+    at = ins.source_offset(last.end - 1 + shift)
+    if at is None:
+        return None
+    at += 1
+    layout = _layout(model, ins)
+    parts = command.split(" && ")
+    if layout is None:
+        text = "".join(f" {op} {c}" if op == "&&" else f"; {c}" for c in parts)
+    else:
+        style, indent, nl = layout
+        esc = model.escape
+        if style == "leading":
+            text = "".join(f" {esc}{nl}{indent}{op} {c}" for c in parts)
+        else:
+            text = "".join(f"{' ' if op == '&&' else ''}{op} {esc}{nl}{indent}{c}" for c in parts)
+    return Edit(at, at, text)
+
+
+def _layout(model: Dockerfile, ins: Instruction) -> tuple[str, str, str] | None:
+    """How the RUN breaks its lines: ``(style, indent, line ending)``, style "leading" for
+    ``\\n    && cmd`` and "trailing" for ``cmd && \\n    cmd``; None for a one-line RUN.
+    Read from the last line break that sits at an operator; a RUN that only breaks inside a
+    command (a package list) gets leading operators at its own smallest indentation."""
+    text = model.text[ins.start : ins.end - len(ins.line_ending)]
+    lines = text.split("\n")
+    if len(lines) < 2:
+        return None
+    esc = model.escape
+    nl = "\r\n" if text.count("\r\n") * 2 >= len(lines) - 1 else "\n"
+    code = [ln.rstrip("\r") for ln in lines]
+    code = [ln for ln in code if ln.strip() and not ln.lstrip().startswith("#")]
+    found = None
+    for cur, nxt in zip(code, code[1:]):
+        body = cur.rstrip(" \t")
+        if body.endswith(esc):
+            body = body[:-1].rstrip(" \t")
+        stripped = nxt.lstrip(" \t")
+        indent = nxt[: len(nxt) - len(stripped)]
+        if stripped.startswith(("&&", ";")):
+            found = ("leading", indent, nl)
+        elif body.endswith(("&&", ";")):
+            found = ("trailing", indent, nl)
+    if found is not None:
+        return found
+    indents = [ln[: len(ln) - len(ln.lstrip(" \t"))] for ln in code[1:]]
+    own = min(indents, key=len) if indents else model.indent
+    base = model.indent
+    indent = base if own and set(base) == set(own[:1]) and len(base) <= len(own) else (own or base)
+    return ("leading", indent, nl)
+
+
+def apply(model: Dockerfile, facts: Facts):
+    edits, changes = [], []
+    interesting = ("apt", "yum", "dnf", "zypper")
+    for ins in model.instructions:
+        if ins.keyword != "RUN" or not any(w in ins.original for w in interesting):
+            continue
+        got = mapped_script(ins, model)
+        if got is None:
+            continue
+        script, shift = got
+        update, _, cleans = _apt(script)
+        mounts = _cache_mounts(ins)
+        later = None
+        if update and not cleans:
+            if any(m.rstrip("/") in ("/var", "/var/lib") or m.startswith("/var/lib/apt") for m in mounts):
+                continue
+            later = _later(model, ins)
+            if _relies_on_cache(model, facts, later, "apt") or _later_cleans(model, ins.stage, later, ("apt-lists",)):
+                continue
+            edit = append_command(model, ins, script, shift, APT_CLEAN)
+            if edit is None:
+                continue
+            edits.append(edit)
+            changes.append(change(RULE, ins.lines, "the package lists downloaded by `apt-get update` stay in this layer and "
+                                  "ship with the image (nothing later in the build reads them); removed in the same RUN "
+                                  f"with `{APT_CLEAN}`"))
+            continue
+        manager, rpm_clean = _rpm(script)
+        if manager is None or rpm_clean:
+            continue
+        command, cache = _RPM_CLEAN[manager]
+        if any(m.rstrip("/").startswith(("/var/cache/yum", "/var/cache/dnf", "/var/cache/zypp", "/var/cache/libdnf5")) for m in mounts):
+            continue
+        later = _later(model, ins)
+        if _later_cleans(model, ins.stage, later, _RPM_KINDS[manager]):
+            continue
+        if manager == "zypper" and _relies_on_cache(model, facts, later, "zypper"):
+            continue
+        edit = append_command(model, ins, script, shift, command)
+        if edit is None:
+            continue
+        edits.append(edit)
+        changes.append(change(RULE, ins.lines, f"`{manager} install` leaves repository metadata and downloaded packages in "
+                              f"{cache}, in this layer; removed in the same RUN with `{command}`"))
+    return fixed(model, edits, changes)
