@@ -7,7 +7,7 @@
 
 #define SQLSTAT_VERSION "1.3.1"
 #ifndef SQLSTAT_DATADIR
-#define SQLSTAT_DATADIR "/usr/local/share/sqlstat"
+#define SQLSTAT_DATADIR "sql"
 #endif
 
 static void usage(FILE *out)
