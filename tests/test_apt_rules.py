@@ -1,0 +1,147 @@
+"""Unit tests for the apt rules' helpers (LEAN002, LEAN003, LEAN004, LEAN009), and the
+LEAN004 golden cases applied with ``unsafe=True`` (``expected-unsafe`` beside ``expected``:
+test_golden.py runs the default pipeline, where a needs-verify rule only suggests)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from leanify.context import Facts
+from leanify.model import Dockerfile
+from leanify.pipeline import all_transforms, run_pipeline, select
+from leanify.transforms import apt_assume_yes as yes
+from leanify.transforms import no_install_recommends as nir
+from leanify.transforms import package_cache_cleanup as pcc
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+UNSAFE = sorted(p.parent for p in CORPUS.glob("LEAN004/*/expected-unsafe"))
+
+
+def _run(text: str, rule: str, unsafe: bool = False, context: Path | None = None) -> str:
+    facts = Facts.for_path(None, context) if context else Facts()
+    return run_pipeline(Dockerfile.parse(text), facts, select(all_transforms(), [rule]), unsafe=unsafe).output.text
+
+
+def _calls(text: str):
+    model = Dockerfile.parse(text)
+    ins = model.instructions[1]
+    script, shift = yes.mapped_script(ins, model)
+    return model, ins, script, shift
+
+
+@pytest.mark.parametrize("case", UNSAFE, ids=[c.name for c in UNSAFE])
+def test_lean004_applied_with_unsafe_fixes(case: Path) -> None:
+    source = (case / "Dockerfile").read_bytes().decode()
+    want = (case / "expected-unsafe").read_bytes().decode()
+    got = _run(source, "LEAN004", unsafe=True, context=case)
+    assert got == want
+    assert _run(got, "LEAN004", unsafe=True, context=case) == got
+
+
+# ---- LEAN003 ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "args, answered",
+    [
+        ("-y", True), ("--yes", True), ("--assume-yes", True), ("-qq", True), ("-q -q", True), ("-q=2", True),
+        ("--quiet=2", True), ("-qy", True), ("-o APT::Get::Assume-Yes=true", True),
+        ("-q", False), ("--force-yes", False), ("", False), ("-o APT::Get::Assume-Yes=false", False),
+    ],
+)  # fmt: skip
+def test_answers_yes(args: str, answered: bool) -> None:
+    _, _, script, _ = _calls(f"FROM x\nRUN apt-get install {args} curl\n")
+    (call,) = yes.apt_calls(script)
+    assert yes.answers_yes(call) is answered
+
+
+def test_word_spans_skip_env_prefix_and_wrappers() -> None:
+    _, _, script, _ = _calls("FROM x\nRUN X=install DEBIAN_FRONTEND=noninteractive sudo -E apt-get install curl\n")
+    (call,) = yes.apt_calls(script)
+    s, e = yes.action_word(call)
+    assert script.source[s:e] == "install"
+    assert script.source[:e].endswith("apt-get install")
+
+
+def test_action_word_skips_option_values() -> None:
+    _, _, script, _ = _calls("FROM x\nRUN apt-get -o Dpkg::Options::=--force-confold -t bookworm-backports install curl\n")
+    (call,) = yes.apt_calls(script)
+    s, e = yes.action_word(call)
+    assert script.source[s:e] == "install"
+
+
+def test_leading_space_in_run_maps() -> None:
+    assert _run("FROM x\nRUN    apt-get install curl\n", "LEAN003") == "FROM x\nRUN    apt-get install -y curl\n"
+
+
+# ---- LEAN004 ------------------------------------------------------------------------------------
+def test_no_install_recommends_goes_after_yes_and_quiet_flags() -> None:
+    got = _run("FROM x\nRUN apt-get install -y -qq --fix-missing make\n", "LEAN004", unsafe=True)
+    assert got == "FROM x\nRUN apt-get install -y -qq --no-install-recommends --fix-missing make\n"
+
+
+def test_no_install_recommends_reason_names_known_losses() -> None:
+    _, _, script, _ = _calls("FROM x\nRUN apt-get install -y curl git ca-certificates\n")
+    reason = nir._reason(yes.apt_calls(script))
+    assert "less, openssh-client, patch (recommended by git)" in reason
+    assert "ca-certificates (" not in reason  # named explicitly: not lost
+
+
+def test_no_install_recommends_is_only_suggested_by_default() -> None:
+    src = "FROM x\nRUN apt-get install -y curl\n"
+    result = run_pipeline(Dockerfile.parse(src), Facts(), select(all_transforms(), ["LEAN004"]))
+    assert result.output.text == src and result.suggested and not result.applied
+
+
+# ---- LEAN009 ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "run, layout",
+    [
+        ("RUN a && b", None),
+        ("RUN a \\\n    && b", ("leading", "    ", "\n")),
+        ("RUN a && \\\n  b", ("trailing", "  ", "\n")),
+        ("RUN a; \\\r\n\tb", ("trailing", "\t", "\r\n")),
+        ("RUN apt-get install -y \\\n      x \\\n      y", ("leading", "      ", "\n")),
+        ("RUN a \\\n    # note\n    && b", ("leading", "    ", "\n")),
+    ],
+)  # fmt: skip
+def test_layout(run: str, layout) -> None:
+    model = Dockerfile.parse("FROM x\n" + run + "\n")
+    assert pcc._layout(model, model.instructions[1]) == layout
+
+
+@pytest.mark.parametrize(
+    "run, appended",
+    [
+        ("RUN apt-get update && apt-get install -y x", "RUN apt-get update && apt-get install -y x && rm -rf /var/lib/apt/lists/*"),
+        # no errexit: `;` would hide a failed install behind rm's success
+        ("RUN apt-get update; apt-get install -y x", "RUN apt-get update; apt-get install -y x && rm -rf /var/lib/apt/lists/*"),
+        ("RUN set -e; apt-get update; apt-get install -y x", "RUN set -e; apt-get update; apt-get install -y x; rm -rf /var/lib/apt/lists/*"),
+        ("RUN apt-get update && apt-get install -y x || true", "RUN apt-get update && apt-get install -y x || true && rm -rf /var/lib/apt/lists/*"),
+    ],
+)  # fmt: skip
+def test_append_keeps_failure_status(run: str, appended: str) -> None:
+    assert _run(f"FROM x\n{run}\n", "LEAN009") == f"FROM x\n{appended}\n"
+
+
+@pytest.mark.parametrize(
+    "run",
+    ["RUN apt-get update && apt-get install -y x &", "RUN apt-get update && apt-get install -y x; exit 0",
+     "RUN --mount=type=cache,target=/var/lib/apt/lists apt-get update && apt-get install -y x"],
+)  # fmt: skip
+def test_append_refused(run: str) -> None:
+    src = f"FROM x\n{run}\n"
+    assert _run(src, "LEAN009") == src
+
+
+def test_descendant_stages_are_followed_through_names() -> None:
+    model = Dockerfile.parse("FROM a AS one\nRUN x\nFROM one AS two\nFROM two\nFROM b\n")
+    assert pcc._descendants(model, 0) == [1, 2]
+
+
+def test_context_script_that_installs_blocks_cleanup(tmp_path: Path) -> None:
+    (tmp_path / "extras.sh").write_text("#!/bin/sh\napt-get install -y jq\n")
+    src = "FROM x\nRUN apt-get update && apt-get install -y curl\nCOPY extras.sh /\nRUN /extras.sh\n"
+    assert _run(src, "LEAN009", context=tmp_path) == src
+    (tmp_path / "extras.sh").write_text("#!/bin/sh\napt-get update && apt-get install -y jq\n")
+    assert _run(src, "LEAN009", context=tmp_path) != src
