@@ -1,0 +1,231 @@
+"""LEAN010 — Merge consecutive RUN instructions that belong together.
+
+What it does: consecutive RUN instructions of a stage become one RUN, joined so that the first
+failure still fails the build (`leanify.runs.join_runs`), one command per line with a leading
+`&&`, in the file's own indentation, escape character and line endings. Comments that sat
+between the RUNs stay right above the command they described, inside the continuation
+(BuildKit drops comment lines there). Only `LABEL`, `EXPOSE` and comments may sit between
+merged RUNs; they end up after the merged RUN: neither changes what a RUN does, and after it a
+changed label no longer invalidates the RUN's cache with the classic builder.
+
+Why: every RUN is a layer and a cache step; a chain of one-command RUNs makes the image
+bigger (files deleted in a later layer still ship), the build slower, and hadolint reports it
+(DL3059).
+
+Example:
+    RUN apt-get update
+    # tools for the build
+    RUN apt-get install -y gcc make
+Use instead:
+    RUN apt-get update \\
+        # tools for the build
+        && apt-get install -y gcc make
+
+How the bodies are joined: a body that is only an `&&` chain goes in as it is; `a; b` and
+`a || b` are grouped as `{ a; b; }` (the group fails when the RUN failed alone); a body that
+leaves shell state behind (`cd`, `export`, `X=1`, `set`, `umask`, `source`, `shopt` ...) runs in
+a subshell `( ... )` when another body follows it, so the state dies with it as it died with
+its RUN; a body that relies on `set -e` (its own or the SHELL's) and is not a plain `&&` chain
+is only placed last, because `set -e` is ignored in the non-last parts of an `&&` list.
+
+Merge only what belongs together (the cache policy): each RUN is classed by what it runs —
+*system* (apt/apk/yum/dnf/zypper package setup), *deps* (language dependency installs and
+downloads: pip, npm/yarn/pnpm install, gem, composer, go get/mod download, cargo fetch, curl,
+wget, git clone), *build* (project build, test and app steps: make, cmake, npm run, setup.py,
+go build, cargo build, mvn, gradle, rake, running a project script) or *setup* (cheap
+configuration: mkdir, useradd, ln, sed, echo, chmod ...). RUNs of different classes among
+system, deps and build are not merged: the split keeps the expensive install cached when the
+step after it is edited (merging `pip install -r requirements.txt` with `python setup.py
+build` would re-run the install on every edit of the build line). Setup RUNs join any class.
+
+Left alone: RUNs with different flags (`--mount`, `--network`, `--security`), exec form,
+heredoc RUNs, RUNs under a SHELL that is not a plain POSIX shell (PowerShell, cmd), a body
+with `exit`/`exec` that something would follow, a body with a trailing shell comment that
+something would follow, and chains interrupted by any other instruction (`ENV`, `ARG`,
+`WORKDIR`, `USER`, `SHELL`, `COPY`, `ADD`, `ONBUILD` ...: moving those is the reorder rules'
+job).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import posixpath
+import re
+
+from leanify.context import Facts
+from leanify.edits import Edit
+from leanify.model import Dockerfile, Instruction
+from leanify.rules import Rule, Safety, change, fixed
+from leanify.runs import comment_lines_before, join_pieces, piece_of
+from leanify.shell import Script, analyze_run
+
+RULE = Rule(
+    id="LEAN010",
+    title="merge-runs",
+    safety=Safety.SAFE,
+    summary="Consecutive RUN instructions that belong together become one RUN, joined so every failure still fails the build.",
+    phase=50,
+)
+
+_MOVABLE = frozenset({"LABEL", "EXPOSE"})
+_PRAGMA = re.compile(r"#\s*(hadolint|checkov|trivy|kics|nosec|noqa|lint|syntax|check\s*=)", re.I)
+_SYSTEM = frozenset({"apt", "apk", "yum", "dnf", "microdnf", "zypper"})
+_SYSTEM_CMDS = frozenset({"add-apt-repository", "apt-key", "dpkg", "rpm", "apt-cache"})
+_DEPS_ACTIONS = frozenset({"install", "add", "ci", "get", "sync", "fetch", "update", "upgrade", "require", "mod download", "global"})
+_BUILD_ACTIONS = frozenset({"run", "build", "test", "exec", "run-script", "compile", "package", "verify", "publish", "lint", "start"})
+_BUILD_CMDS = frozenset(
+    {"make", "cmake", "ninja", "meson", "gcc", "g++", "cc", "clang", "javac", "tsc", "webpack", "vite", "rake", "rails",
+     "pytest", "tox", "nox", "mix", "dotnet", "msbuild", "bazel", "scons", "ant", "sbt", "lein", "jar", "configure",
+     "hugo", "jekyll", "next", "ng", "bootsnap"}
+)  # fmt: skip
+_DOWNLOAD_CMDS = frozenset({"curl", "wget"})
+
+
+def run_class(script: Script) -> str:
+    """``system``, ``deps``, ``build`` or ``setup`` (see the module docstring)."""
+    classes: set[str] = set()
+    for call in script.package_calls():
+        m, a = call.manager, call.action
+        if m in _SYSTEM:
+            classes.add("system")
+        elif m in ("mvn", "gradle") or (m in ("npm", "pnpm", "yarn") and a in _BUILD_ACTIONS):
+            classes.add("build")
+        elif m == "go" and a in ("build", "test", "install", "run", "generate", "vet"):
+            classes.add("deps" if a == "install" and any("@" in p for p in call.packages) else "build")
+        elif m == "cargo" and a in ("build", "test", "run", "check", "bench"):
+            classes.add("build")
+        elif m in ("bundle", "poetry", "composer", "uv") and a in ("exec", "run"):
+            classes.add("build")
+        elif call.installs_local_project:
+            classes.add("build")
+        elif a in _DEPS_ACTIONS or call.from_manifest:
+            classes.add("deps")
+    for c in script.commands:
+        base = c.basename
+        if base in _SYSTEM_CMDS:
+            classes.add("system")
+        elif base in _DOWNLOAD_CMDS or (base == "git" and "clone" in c.program_args):
+            classes.add("deps")
+        elif base in _BUILD_CMDS or base.startswith("./") or c.program.startswith("./"):
+            classes.add("build")
+        elif base.startswith("python") and c.program_args and not c.program_args[0].startswith("-m"):
+            if c.program_args[0] == "-c" or c.program_args[0].endswith(".py"):
+                classes.add("build")  # runs the project's own code
+        elif posixpath.basename(c.program).endswith((".sh", ".py")) and c.program not in ("",):
+            classes.add("build")
+    for k in ("build", "deps", "system"):
+        if k in classes:
+            return k if len(classes & {"build", "deps", "system"}) == 1 else "mixed:" + ",".join(sorted(classes))
+    return "setup"
+
+
+def deliberate(script: Script) -> bool:
+    """A RUN that already chains several commands (or is a compound) was most likely written as a
+    step of its own (hadolint's DL3059 reasoning too): two of them are not merged."""
+    return len(script.items) > 1 or any(i.kind not in ("command", "pipeline") for i in script.items)
+
+
+def has_pragma(model: Dockerfile, ins: Instruction) -> bool:
+    """A ``# hadolint ignore=`` (or other tool pragma) right above: it applies to this RUN only."""
+    prev_end = model.instructions[ins.index - 1].end if ins.index else 0
+    return any(_PRAGMA.match(c) for c in comment_lines_before(model, ins, prev_end))
+
+
+def _compatible(a: str, b: str) -> bool:
+    return a == "setup" or b == "setup" or a == b
+
+
+def _merge(a: str, b: str) -> str:
+    return b if a == "setup" else a
+
+
+def apply(model: Dockerfile, facts: Facts):
+    edits: list[Edit] = []
+    changes = []
+    for stage in model.stages:
+        members = model.stage_instructions(stage.index)
+        if sum(1 for i in members if i.keyword == "RUN") < 2:
+            continue
+        group: list[Instruction] = []
+        group_class = "setup"
+        group_deliberate = False
+        for ins in members + [None]:
+            if ins is not None and ins.keyword in _MOVABLE and group:
+                continue
+            cls = None
+            multi = False
+            if ins is not None and ins.keyword == "RUN" and not has_pragma(model, ins):
+                script = analyze_run(ins, model)
+                if script is not None:
+                    cls, multi = run_class(script), deliberate(script)
+            if (
+                ins is not None
+                and group
+                and cls is not None
+                and _compatible(group_class, cls)
+                and not (multi and group_deliberate)
+                and _join(model, group + [ins]) is not None
+            ):
+                group.append(ins)
+                group_class = _merge(group_class, cls)
+                group_deliberate = group_deliberate or multi
+                continue
+            if len(group) > 1:
+                edits.append(_edit(model, group))
+                changes.append(change(RULE, (group[0].start_line, group[-1].end_line), _reason(model, group)))
+            group, group_class, group_deliberate = [], "setup", False
+            if ins is not None and cls is not None and piece_of(model, ins) is not None:
+                group, group_class, group_deliberate = [ins], cls, multi  # a mixed RUN only takes setup RUNs
+    return fixed(model, edits, changes)
+
+
+def _pieces(model: Dockerfile, runs: list[Instruction]):
+    out = []
+    for k, r in enumerate(runs):
+        p = piece_of(model, r)
+        if p is None:
+            return None
+        if k:
+            prev = model.instructions[r.index - 1]
+            p = dataclasses.replace(p, comments=comment_lines_before(model, r, prev.end))
+        out.append(p)
+    return out
+
+
+def _join(model: Dockerfile, runs: list[Instruction]) -> str | None:
+    first = runs[0]
+    if any(r.flags != first.flags for r in runs):
+        return None
+    pieces = _pieces(model, runs)
+    if pieces is None:
+        return None
+    for k, p in enumerate(pieces):
+        script = analyze_run(p.ins, model)
+        if deliberate(script) and p.ins.start_line != p.ins.end_line and p.wrapped(k == len(pieces) - 1):
+            return None  # a chain written out over several lines is joined as it is, or not at all
+    return join_pieces(model, model.text[first.start : first.body_start], pieces)
+
+
+def _edit(model: Dockerfile, runs: list[Instruction]) -> Edit:
+    """One edit over the whole span: the merged RUN, then the LABEL/EXPOSE that sat between
+    (each with the comment lines above it)."""
+    first, last = runs[0], runs[-1]
+    merged = _join(model, runs)
+    assert merged is not None
+    kept: list[str] = []
+    in_group = {r.index for r in runs}
+    for i in range(first.index + 1, last.index):
+        ins = model.instructions[i]
+        if i in in_group:
+            continue
+        prev = model.instructions[i - 1]
+        comments = comment_lines_before(model, ins, prev.end)
+        kept.extend(comments)
+        kept.append(ins.text)
+    text = model.newline.join([merged] + kept)
+    return Edit(first.start, last.end - len(last.line_ending), text)
+
+
+def _reason(model: Dockerfile, runs: list[Instruction]) -> str:
+    lines = ", ".join(str(r.start_line) for r in runs)
+    return f"{len(runs)} consecutive RUN instructions (lines {lines}) merged into one layer; each keeps its own exit status and shell state"
