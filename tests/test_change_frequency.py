@@ -1,0 +1,116 @@
+"""LEAN012 change-frequency: scoring by kind and by git history (temporary repositories)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from leanify.context import Facts
+from leanify.history import _load
+from leanify.model import Dockerfile
+from leanify.pipeline import all_transforms, run_pipeline, select
+from leanify.transforms.change_frequency import CONFIG, DATA, MANIFEST, SOURCE, SYSTEM, classify_name
+
+git_needed = pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")
+
+
+@pytest.mark.parametrize(
+    "path, cls",
+    [
+        ("requirements.txt", MANIFEST), ("requirements/prod.txt", MANIFEST), ("requirements-dev.txt", MANIFEST),
+        ("poetry.lock", MANIFEST), ("package.json", MANIFEST), ("go.sum", MANIFEST), ("Cargo.lock", MANIFEST),
+        ("settings.toml", CONFIG), ("nginx.conf", CONFIG), ("app.yaml", CONFIG), ("setup.ini", CONFIG),
+        ("main.py", SOURCE), ("src/index.ts", SOURCE), ("*.go", SOURCE),
+        ("model.safetensors", DATA), ("weights/model.onnx", DATA), ("train.csv", DATA),
+        ("pkg.deb", SYSTEM), ("README", None), ("notes.txt", None),
+    ],
+)  # fmt: skip
+def test_classify(path: str, cls: int | None) -> None:
+    assert classify_name(path) == cls
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false", *args],
+                   cwd=repo, check=True, capture_output=True)  # fmt: skip
+
+
+def commit(repo: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "c")
+
+
+DF = """FROM python:3.12-slim
+WORKDIR /app
+COPY settings.toml /etc/app/
+COPY app.py /app/
+COPY rules.yaml /etc/rules/
+CMD ["python", "/app/app.py"]
+"""
+
+
+def lean012(ctx: Path, text: str, **options):
+    _load.cache_clear()
+    return run_pipeline(Dockerfile.parse(text), Facts.for_path(ctx / "Dockerfile", ctx, **options), select(all_transforms(), ["LEAN012"]))
+
+
+@git_needed
+def test_git_history_decides(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q")
+    commit(tmp_path, {"Dockerfile": DF, "settings.toml": "a", "app.py": "1", "rules.yaml": "r0"})
+    for i in range(4):  # rules.yaml is edited daily, app.py rarely
+        commit(tmp_path, {"rules.yaml": f"r{i + 1}"})
+    commit(tmp_path, {"app.py": "2"})
+    r = lean012(tmp_path, DF)
+    # without history the defaults would move app.py (source) below rules.yaml (configuration);
+    # git says settings.toml (1) < app.py (2) < rules.yaml (5): already in order
+    assert r.output.text == DF and r.changes == []
+    off = lean012(tmp_path, DF, history=0)
+    assert off.output.text.index("COPY app.py") > off.output.text.index("COPY rules.yaml")
+    (c,) = off.changes
+    assert c.data == {"score": SOURCE, "scored_by": "default", "path": "app.py", "class": "source"}
+
+
+@git_needed
+def test_git_scores_reported(tmp_path: Path) -> None:
+    df = "FROM python:3.12-slim\nCOPY app.py /app/\nCOPY settings.toml /etc/app/\n"
+    git(tmp_path, "init", "-q")
+    commit(tmp_path, {"Dockerfile": df, "settings.toml": "a", "app.py": "1"})
+    for i in range(3):
+        commit(tmp_path, {"app.py": str(i)})
+    r = lean012(tmp_path, df)
+    assert r.output.text == "FROM python:3.12-slim\nCOPY settings.toml /etc/app/\nCOPY app.py /app/\n"
+    (c,) = r.changes
+    assert c.lines == (2, 2)
+    assert c.data == {"score": 4, "scored_by": "git", "path": "app.py", "commits": 4, "class": "source"}
+    assert "app.py (changed in 4 of the last 4 commits) changes more often than settings.toml (changed in 1 of the last 4 commits)" in c.reason
+    assert c.to_json()["data"]["scored_by"] == "git"
+
+
+@git_needed
+def test_untracked_file_counts_as_hot(tmp_path: Path) -> None:
+    df = "FROM python:3.12-slim\nCOPY new.py /app/\nCOPY settings.toml /etc/app/\n"
+    git(tmp_path, "init", "-q")
+    commit(tmp_path, {"Dockerfile": df, "settings.toml": "a"})
+    (tmp_path / "new.py").write_text("wip")
+    r = lean012(tmp_path, df, history=50)
+    assert r.output.text.endswith("COPY new.py /app/\n")
+    assert r.changes[0].data["score"] == 50
+
+
+def test_no_context_no_history_uses_names(tmp_path: Path) -> None:
+    df = "FROM python:3.12-slim\nCOPY app.py /app/\nCOPY settings.toml /etc/app/\n"
+    r = lean012(tmp_path, df, history=0)
+    assert r.output.text == "FROM python:3.12-slim\nCOPY settings.toml /etc/app/\nCOPY app.py /app/\n"
+
+
+def test_second_run_changes_nothing(tmp_path: Path) -> None:
+    df = "FROM python:3.12-slim\nCOPY model.onnx /models/\nCOPY app.py /app/\nCOPY settings.toml /etc/app/\n"
+    r = lean012(tmp_path, df, history=0)
+    assert r.output.text == "FROM python:3.12-slim\nCOPY settings.toml /etc/app/\nCOPY app.py /app/\nCOPY model.onnx /models/\n"
+    assert lean012(tmp_path, r.output.text, history=0).changes == []
