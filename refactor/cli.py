@@ -67,8 +67,10 @@ class RunCommand(click.Command):
 @click.option("--ignore", multiple=True, callback=_comma_list, help="Comma list of rule ids (or prefixes) to skip.")
 @click.option("--context", "context_dir", type=click.Path(file_okay=False, path_type=Path), help="Build context (default: the Dockerfile's folder).")
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply rules that need verification, without verifying.")
+@click.option("--history", type=click.IntRange(min=0), default=500, show_default=True,
+              help="Commits of git history read to score how often paths change (0: off).")
 def run(dockerfile: str, show_diff: bool, explain: bool, write: bool, check: bool, fmt: str,
-        select: list[str], ignore: list[str], context_dir: Path | None, unsafe_fixes: bool) -> None:
+        select: list[str], ignore: list[str], context_dir: Path | None, unsafe_fixes: bool, history: int) -> None:
     """Rewrite DOCKERFILE (use - for stdin) and print the result."""
     label = "<stdin>" if dockerfile == "-" else dockerfile
     if write and check:
@@ -76,7 +78,7 @@ def run(dockerfile: str, show_diff: bool, explain: bool, write: bool, check: boo
     if write and dockerfile == "-":
         _fail(label, LeanifyError("--write needs a file, not stdin"))
     try:
-        result = process(dockerfile, select, ignore, context_dir, unsafe_fixes)
+        result = process(dockerfile, select, ignore, context_dir, unsafe_fixes, history=history)
         diff_path = _diff_path(dockerfile)
         diff = unified_diff(result.source.text, result.output.text, diff_path, result.changes, explain=explain)
         context = _context_of(dockerfile, context_dir)
@@ -117,13 +119,12 @@ def run(dockerfile: str, show_diff: bool, explain: bool, write: bool, check: boo
     sys.exit(EXIT_CHANGES if check and result.changed else EXIT_OK)
 
 
-def process(path: str, select_ids=(), ignore_ids=(), context: Path | None = None, unsafe: bool = False) -> Result:
+def process(path: str, select_ids=(), ignore_ids=(), context: Path | None = None, unsafe: bool = False,
+            history: int = 500) -> Result:
     """Read, parse and run the pipeline on one file (the unit the CLI, bulk and bots share)."""
     model = read_dockerfile(path)
     dockerfile = None if path == "-" else Path(path)
-    if context is None and dockerfile is None:
-        context = None
-    facts = Facts.for_path(dockerfile, context)
+    facts = Facts.for_path(dockerfile, context, history=history)
     transforms = select(all_transforms(), select_ids, ignore_ids)
     return run_pipeline(model, facts, transforms, unsafe=unsafe)
 

@@ -64,7 +64,7 @@ class Facts:
 
     @cached_property
     def dockerignore(self) -> list[str] | None:
+        from .dockerignore import read_patterns  # Docker's own reading: '#' only in column 1 is a comment
+
         text = self.read_text(".dockerignore")
-        if text is None:
-            return None
-        return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+        return None if text is None else read_patterns(text)

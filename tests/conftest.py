@@ -1,4 +1,5 @@
-"""Shared test helpers: where the repository and the shared corpus live."""
+"""Shared fixtures. Path helpers live in corpus_paths.py (a conftest cannot be imported by name:
+tests/e2e has its own)."""
 
 from __future__ import annotations
 
@@ -6,17 +7,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-REAL = SHARED / "corpus" / "real"
-GOLD = SHARED / "corpus" / "gold"
-
-
-def corpus_files() -> list[Path]:
-    """Every third-party corpus Dockerfile that exists on this machine."""
-    files = sorted(REAL.glob("*/Dockerfile")) if REAL.is_dir() else []
-    files += sorted(GOLD.glob("*.Dockerfile")) if GOLD.is_dir() else []
-    return files
+from corpus_paths import ROOT
 
 
 @pytest.fixture

@@ -67,7 +67,7 @@ def _git_apply(tmp_path: Path, name: str, original: bytes, diff: bytes, expected
 )
 def test_diff_parses_with_unidiff_and_applies_with_git(tmp_path: Path, original: str, expected: str, explain: bool) -> None:
     (tmp_path / "Dockerfile").write_bytes(original.encode())
-    args = ["--diff", "--explain", "Dockerfile"] if explain else ["--diff", "Dockerfile"]
+    args = ["--select", "LEAN001", "--diff", *(["--explain"] if explain else []), "Dockerfile"]
     r = leanify(*args, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     diff = r.stdout.decode()

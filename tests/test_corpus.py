@@ -13,7 +13,7 @@ from pathlib import Path
 import dockerfile as buildkit
 import pytest
 
-from conftest import corpus_files
+from corpus_paths import corpus_files
 from leanify.context import Facts
 from leanify.model import Dockerfile
 from leanify.pipeline import run_pipeline

@@ -12,7 +12,6 @@ from leanify.dockerignore import IgnoreFile, read_patterns
 from leanify.model import Dockerfile
 from leanify.pipeline import all_transforms, run_pipeline, select
 
-PROPOSALS = Path(__file__).resolve().parent.parent / "corpus" / "LEAN013" / "_proposals"
 
 
 # ---- matcher (moby/patternmatcher semantics) -----------------------------------------------------
@@ -140,26 +139,3 @@ def test_large_unused_data(tmp_path: Path) -> None:
 def test_dockerfile_specific_ignore_file_wins(tmp_path: Path) -> None:
     write(tmp_path, {".git/HEAD": "x" * 50, "Dockerfile.dockerignore": "*.md\n"})
     assert run(tmp_path, "FROM alpine\nCOPY . /x\n").changes == []
-
-
-@pytest.mark.parametrize("case", sorted(p for p in PROPOSALS.glob("*") if (p / "Dockerfile").is_file()), ids=lambda p: p.name)
-def test_proposal_cases(case: Path, tmp_path: Path) -> None:
-    """Golden cases whose change is a proposed file (tests/test_golden.py's second pass would see the
-    same proposal again: the file is not written there). Dockerfile, reason and the proposed content
-    (``dockerignore``) are compared; then the proposal is written to a copy of the context and a
-    second run must propose nothing."""
-    source = (case / "Dockerfile").read_text()
-    ctx = tmp_path / "ctx"
-    shutil.copytree(case / "context", ctx)
-    r = run_pipeline(Dockerfile.parse(source), Facts.for_path(case / "Dockerfile", ctx), select(all_transforms(), ["LEAN013"]))
-    assert r.errors == [] and r.output.text == (case / "expected").read_text()
-    assert [f"{c.rule}:{c.lines[0]}: {c.reason}" for c in r.changes] == (case / "reason").read_text().splitlines()
-    (old, new) = r.files[".dockerignore"]
-    assert new.encode() == (case / "dockerignore").read_bytes()
-    existing = case / "context" / ".dockerignore"
-    assert old == (existing.read_bytes().decode() if existing.exists() else None)
-    if old is not None:
-        assert new.startswith(old)  # only appended
-    (ctx / ".dockerignore").write_bytes(new.encode())
-    again = run_pipeline(Dockerfile.parse(source), Facts.for_path(case / "Dockerfile", ctx), select(all_transforms(), ["LEAN013"]))
-    assert again.changes == [] and again.files == {}

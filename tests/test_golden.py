@@ -1,11 +1,14 @@
 """Golden tests: corpus/<RULE>/<case>/{Dockerfile, expected, reason}, one rule at a time.
 
 ``reason`` lists ``RULE:line: reason`` for each change, in order; empty means the rule must
-leave the file alone (a hazard case).
+leave the file alone (a hazard case). ``context/`` is the build context when present (git
+history is switched off so a commit to a fixture cannot change a result); ``proposed/<path>``
+holds each file the rule proposes (e.g. ``.dockerignore``), byte for byte.
 """
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -22,19 +25,34 @@ def read(path: Path) -> str:
     return path.read_bytes().decode("utf-8")
 
 
+def proposed_files(case: Path) -> dict[str, str]:
+    folder = case / "proposed"
+    return {p.relative_to(folder).as_posix(): read(p) for p in sorted(folder.rglob("*")) if p.is_file()} if folder.is_dir() else {}
+
+
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.parent.name}/{c.name}" for c in CASES])
-def test_golden(case: Path) -> None:
+def test_golden(case: Path, tmp_path: Path) -> None:
     rule = case.parent.name
     source = read(case / "Dockerfile")
     context = case / "context" if (case / "context").is_dir() else case
-    result = run_pipeline(Dockerfile.parse(source), Facts.for_path(case / "Dockerfile", context), select(all_transforms(), [rule]))
+    expected_files = proposed_files(case)
+    if expected_files:  # the second pass needs the proposals written: work on a copy of the context
+        context = Path(shutil.copytree(context, tmp_path / "context"))
+    rules = select(all_transforms(), [rule])
+    facts = Facts.for_path(case / "Dockerfile", context, history=0)
+    result = run_pipeline(Dockerfile.parse(source), facts, rules)
     assert result.errors == []
     assert result.output.text == read(case / "expected")
     got = [f"{c.rule}:{c.lines[0]}: {c.reason}" for c in result.changes]
     assert got == (case / "reason").read_text().splitlines()
-    # applying the rule again changes nothing
-    again = run_pipeline(result.output, Facts.for_path(case / "Dockerfile", context), select(all_transforms(), [rule]))
-    assert again.output.text == result.output.text and not again.applied
+    assert {path: new for path, (_old, new) in result.files.items()} == expected_files
+    for path, (old, new) in result.files.items():
+        existing = context / path
+        assert old == (read(existing) if existing.exists() else None)
+        existing.write_bytes(new.encode("utf-8"))
+    # applying the rule again changes nothing (and proposes nothing once its files exist)
+    again = run_pipeline(result.output, Facts.for_path(case / "Dockerfile", context, history=0), rules)
+    assert again.output.text == result.output.text and not again.applied and again.files == {}
 
 
 def test_every_rule_has_golden_cases() -> None:

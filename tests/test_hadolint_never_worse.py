@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import corpus_files
+from corpus_paths import corpus_files
 from leanify.context import Facts
 from leanify.lint import compare_texts, hadolint_path, worse
 from leanify.model import Dockerfile
