@@ -59,6 +59,18 @@ def _git(cwd: Path, *args: str) -> str | None:
     return proc.stdout.decode("utf-8", errors="surrogateescape")
 
 
+def _inside_repository(folder: Path) -> bool:
+    if os.environ.get("GIT_DIR"):
+        return True
+    return any((p / ".git").exists() for p in (folder, *folder.parents))
+
+
+@lru_cache(maxsize=1024)
+def _rev_parse(context: str) -> str | None:
+    """Top level and prefix of the repository holding ``context`` (stable for a process's life)."""
+    return _git(Path(context), "rev-parse", "--show-toplevel", "--show-prefix")
+
+
 @dataclass
 class History:
     """Change counts for one repository over its last ``commits`` commits."""
@@ -81,9 +93,9 @@ class History:
             context = Path(context).resolve()
         except OSError:
             return None
-        if not context.is_dir():
-            return None
-        out = _git(context, "rev-parse", "--show-toplevel", "--show-prefix")
+        if not context.is_dir() or not _inside_repository(context):
+            return None  # no .git above: spare the git process (bulk runs ask this for every file)
+        out = _rev_parse(str(context))
         if out is None:
             return None
         lines = out.split("\n")

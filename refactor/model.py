@@ -194,12 +194,8 @@ class Dockerfile:
         stage = -1
         for i, cmd in enumerate(commands):
             keyword = cmd.cmd.upper()
-            if keyword not in KNOWN_INSTRUCTIONS and strict:
-                raise DockerfileError(f"unknown instruction: {cmd.cmd}", cmd.start_line)
             if keyword == "FROM":
                 stage += 1
-            elif stage < 0 and keyword != "ARG" and strict:
-                raise DockerfileError(f"{keyword} before the first FROM (only ARG may come first)", cmd.start_line)
             start = line_starts[cmd.start_line - 1]
             if start == 0 and text.startswith("\ufeff"):
                 start = 1  # the BOM belongs to the file, not to the first instruction
@@ -227,7 +223,19 @@ class Dockerfile:
                     source=text,
                 )
             )
-        return cls(text, instructions, directives)
+        model = cls(text, instructions, directives)
+        if strict:
+            model.validate()
+        return model
+
+    def validate(self) -> None:
+        """Refuse what BuildKit parses but would not build: unknown instructions, and anything
+        but ARG before the first FROM."""
+        for ins in self.instructions:
+            if ins.keyword not in KNOWN_INSTRUCTIONS:
+                raise DockerfileError(f"unknown instruction: {ins.raw_keyword}", ins.start_line)
+            if ins.stage < 0 and ins.keyword != "ARG":
+                raise DockerfileError(f"{ins.keyword} before the first FROM (only ARG may come first)", ins.start_line)
 
     @classmethod
     def from_bytes(cls, data: bytes, strict: bool = True) -> "Dockerfile":

@@ -97,7 +97,7 @@ def run_pipeline(
             try:
                 new, changes = t.apply(current, facts)
                 if new.text != current.text:
-                    Dockerfile.parse(new.text)  # strict: output must be a buildable Dockerfile
+                    new.validate()  # the output must be a Dockerfile BuildKit would build
             except Exception as exc:  # noqa: BLE001 - isolate a failing rule, report it
                 broken.add(t.rule.id)
                 result.errors.append(f"{t.rule.id}: skipped after an internal error: {type(exc).__name__}: {exc}")

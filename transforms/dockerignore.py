@@ -206,8 +206,9 @@ def candidates(model: Dockerfile, facts: Facts) -> list[Candidate]:
         if (root / vcs).exists() and not uses_git and not named(vcs):
             out.append(Candidate(vcs, [vcs], "version control data"))
     # caches
+    cache_dirs = _walk_dirs(root, set(_CACHE_DIRS))  # one walk for every cache name
     for d in _CACHE_DIRS:
-        found = [p for p in _walk_dirs(root, {d}) if not named(p, anywhere=False)]
+        found = [p for p in cache_dirs if p.rsplit("/", 1)[-1] == d and not named(p, anywhere=False)]
         if found:
             pattern = d if all("/" not in p for p in found) else f"**/{d}"
             out.append(Candidate(pattern, found, "Python caches" if d == "__pycache__" else "tool caches"))
@@ -232,8 +233,10 @@ def candidates(model: Dockerfile, facts: Facts) -> list[Candidate]:
         if eggs:
             out.append(Candidate("*.egg-info", eggs, "rebuilt by the Python install"))
     # large data that nothing reads
-    others = [p for p in root.glob("*") if p.is_file() and p.name != (facts.dockerfile.name if facts.dockerfile else "")
-              and (p.name.lower().startswith("dockerfile") or p.name.lower().endswith((".dockerfile", "containerfile")))]
+    own = facts.dockerfile.name if facts.dockerfile else ""
+    others = [p for p in root.glob("*") if p.name != own  # names first: a stat per entry is what costs
+              and (p.name.lower().startswith("dockerfile") or p.name.lower().endswith((".dockerfile", "containerfile")))
+              and p.is_file()]
     if known and "." not in sources and not others:
         taken = {c for cand in out for c in cand.paths}
         try:
