@@ -145,3 +145,28 @@ def test_context_script_that_installs_blocks_cleanup(tmp_path: Path) -> None:
     assert _run(src, "LEAN009", context=tmp_path) == src
     (tmp_path / "extras.sh").write_text("#!/bin/sh\napt-get update && apt-get install -y jq\n")
     assert _run(src, "LEAN009", context=tmp_path) != src
+
+
+# ---- LEAN002 ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "run, ok",
+    [("apt-get install -y x", True), ("cd /x && apt-get install -y x", True), ("set -e; apt-get install -y x", True),
+     ("true || apt-get install -y x", False), ("apt-get install -y x | tee log", False), ("(apt-get install -y x)", False),
+     ("if true; then apt-get install -y x; fi", False)],
+)  # fmt: skip
+def test_prefixable(run: str, ok: bool) -> None:
+    from leanify.transforms import apt_update
+
+    _, _, script, _ = _calls(f"FROM x\nRUN {run}\n")
+    call = apt_update._consumer(script)
+    assert call is not None and apt_update._prefixable(script, call) is ok
+
+
+def test_update_follows_the_install_tool() -> None:
+    src = "FROM x\nRUN apt update -qq\nRUN apt-get install -y x\n"
+    assert _run(src, "LEAN002") == "FROM x\nRUN apt-get update -qq && apt-get install -y x\n"
+
+
+def test_update_kept_when_a_derived_stage_reads_the_lists() -> None:
+    src = "FROM x AS base\nRUN apt-get update\nRUN apt-get install -y a\nFROM base\nRUN apt-get install -y b\n"
+    assert _run(src, "LEAN002") == "FROM x AS base\nRUN apt-get update\nRUN apt-get update && apt-get install -y a\nFROM base\nRUN apt-get install -y b\n"

@@ -158,8 +158,10 @@ def _relies_on_cache(model: Dockerfile, facts: Facts, later: list[Instruction], 
                 calls = [c for c in script.package_calls() if c.manager == "zypper"]
                 if calls and calls[0].action not in ("refresh",) and not calls[0].has("--refresh"):
                     return True
+            fetched = {posixpath.basename(d.output) for d in script.downloads() if d.output}
             for c in script.commands:
-                if _runs_script(c.program, c.program_args) and _script_relies(c, model, facts, text_rx):
+                if _runs_script(c.program, c.program_args) and _script_name(c) not in fetched \
+                        and _script_relies(c, model, facts, text_rx):
                     return True
     return False
 
@@ -176,11 +178,12 @@ def _script_relies(cmd, model: Dockerfile, facts: Facts, text_rx: re.Pattern) ->
     build context are read (when the context is known); a script copied in from a context we
     cannot read counts as relying. Scripts that do not come from the context (downloaded,
     unpacked, ``./configure``) are not considered."""
-    base = posixpath.basename(cmd.program)
-    path = cmd.program_args[0] if base in ("sh", "bash", "dash", "ash", "source", ".") else cmd.program
+    path = _script_path(cmd)
     name = posixpath.basename(path)
     if not name:
         return False
+    if path.startswith("~"):
+        path = "/root" + path[1:]
     if facts.known:
         found = [f for f in facts.files if posixpath.basename(f) == name]
         for f in found:
@@ -190,12 +193,23 @@ def _script_relies(cmd, model: Dockerfile, facts: Facts, text_rx: re.Pattern) ->
         if found:
             return False
     for dest in _copy_destinations(model):
-        if dest in (".", "./") or (not dest.startswith("/") and not path.startswith("/")):
+        if not dest.startswith("/") or "$" in dest:
             if not path.startswith("/"):
-                return True
-        elif path == dest or path.startswith(dest.rstrip("/") + "/") or "$" in dest:
+                return True  # relative script, relative COPY: may well be the same file
+        elif path == dest or path.startswith(dest.rstrip("/") + "/") or posixpath.basename(dest) == name:
             return True
     return False
+
+
+def _script_path(cmd) -> str:
+    base = posixpath.basename(cmd.program)
+    if base in ("sh", "bash", "dash", "ash", "source", "."):
+        return cmd.program_args[0] if cmd.program_args else ""
+    return cmd.program
+
+
+def _script_name(cmd) -> str:
+    return posixpath.basename(_script_path(cmd))
 
 
 def _copy_destinations(model: Dockerfile) -> list[str]:
