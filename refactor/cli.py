@@ -18,6 +18,8 @@ from . import __version__
 from .context import Facts
 from .diff import unified_diff
 from .errors import LeanifyError
+from .cli_verify import VerifyOptions, verify_options
+from .cli_verify import verify as verify_command
 from .io import read_dockerfile, write_atomic, write_new
 from .pipeline import Result, all_transforms, run_pipeline, select
 
@@ -69,16 +71,27 @@ class RunCommand(click.Command):
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply rules that need verification, without verifying.")
 @click.option("--history", type=click.IntRange(min=0), default=500, show_default=True,
               help="Commits of git history read to score how often paths change (0: off).")
+@click.option("--verify", "do_verify", is_flag=True,
+              help="Build before and after on the Docker engine and prove the rewrite; rules that need "
+                   "verification are kept only if it passes. Exit 3 when it fails.")
+@verify_options
 def run(dockerfile: str, show_diff: bool, explain: bool, write: bool, check: bool, fmt: str,
-        select: list[str], ignore: list[str], context_dir: Path | None, unsafe_fixes: bool, history: int) -> None:
+        select: list[str], ignore: list[str], context_dir: Path | None, unsafe_fixes: bool, history: int,
+        do_verify: bool, verify_opts: VerifyOptions) -> None:
     """Rewrite DOCKERFILE (use - for stdin) and print the result."""
     label = "<stdin>" if dockerfile == "-" else dockerfile
     if write and check:
         _fail(label, LeanifyError("--write and --check exclude each other"))
     if write and dockerfile == "-":
         _fail(label, LeanifyError("--write needs a file, not stdin"))
+    verification = None
     try:
-        result = process(dockerfile, select, ignore, context_dir, unsafe_fixes, history=history)
+        if do_verify:
+            if dockerfile == "-" and context_dir is None:
+                raise LeanifyError("--verify reading stdin needs --context DIR")
+            result, verification = process_verified(dockerfile, select, ignore, context_dir, history, verify_opts, fmt)
+        else:
+            result = process(dockerfile, select, ignore, context_dir, unsafe_fixes, history=history)
         diff_path = _diff_path(dockerfile)
         diff = unified_diff(result.source.text, result.output.text, diff_path, result.changes, explain=explain)
         context = _context_of(dockerfile, context_dir)
@@ -86,7 +99,7 @@ def run(dockerfile: str, show_diff: bool, explain: bool, write: bool, check: boo
             proposed = [c for c in result.changes if c.data.get("add_file", {}).get("path") == rel]
             diff += unified_diff(old or "", new, _diff_path(str(context / rel)) if context else rel, proposed,
                                  explain=explain, new_file=old is None)
-        if write and result.changed:
+        if write and result.changed and (verification is None or verification.passed):
             if result.output.text != result.source.text:
                 write_atomic(Path(dockerfile), result.output.text)
             for rel, (old, new) in result.files.items():
@@ -103,8 +116,17 @@ def run(dockerfile: str, show_diff: bool, explain: bool, write: bool, check: boo
         _fail(label, LeanifyError(f"internal error: {type(exc).__name__}: {exc}"))
     for err in result.errors:
         click.echo(f"{label}:1: warning: {err}", err=True)
+    if verification is not None and fmt != "json":
+        from rich.console import Console
+
+        from .verify import render_table
+
+        render_table(verification, Console(stderr=True))
     if fmt == "json":
-        click.echo(json.dumps(to_json(label, result, diff), indent=2))
+        out = to_json(label, result, diff)
+        if verification is not None:
+            out["verification"] = verification.to_json()
+        click.echo(json.dumps(out, indent=2))
     elif check:
         click.echo(summary(label, result))
     elif show_diff:
@@ -116,6 +138,8 @@ def run(dockerfile: str, show_diff: bool, explain: bool, write: bool, check: boo
         if explain:
             for c in result.changes:
                 click.echo(f"{label}:{c.lines[0]}: {c.rule}: {c.reason}", err=True)
+    if verification is not None and not verification.passed:
+        sys.exit(EXIT_VERIFY_FAILED)
     sys.exit(EXIT_CHANGES if check and result.changed else EXIT_OK)
 
 
@@ -127,6 +151,57 @@ def process(path: str, select_ids=(), ignore_ids=(), context: Path | None = None
     facts = Facts.for_path(dockerfile, context, history=history)
     transforms = select(all_transforms(), select_ids, ignore_ids)
     return run_pipeline(model, facts, transforms, unsafe=unsafe)
+
+
+def process_verified(path: str, select_ids, ignore_ids, context: Path | None, history: int,
+                     opts: VerifyOptions, fmt: str):
+    """The rewrite with every rule, proven on the engine; if that proof fails and rules that need
+    verification were applied, the safe-only rewrite is proven instead and those rules are
+    reported as rejected (with why). Returns (result, verification); verification is None when
+    there was nothing to verify."""
+    from rich.console import Console
+
+    from .engine import Engine, EngineError, new_run_id
+    from .rules import Change
+    from .verify import verify
+
+    full = process(path, select_ids, ignore_ids, context, unsafe=True, history=history)
+    safe = process(path, select_ids, ignore_ids, context, unsafe=False, history=history)
+    candidates = [full] if full.output.text == safe.output.text else [full, safe]
+    if not full.changed:
+        return safe, None
+    ctx = str(context or Path(path).resolve().parent)
+    try:
+        engine = Engine()
+    except EngineError as exc:
+        raise LeanifyError(f"--verify: {exc}") from None
+    run_id, prebuilt = new_run_id(), {}
+    status = Console(stderr=True).status("verifying") if fmt != "json" else None
+    try:
+        if status:
+            status.start()
+        for n, cand in enumerate(candidates):
+            v = verify(cand.source.text, cand.output.text, context=ctx, smoke=opts.smoke, build_args=opts.build_args,
+                       build_network=opts.build_network, keep_images=opts.keep_images, rebuild_file=opts.rebuild_file,
+                       engine=engine, smoke_timeout=opts.smoke_timeout, run_id=run_id, prebuilt=prebuilt,
+                       progress=(lambda msg: status.update(f"verifying: {msg}")) if status else None)
+            if v.passed or v.verdict == "error" or n == len(candidates) - 1:
+                break
+            rejected = [c for c in full.applied if c not in safe.applied]
+            why = "; ".join(v.reasons) or "verification failed"
+            safe.changes.extend(Change(c.rule, c.title, c.lines, f"{c.reason} — rejected: verification failed ({why})",
+                                       applied=False, data=c.data) for c in rejected)
+        return cand, v
+    except EngineError as exc:
+        raise LeanifyError(f"--verify: {exc}") from None
+    finally:
+        if status:
+            status.stop()
+        if not opts.keep_images:
+            try:
+                engine.cleanup(run_id)
+            except Exception:  # noqa: BLE001 - best effort; stale images carry our label
+                pass
 
 
 def to_json(label: str, result: Result, diff: str) -> dict:
@@ -193,6 +268,9 @@ def explain_cmd(rule_id: str) -> None:
     click.echo(f"{t.rule.id} — {t.rule.title}  [{t.rule.safety.value}]\n")
     click.echo(t.rule.doc)
     click.echo(f"\nSilence it: `leanify --ignore {t.rule.id} ...`.")
+
+
+main.add_command(verify_command, "verify")
 
 
 if __name__ == "__main__":  # pragma: no cover
