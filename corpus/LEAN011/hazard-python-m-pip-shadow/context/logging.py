@@ -1,0 +1,1 @@
+# shadows the stdlib
