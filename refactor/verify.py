@@ -962,10 +962,41 @@ def _inspect_side(engine: Engine, image: str, run_id: str, role: str, timeout: f
         reader.close()
 
 
-def compare_content(b: _Side, a: _Side) -> dict:
+def build_scripts(dockerfile_text: str) -> set[str]:
+    """Shell scripts the build itself runs (``RUN sh build.sh``, ``RUN ./scripts/gen.sh``):
+    build inputs, not runtime files, unless the image's command references them."""
+    try:
+        from .model import Dockerfile
+
+        model = Dockerfile.parse(dockerfile_text)
+    except Exception:  # noqa: BLE001
+        return set()
+    out: set[str] = set()
+    for ins in model.instructions:
+        if ins.command != "RUN":
+            continue
+        try:
+            tokens = shlex.split(" ".join(ins.value), comments=False)
+        except ValueError:
+            tokens = " ".join(ins.value).split()
+        for t in tokens:
+            t = t.strip(";&|()")
+            if t.endswith(".sh") and not t.startswith("-"):
+                out.add(t[2:] if t.startswith("./") else t)
+    return out
+
+
+def compare_content(b: _Side, a: _Side, build_only: Iterable[str] = ()) -> dict:
     same_wd = (b.cfg.get("WorkingDir") or "/") == (a.cfg.get("WorkingDir") or "/")
     res = diff_trees(b.tree, a.tree if same_wd else {})
     missing, extra, different = res["missing"], res["extra"], res["different"]
+    wd = (b.cfg.get("WorkingDir") or "/").rstrip("/")
+    build_only = {x if x.startswith("/") else f"{wd}/{x}" for x in build_only}
+    referenced = set(b.refs.values())
+    for m in list(missing):
+        if m in build_only and m not in referenced:
+            missing.remove(m)
+            res["dropped"].append(f"{m} (run at build time)")
     changed: list[str] = []
     notes: list[str] = []
     # files the command line references
@@ -1306,7 +1337,7 @@ def verify(
         say("reading content")
         bside = _inspect_side(engine, bb.image_id, run_id, "before", smoke_timeout)
         aside = _inspect_side(engine, ab.image_id, run_id, "after", smoke_timeout)
-        v.content = compare_content(bside, aside)
+        v.content = compare_content(bside, aside, build_scripts(before_text))
 
         say("smoke")
         v.smoke = run_smoke(engine, bb.image_id, ab.image_id, smoke, bside.cfg, bside.tree,

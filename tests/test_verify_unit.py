@@ -24,6 +24,7 @@ from leanify.verify import (
     python_imports,
     runtime_relevance,
     smoke_argv,
+    build_scripts,
 )
 
 BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -328,3 +329,8 @@ def test_json_shape_and_verdict():
     v.reasons = []
     decide(v)
     assert v.to_json()["verdict"] == "pass"
+
+
+def test_build_scripts_are_build_inputs():
+    text = "FROM x\nWORKDIR /opt/app\nCOPY . .\nRUN sh build.sh && ./scripts/gen.sh\nRUN python manage.py x\n"
+    assert build_scripts(text) == {"build.sh", "scripts/gen.sh"}
