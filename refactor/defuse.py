@@ -1,0 +1,1218 @@
+"""Def-use analysis of a stage: what each instruction reads, writes, uses and sets.
+
+Reordering is safe only between instructions that do not depend on each other. This module
+says, for every instruction, which paths of the image it reads and writes, which build
+variables and build state (working directory, user, shell) it uses and sets, and answers
+``can_swap``/``can_move`` from that. When it cannot tell, it says "anything": an unknown
+command is *opaque* (reads and writes every path), a path holding an unknown variable is
+every path, a RUN uses every ENV/ARG before it (it sees them all as its environment).
+
+Paths are absolute image paths, each standing for the whole subtree under it (writing
+``/app/x`` and reading ``/app`` overlap). A path ending in ``*`` is a glob prefix
+(``/usr/local/lib/python*``). ``/`` is every path. Reads of the build context or of another
+stage are recorded as ``context:<relpath>`` / ``stage:<name>:<path>``: nothing in a stage
+writes them, so they never make a conflict, but they say what an instruction consumes.
+
+Variables: ENV/ARG names as written; build state as ``<cwd>``, ``<user>``, ``<shell>``; image
+config as ``<cmd>``, ``<label:key>``... ``*`` in ``uses_vars`` means every ENV/ARG name.
+
+Package managers are modelled where their behaviour is documented: ``pip install -r f`` reads
+f and the files it includes (followed when the build context is known), ``npm ci`` reads
+package.json, the lockfile and .npmrc and writes node_modules, ``go mod download`` reads
+go.mod/go.sum, system package managers write the system directories. Anything else a
+package manager may do (a lifecycle script, a local path dependency) makes the call opaque.
+
+Known limits, on the safe side unless noted: the working directory of an external base image is
+known only for a few official images (``_BASE_WORKDIR``), else relative paths are "anything";
+a USER set by the base image is taken to be root for where caches go (official images run as
+root); ENV values are substituted only when literal; `.dockerignore` is applied to whole-context
+COPYs (a file it excludes is not written).
+"""
+
+from __future__ import annotations
+
+import json as _json
+import posixpath
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterable
+
+from .shell import PackageCall, Script, SimpleCommand, analyze_run
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .context import Facts
+    from .model import Dockerfile, Instruction
+
+__all__ = [
+    "Effects",
+    "ANY",
+    "facts_of",
+    "can_swap",
+    "can_move",
+    "conflict",
+    "overlaps",
+    "stage_states",
+    "State",
+    "install_manifests",
+    "Manifests",
+]
+
+ANY = "/"
+_OPAQUE_VARS = frozenset({"*", "<cwd>", "<user>", "<shell>"})
+
+
+@dataclass(frozen=True)
+class Effects:
+    reads: frozenset[str] = frozenset()
+    writes: frozenset[str] = frozenset()
+    uses_vars: frozenset[str] = frozenset()
+    sets_vars: frozenset[str] = frozenset()
+    user: str | None = None  # the USER in force (None: the base image's, unknown)
+    opaque: bool = False
+    notes: tuple[str, ...] = field(default=(), compare=False)  # why it is opaque, for reasons
+    manifests: tuple = field(default=(), compare=False)  # Manifests of the dependency installs in a RUN
+
+    def fs_reads(self) -> frozenset[str]:
+        return frozenset(p for p in self.reads if p.startswith("/"))
+
+
+OPAQUE = Effects(frozenset({ANY}), frozenset({ANY}), _OPAQUE_VARS, frozenset(), None, True)
+
+
+# ---------------------------------------------------------------------------------------------
+# paths
+# ---------------------------------------------------------------------------------------------
+_GLOB = re.compile(r"[*?\[]")
+
+
+def _norm(path: str) -> str:
+    """Normalise an absolute path; a glob is cut to its literal prefix plus ``*``."""
+    m = _GLOB.search(path)
+    if m:
+        prefix = path[: m.start()]
+        head, _, tail = prefix.rpartition("/")
+        head = posixpath.normpath(head or "/") if prefix.startswith("/") else posixpath.normpath(head or ".")
+        return head.rstrip("/") + "/" + tail + "*"
+    p = posixpath.normpath(path)
+    return "/" + p.lstrip("/") if p.startswith("/") else p
+
+
+def overlaps(a: str, b: str) -> bool:
+    """Whether two image paths (each a whole subtree; ``*`` suffix: a string prefix) meet."""
+    if not a.startswith("/") or not b.startswith("/"):
+        return a == b if not (a.startswith("/") or b.startswith("/")) else False
+    if a == ANY or b == ANY:
+        return True
+    na, nb = a.endswith("/."), b.endswith("/.")
+    if na or nb:
+        # "X/." is the folder X itself (WORKDIR's mkdir): met by X's own writes and by writes
+        # of an ancestor subtree; writing below X does not change X
+        if na and nb:
+            return a == b
+        node, other = (a[:-2] or "/", b) if na else (b[:-2] or "/", a)
+        if other.endswith("*"):
+            return node.startswith(other[:-1]) or other[:-1].startswith(node.rstrip("/") + "/")
+        return other == node or node.startswith(other.rstrip("/") + "/")
+    if a.endswith("*") or b.endswith("*"):
+        ga, gb = a.endswith("*"), b.endswith("*")
+        pa, pb = a.rstrip("*"), b.rstrip("*")
+        if ga and gb:
+            return pa.startswith(pb) or pb.startswith(pa)
+        g, q = (pa, b) if ga else (pb, a)
+        return q.startswith(g) or g.startswith(q.rstrip("/") + "/") or g.rstrip("/") == q
+    return a == b or a.startswith(b.rstrip("/") + "/") or b.startswith(a.rstrip("/") + "/")
+
+
+def _first_overlap(xs: Iterable[str], ys: Iterable[str]) -> tuple[str, str] | None:
+    ys = [y for y in ys if y.startswith("/")]
+    for x in xs:
+        if not x.startswith("/"):
+            continue
+        for y in ys:
+            if overlaps(x, y):
+                return x, y
+    return None
+
+
+_VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)[^}]*\}|([A-Za-z_][A-Za-z0-9_]*))")
+
+
+def vars_in(text: str) -> frozenset[str]:
+    return frozenset(a or b for a, b in _VAR.findall(text))
+
+
+def _subst(text: str, env: dict[str, str]) -> str | None:
+    """``text`` with ``$X``/``${X}`` replaced by known literal values; None if any is unknown."""
+    unknown = False
+
+    def rep(m: re.Match) -> str:
+        nonlocal unknown
+        name = m.group(1) or m.group(2)
+        if m.group(0).startswith("${") and m.group(0) != "${" + name + "}":
+            unknown = True  # ${X:-default} and friends
+            return ""
+        if name not in env:
+            unknown = True
+            return ""
+        return env[name]
+
+    out = _VAR.sub(rep, text)
+    return None if unknown or "$" in out else out
+
+
+def _resolve(path: str, cwd: str | None, env: dict[str, str] | None = None) -> str:
+    """An image path for a path argument: absolute, or against ``cwd``; ANY when unknown."""
+    if "$" in path or "`" in path:
+        got = _subst(path, env or {}) if env is not None else None
+        if got is None:
+            return ANY
+        path = got
+    if path.startswith("~"):
+        return ANY  # depends on HOME (the user)
+    if not path.startswith("/"):
+        if cwd is None:
+            return ANY
+        path = posixpath.join(cwd, path)
+    return _norm(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# stage state: working directory, known ENV values, user, before each instruction
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class State:
+    cwd: str | None  # None: unknown (set by the base image)
+    env: dict  # ENV names with a known literal value
+    names: frozenset[str]  # every ENV/ARG name declared so far in the stage (and its parents)
+    user: str | None
+    ctx: tuple = ()  # (image path, context path, is_dir): what a COPY put there, still untouched
+    paths: frozenset = frozenset()  # absolute paths named in package-manager related ENV values
+    unknown_paths: frozenset = frozenset()  # such ENV names whose value is not known here
+
+    def but(self, **kw) -> "State":
+        d = {k: getattr(self, k) for k in ("cwd", "env", "names", "user", "ctx", "paths", "unknown_paths")}
+        d.update(kw)
+        return State(**d)
+
+    def locate(self, image_path: str) -> str | None:
+        """The context file an image path was copied from (None: not known to come from one)."""
+        for dst, src, is_dir in reversed(self.ctx):
+            if image_path == dst:
+                return src
+            if is_dir and (image_path.startswith(dst.rstrip("/") + "/")):
+                rel = image_path[len(dst.rstrip("/")) + 1 :]
+                return rel if src in ("", ".") else f"{src}/{rel}"
+        return None
+
+
+def stage_states(model: "Dockerfile", stage: int) -> dict[int, State]:
+    """The state in force before each instruction of ``stage`` (cached on the model)."""
+    cache = model.__dict__.setdefault("_defuse_states", {})
+    if stage in cache:
+        return cache[stage]
+    st = model.stages[stage]
+    parent = next((s.index for s in model.stages[:stage] if s.name and s.name.lower() == st.base.lower()), None)
+    if parent is not None:
+        pstates = stage_states(model, parent)
+        last = model.instructions[model.stages[parent].instructions[-1]]
+        state = _step(model, last, pstates[last.index])
+    else:
+        state = State(_BASE_WORKDIR.get(_image_name(st.base)), {}, frozenset(), None)
+    out: dict[int, State] = {}
+    for i in st.instructions:
+        ins = model.instructions[i]
+        out[i] = state
+        state = _step(model, ins, state)
+        if state.ctx and ins.keyword in ("RUN", "COPY", "ADD", "WORKDIR", "VOLUME"):
+            state = _track_ctx(model, ins, out[i], state)
+    cache[stage] = out
+    return out
+
+
+#: Official images whose WORKDIR is known for every tag (they never set one: "/", or set a fixed one).
+_BASE_WORKDIR = {
+    **dict.fromkeys(("python", "node", "ubuntu", "debian", "alpine", "buildpack-deps", "ruby", "centos", "fedora",
+                     "amazonlinux", "rockylinux", "almalinux", "busybox"), "/"),  # fmt: skip
+    "golang": "/go",
+}
+
+
+def _image_name(ref: str) -> str:
+    """``python`` for ``python:3.11-slim``, ``docker.io/library/python@sha256:..``; "" otherwise."""
+    if "$" in ref:
+        return ""
+    name = ref.split("@", 1)[0]
+    if ":" in name.rsplit("/", 1)[-1]:
+        name = name.rsplit(":", 1)[0]
+    for prefix in ("docker.io/library/", "index.docker.io/library/", "library/"):
+        if name.startswith(prefix):
+            name = name[len(prefix) :]
+    return name if "/" not in name else ""
+
+
+def _step(model: "Dockerfile", ins: "Instruction", s: State) -> State:
+    kw = ins.command if ins.keyword != "ONBUILD" else "ONBUILD"
+    if kw == "WORKDIR" and ins.value:
+        w = ins.value[0]
+        if "$" in w:
+            w2 = _subst(w, s.env)
+            if w2 is None:
+                return s.but(cwd=None)
+            w = w2
+        if w.startswith("/"):
+            return s.but(cwd=_norm(w))
+        return s.but(cwd=_norm(posixpath.join(s.cwd, w)) if s.cwd else None)
+    if kw == "ENV":
+        env = dict(s.env)
+        names = set(s.names)
+        paths, unknown = set(s.paths), set(s.unknown_paths)
+        for k, v in _pairs(ins):
+            names.add(k)
+            v2 = _subst(v, env) if "$" in v else v
+            if v2 is None:
+                env.pop(k, None)
+            else:
+                env[k] = v2
+            if _PATH_ENV.match(k) and _PATHLIKE.search(k):
+                for part in (v2 if v2 is not None else v).split(":"):
+                    if part in (f"${k}", f"${{{k}}}"):
+                        continue  # PATH=/x/bin:$PATH keeps what was there
+                    if "$" in part:
+                        part = _subst(part, env) or "$"
+                    if "$" in part:
+                        unknown.add(k)
+                    elif part.startswith("/"):
+                        p = _norm(part)
+                        paths.add(posixpath.dirname(p) if p.endswith("/bin") else p)
+        return s.but(env=env, names=frozenset(names), paths=frozenset(paths), unknown_paths=frozenset(unknown))
+    if kw == "ARG":
+        env = dict(s.env)
+        names = set(s.names)
+        for k, _ in _pairs(ins):
+            names.add(k)
+            env.pop(k, None)  # --build-arg may override any default
+        unknown = s.unknown_paths | {k for k, _ in _pairs(ins) if _PATH_ENV.match(k) and _PATHLIKE.search(k)}
+        return s.but(env=env, names=frozenset(names), unknown_paths=frozenset(unknown))
+    if kw == "USER" and ins.value:
+        return s.but(user=ins.value[0])
+    if kw in ("COPY", "ADD") and ins.keyword != "ONBUILD" and not ins.heredocs and len(ins.value) >= 2 and ins.flag("from") is None:
+        srcs, dest = ins.value[:-1], ins.value[-1]
+        base = _resolve(dest, s.cwd, s.env)
+        if base == ANY or any(x.startswith(("http://", "https://", "git@")) or "$" in x for x in srcs):
+            return s
+        new = []
+        for src in srcs:
+            rel = posixpath.normpath(src.lstrip("/")) if src.strip("/") else "."
+            if rel.startswith("..") or _GLOB.search(rel):
+                continue
+            if rel == "." or src.endswith("/"):
+                new.append((base, rel, True))
+            elif len(srcs) == 1 and not dest.endswith("/") and dest not in (".", ".."):
+                new.append((base, rel, False))  # a file, or a folder whose contents land at base
+            else:
+                new.append((_norm(posixpath.join(base, posixpath.basename(rel))), rel, False))
+        if new:
+            return s.but(ctx=tuple(m for m in s.ctx if not overlaps(m[0], base)) + tuple(new))
+    return s
+
+
+def _track_ctx(model, ins, before: State, after: State) -> State:
+    """Forget context mappings an instruction may have changed (keep the ones it made)."""
+    eff = _effects(model, ins, before, None) if ins.keyword != "RUN" else _run_effects(model, ins, before, None)
+    made = set(after.ctx) - set(before.ctx)
+    writes = [w for w in eff.writes if not w.endswith("/.")]  # making a folder changes no file
+    keep = tuple(m for m in after.ctx if m in made or not any(overlaps(w, m[0]) for w in writes))
+    return after.but(ctx=keep) if keep != after.ctx else after
+
+
+def _pairs(ins: "Instruction") -> list[tuple[str, str]]:
+    """(name, value) of ENV/ARG/LABEL; BuildKit gives ``value`` as name, value, separator triples
+    for ENV/LABEL and ``name[=default]`` words for ARG."""
+    return [(k, _unquote(v)) for k, v in _raw_pairs(ins)]
+
+
+def _unquote(v: str) -> str:
+    if len(v) >= 2 and v[0] == v[-1] and v[0] in "\"'":
+        return v[1:-1]
+    return v
+
+
+def _raw_pairs(ins: "Instruction") -> list[tuple[str, str]]:
+    v = ins.value
+    if ins.command == "ARG":
+        return [(w.split("=", 1)[0], w.split("=", 1)[1] if "=" in w else "") for w in v]
+    if len(v) % 3 == 0 and all(v[i + 2] in ("=", " ", "") for i in range(0, len(v), 3)):
+        return [(v[i], v[i + 1]) for i in range(0, len(v), 3)]
+    if len(v) % 2 == 0:
+        return [(v[i], v[i + 1]) for i in range(0, len(v), 2)]
+    return [(w.split("=", 1)[0], w.split("=", 1)[1] if "=" in w else "") for w in v]
+
+
+# ---------------------------------------------------------------------------------------------
+# what one instruction does
+# ---------------------------------------------------------------------------------------------
+def facts_of(model: "Dockerfile", ins: "Instruction", facts: "Facts | None" = None) -> Effects:
+    """The effects of ``ins`` in its stage. ``facts`` (the build context) makes COPY/ADD
+    writes and manifest reads precise; without it they are over-approximated."""
+    if ins.stage < 0 or ins.keyword == "FROM":
+        return OPAQUE
+    key = (ins.index, id(facts))
+    cache = model.__dict__.setdefault("_defuse_effects", {})
+    if key in cache:
+        return cache[key]
+    state = stage_states(model, ins.stage)[ins.index]
+    eff = _effects(model, ins, state, facts)
+    cache[key] = eff
+    return eff
+
+
+def _effects(model: "Dockerfile", ins: "Instruction", s: State, facts) -> Effects:
+    kw = ins.keyword
+    args_text = " ".join(ins.flags) + " " + " ".join(ins.value)
+    if kw == "ONBUILD":
+        return Effects(uses_vars=frozenset({"<onbuild>"}), sets_vars=frozenset({"<onbuild>"}))
+    if kw in ("COPY", "ADD"):
+        return _copy_effects(model, ins, s, facts)
+    if kw == "RUN":
+        return _run_effects(model, ins, s, facts)
+    if kw == "WORKDIR":
+        after = _step(model, ins, s).cwd
+        uses = vars_in(args_text) | {"<user>"} | ({"<cwd>"} if ins.value and not ins.value[0].startswith(("/", "$")) else set())
+        # it creates the folder (and missing parents) if needed; as a non-root user the
+        # ownership differs from a folder a COPY would create: then count the whole subtree
+        rootish = s.user in (None, "root", "0", "0:0", "root:root")
+        made = (after.rstrip("/") + "/." if after != "/" else "/.") if after and rootish else (after or ANY)
+        return Effects(frozenset(), frozenset({made}), frozenset(uses), frozenset({"<cwd>"}), s.user)
+    if kw in ("ENV", "ARG"):
+        names = {k for k, _ in _pairs(ins)}
+        uses = set()
+        for _, v in _pairs(ins):
+            uses |= vars_in(v)
+        return Effects(uses_vars=frozenset(uses), sets_vars=frozenset(names), user=s.user)
+    if kw == "USER":
+        return Effects(uses_vars=vars_in(args_text), sets_vars=frozenset({"<user>"}), user=s.user)
+    if kw == "SHELL":
+        return Effects(sets_vars=frozenset({"<shell>"}), user=s.user)
+    if kw == "VOLUME":
+        paths = ins.value
+        return Effects(
+            frozenset(), frozenset(_resolve(p, s.cwd, s.env) for p in paths), vars_in(args_text), frozenset({"<volume>"}), s.user
+        )
+    if kw == "LABEL":
+        return Effects(uses_vars=vars_in(args_text), sets_vars=frozenset(f"<label:{k}>" for k, _ in _pairs(ins)), user=s.user)
+    if kw in ("CMD", "ENTRYPOINT"):
+        return Effects(sets_vars=frozenset({"<cmd>"}), uses_vars=frozenset({"<cmd>"}), user=s.user)
+    # EXPOSE, STOPSIGNAL, HEALTHCHECK, MAINTAINER: image config only
+    return Effects(uses_vars=vars_in(args_text), sets_vars=frozenset({f"<{kw.lower()}>"}), user=s.user)
+
+
+def _copy_effects(model, ins, s: State, facts) -> Effects:
+    if ins.heredocs:
+        return OPAQUE  # COPY <<EOF: rare; not modelled
+    words = list(ins.value)
+    if len(words) < 2:
+        return OPAQUE
+    srcs, dest = words[:-1], words[-1]
+    uses = set(vars_in(" ".join(ins.flags) + " " + " ".join(words)))
+    reads: set[str] = set()
+    src_from = ins.flag("from")
+    for src in srcs:
+        if ins.keyword == "ADD" and re.match(r"^[a-z][a-z0-9+.-]*://|^git@", src, re.I):
+            reads.add(f"url:{src}")
+        elif src_from is not None:
+            reads.add(f"stage:{src_from}:{src}")
+        else:
+            reads.add("context:" + (posixpath.normpath(src.lstrip("/")) if src not in ("", "/") else "."))
+    chown = ins.flag("chown")
+    if chown and not re.fullmatch(r"\d+(:\d+)?", chown):
+        reads |= {"/etc/passwd", "/etc/group"}  # names are resolved in the image
+    if not dest.startswith("/"):
+        uses.add("<cwd>")
+    base = _resolve(dest, s.cwd, s.env)
+    writes: set[str] = {base}
+    is_url = any(re.match(r"^[a-z][a-z0-9+.-]*://|^git@", x, re.I) for x in srcs)
+    if base != ANY and src_from is None and not is_url and facts is not None and getattr(facts, "known", False):
+        precise = _context_writes(srcs, dest, base, facts, tar=ins.keyword == "ADD")
+        if precise is not None:
+            writes = precise
+            if chown or ins.flag("chmod"):
+                writes.add(base.rstrip("/") + "/." if base != "/" else "/.")  # a folder it creates is chowned
+    return Effects(frozenset(reads), frozenset(writes), frozenset(uses), frozenset(), s.user)
+
+
+def _context_writes(srcs: list[str], dest: str, base: str, facts, tar: bool = False) -> set[str] | None:
+    """The image paths ``COPY srcs dest`` writes, from the context's file list; None when unsure.
+    (The destination folder itself is created if missing; that is not counted as a write.)"""
+    import fnmatch
+
+    entries = tuple(e for e in context_entries(facts) if not dockerignored(facts, e))
+    into_dir = len(srcs) > 1 or dest.endswith("/") or dest in (".", "..") or any(_GLOB.search(x) for x in srcs)
+    out: set[str] = set()
+    for src in srcs:
+        rel = posixpath.normpath(src.lstrip("/")) if src.strip("/") else "."
+        if rel.startswith("..") or "$" in rel:
+            return None
+        if _GLOB.search(rel):
+            depth = rel.count("/")
+            cands = {"/".join(e.split("/")[: depth + 1]) for e in entries if e.count("/") >= depth}
+            matched = sorted(c for c in cands if fnmatch.fnmatchcase(c, rel))
+            if not matched:
+                return None
+        else:
+            matched = [rel]
+        for p in matched:
+            if p == ".":
+                out |= {_norm(posixpath.join(base, f)) for f in entries}
+                continue
+            full = facts.context / p
+            if full.is_dir():
+                out |= {_norm(posixpath.join(base, f[len(p) + 1 :])) for f in entries if f.startswith(p + "/")}
+            elif full.exists():
+                if tar and _looks_archive(full):
+                    return None
+                out.add(_norm(posixpath.join(base, posixpath.basename(p))) if into_dir else base)
+            else:
+                return None
+    return out
+
+
+def _looks_archive(path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(262)
+    except OSError:
+        return True
+    return head[:2] in (b"\x1f\x8b", b"BZ") or head[:6] == b"\xfd7zXZ\x00" or head[257:262] == b"ustar"
+
+
+def context_entries(facts) -> tuple[str, ...]:
+    """Files of the context, plus the folders ``Facts.files`` skips (node_modules, .venv, .git...)
+    as whole entries: a COPY of the whole context writes them too unless .dockerignore says no."""
+    cached = facts.__dict__.get("_defuse_entries")
+    if cached is not None:
+        return cached
+    import os
+
+    from .context import SKIP_DIRS
+
+    skipped: list[str] = []
+    root = facts.context
+    for dirpath, dirs, _ in os.walk(root):
+        rel = os.path.relpath(dirpath, root)
+        for d in list(dirs):
+            if d in SKIP_DIRS:
+                skipped.append(d if rel == "." else f"{rel}/{d}")
+        dirs[:] = [d for d in dirs if d not in SKIP_DIRS]
+    entries = tuple(facts.files) + tuple(skipped)
+    facts.__dict__["_defuse_entries"] = entries
+    return entries
+
+
+# ---------------------------------------------------------------------------------------------
+# RUN
+# ---------------------------------------------------------------------------------------------
+#: Where system package managers put files. Anything under these may be written.
+SYSTEM_DIRS = ("/usr", "/etc", "/var", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin", "/opt", "/run", "/tmp",
+               "/root", "/home", "/srv", "/boot", "/snap")  # fmt: skip
+#: Where language package managers put files (besides the project folder and env-named paths).
+LANG_DIRS = ("/usr/local", "/usr/lib/python*", "/usr/lib/node_modules", "/usr/share", "/usr/bin", "/usr/include",
+             "/tmp", "/var/tmp", "/opt/conda", "/opt/venv", "/venv", "/go", "/etc/pip.conf")  # fmt: skip
+
+
+def _home_dirs(s: "State") -> set[str]:
+    """Where a language package manager keeps caches and config for the current user: the
+    dot-folders of root's home, or of $HOME; the whole of /home and /root when unknown."""
+    home = s.env.get("HOME")
+    if home and home.startswith("/") and "HOME" in s.env:
+        return {_norm(home).rstrip("/") + "/.*", _norm(home).rstrip("/") + "/go"}
+    if s.user in (None, "root", "0", "0:0", "root:root") and "HOME" not in s.names:
+        return {"/root/.*", "/root/go"}
+    return {"/root", "/home"}
+_PATH_ENV = re.compile(
+    r"^(PATH|VIRTUAL_ENV|CONDA_\w+|PYTHON\w*|PIP_\w+|UV_\w+|POETRY_\w+|PIPENV_\w+|NODE_PATH|NPM_CONFIG_\w+|npm_config_\w+|"
+    r"YARN_\w+|PNPM_\w+|GOPATH|GOMODCACHE|GOCACHE|GOBIN|GOFLAGS|GEM_HOME|GEM_PATH|BUNDLE_\w+|COMPOSER\w*|CARGO_HOME|"
+    r"MAVEN_\w+|M2_HOME|GRADLE_\w+|HOME|XDG_\w+)$"
+)
+
+#: ENV names among those that hold a folder or file (not a URL, a flag or a version)
+_PATHLIKE = re.compile(r"^(?!.*(_NO_|DISABLE|_URL|_HOST|_PROXY|_VERSION|_TIMEOUT|_RETRIES))"
+                       r"(?:.*(PATH|HOME|DIR|PREFIX|TARGET|CACHE|ENV|BASE|ROOT|BIN|FILE|CONFIG)$|GOFLAGS$)")
+_NO_FS = frozenset({"echo", "printf", "true", "false", "test", "[", "[[", ":", "set", "export", "exit", "sleep", "uname",
+                    "id", "whoami", "date", "which", "type", "hash", "nproc", "arch", "unset", "return", "shift", "umask",
+                    "ulimit", "shopt", "local", "declare", "typeset", "readonly", "getent", "locale", "yes", "seq",
+                    "basename", "dirname", "pwd", "cd", "pushd", "popd", "trap", "wait", "expr", "let"})  # fmt: skip
+_READERS = frozenset({"cat", "head", "tail", "grep", "egrep", "fgrep", "ls", "stat", "wc", "sha256sum", "sha1sum",
+                      "sha512sum", "md5sum", "cksum", "diff", "cmp", "file", "readlink", "realpath", "sort", "uniq",
+                      "du", "tree", "less", "more", "od", "xxd", "hexdump", "strings", "ldd", "cut", "tr", "nl",
+                      "base64", "tac", "rev", "fold", "paste", "comm", "join", "jq", "yq"})  # fmt: skip
+_WRITERS = frozenset({"rm", "mkdir", "rmdir", "touch", "chmod", "chown", "chgrp", "truncate", "shred", "unlink"})
+_USER_ADMIN = frozenset({"useradd", "adduser", "groupadd", "addgroup", "usermod", "groupmod", "userdel", "deluser",
+                         "groupdel", "delgroup", "chpasswd", "passwd"})  # fmt: skip
+_DEVNULL = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/stdin", "/dev/tty"})
+_REDIRECT = re.compile(r"(?<![<>&])(\d*)(>>|>\||&>>|&>|>&|<>|>|<)(?![(<])\s*(\S+)")
+
+
+class _Opaque(Exception):
+    pass
+
+
+@dataclass
+class _Acc:
+    reads: set = field(default_factory=set)
+    writes: set = field(default_factory=set)
+    notes: list = field(default_factory=list)
+    manifests: list = field(default_factory=list)
+
+
+def _run_effects(model, ins, s: State, facts) -> Effects:
+    uses = {"*", "<cwd>", "<user>", "<shell>"}
+    user = s.user
+    acc = _Acc()
+    if s.user and not re.fullmatch(r"\d+(:\d+)?", s.user):
+        acc.reads |= {"/etc/passwd", "/etc/group"}
+    for f in ins.flags:
+        m = re.match(r"--mount=(.*)", f)
+        if not m:
+            continue
+        opts = dict(kv.split("=", 1) if "=" in kv else (kv, "") for kv in m.group(1).split(","))
+        target = opts.get("target") or opts.get("dst") or opts.get("destination")
+        if target:
+            t = _resolve(target, s.cwd, s.env)
+            acc.reads.add(t)
+            acc.writes.add(t)
+        if opts.get("type", "bind") == "bind" and "from" not in opts:
+            acc.reads.add("context:" + opts.get("source", "."))
+    script = analyze_run(ins, model)
+    if script is None or not script.ok:
+        return Effects(OPAQUE.reads, OPAQUE.writes, frozenset(uses), frozenset(), user, True,
+                       ("not a shell script leanify can read",))  # fmt: skip
+    try:
+        _script_effects(script, s, facts, acc, model, ins)
+    except _Opaque as exc:
+        return Effects(OPAQUE.reads, OPAQUE.writes, frozenset(uses), frozenset(), user, True, (str(exc),))
+    return Effects(frozenset(acc.reads), frozenset(acc.writes), frozenset(uses), frozenset(), user, False, tuple(acc.notes),
+                   tuple(acc.manifests))  # fmt: skip
+
+
+def _env_paths(s: State) -> set[str]:
+    """Absolute paths named by package-manager related ENV values (venvs, prefixes, caches)."""
+    if s.unknown_paths:
+        raise _Opaque(f"{', '.join(sorted(s.unknown_paths))} set to a value not known here")
+    return set(s.paths)
+
+
+def _script_effects(script: Script, s: State, facts, acc: _Acc, model, ins) -> None:
+    cwd = s.cwd
+    env = dict(s.env)
+    covered: list[tuple[int, int]] = []
+    for c in script.commands:
+        covered.append((c.start, c.end))
+        if c.in_function:
+            raise _Opaque("defines a shell function")
+        if c.is_assignment:
+            for k in c.env:
+                env.pop(k, None)
+            continue
+        if c.env and any(_PATH_ENV.match(k) and _PATHLIKE.search(k) for k in c.env):
+            raise _Opaque(f"sets {', '.join(sorted(k for k in c.env if _PATH_ENV.match(k)))} for a command")
+        base = c.basename
+        if base in ("cd", "pushd", "popd"):
+            target = c.program_args[0] if c.program_args else None
+            if not c.top_level or base != "cd" or target is None or c.dynamic or target == "-":
+                cwd = None  # unknown from here on
+            else:
+                cwd = None if _resolve(target, cwd, env) == ANY else _resolve(target, cwd, env)
+            continue
+        for r in c.redirects:
+            _redirect(r, cwd, env, acc)
+        if c.inner is not None:
+            _script_effects(c.inner, s.but(cwd=cwd, env=env), facts, acc, model, ins)
+            continue
+        _command(c, cwd, env, s, facts, acc, script)
+    # redirections tree-sitter hung on a whole list (`a && b > f`) are outside every command span
+    outside = list(script.source)
+    for a, b in covered:
+        outside[a:b] = [" "] * (b - a)
+    rest = "".join(outside)
+    if re.search(r"[<>]", rest):
+        rest = re.sub(r"'[^']*'|\"(?:[^\"\\]|\\.)*\"", " ", rest)
+        for m in _REDIRECT.finditer(rest):
+            _redirect(m.group(0), cwd if cwd == s.cwd else None, env, acc)
+
+
+def _redirect(r: str, cwd, env, acc: _Acc) -> None:
+    m = _REDIRECT.match(r.strip())
+    if not m:
+        if r.lstrip().startswith("<<"):
+            return  # heredoc: no file
+        raise _Opaque(f"redirection {r!r}")
+    op, target = m.group(2), m.group(3).strip("'\"")
+    if target.startswith("&") or op == ">&" and target.isdigit() or target in _DEVNULL or target == "-":
+        return
+    p = _resolve(target, cwd, env)
+    if op == "<":
+        acc.reads.add(p)
+    else:
+        acc.writes.add(p)
+        if op == "<>":
+            acc.reads.add(p)
+
+
+def _positional(args: tuple[str, ...], takes: str = "") -> list[str]:
+    out, skip = [], False
+    for i, a in enumerate(args):
+        if skip:
+            skip = False
+            continue
+        if a == "--":
+            out.extend(args[i + 1 :])
+            break
+        if a.startswith("-") and len(a) > 1:
+            if a in takes.split():
+                skip = True
+            continue
+        out.append(a)
+    return out
+
+
+def _command(c: SimpleCommand, cwd, env, s: State, facts, acc: _Acc, script: Script) -> None:
+    base = c.basename
+    args = c.program_args
+    if not base:
+        if c.dynamic:
+            raise _Opaque(f"command name {c.name!r} is only known at build time")
+        return
+    if c.dynamic and base not in _NO_FS:
+        # a path or option word holding $X: every path argument is unknown
+        pass  # _resolve gives ANY for such words, below
+    if base in _NO_FS:
+        if base == "test" or base in ("[", "[["):
+            return
+        return
+    paths = lambda xs: {_resolve(x, cwd, env) for x in xs}  # noqa: E731
+    if base in _READERS:
+        acc.reads |= paths(_positional(args, "-e -f -n -c -m -A -B -C -d -k -t --max-depth"))
+        return
+    if base in ("sed", "perl") and base == "sed":
+        pos = _positional(args, "-e -f -l")
+        has_script = any(a in ("-e", "-f") or a.startswith(("--expression", "--file")) for a in args)
+        files = pos if has_script else pos[1:]
+        acc.reads |= paths(files)
+        if any(a == "-i" or a.startswith("-i") or a.startswith("--in-place") or (a.startswith("-") and not a.startswith("--") and "i" in a[1:]) for a in args):
+            acc.writes |= paths(files)
+        return
+    if base in _WRITERS:
+        pos = _positional(args, "-m --mode --reference")
+        if base in ("chmod", "chown", "chgrp") and pos and not any(a.startswith("--reference") for a in args):
+            pos = pos[1:]
+        acc.writes |= paths(pos)
+        if base in ("chown", "chgrp"):
+            acc.reads |= {"/etc/passwd", "/etc/group"}
+        return
+    if base in ("cp", "mv", "install", "ln", "rsync"):
+        pos = _positional(args, "-t --target-directory -m --mode -o --owner -g --group -S --suffix")
+        tdir = next((args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-t", "--target-directory")), None)
+        if base == "install" and any(a in ("-d", "--directory") for a in args):
+            acc.writes |= paths(pos)
+            return
+        if tdir is not None:
+            srcs, dst = pos, [tdir]
+        elif base == "ln" and len(pos) == 1:
+            srcs, dst = pos, ["."]
+        else:
+            srcs, dst = pos[:-1], pos[-1:]
+        if base != "ln":
+            acc.reads |= paths(srcs)
+        if base == "mv":
+            acc.writes |= paths(srcs)
+        acc.writes |= paths(dst)
+        return
+    if base in ("tar", "bsdtar"):
+        _tar(args, cwd, env, acc)
+        return
+    if base == "unzip":
+        pos = _positional(args, "-d -x")
+        d = next((args[i + 1] for i, a in enumerate(args[:-1]) if a == "-d"), ".")
+        acc.reads |= paths(pos[:1])
+        acc.writes |= paths([d])
+        return
+    if base in ("gzip", "gunzip", "bzip2", "bunzip2", "xz", "unxz", "zstd"):
+        pos = _positional(args, "-S")
+        acc.reads |= paths(pos)
+        acc.writes |= paths(pos) | {p.rsplit(".", 1)[0] for p in paths(pos) if p != ANY}
+        return
+    if base in _USER_ADMIN:
+        acc.reads |= {"/etc"}
+        acc.writes |= {"/etc", "/home", "/var/mail", "/var/spool/mail", "/var/log"}
+        home = next((args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-d", "--home-dir", "--home", "-h")), None)
+        if home:
+            acc.writes |= paths([home])
+        return
+    if base in ("curl", "wget"):
+        for d in script.downloads():
+            if d.command is c:
+                if d.output is not None:
+                    acc.writes.add(_resolve(d.output, cwd, env))
+                break
+        else:
+            raise _Opaque(f"{base} with options not read here")
+        if any(a in ("-K", "--config", "-T", "--upload-file", "-d", "--data", "--data-binary", "-F", "--form", "-i", "--input-file") for a in args):
+            raise _Opaque(f"{base} reading local files")
+        acc.reads.add("/etc/ssl")
+        if base == "wget" and not any(a in ("-O", "--output-document") or a.startswith("-O") for a in args):
+            acc.writes.add(cwd or ANY)
+        return
+    if _PY_CMD.match(base) and len(args) >= 3 and args[0] == "-m" and args[1] == "venv":
+        pos = _positional(args[2:], "--prompt")
+        if len(pos) == 1:
+            acc.reads |= set(LANG_DIRS)
+            acc.writes |= paths(pos)
+            return
+    call = _package_call_of(c, script)
+    if call is not None:
+        _package(call, cwd, env, s, facts, acc)
+        return
+    raise _Opaque(f"`{base}` may read or write anything")
+
+
+def _tar(args, cwd, env, acc: _Acc) -> None:
+    if not args:
+        raise _Opaque("tar without arguments")
+    first = args[0]
+    modes = first if not first.startswith("-") else ""
+    flat = modes + "".join(a[1:] for a in args if a.startswith("-") and not a.startswith("--"))
+    longs = [a for a in args if a.startswith("--")]
+    extract = "x" in flat or "--extract" in longs or "--get" in longs
+    create = "c" in flat or "--create" in longs
+    f = None
+    d = None
+    for i, a in enumerate(args):
+        if a in ("-f", "--file") and i + 1 < len(args):
+            f = args[i + 1]
+        elif a.startswith("--file="):
+            f = a.split("=", 1)[1]
+        elif a in ("-C", "--directory") and i + 1 < len(args):
+            d = args[i + 1]
+        elif a.startswith("--directory="):
+            d = a.split("=", 1)[1]
+    if f is None and modes and "f" in modes:
+        # old style: tar xzf file
+        rest = [a for a in args[1:] if not a.startswith("-")]
+        f = rest[0] if rest else None
+    if extract:
+        if f and f != "-":
+            acc.reads.add(_resolve(f, cwd, env))
+        acc.writes.add(_resolve(d, cwd, env) if d else (cwd or ANY))
+        return
+    if create:
+        acc.reads.add(_resolve(d, cwd, env) if d else (cwd or ANY))
+        if f and f != "-":
+            acc.writes.add(_resolve(f, cwd, env))
+        return
+    raise _Opaque("tar mode not read here")
+
+
+def _package_call_of(c: SimpleCommand, script: Script) -> PackageCall | None:
+    for p in script.package_calls():
+        if p.command is c:
+            return p
+    return None
+
+
+_SYSTEM_MANAGERS = frozenset({"apt", "apk", "yum", "dnf", "microdnf", "zypper"})
+
+
+def _package(call: PackageCall, cwd, env, s: State, facts, acc: _Acc) -> None:
+    m, a = call.manager, call.action
+    if m in _SYSTEM_MANAGERS:
+        acc.reads |= set(SYSTEM_DIRS)
+        acc.writes |= set(SYSTEM_DIRS)
+        for p in call.packages:
+            if p.startswith(("/", "./", "../")) or p.endswith((".deb", ".rpm", ".apk")):
+                acc.reads.add(_resolve(p, cwd, env))
+        return
+    extra = _env_paths(s) | _home_dirs(s)
+    if m in ("pip", "uv") and a in ("install", "download", "wheel"):
+        _pip(call, cwd, env, facts, acc, extra, s)
+        return
+    if m == "uv" and a == "pip":
+        raise _Opaque("uv pip sub-command not read here")
+    if _system_wide(call):
+        # cache cleaning, global installs of registry packages, uninstalls: the manager's own
+        # folders and the user's caches, nothing of the project
+        acc.reads |= set(LANG_DIRS) | extra
+        acc.writes |= set(LANG_DIRS) | extra
+        return
+    got = install_manifests(call, cwd, facts, s)
+    if got is None:
+        raise _Opaque(f"{m} {a or ''}".strip() + " may read any file of the project")
+    acc.manifests.append(got)
+    acc.reads |= {_norm(posixpath.join(got.root, f)) for f in got.files}
+    acc.reads |= set(LANG_DIRS) | extra
+    acc.writes |= {_norm(posixpath.join(got.root, w)) for w in got.writes} | set(LANG_DIRS) | extra
+
+
+_CACHE_ACTIONS = {("npm", "cache"), ("yarn", "cache"), ("pnpm", "store"), ("pip", "cache"), ("uv", "cache"),
+                  ("composer", "clear-cache"), ("gem", "cleanup"), ("bundle", "clean"), ("pip", "uninstall"),
+                  ("npm", "config"), ("yarn", "config"), ("pnpm", "config"), ("pip", "config"), ("composer", "config"),
+                  ("bundle", "config"), ("gem", "sources")}  # fmt: skip
+
+
+def _system_wide(call: PackageCall) -> bool:
+    m, a = call.manager, call.action
+    if (m, a) in _CACHE_ACTIONS:
+        if a == "config" and m in ("pip", "bundle", "composer") and not call.has("--global", "--user", "--system"):
+            return False  # project-level config (bundle config without --global writes ./.bundle)
+        if a == "config" and m in ("npm", "yarn", "pnpm") and call.has("--location=project"):
+            return False
+        return True
+    if m in ("npm", "pnpm") and a == "install" and call.has("-g", "--global") and call.packages:
+        return not any(_local(p) for p in call.packages)
+    if m == "yarn" and "global" in call.options and a in ("add", "install"):
+        return not any(_local(p) for p in call.packages)
+    if m == "gem" and a == "install" and call.packages and not call.has("-g", "--file"):
+        return not any(_local(p) or p.endswith(".gem") for p in call.packages)
+    if m == "go" and a == "install" and call.packages and all("@" in p for p in call.packages):
+        return True
+    if m in ("pip", "uv") and a == "install" and call.packages and not call.requirement_files:
+        return not (call.has("-e", "--editable") or any(_local(p) for p in call.packages))
+    return False
+
+
+def _pip(call: PackageCall, cwd, env, facts, acc: _Acc, extra: set[str], s: State) -> None:
+    if call.has("-e", "--editable") or any(_local(p) for p in call.packages):
+        acc.reads.add(cwd or ANY if any(p in (".", "./") for p in call.packages) else ANY)
+        for p in call.packages:
+            if _local(p):
+                acc.reads.add(_resolve(p.split("[", 1)[0], cwd, env))
+    for o in ("-f", "--find-links", "--src", "--root", "--prefix", "-t", "--target", "--cache-dir", "--log", "--report", "-d", "--dest", "-w", "--wheel-dir"):
+        for v in call.values.get(o, ()):
+            if v and not re.match(r"^[a-z]+://", v):
+                acc.writes.add(_resolve(v, cwd, env)) if o not in ("-f", "--find-links") else acc.reads.add(_resolve(v, cwd, env))
+    if call.requirement_files:
+        got = install_manifests(call, cwd, facts, s)
+        if got is None:
+            acc.reads.add(ANY)
+        else:
+            acc.manifests.append(got)
+            acc.reads |= {_norm(posixpath.join(got.root, f)) for f in got.files}
+            acc.reads |= {_resolve(p, cwd, env) for p in got.extra_reads}
+    acc.reads |= set(LANG_DIRS) | extra
+    acc.writes |= set(LANG_DIRS) | extra
+
+
+def _local(p: str) -> bool:
+    from .shell import _is_local_path
+
+    return _is_local_path(p)
+
+
+# ---------------------------------------------------------------------------------------------
+# manifests: which files of the project an install reads
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Manifests:
+    """What a dependency install reads from the project: ``files`` relative to ``root`` (the
+    image folder it runs in), and project-relative ``writes`` (node_modules, lockfiles it may
+    rewrite). ``extra_reads``: other paths (absolute or relative to root) it reads."""
+
+    root: str
+    files: tuple[str, ...]
+    writes: tuple[str, ...] = ()
+    extra_reads: tuple[str, ...] = ()
+    what: str = ""  # the install, for reasons
+
+
+_NPM_SCRIPTS = ("preinstall", "install", "postinstall", "prepare", "preprepare", "postprepare", "prepublish", "dependencies")
+_HOOK_PACKAGES = re.compile(r'"(?:node_modules/)?(@prisma/client|prisma|husky|simple-git-hooks|lefthook|yorkie|ghooks|pre-commit|patch-package|postinstall-postinstall)"')
+_LOCAL_SPEC = re.compile(r"^(file:|link:|workspace:|portal:|\.{0,2}/)")
+
+
+def install_manifests(call: PackageCall, cwd: str | None, facts, state: "State | None" = None) -> Manifests | None:
+    """The project files a dependency install reads, when that is provable; else None.
+
+    ``cwd`` is the image folder the install runs in. ``facts`` and ``state`` (which COPY put
+    which context file where) let the manifests be read; without them the answer is None.
+    A file excluded by .dockerignore is not in the image: it does not exist here.
+    """
+    if cwd is None or facts is None or state is None or not getattr(facts, "known", False):
+        return None
+    m, a = call.manager, call.action
+    ctx_prefix = (cwd, state, facts)
+    read = _reader(facts, ctx_prefix)
+    if m in ("pip", "uv") and a == "install" and call.requirement_files:
+        if call.has("-e", "--editable") or call.packages and any(_local(p) for p in call.packages):
+            return None
+        if _PY_CMD.match(call.command.basename):
+            # `python -m pip` puts the working directory first on sys.path: a module there
+            # named like the standard library (or pip itself) would be imported instead
+            here = _ctx_path(ctx_prefix, ".")
+            if here is None:
+                return None
+            names = {e[len(here) + 1 :] if here not in ("", ".") else e for e in context_entries(facts)
+                     if here in ("", ".") or e.startswith(here + "/")}  # fmt: skip
+            tops = {n.split("/", 1)[0].removesuffix(".py") for n in names}
+            if tops & _SHADOWING:
+                return None
+        files: list[str] = []
+        extra: list[str] = []
+        todo = [posixpath.normpath(f) for f in call.requirement_files]
+        if any(f.startswith("/") or "$" in f or f.startswith("..") for f in todo):
+            return None
+        while todo:
+            f = todo.pop(0)
+            if f in files:
+                continue
+            files.append(f)
+            text = read(f)
+            if text is None:
+                return None  # not in the image from the context, or unreadable
+            for inc, local in _req_refs(text):
+                if local:
+                    return None
+                p = posixpath.normpath(posixpath.join(posixpath.dirname(f), inc))
+                if p.startswith(("..", "/")) or "$" in p:
+                    return None
+                todo.append(p)
+        return Manifests(cwd, tuple(files), (), tuple(extra), "pip install -r " + " -r ".join(call.requirement_files))
+    if m in ("npm", "pnpm", "yarn") and (a == "ci" or (a == "install" and not call.packages)):
+        if call.has("-g", "--global", "--prefix", "-C", "--dir", "--cwd", "-w", "--workspace", "--workspaces", "--filter", "--modules-folder"):
+            return None
+        pkg = read("package.json")
+        if pkg is None:
+            return None
+        try:
+            data = _json.loads(pkg)
+        except ValueError:
+            return None
+        if not isinstance(data, dict) or "workspaces" in data:
+            return None
+        scripts = data.get("scripts") or {}
+        if not isinstance(scripts, dict) or any(k in scripts for k in _NPM_SCRIPTS) and not call.has("--ignore-scripts"):
+            return None
+        for sect in ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies", "overrides", "resolutions"):
+            deps = data.get(sect) or {}
+            if not isinstance(deps, dict) or any(isinstance(v, str) and _LOCAL_SPEC.match(v) for v in deps.values()):
+                return None
+        files = ["package.json"]
+        lock = {"npm": ("package-lock.json", "npm-shrinkwrap.json"), "pnpm": ("pnpm-lock.yaml",), "yarn": ("yarn.lock",)}[m]
+        for extra_file in lock + (".npmrc",) + ((".yarnrc",) if m == "yarn" else ()) + ((".pnpmfile.cjs",) if m == "pnpm" else ()):
+            if _exists(facts, ctx_prefix, extra_file):
+                files.append(extra_file)
+        if m == "npm" and a == "ci" and not any(f in files for f in lock):
+            return None  # npm ci fails without a lockfile: nothing to gain
+        for f in files:
+            if f.endswith((".json", ".yaml", ".lock")) and f != "package.json":
+                text = read(f)
+                if text is None or _HOOK_PACKAGES.search(text) and not call.has("--ignore-scripts"):
+                    return None  # a dependency whose install script reads the project (prisma, husky)
+        if _HOOK_PACKAGES.search(pkg) and not call.has("--ignore-scripts"):
+            return None
+        for bad in ("pnpm-workspace.yaml", ".yarnrc.yml", ".pnp.cjs", "lerna.json"):
+            if _exists(facts, ctx_prefix, bad):
+                return None
+        writes = ["node_modules"]
+        frozen = a == "ci" or call.has("--frozen-lockfile", "--immutable", "--pure-lockfile")
+        if not frozen:
+            writes += list(lock)  # an install without arguments may rewrite the lockfile, not package.json
+        return Manifests(cwd, tuple(files), tuple(writes), (), f"{m} {'ci' if a == 'ci' else 'install'}")
+    if m == "go" and a in ("mod download", "mod verify"):
+        if call.packages or call.has("-modfile", "--modfile"):
+            return None
+        gomod = read("go.mod")
+        if gomod is None or _GO_LOCAL_REPLACE.search(gomod):
+            return None
+        if _exists(facts, ctx_prefix, "go.work") or _exists(facts, ctx_prefix, "vendor/modules.txt"):
+            return None
+        files = ["go.mod"] + (["go.sum"] if _exists(facts, ctx_prefix, "go.sum") else [])
+        return Manifests(cwd, tuple(files), (), (), "go " + a)
+    if m == "bundle" and a == "install":
+        gem = read("Gemfile")
+        if gem is None or re.search(r"\b(gemspec|path:|:path\s*=>|eval_gemfile|require_relative|File\.|Dir\.|load\b)", gem):
+            return None
+        if call.has("--gemfile"):
+            return None
+        files = ["Gemfile"] + (["Gemfile.lock"] if _exists(facts, ctx_prefix, "Gemfile.lock") else [])
+        if _exists(facts, ctx_prefix, ".bundle/config"):
+            files.append(".bundle/config")
+        frozen = call.has("--frozen", "--deployment") or any(
+            k in state.env and state.env[k].lower() in ("1", "true", "yes") for k in ("BUNDLE_FROZEN", "BUNDLE_DEPLOYMENT"))
+        writes = ("vendor", ".bundle") + (() if frozen else ("Gemfile.lock",))
+        return Manifests(cwd, tuple(files), writes, (), "bundle install")
+    if m == "composer" and a == "install":
+        if not (call.has("--no-scripts") and call.has("--no-autoloader")):
+            return None
+        if call.has("-d", "--working-dir"):
+            return None
+        cj = read("composer.json")
+        if cj is None:
+            return None
+        try:
+            data = _json.loads(cj)
+        except ValueError:
+            return None
+        if not isinstance(data, dict) or any(r.get("type") == "path" for r in (data.get("repositories") or []) if isinstance(r, dict)):
+            return None
+        files = ["composer.json"] + [f for f in ("composer.lock", "auth.json") if _exists(facts, ctx_prefix, f)]
+        return Manifests(cwd, tuple(files), ("vendor", "composer.lock"), (), "composer install")
+    if m == "poetry" and a == "install" and call.has("--no-root") and not call.has("-C", "--directory", "-P", "--project"):
+        pp = read("pyproject.toml")
+        if pp is None or not _exists(facts, ctx_prefix, "poetry.lock") or re.search(r"\bpath\s*=", pp):
+            return None
+        files = ["pyproject.toml", "poetry.lock"] + (["poetry.toml"] if _exists(facts, ctx_prefix, "poetry.toml") else [])
+        return Manifests(cwd, tuple(files), (".venv", "poetry.lock"), (), "poetry install --no-root")
+    if m == "mvn" and a in ("dependency:go-offline", "dependency:resolve"):
+        pom = read("pom.xml")
+        if pom is None or re.search(r"<modules>|<parent>", pom) or _exists(facts, ctx_prefix, ".mvn"):
+            return None
+        if any(o.startswith(("-f", "--file", "-s", "--settings")) for o in call.options):
+            return None
+        return Manifests(cwd, ("pom.xml",), ("target",), (), f"mvn {a}")
+    return None
+
+
+_PY_CMD = re.compile(r"^python(\d+(\.\d+)?)?$")
+_SHADOWING = frozenset(__import__("sys").stdlib_module_names) | {"pip", "setuptools", "wheel", "_distutils_hack", "pkg_resources"}
+_GO_LOCAL_REPLACE = re.compile(r"=>\s*(\.{1,2}/|/)", re.M)
+_REQ_OPT = re.compile(r"^\s*(-r|--requirement|-c|--constraint)(?:\s*=?\s*|\s+)(\S+)")
+_REQ_LOCAL = re.compile(
+    r"^\s*(-e|--editable|-f|--find-links|--extra-index-url\s+file:|--index-url\s+file:|-i\s+file:)\b|^\s*(\.{1,2}/|/|file:)|@\s*file:|^\s*\S+\.(whl|tar\.gz|zip)\s*$|^\s*[^#\s]*/[^#\s]*$"
+)
+
+
+def _req_refs(text: str) -> Iterable[tuple[str, bool]]:
+    """(included file, False) for -r/-c lines; (line, True) for a line reading a local path."""
+    joined = re.sub(r"\\\r?\n", "", text)
+    for raw in joined.splitlines():
+        line = re.sub(r"(^|\s)#.*$", "", raw).strip()
+        if not line:
+            continue
+        m = _REQ_OPT.match(line)
+        if m:
+            yield m.group(2), False
+            continue
+        if _REQ_LOCAL.search(line) and "://" not in line.split("@", 1)[-1].split(";")[0] or line.startswith(("-e", "--editable", "-f", "--find-links")):
+            yield line, True
+
+
+def _no_reader(rel: str) -> str | None:
+    return None
+
+
+def _ctx_path(where, rel: str) -> str | None:
+    cwd, state, facts = where
+    src = state.locate(_norm(posixpath.join(cwd, rel)))
+    if src is None or dockerignored(facts, src):
+        return None
+    return src
+
+
+def _reader(facts, where):
+    def read(rel: str) -> str | None:
+        src = _ctx_path(where, rel)
+        return None if src is None else facts.read_text(src)
+
+    return read
+
+
+def _exists(facts, where, rel: str) -> bool:
+    src = _ctx_path(where, rel)
+    return src is not None and facts.exists(src)
+
+
+def manifest_sources(m: Manifests, state: State, facts) -> tuple[str, ...] | None:
+    """The context paths of a Manifests' files (None if any is not known to come from the context)."""
+    out = []
+    for f in m.files:
+        src = _ctx_path((m.root, state, facts), f)
+        if src is None or not facts.exists(src):
+            return None
+        out.append(src)
+    return tuple(out)
+
+
+def dockerignored(facts, relpath: str) -> bool:
+    """Whether .dockerignore keeps ``relpath`` out of the build context (``leanify.dockerignore``:
+    Docker's own matching — last matching pattern wins, ``!`` re-includes, parents match)."""
+    patterns = getattr(facts, "dockerignore", None)
+    if not patterns:
+        return False
+    cache = facts.__dict__.setdefault("_defuse_ignore", {})
+    ignore = cache.get("file")
+    if ignore is None:
+        from .dockerignore import IgnoreFile
+
+        ignore = cache["file"] = IgnoreFile(list(patterns))
+    return ignore.excluded(relpath)
+
+
+# ---------------------------------------------------------------------------------------------
+# dependencies between instructions
+# ---------------------------------------------------------------------------------------------
+def _var_clash(sets: frozenset[str], uses: frozenset[str]) -> str | None:
+    for v in sorted(sets):
+        if v in uses or ("*" in uses and not v.startswith("<")):
+            return v
+    return None
+
+
+def conflict(a: Effects, b: Effects, exempt_reads: frozenset[str] = frozenset()) -> str | None:
+    """Why ``a`` (earlier) and ``b`` (later) cannot change order, or None when they are independent.
+    ``exempt_reads``: paths ``b`` reads that the caller provides some other way."""
+    b_reads = frozenset(r for r in b.reads if r not in exempt_reads)
+    hit = _first_overlap(a.writes, b_reads)
+    if hit:
+        return f"reads {hit[1]}, which the earlier instruction writes ({hit[0]})"
+    hit = _first_overlap(a.reads, b.writes)
+    if hit:
+        return f"writes {hit[1]}, which the earlier instruction reads ({hit[0]})"
+    hit = _first_overlap(a.writes, b.writes)
+    if hit:
+        return f"both write {hit[0] if len(hit[0]) >= len(hit[1]) else hit[1]}"
+    v = _var_clash(a.sets_vars, b.uses_vars)
+    if v:
+        return f"uses {_var_name(v)}, set by the earlier instruction"
+    v = _var_clash(b.sets_vars, a.uses_vars)
+    if v:
+        return f"sets {_var_name(v)}, used by the earlier instruction"
+    both = a.sets_vars & b.sets_vars
+    if both:
+        return f"both set {_var_name(sorted(both)[0])}"
+    return None
+
+
+def _var_name(v: str) -> str:
+    return {"<cwd>": "the working directory", "<user>": "the user", "<shell>": "the shell"}.get(v, v)
+
+
+def can_swap(model: "Dockerfile", a: "Instruction", b: "Instruction", facts: "Facts | None" = None) -> tuple[bool, str]:
+    """Whether ``a`` and ``b`` (same stage, any distance) may trade places."""
+    if a.index > b.index:
+        a, b = b, a
+    if a.stage != b.stage or a.stage < 0:
+        return False, "not in the same stage"
+    if "FROM" in (a.keyword, b.keyword):
+        return False, "FROM starts the stage"
+    ea, eb = facts_of(model, a, facts), facts_of(model, b, facts)
+    why = conflict(ea, eb)
+    if why:
+        return False, f"line {b.start_line} {why} (line {a.start_line})"
+    return True, "independent"
+
+
+def can_move(model: "Dockerfile", ins: "Instruction", before: "Instruction", facts: "Facts | None" = None) -> tuple[bool, str]:
+    """Whether ``ins`` may move to just before ``before`` (later or earlier in the same stage):
+    it must be independent of every instruction it passes."""
+    if ins.stage != before.stage or ins.stage < 0:
+        return False, "not in the same stage"
+    if ins.keyword == "FROM" or before.keyword == "FROM" and before.index > ins.index:
+        return False, "FROM starts the stage"
+    if before.index > ins.index:
+        passed = model.instructions[ins.index + 1 : before.index]
+    else:
+        passed = model.instructions[before.index : ins.index]
+    for other in passed:
+        ok, why = can_swap(model, ins, other, facts)
+        if not ok:
+            return False, why
+    return True, "independent"

@@ -1,0 +1,163 @@
+"""Def-use analysis: each reordering hazard, one test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from leanify import defuse
+from leanify.context import Facts
+from leanify.model import Dockerfile
+
+
+def _m(text: str) -> Dockerfile:
+    return Dockerfile.parse(text)
+
+
+def _ins(model: Dockerfile, line: int):
+    return next(i for i in model if i.start_line == line)
+
+
+def swap(text: str, a: int, b: int, facts=None) -> tuple[bool, str]:
+    m = _m(text)
+    return defuse.can_swap(m, _ins(m, a), _ins(m, b), facts)
+
+
+def test_overlap_treats_directories_as_prefixes() -> None:
+    assert defuse.overlaps("/app", "/app/x/y")
+    assert defuse.overlaps("/app/x", "/app")
+    assert not defuse.overlaps("/app", "/application")
+    assert defuse.overlaps("/", "/etc")
+    assert defuse.overlaps("/usr/local/lib/python*", "/usr/local/lib/python3.11/site-packages")
+    assert defuse.overlaps("/usr/local/lib/python*", "/usr/local/lib")
+    assert not defuse.overlaps("/usr/local/lib/python*", "/usr/local/bin")
+    assert not defuse.overlaps("context:.", "/app")
+
+
+def test_env_used_later() -> None:
+    text = "FROM alpine\nENV APP_HOME=/srv\nCOPY app.py $APP_HOME/\nLABEL a=b\n"
+    ok, why = swap(text, 2, 3)
+    assert not ok and "APP_HOME" in why
+    assert swap(text, 2, 4)[0]  # LABEL does not use it
+
+
+def test_run_depends_on_every_env_and_arg_before_it() -> None:
+    text = "FROM alpine\nARG VERSION=1\nENV MODE=prod\nRUN echo hello\n"
+    assert not swap(text, 2, 4)[0]  # ARG after FROM: the RUN sees it as environment
+    assert not swap(text, 3, 4)[0]
+
+
+def test_workdir_change() -> None:
+    text = "FROM alpine\nWORKDIR /app\nCOPY a.txt .\nCOPY b.txt /etc/b.txt\n"
+    ok, why = swap(text, 2, 3)
+    assert not ok
+    assert defuse.conflict(defuse.Effects(sets_vars=frozenset({"<cwd>"})), defuse.Effects(uses_vars=frozenset({"<cwd>"}))) == (
+        "uses the working directory, set by the earlier instruction"
+    )
+    m = _m(text)
+    assert defuse.facts_of(m, _ins(m, 3)).writes == frozenset({"/app"})
+
+
+def test_user_change() -> None:
+    text = "FROM alpine\nUSER app\nRUN touch /tmp/x\nCOPY a.txt /opt/a.txt\n"
+    ok, why = swap(text, 2, 3)
+    assert not ok and "user" in why
+    assert swap(text, 2, 4)[0]  # COPY ignores USER (files are root's unless --chown)
+
+
+def test_copy_chown_reads_the_user_database() -> None:
+    text = "FROM alpine\nRUN adduser -D app\nCOPY --chown=app:app a.txt /opt/a.txt\nCOPY --chown=1000:1000 b.txt /opt/b.txt\n"
+    ok, why = swap(text, 2, 3)
+    assert not ok and "/etc" in why
+    assert swap(text, 2, 4)[0]  # numeric ids need no lookup
+
+
+def test_run_reads_a_copied_file() -> None:
+    text = "FROM python:3.11\nWORKDIR /app\nCOPY setup.cfg ./\nRUN cat /app/setup.cfg > /etc/app.cfg\nRUN echo hi > /tmp/x\n"
+    ok, why = swap(text, 3, 4)
+    assert not ok and "/app" in why
+    assert swap(text, 3, 5)[0]
+
+
+def test_copy_overwriting_what_a_run_created() -> None:
+    text = "FROM alpine\nRUN mkdir -p /app/data && echo 1 > /app/data/v\nCOPY data/ /app/data/\nCOPY x /opt/x\n"
+    ok, why = swap(text, 2, 3)
+    assert not ok and "write" in why
+    assert swap(text, 2, 4)[0]
+
+
+def test_globs_and_whole_context() -> None:
+    text = "FROM alpine\nWORKDIR /app\nCOPY *.json ./\nRUN cat /app/package.json\nCOPY . .\nRUN ls /opt\n"
+    assert not swap(text, 3, 4)[0]
+    m = _m(text)
+    assert "context:." in defuse.facts_of(m, _ins(m, 5)).reads  # COPY . . reads everything
+    assert swap(text, 5, 6)[0]  # ls /opt is independent of /app
+
+
+def test_copy_from_other_stage() -> None:
+    text = "FROM golang AS build\nRUN go version\nFROM alpine\nCOPY --from=build /out/app /usr/local/bin/app\nRUN /usr/local/bin/app --version\nRUN echo ok\n"
+    m = _m(text)
+    eff = defuse.facts_of(m, _ins(m, 4))
+    assert "stage:build:/out/app" in eff.reads and eff.writes == frozenset({"/usr/local/bin/app"})
+    assert not swap(text, 4, 5)[0]
+    assert not defuse.can_swap(m, _ins(m, 2), _ins(m, 4))[0]  # different stages never swap
+
+
+def test_unknown_command_is_opaque() -> None:
+    text = "FROM alpine\nCOPY a /opt/a\nRUN ./configure && make\n"
+    m = _m(text)
+    eff = defuse.facts_of(m, _ins(m, 3))
+    assert eff.opaque and defuse.ANY in eff.writes
+    assert not swap(text, 2, 3)[0]
+
+
+def test_redirection_lost_on_a_list_is_still_seen() -> None:
+    m = _m("FROM alpine\nWORKDIR /w\nRUN true && cat a > /etc/out\n")
+    assert "/etc/out" in defuse.facts_of(m, _ins(m, 3)).writes
+
+
+def test_package_managers() -> None:
+    m = _m("FROM python:3.11\nWORKDIR /app\nRUN apt-get update && apt-get install -y gcc\nRUN pip install --no-cache-dir flask\nRUN pip install .\n")
+    apt = defuse.facts_of(m, _ins(m, 3))
+    assert "/usr" in apt.writes and not any(defuse.overlaps(w, "/app") for w in apt.writes)
+    pip = defuse.facts_of(m, _ins(m, 4))
+    assert not pip.opaque and not any(defuse.overlaps(r, "/app/x") for r in pip.reads)
+    local = defuse.facts_of(m, _ins(m, 5))
+    assert any(defuse.overlaps(r, "/app/x") for r in local.reads)  # pip install . reads the project
+
+
+def test_pip_requirements_are_followed_with_a_context(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("-r base.txt\nflask\n")
+    (tmp_path / "base.txt").write_text("requests\n")
+    (tmp_path / "app.py").write_text("")
+    m = _m("FROM python:3.11\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n")
+    facts = Facts(context=tmp_path)
+    eff = defuse.facts_of(m, _ins(m, 4), facts)
+    assert {"/app/requirements.txt", "/app/base.txt"} <= eff.reads
+    assert not any(defuse.overlaps(r, "/app/app.py") for r in eff.reads)
+    copy = defuse.facts_of(m, _ins(m, 3), facts)
+    assert copy.writes == frozenset({"/app/requirements.txt", "/app/base.txt", "/app/app.py"})
+    # without the context the contents are unknown: the install may read anything
+    assert defuse.ANY in defuse.facts_of(m, _ins(m, 4)).reads
+
+
+def test_dockerignore_matching() -> None:
+    class F:
+        dockerignore = ["node_modules", "**/*.pyc", "docs/*", "!docs/keep.md", "build"]
+
+        def __init__(self):
+            self.__dict__["_x"] = 1
+
+    f = F()
+    assert defuse.dockerignored(f, "node_modules/x/index.js")
+    assert defuse.dockerignored(f, "a/b/c.pyc")
+    assert defuse.dockerignored(f, "docs/x.md") and not defuse.dockerignored(f, "docs/keep.md")
+    assert defuse.dockerignored(f, "build/out") and not defuse.dockerignored(f, "src/build")
+
+
+def test_can_move_checks_everything_passed() -> None:
+    m = _m("FROM alpine\nCOPY a /opt/a\nENV X=1\nLABEL l=1\nRUN echo $X\n")
+    assert defuse.can_move(m, _ins(m, 4), before=_ins(m, 2))[0]
+    ok, why = defuse.can_move(m, _ins(m, 5), before=_ins(m, 2))
+    assert not ok
