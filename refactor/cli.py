@@ -189,6 +189,8 @@ def process_verified(path: str, select_ids, ignore_ids, context: Path | None, hi
                 break
             rejected = [c for c in full.applied if c not in safe.applied]
             why = "; ".join(v.reasons) or "verification failed"
+            gone = {c.rule for c in rejected}  # the rejection replaces the rule's plain suggestions
+            safe.changes[:] = [c for c in safe.changes if c.applied or c.rule not in gone]
             safe.changes.extend(Change(c.rule, c.title, c.lines, f"{c.reason} — rejected: verification failed ({why})",
                                        applied=False, data=c.data) for c in rejected)
         return cand, v
