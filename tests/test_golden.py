@@ -3,7 +3,9 @@
 ``reason`` lists ``RULE:line: reason`` for each change, in order; empty means the rule must
 leave the file alone (a hazard case). ``context/`` is the build context when present (git
 history is switched off so a commit to a fixture cannot change a result); ``proposed/<path>``
-holds each file the rule proposes (e.g. ``.dockerignore``), byte for byte.
+holds each file the rule proposes (e.g. ``.dockerignore``), byte for byte. A rule that needs
+verification only suggests in the default run; ``expected-unsafe`` holds its applied form
+(``--unsafe-fixes`` / a passed ``--verify``).
 """
 
 from __future__ import annotations
@@ -53,6 +55,24 @@ def test_golden(case: Path, tmp_path: Path) -> None:
     # applying the rule again changes nothing (and proposes nothing once its files exist)
     again = run_pipeline(result.output, Facts.for_path(case / "Dockerfile", context, history=0), rules)
     assert again.output.text == result.output.text and not again.applied and again.files == {}
+
+
+UNSAFE = [c for c in CASES if (c / "expected-unsafe").is_file()]
+
+
+@pytest.mark.parametrize("case", UNSAFE, ids=[f"{c.parent.name}/{c.name}" for c in UNSAFE])
+def test_golden_applied_with_unsafe_fixes(case: Path) -> None:
+    rules = select(all_transforms(), [case.parent.name])
+    context = case / "context" if (case / "context").is_dir() else case
+    facts = Facts.for_path(case / "Dockerfile", context, history=0)
+    result = run_pipeline(Dockerfile.parse(read(case / "Dockerfile")), facts, rules, unsafe=True)
+    assert result.errors == [] and not result.suggested
+    assert result.output.text == read(case / "expected-unsafe")
+    expected = [line.replace(" (needs verification: not applied; use --verify or --unsafe-fixes)", "")
+                for line in (case / "reason").read_text().splitlines()]
+    assert [f"{c.rule}:{c.lines[0]}: {c.reason}" for c in result.changes] == expected
+    again = run_pipeline(result.output, facts, rules, unsafe=True)
+    assert again.output.text == result.output.text and not again.applied
 
 
 def test_every_rule_has_golden_cases() -> None:
