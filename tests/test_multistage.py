@@ -1,0 +1,180 @@
+"""LEAN014 multistage: golden cases applied with unsafe fixes (``expected-unsafe``), the reasons
+it leaves a file alone (``skip_reasons``), and the runtime-stage text it writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from leanify.context import Facts
+from leanify.model import Dockerfile
+from leanify.pipeline import all_transforms, run_pipeline, select
+from leanify.transforms import multistage as ms
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "LEAN014"
+UNSAFE = sorted(p.parent for p in CORPUS.glob("*/expected-unsafe"))
+HAZARDS = sorted(p for p in CORPUS.glob("hazard-*") if (p / "Dockerfile").is_file())
+
+
+def _facts(case: Path | None) -> Facts:
+    if case is None:
+        return Facts()
+    ctx = case / "context" if (case / "context").is_dir() else case
+    return Facts.for_path(case / "Dockerfile", ctx, history=0)
+
+
+def _run(text: str, case: Path | None = None, unsafe: bool = True):
+    return run_pipeline(Dockerfile.parse(text), _facts(case), select(all_transforms(), ["LEAN014"]), unsafe=unsafe)
+
+
+@pytest.mark.parametrize("case", UNSAFE, ids=[c.name for c in UNSAFE])
+def test_applied_with_unsafe_fixes(case: Path) -> None:
+    source = (case / "Dockerfile").read_bytes().decode()
+    want = (case / "expected-unsafe").read_bytes().decode()
+    result = _run(source, case)
+    assert result.errors == []
+    assert result.output.text == want
+    Dockerfile.parse(want)  # BuildKit reads it
+    assert len(Dockerfile.parse(want).stages) == 2
+    again = _run(want, case)
+    assert again.output.text == want and not again.applied
+
+
+def test_every_hazard_has_a_reason_or_nothing_to_split() -> None:
+    got = {c.name: ms.skip_reasons(Dockerfile.parse((c / "Dockerfile").read_text()), _facts(c)) for c in HAZARDS}
+    assert got == {
+        "hazard-already-multistage": [((6, 6), "already multi-stage: each stage gets the other rules, none is split again")],
+        "hazard-make-install": [((5, 5), "`make install PREFIX=/usr/local` installs into system paths leanify cannot list: left as one stage")],
+        "hazard-no-toolchain": [],
+        "hazard-unknown-build-script": [((5, 5), "`./build.sh` runs build.sh, a build script leanify cannot read (not in the build context): left as one stage")],
+    }
+
+
+PY = """FROM python:3.11
+WORKDIR /app
+RUN apt-get update && apt-get install -y gcc libpq-dev
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+COPY . .
+CMD ["python", "app.py"]
+"""
+
+
+def _ctx(tmp_path: Path, **files: str) -> Facts:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    return Facts.for_path(tmp_path / "Dockerfile", tmp_path, history=0)
+
+
+def _apply(text: str, facts: Facts) -> str:
+    return run_pipeline(Dockerfile.parse(text), facts, select(all_transforms(), ["LEAN014"]), unsafe=True).output.text
+
+
+def test_python_split_keeps_source_copy_and_drops_the_redundant_manifest_copy(tmp_path: Path) -> None:
+    out = _apply(PY, _ctx(tmp_path, **{"requirements.txt": "psycopg2==2.9.9\n"}))
+    builder, runtime = out.split("\n\n# leanify: runtime stage")
+    assert "RUN python3 -m venv /opt/venv\nENV PATH=\"/opt/venv/bin:$PATH\"\nRUN pip install" in builder
+    assert runtime.splitlines()[1:] == [
+        "FROM python:3.11-slim",
+        "WORKDIR /app",
+        "RUN apt-get update && apt-get install -y libpq5",
+        "COPY --from=builder /opt/venv /opt/venv",
+        'ENV PATH="/opt/venv/bin:$PATH"',
+        "COPY . .",
+        'CMD ["python", "app.py"]',
+    ]
+
+
+def test_without_the_build_context_runtime_packages_leave_the_file_alone() -> None:
+    model = Dockerfile.parse(PY)
+    (lines, why), = ms.skip_reasons(model, Facts())
+    assert lines == (3, 3) and "libpq5" in why and "build context" in why
+
+
+@pytest.mark.parametrize(
+    "packages, runtime",
+    [
+        ("gcc libpq-dev curl", "libpq5 curl"),  # the header package is replaced in place, gcc goes
+        ("libpq-dev gcc", "libpq5"),
+        ("build-essential libsqlite3-dev sqlite3", "libsqlite3-0 sqlite3"),
+        ("libpq-dev libpq5", "libpq5"),  # no duplicate
+    ],
+)
+def test_runtime_packages(tmp_path: Path, packages: str, runtime: str) -> None:
+    text = PY.replace("gcc libpq-dev", packages)
+    out = _apply(text, _ctx(tmp_path, **{"requirements.txt": "x\n"}))
+    runtime_stage = out.split("# leanify: runtime stage")[1]
+    assert f"apt-get install -y {runtime}\n" in runtime_stage
+
+
+def test_package_list_on_continuation_lines_keeps_its_layout(tmp_path: Path) -> None:
+    text = PY.replace("RUN apt-get update && apt-get install -y gcc libpq-dev",
+                      "RUN apt-get update \\\n    && apt-get install -y \\\n        gcc \\\n        libpq-dev \\\n        curl")
+    out = _apply(text, _ctx(tmp_path, **{"requirements.txt": "x\n"}))
+    assert "RUN apt-get update \\\n    && apt-get install -y \\\n        libpq5 \\\n        curl\n" in out
+
+
+def test_lowercase_keywords_are_followed(tmp_path: Path) -> None:
+    text = "\n".join(line.split(" ", 1)[0].lower() + " " + line.split(" ", 1)[1] for line in PY.splitlines()) + "\n"
+    out = _apply(text, _ctx(tmp_path, **{"requirements.txt": "x\n"}))
+    assert "from python:3.11 as builder" in out and "copy --from=builder /opt/venv /opt/venv" in out
+    assert "from python:3.11-slim" in out and "run python3 -m venv /opt/venv" in out
+
+
+@pytest.mark.parametrize(
+    "change, why",
+    [
+        ("CMD [\"python\", \"app.py\"]", ""),
+        ("RUN pip install -r requirements.txt; useradd x", "joins build and runtime steps with ; or ||"),
+        ("USER app\nRUN pip install -r requirements.txt", "non-root USER"),
+        ("ENV PATH=/usr/local/bin:/usr/bin:/bin", "sets PATH itself"),
+        ("CMD [\"make\", \"run\"]", "CMD runs make"),
+        ("ONBUILD RUN echo hi", "ONBUILD"),
+        ("RUN python manage.py collectstatic", "effect leanify cannot see"),
+    ],
+)
+def test_left_alone(tmp_path: Path, change: str, why: str) -> None:
+    text = PY.replace('CMD ["python", "app.py"]', change) if change.startswith(("CMD", "ENV", "ONBUILD", "RUN python")) else \
+        PY.replace("RUN pip install -r requirements.txt", change)
+    facts = _ctx(tmp_path, **{"requirements.txt": "x\n"})
+    reasons = ms.skip_reasons(Dockerfile.parse(text), facts)
+    if why:
+        assert reasons and why in reasons[0][1], reasons
+        assert _apply(text, facts) == text
+    else:
+        assert reasons == []
+
+
+def test_apt_cleanup_of_a_later_layer_joins_the_runtime_install(tmp_path: Path) -> None:
+    text = """FROM debian:bookworm
+RUN apt-get update && apt-get install -y --no-install-recommends gcc make libsqlite3-dev
+WORKDIR /opt/tool
+COPY Makefile tool.c ./
+RUN make
+RUN apt-get clean && rm -rf /var/lib/apt/lists/*
+ENTRYPOINT ["/opt/tool/tool"]
+"""
+    out = _apply(text, _ctx(tmp_path, Makefile="tool:\n\tcc -o tool tool.c -lsqlite3\n", **{"tool.c": "int main(){}\n"}))
+    runtime = out.split("# leanify: runtime stage — only what the app needs at run time\n")[1]
+    assert runtime == """FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends libsqlite3-0 \\
+    && apt-get clean \\
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /opt/tool
+COPY --from=builder /opt/tool /opt/tool
+ENTRYPOINT ["/opt/tool/tool"]
+"""
+
+
+def test_slim_fallback_table() -> None:
+    f = ms._fallback_slim
+    assert f("python:3.11").image == "python:3.11-slim"
+    assert f("node:18").image == "node:18-slim"
+    assert f("golang:1.19").image == "debian:bookworm-slim"
+    assert f("golang:1.21-bullseye").image == "debian:bullseye-slim"
+    assert f("eclipse-temurin:17-jdk").image == "eclipse-temurin:17-jre"
+    assert f("debian:bookworm").image == "debian:bookworm-slim"
+    for same_or_unknown in ("python:3.11-slim", "python:3.11-alpine", "node:18-alpine", "golang:1.21-alpine",
+                            "registry.example.com/team/python:3.11", "python:3.11@sha256:" + "0" * 64, "ubuntu:22.04"):
+        assert f(same_or_unknown) is None, same_or_unknown
