@@ -124,7 +124,11 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for d in dirs:
         print(f"measuring {d.name} ...", file=sys.stderr)
-        rows.append(measure(d, variants, engine))
+        try:
+            rows.append(measure(d, variants, engine))
+        except Exception as exc:  # noqa: BLE001 - one app's engine trouble must not hide the rest
+            print(f"apps.py: {d.name}: {exc}", file=sys.stderr)
+            rows.append({"app": d.name, "error": str(exc).strip().splitlines()[-1:]})
     if args.json:
         print(json.dumps(rows, indent=2))
     else:

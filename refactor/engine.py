@@ -215,7 +215,10 @@ class Engine:
         iid = os.path.join(tmp, "iid")
         argv = list(cmd) + ["--progress=plain", "--iidfile", iid, "-f", df, "-t", tag]
         if cmd[-2:] == ["buildx", "build"]:
-            argv.append("--load")
+            # --provenance=false: no attestation to capture (the docker driver cannot store it
+            # anyway), and BuildKit 0.13's provenance walk has crashed dockerd under
+            # concurrent builds on this engine (nil pointer in solver.(*Job).walkProvenance)
+            argv += ["--load", "--provenance=false"]
         if network != "default":
             argv += ["--network", network]
         for k, v in labels.items():
