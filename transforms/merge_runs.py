@@ -68,7 +68,8 @@ RULE = Rule(
 )
 
 _MOVABLE = frozenset({"LABEL", "EXPOSE"})
-_PRAGMA = re.compile(r"#\s*(hadolint|checkov|trivy|kics|nosec|noqa|lint|syntax|check\s*=)", re.I)
+# tool pragmas that govern the next instruction only; a plain comment such as "# lint" is not one
+_PRAGMA = re.compile(r"#\s*(hadolint\s+ignore\s*=|checkov:|trivy:|kics-scan\b|nosec\b|noqa\b|leanify:)", re.I)
 _SYSTEM = frozenset({"apt", "apk", "yum", "dnf", "microdnf", "zypper"})
 _SYSTEM_CMDS = frozenset({"add-apt-repository", "apt-key", "dpkg", "rpm", "apt-cache"})
 _DEPS_ACTIONS = frozenset({"install", "add", "ci", "get", "sync", "fetch", "update", "upgrade", "require", "mod download", "global"})
