@@ -122,8 +122,16 @@ def slim_of(image: str) -> _Slim | None:
         got = _knowledge.slim_base(image)
         if got is None:
             return None
-        return _Slim(got.image, getattr(got, "note", "") or "", getattr(got, "family", "debian") or "debian",
+        slim = _Slim(got.image, getattr(got, "note", "") or "", getattr(got, "family", "debian") or "debian",
                      bool(getattr(got, "pinned", False)))
+        m = re.search(r"distroless/.*-debian(\d+)", slim.image)
+        if m:  # no shell and no apt there: the runtime stage re-runs setup, so take the Debian slim of that release
+            release = {"11": "bullseye", "12": "bookworm", "13": "trixie"}.get(m.group(1))
+            if release is None:
+                return None
+            return _Slim(f"debian:{release}-slim", f"{slim.note}; {slim.image} has no shell for the runtime setup, "
+                         f"debian:{release}-slim is the same release", slim.family)
+        return slim
     return _fallback_slim(image)
 
 
@@ -317,22 +325,21 @@ def analyze(model: Dockerfile, facts: Facts) -> Plan | Skip | None:
         return Skip("variable base", first.lines, f"the base image {base} is a build argument: its slim counterpart is unknown")
     if "@" in base:
         return Skip("digest-pinned base", first.lines, f"the base image is pinned by digest; the runtime base's digest is not known here")
+    tag = base.rsplit("/", 1)[-1]
+    if ":" not in tag or tag.endswith(":latest"):
+        return Skip("base without a version", first.lines, f"the base image {base} names no version: which release (and libc) "
+                                                           "a runtime base must match changes over time")
     slim = slim_of(base)
     if slim is None:
         if not build_pkgs:
             return None  # the toolchain comes with a base that has no slimmer counterpart: nothing to leave behind
-        tag = base.rsplit("/", 1)[-1]
-        if ":" not in tag or tag.endswith(":latest"):
-            return Skip("base without a version", first.lines, f"the base image {base} names no version: the runtime stage would repeat the floating tag")
         slim = _Slim(base, f"no slimmer image of {base} is known, the runtime stage starts from it without the build packages")
-    # the command the image runs must not be a build tool
+    # the command the image runs must not be a build tool or a build step
     for ins in items:
         if ins.command in ("CMD", "ENTRYPOINT") and ins.value:
-            prog = ins.value[0].split()[0] if not ins.json else ins.value[0]
-            prog = posixpath.basename(prog)
-            words = " ".join(ins.value).split()
-            if _BUILD_CMDS.match(prog) or (prog == "go" and "run" in words[:3]) or (prog in ("npm", "yarn", "pnpm") and "dev" in words[:4]):
-                return Skip("runs a build tool", ins.lines, f"{ins.command} runs {prog}: the runtime needs the toolchain")
+            why = _runs_a_build(ins)
+            if why:
+                return Skip("runs a build tool", ins.lines, f"{ins.command} runs {why}: the runtime needs the toolchain")
     build_steps = [st for r in build_runs for st in r.reading.steps if st.kind == "build"]
     pip = any(st.pip for st in build_steps)
     writes = any(st.writes_cwd for st in build_steps)
@@ -396,6 +403,29 @@ def analyze(model: Dockerfile, facts: Facts) -> Plan | Skip | None:
         if len(kinds) > 1 and not run.reading.ops_ok:
             return Skip("mixed RUN", run.ins.lines, "this RUN joins build and runtime steps with ; or ||: taking it apart would change its exit status")
     return plan
+
+
+def _runs_a_build(ins: Instruction) -> str | None:
+    """What build tool or step the image's command runs (None: none)."""
+    import shlex
+
+    from leanify.shell import parse_script
+
+    text = shlex.join(ins.value) if ins.json else " ".join(ins.value)
+    if ins.json and ins.value and posixpath.basename(ins.value[0]) in ("sh", "bash") and "-c" in ins.value[1:3]:
+        text = ins.value[-1]
+    script = parse_script(text)
+    for c in script.commands:
+        if _BUILD_CMDS.match(c.basename):
+            return c.basename
+        if c.basename == "go" and c.program_args[:1] == ("run",):
+            return "go run"
+    for st in buildtime.classify_run(script, "/", None).steps:
+        if st.kind == "build" and not st.why.startswith("tests"):
+            return st.why.strip("`")
+        if st.kind == "unknown" and any(c.basename in ("npm", "yarn", "pnpm") and "dev" in c.program_args[:2] for c in st.item.commands):
+            return "a dev server"
+    return None
 
 
 _BUILD_INPUTS = {
@@ -471,7 +501,8 @@ def _keep(plan: Plan, run: _Run, st: Step, where: str) -> bool:
     if st.kind in ("build", "unknown") or (run.ins.index, st.item.start) in plan.folded:
         return False
     if st.kind == "setup":
-        return True
+        # mkdir/chown/chmod/touch inside the build folder: it arrives with the folder
+        return not (plan.builddir and where != "tail" and _only_inside(st, plan.builddir))
     if st.kind == "local":
         # inside the build folder copied from the builder, effects before the copy come with it
         return where == "tail" or plan.builddir is None
@@ -489,6 +520,17 @@ def _keep(plan: Plan, run: _Run, st: Step, where: str) -> bool:
             return False  # removes build packages the runtime stage never installs
         return True
     return False
+
+
+def _only_inside(st: Step, root: str) -> bool:
+    for c in st.item.commands:
+        if c.basename not in ("mkdir", "chown", "chmod", "touch"):
+            return False
+        args = [a for a in c.program_args if not a.startswith("-")]
+        paths = args[1:] if c.basename in ("chown", "chmod") else args
+        if not paths or not all(p.startswith("/") and buildtime._under(posixpath.normpath(p), root) for p in paths):
+            return False
+    return True
 
 
 def _cleanup_kinds(st: Step) -> set[str]:
@@ -739,6 +781,7 @@ def render(model: Dockerfile, facts: Facts, plan: Plan):
         elif text != ins.text:
             edits.append(model.replace(ins, text))
             changes.append(change(RULE, ins.lines, _residual_reason(plan, run, notes, "tail")))
+    changes.sort(key=lambda c: c.lines)
     return edits, changes
 
 
@@ -811,26 +854,27 @@ def _repeat_reason(kwd: str, ins: Instruction) -> str:
 
 
 def _residual_reason(plan: Plan, run: _Run, notes: list[str], where: str) -> str:
-    kinds = {st.kind for st in run.reading.steps if _keep(plan, run, st, where)}
-    dropped = [st for st in run.reading.steps if not _keep(plan, run, st, where)]
+    kept = [st for st in run.reading.steps if _keep(plan, run, st, where)]
+    kinds = {st.kind for st in kept}
+    dropped = len(kept) < len(run.reading.steps)
     what = []
     if "pkg" in kinds:
-        removed = [p for st in run.reading.steps for c in st.calls if c.action in ("install", "add") for p in c.packages if p in plan.runtime_adds]
+        removed = list(dict.fromkeys(p for st in run.reading.steps for c in st.calls if c.action in ("install", "add")
+                                     for p in c.packages if p in plan.runtime_adds))
         if removed:
-            what.append("packages without the build-only ones (" + ", ".join(removed) + ")"
-                        + ("; " + ", ".join(notes) + " — the library each header package builds against, from leanify's "
-                           "knowledge table (unverified without --verify)" if notes else ""))
+            what.append("installs only runtime packages (" + ", ".join(removed) + (" is" if len(removed) == 1 else " are")
+                        + " build-only" + ("; " + ", ".join(notes) + ": the library the header package builds against, "
+                                           "from leanify's knowledge table, which --verify proves" if notes else "") + ")")
         else:
-            what.append("the same packages")
+            what.append("installs the same packages")
     if kinds & {"setup", "local"}:
-        what.append("the runtime setup (" + ", ".join(sorted({c.basename for st in run.reading.steps if _keep(plan, run, st, where)
-                                                              and st.kind in ("setup", "local") for c in st.item.commands if c.basename})) + ")")
+        names = sorted({c.basename for st in kept if st.kind in ("setup", "local") for c in st.item.commands if c.basename})
+        what.append("repeats the runtime setup (" + ", ".join(names) + ")")
     if "cleanup" in kinds or plan.fold_into == run.ins.index:
-        what.append("its package-list cleanup")
-    tail = "" if not dropped else "; the build steps and their cleanup stay in the builder"
+        what.append("cleans up its package lists")
     if where == "tail":
-        return "in the runtime stage this RUN keeps " + " and ".join(what) + tail
-    return "runtime stage runs again " + " and ".join(what) + tail
+        return "this RUN is part of the runtime stage now: it " + " and ".join(what) + "; its build-only steps stay out"
+    return "the runtime stage repeats this RUN" + (" without its build steps" if dropped else "") + ": it " + " and ".join(what)
 
 
 def apply(model: Dockerfile, facts: Facts):
