@@ -53,6 +53,7 @@ class BuildResult:
     log: str = field(repr=False, default="")
     steps_total: int = 0
     steps_rerun: int = 0
+    rerun: tuple[str, ...] = ()  # the instructions that re-ran, as the builder printed them
 
     def tail(self, n: int = 30) -> list[str]:
         return [l for l in self.log.splitlines() if l.strip()][-n:]
@@ -67,24 +68,30 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 # ---------------------------------------------------------------------------------------------
 # Step counting (pure; unit tested)
 
-_BK_STEP = re.compile(r"^#(\d+) \[(?:[^\]]*? )?(\d+)/(\d+)\] (\S+)")
+_BK_STEP = re.compile(r"^#(\d+) \[(?:[^\]]*? )?(\d+)/(\d+)\] (\S+)(.*)$")
 _BK_CACHED = re.compile(r"^#(\d+) CACHED\s*$")
 
 
 def count_buildkit_steps(log: str) -> tuple[int, int]:
     """(steps, steps re-run) from BuildKit ``--progress=plain`` output; FROM steps excluded."""
+    total, rerun = buildkit_steps(log)
+    return total, len(rerun)
+
+
+def buildkit_steps(log: str) -> tuple[int, tuple[str, ...]]:
+    """(steps, the instructions re-run) from BuildKit's plain progress; FROM steps excluded."""
     steps: dict[str, str] = {}
     cached: set[str] = set()
     for line in log.splitlines():
         m = _BK_STEP.match(line)
         if m:
-            steps[m.group(1)] = m.group(4).upper()
+            steps[m.group(1)] = (m.group(4) + m.group(5)).strip()
             continue
         m = _BK_CACHED.match(line)
         if m:
             cached.add(m.group(1))
-    real = [n for n, kw in steps.items() if kw != "FROM"]
-    return len(real), sum(1 for n in real if n not in cached)
+    real = [n for n, text in steps.items() if text.split(None, 1)[0].upper() != "FROM"]
+    return len(real), tuple(steps[n] for n in real if n not in cached)
 
 
 _CL_STEP = re.compile(r"^Step (\d+)/(\d+) : (\S+)", re.I)
@@ -243,10 +250,10 @@ class Engine:
         image_id = None
         if rc == 0 and os.path.exists(iid):
             image_id = open(iid, encoding="utf-8").read().strip() or None
-        total, rerun = count_buildkit_steps(log)
+        total, rerun = buildkit_steps(log)
         return BuildResult(ok=image_id is not None, image_id=image_id, tag=tag if image_id else None,
                            seconds=seconds, builder="buildkit", log=log, steps_total=total,
-                           steps_rerun=rerun)
+                           steps_rerun=len(rerun), rerun=rerun)
 
     def _build_classic(self, df, context, tag, labels, build_args, network, no_cache,
                        timeout) -> BuildResult:

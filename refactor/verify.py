@@ -532,9 +532,10 @@ class ImageFacts:
 class Rebuild:
     steps_rerun: int | None = None
     seconds: float | None = None
+    steps: tuple[str, ...] = ()  # which instructions re-ran (BuildKit names them; classic does not)
 
     def to_json(self) -> dict:
-        return {"steps_rerun": self.steps_rerun, "seconds": _r(self.seconds)}
+        return {"steps_rerun": self.steps_rerun, "seconds": _r(self.seconds), "steps": list(self.steps)}
 
 
 def _r(x: float | None) -> float | None:
@@ -1415,7 +1416,7 @@ def _measure_rebuild(engine, v: Verification, before_text, after_text, context, 
                              tag=f"leanify-verify:{run_id}-{role}-rebuild",
                              build_args=build_args, network=network)
             if r.ok:
-                slot.steps_rerun, slot.seconds = r.steps_rerun, r.seconds
+                slot.steps_rerun, slot.seconds, slot.steps = r.steps_rerun, r.seconds, r.rerun
             else:
                 v.warnings.append(f"rebuild of the {role} image after touching {rel} failed")
 

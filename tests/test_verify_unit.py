@@ -322,7 +322,7 @@ def test_json_shape_and_verdict():
     assert set(j["config"]) >= {"equal", "differences"}
     assert set(j["smoke"]) >= {"before", "after", "equal"}
     assert set(j["content"]) >= {"equal", "missing", "extra"}
-    assert set(j["rebuild"]["before"]) == {"steps_rerun", "seconds"}
+    assert set(j["rebuild"]["before"]) == {"steps_rerun", "seconds", "steps"}  # steps: which instructions re-ran
     assert j["verdict"] == "fail" and "larger" in j["reasons"][0]
     json.dumps(j)
     v.after = ImageFacts(90, 3, 2.0)
