@@ -178,3 +178,18 @@ def test_slim_fallback_table() -> None:
     for same_or_unknown in ("python:3.11-slim", "python:3.11-alpine", "node:18-alpine", "golang:1.21-alpine",
                             "registry.example.com/team/python:3.11", "python:3.11@sha256:" + "0" * 64, "ubuntu:22.04"):
         assert f(same_or_unknown) is None, same_or_unknown
+
+
+def test_a_named_single_stage_keeps_its_name_as_the_builder() -> None:
+    text = 'FROM golang:1.19 AS app\nWORKDIR /src\nCOPY . .\nRUN go build -o server .\nCMD ["/src/server"]\n'
+    out = _apply(text, Facts())
+    assert out.startswith("FROM golang:1.19 AS app\n")
+    assert "FROM debian:bookworm-slim\nWORKDIR /src\nCOPY --from=app /src /src\nCMD [\"/src/server\"]\n" in out
+
+
+def test_go_build_runs_on_the_debian_slim_of_the_same_release_and_floating_tags_are_left_alone() -> None:
+    text = 'FROM golang:1.21-bullseye\nWORKDIR /src\nCOPY . .\nRUN go build -o server .\nCMD ["/src/server"]\n'
+    assert "FROM debian:bullseye-slim\n" in _apply(text, Facts())
+    latest = text.replace("golang:1.21-bullseye", "golang:latest")
+    (lines, why), = ms.skip_reasons(Dockerfile.parse(latest), Facts())
+    assert lines == (1, 1) and "names no version" in why

@@ -748,7 +748,7 @@ def render(model: Dockerfile, facts: Facts, plan: Plan):
             where = "last" if ins.index == last.index else "pre"
             text, notes = _residual(model, plan, run, where)
             if ins.index == last.index:
-                arts = _artifacts(model, plan)
+                arts = _artifacts(model, plan, builder)
                 for n, a in enumerate(arts):
                     emit("artifact", a, ins, why=_artifact_reason(plan) if n == 0 else None)
             if text is not None:
@@ -810,15 +810,15 @@ def _python_of(plan: Plan) -> str:
     return "python3"
 
 
-def _artifacts(model: Dockerfile, plan: Plan) -> list[str]:
+def _artifacts(model: Dockerfile, plan: Plan, builder: str = "builder") -> list[str]:
     kw = lambda w: _kw(model, w)  # noqa: E731
     out = []
     if plan.builddir:
-        out.append(f"{kw('COPY')} --from=builder {plan.builddir} {plan.builddir}")
+        out.append(f"{kw('COPY')} --from={builder} {plan.builddir} {plan.builddir}")
     for o in plan.outputs:
-        out.append(f"{kw('COPY')} --from=builder {o} {o}")
+        out.append(f"{kw('COPY')} --from={builder} {o} {o}")
     if plan.venv:
-        out.append(f"{kw('COPY')} --from=builder {VENV} {VENV}")
+        out.append(f"{kw('COPY')} --from={builder} {VENV} {VENV}")
         out.append(f"{kw('ENV')} PATH=\"{VENV}/bin:$PATH\"")
     return out
 
