@@ -37,6 +37,8 @@ configuration: mkdir, useradd, ln, sed, echo, chmod ...). RUNs of different clas
 system, deps and build are not merged: the split keeps the expensive install cached when the
 step after it is edited (merging `pip install -r requirements.txt` with `python setup.py
 build` would re-run the install on every edit of the build line). Setup RUNs join any class.
+A RUN that only deletes (*cleanup*) joins none: its place is the layer that made the files,
+where LEAN008 moves it when that is provably safe; joined to another layer it frees nothing.
 
 Left alone: RUNs with different flags (`--mount`, `--network`, `--security`), exec form,
 heredoc RUNs, RUNs under a SHELL that is not a plain POSIX shell (PowerShell, cmd), a body
@@ -83,7 +85,12 @@ _DOWNLOAD_CMDS = frozenset({"curl", "wget"})
 
 
 def run_class(script: Script) -> str:
-    """``system``, ``deps``, ``build`` or ``setup`` (see the module docstring)."""
+    """``system``, ``deps``, ``build``, ``setup`` or ``cleanup`` (see the module docstring)."""
+    cleaned = {(c.command.start, c.command.end) for c in script.cleanups() if c.command is not None}
+    if script.commands and all((c.start, c.end) in cleaned for c in script.commands):
+        # a RUN that only deletes: it belongs in the layer that made the files (LEAN008 moves it
+        # there when that is safe); joined to any other RUN it frees nothing and hides the problem
+        return "cleanup"
     classes: set[str] = set()
     for call in script.package_calls():
         m, a = call.manager, call.action
@@ -133,6 +140,8 @@ def has_pragma(model: Dockerfile, ins: Instruction) -> bool:
 
 
 def _compatible(a: str, b: str) -> bool:
+    if "cleanup" in (a, b):
+        return False
     return a == "setup" or b == "setup" or a == b
 
 
