@@ -96,15 +96,15 @@ def main(argv: list[str] | None = None) -> int:
     reasons = Counter(r["reason"] for r in rows if r["outcome"] == "left alone")
     candidates = outcomes["split"] + outcomes["left alone"]
     print(f"{len(rows)} files in {seconds:.1f}s; single-stage or multi-stage files with a toolchain: {candidates}")
-    print(f"  split                     {outcomes['split']:4d}")
-    print(f"  left alone                {outcomes['left alone']:4d}")
+    print(f"  split                           {outcomes['split']:4d}")
+    print(f"  left alone                      {outcomes['left alone']:4d}")
     for reason, n in reasons.most_common():
-        print(f"    {reason:<24}{n:4d}")
-    print(f"  no toolchain / no build   {outcomes['no toolchain']:4d}")
-    print(f"  not a Dockerfile          {outcomes['not a Dockerfile']:4d}")
-    print(f"  parser/pipeline failures  {outcomes['parser/pipeline failure']:4d}")
+        print(f"    {reason:<30} {n:4d}")
+    print(f"  no toolchain / no build         {outcomes['no toolchain']:4d}")
+    print(f"  not a Dockerfile                {outcomes['not a Dockerfile']:4d}")
+    print(f"  parser/pipeline failures        {outcomes['parser/pipeline failure']:4d}")
     not_idem = [r["file"] for r in rows if r.get("idempotent") is False]
-    print(f"  second pass changed       {len(not_idem):4d}")
+    print(f"  second pass changed             {len(not_idem):4d}")
     for r in rows:
         if r["outcome"] == "parser/pipeline failure" or (args.show and r.get("reason") == args.show):
             print(f"    {r['file']}: {r.get('detail', '')}")

@@ -18,8 +18,7 @@ separate, see ``shell.Item``) gets one kind:
              see (``make install`` into system paths, a download, ``./build.sh`` not in the
              context, ``cargo build``...). A stage with unknown work is left alone.
 
-Build packages (gcc, ``*-dev`` ...) are asked of ``leanify.knowledge`` when it is installed
-and of a small table here otherwise.
+Build packages (gcc, ``*-dev`` ...) come from ``leanify.knowledge``.
 """
 
 from __future__ import annotations
@@ -31,34 +30,12 @@ from typing import Callable
 
 from .shell import Item, PackageCall, Script, SimpleCommand, classify_path, parse_script
 
-try:  # the knowledge package (slim bases, build packages, runtime counterparts) when present
-    from . import knowledge as _knowledge  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - depends on the installed tree
-    _knowledge = None
-
-# ---- build packages ----------------------------------------------------------------------------
-_TOOLCHAIN = frozenset(
-    """gcc g++ cpp clang llvm make cmake ninja-build meson build-essential build-base pkg-config pkgconf
-    pkgconfig autoconf automake libtool bison flex swig patch gfortran musl-dev libc-dev libc6-dev
-    linux-headers linux-libc-dev binutils golang golang-go rustc cargo maven gradle ant default-jdk
-    default-jdk-headless gcc-c++ kernel-headers glibc-devel python3-dev python-dev python3-devel
-    python-devel ccache""".split()
-)
-_BUILD_PATTERNS = (
-    re.compile(r".+-(dev|devel|headers)$"),
-    re.compile(r"^(gcc|g\+\+|clang|llvm|cpp)-\d+(\.\d+)?$"),
-    re.compile(r"^openjdk-\d+-jdk(-headless)?$"),
-    re.compile(r"^java-\d+(\.\d+)*-openjdk-devel$"),
-    re.compile(r"^python\d(\.\d+)?-dev$"),
-)
+from . import knowledge
 
 
 def is_build_package(name: str, family: str = "debian") -> bool:
-    """A package only a build needs (compiler, headers, build tool)."""
-    name = name.split("=", 1)[0].strip()
-    if _knowledge is not None and hasattr(_knowledge, "is_build_package"):
-        return bool(_knowledge.is_build_package(name, family))
-    return name in _TOOLCHAIN or any(p.match(name) for p in _BUILD_PATTERNS)
+    """A package only a build needs (compiler, headers, build tool), from leanify.knowledge."""
+    return knowledge.is_build_package(name, family or "debian")
 
 
 # ---- commands ----------------------------------------------------------------------------------

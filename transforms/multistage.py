@@ -70,7 +70,7 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 
-from leanify import buildtime
+from leanify import buildtime, knowledge
 from leanify.buildtime import Reading, Step
 from leanify.context import Facts
 from leanify.edits import Edit
@@ -98,96 +98,35 @@ _APT_CLEAN_KINDS = ("apt-lists", "apt-clean", "apt-cache", "yum-cache", "yum-cle
 _PKG_MANAGERS = ("apt", "apk", "yum", "dnf", "microdnf", "zypper")
 
 
-# ---- knowledge: slim bases and runtime counterparts ---------------------------------------------
-try:
-    from leanify import knowledge as _knowledge  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - the knowledge package is optional for this module
-    _knowledge = None
-
-
+# ---- knowledge: slim bases and runtime counterparts (leanify.knowledge) -------------------------
 @dataclass(frozen=True)
 class _Slim:
     image: str
     note: str
     family: str = "debian"
-    pinned: bool = False
-
-
-_GOLANG_RELEASE = {"bookworm", "bullseye", "buster", "trixie"}
+    release: str | None = None
+    static: str | None = None  # a distroless image for a static binary, when the table knows one
 
 
 def slim_of(image: str) -> _Slim | None:
     """The runtime base for ``image`` (same distribution family and libc), or None."""
-    if _knowledge is not None and hasattr(_knowledge, "slim_base"):
-        got = _knowledge.slim_base(image)
-        if got is None:
-            return None
-        slim = _Slim(got.image, getattr(got, "note", "") or "", getattr(got, "family", "debian") or "debian",
-                     bool(getattr(got, "pinned", False)))
-        m = re.search(r"distroless/.*-debian(\d+)", slim.image)
-        if m:  # no shell and no apt there: the runtime stage re-runs setup, so take the Debian slim of that release
-            release = {"11": "bullseye", "12": "bookworm", "13": "trixie"}.get(m.group(1))
-            if release is None:
-                return None
-            return _Slim(f"debian:{release}-slim", f"{slim.note}; {slim.image} has no shell for the runtime setup, "
-                         f"debian:{release}-slim is the same release", slim.family)
-        return slim
-    return _fallback_slim(image)
+    got = knowledge.slim_base(image)
+    if got is None or got.pinned:
+        return None
+    return _Slim(got.image, got.note, got.family or knowledge.family_of(image) or "debian", got.release,
+                 got.alternative("static"))
 
 
-def _fallback_slim(image: str) -> _Slim | None:
-    if "@" in image:
-        return None
-    repo, _, tag = image.rpartition(":") if ":" in image.rsplit("/", 1)[-1] else (image, "", "latest")
-    name = repo.rsplit("/", 1)[-1]
-    if repo.count("/") > 1 or (repo.count("/") == 1 and not repo.startswith("library/")):
-        return None
-    if "alpine" in tag or tag.endswith("-slim") or "slim" in tag:
-        return None
-    release = next((r for r in _GOLANG_RELEASE if r in tag), "bookworm")
-    if name in ("python", "node"):
-        base = tag.split("-")[0]
-        if not re.fullmatch(r"\d+(\.\d+)*", base):
-            return None
-        return _Slim(f"{name}:{base}-slim" + (f"" if release == "bookworm" or release not in tag else ""),
-                     f"{name}:{base}-slim has the same Debian release and interpreter without compilers and headers")
-    if name == "golang":
-        return _Slim(f"debian:{release}-slim", f"golang:{tag} is Debian {release}: the binary runs on debian:{release}-slim "
-                     "(a static CGO_ENABLED=0 binary could use gcr.io/distroless/static)")
-    if name == "rust":
-        return _Slim(f"debian:{release}-slim", f"rust:{tag} is Debian {release}")
-    if name == "debian" and tag in _GOLANG_RELEASE:
-        return _Slim(f"debian:{tag}-slim", f"debian:{tag}-slim is the same release without docs and locales")
-    if name == "eclipse-temurin" and "-jdk" in tag:
-        return _Slim(f"eclipse-temurin:{tag.replace('-jdk', '-jre')}", "the JRE of the same vendor and version runs the jar")
+_NOTHING_AT_RUNTIME = re.compile(r"^(python\d?(\.\d+)?-dev|libc6?-dev|linux-(libc-)?dev|linux-headers.*|musl-dev|glibc-devel|python\d*-devel)$")
+
+
+def counterparts(pkg: str, family: str, release: str | None = None) -> tuple[str, ...] | None:
+    """Runtime packages a build package stands for (``()``: none needed; None: unknown)."""
+    name = re.split(r"[=<>~]", pkg, 1)[0]
+    got = knowledge.runtime_counterpart(name, family, release)
+    if got or not re.search(r"-(dev|devel)$", name) or _NOTHING_AT_RUNTIME.match(name):
+        return tuple(got)
     return None
-
-
-_COUNTERPARTS = {
-    "libpq-dev": ("libpq5",), "libsqlite3-dev": ("libsqlite3-0",), "zlib1g-dev": ("zlib1g",), "libssl-dev": ("libssl3",),
-    "libffi-dev": ("libffi8",), "libjpeg-dev": ("libjpeg62-turbo",), "libjpeg62-turbo-dev": ("libjpeg62-turbo",),
-    "libpng-dev": ("libpng16-16",), "libxml2-dev": ("libxml2",), "libxslt1-dev": ("libxslt1.1",),
-    "libcurl4-openssl-dev": ("libcurl4",), "libmariadb-dev": ("libmariadb3",), "libmariadb-dev-compat": ("libmariadb3",),
-    "default-libmysqlclient-dev": ("libmariadb3",), "libyaml-dev": ("libyaml-0-2",), "libbz2-dev": ("libbz2-1.0",),
-    "liblzma-dev": ("liblzma5",), "libreadline-dev": ("libreadline8",), "libpcre3-dev": ("libpcre3",),
-    "libgeos-dev": ("libgeos-c1v5",), "libzstd-dev": ("libzstd1",), "libgmp-dev": ("libgmp10",),
-}
-_NOTHING_AT_RUNTIME = re.compile(r"^(python\d?(\.\d+)?-dev|libc6?-dev|linux-(libc-)?dev|linux-headers.*|musl-dev)$")
-
-
-def counterparts(pkg: str, family: str) -> tuple[str, ...] | None:
-    """Runtime packages a build package stands for (``()`` none needed; None unknown)."""
-    name = pkg.split("=", 1)[0]
-    if _knowledge is not None and hasattr(_knowledge, "runtime_counterpart"):
-        got = _knowledge.runtime_counterpart(name, family)
-        if got or not re.search(r"-(dev|devel)$", name):
-            return tuple(got or ())
-        return () if _NOTHING_AT_RUNTIME.match(name) else None
-    if name in _COUNTERPARTS:
-        return _COUNTERPARTS[name]
-    if re.search(r"-(dev|devel)$", name) and not _NOTHING_AT_RUNTIME.match(name):
-        return None
-    return ()
 
 
 # ---- the plan -------------------------------------------------------------------------------------
@@ -276,6 +215,7 @@ def analyze(model: Dockerfile, facts: Facts) -> Plan | Skip | None:
         if ins.keyword == "ONBUILD":
             return Skip("ONBUILD", ins.lines, "ONBUILD runs in images built FROM this one; a split would move it out of their reach")
     runs: dict[int, _Run] = {}
+    family = knowledge.family_of(stage.base) or "debian"
     wd: str | None = None
     user_root = True
     build_runs: list[_Run] = []
@@ -306,7 +246,7 @@ def analyze(model: Dockerfile, facts: Facts) -> Plan | Skip | None:
                 if st.kind == "pkg":
                     for call in st.calls:
                         if call.action in ("install", "add"):
-                            build_pkgs += [(ins, p) for p in call.packages if buildtime.is_build_package(p)]
+                            build_pkgs += [(ins, p) for p in call.packages if buildtime.is_build_package(p, family)]
             if any(st.kind == "build" for st in reading.steps):
                 build_runs.append(run)
                 if not user_root:
@@ -385,7 +325,7 @@ def analyze(model: Dockerfile, facts: Facts) -> Plan | Skip | None:
     plan.tools = list(dict.fromkeys(t for st in build_steps for t in st.tools))
     plan.build_pkgs = list(dict.fromkeys(p for _, p in build_pkgs))
     for pkg_ins, p in build_pkgs:
-        got = counterparts(p, slim.family)
+        got = counterparts(p, slim.family, slim.release)
         if got is None:
             return Skip("runtime package unknown", pkg_ins.lines, f"{p}: the runtime library package it stands for is not in leanify's table")
         plan.runtime_adds[p] = got
@@ -767,7 +707,11 @@ def render(model: Dockerfile, facts: Facts, plan: Plan):
         changes.append(change(RULE, last.lines, f"`{plan.npm_prune}` drops devDependencies (compilers, type definitions, test tools) "
                                                 "from node_modules before the runtime stage copies it"))
     block = prune + ["", "# leanify: runtime stage — only what the app needs at run time", runtime_from] + head_text
-    changes.append(change(RULE, last.lines, f"runtime stage from {plan.slim.image}: {plan.slim.note}"))
+    base_reason = f"runtime stage from {plan.slim.image}: {plan.slim.note}"
+    if plan.slim.static and _static_go(model, plan):
+        base_reason += (f"; the binary is static (CGO_ENABLED=0), so {plan.slim.static} would run it with even less — "
+                        "it has no shell or package manager, switch to it once --verify has proved it there")
+    changes.append(change(RULE, last.lines, base_reason))
     edits.append(model.insert_after(last, nl.join(block)))
     # 3. the tail (after the builder's last instruction) is the runtime stage: drop build leftovers
     for ins in items:
@@ -795,6 +739,14 @@ def _delete_block(model: Dockerfile, ins: Instruction) -> Edit:
         if before_blank and text.startswith(blank, e.end) and ins.line_ending:
             return Edit(e.start, e.end + len(blank), "")
     return e
+
+
+def _static_go(model: Dockerfile, plan: Plan) -> bool:
+    env_off = any(ins.command == "ENV" and "CGO_ENABLED" in ins.value[0::2] and
+                  ins.value[ins.value[0::2].index("CGO_ENABLED") * 2 + 1] == "0" for ins in model.stage_instructions(0))
+    builds = [c for r in plan.runs.values() for st in r.reading.steps if st.kind == "build"
+              for c in st.calls if c.manager == "go" and c.action == "build"]
+    return bool(builds) and all(env_off or c.command.env.get("CGO_ENABLED") == "0" for c in builds)
 
 
 def _python_of(plan: Plan) -> str:
