@@ -95,16 +95,21 @@ def main(argv: list[str] | None = None) -> int:
     outcomes = Counter(r["outcome"] for r in rows)
     reasons = Counter(r["reason"] for r in rows if r["outcome"] == "left alone")
     candidates = outcomes["split"] + outcomes["left alone"]
-    print(f"{len(rows)} files in {seconds:.1f}s; single-stage or multi-stage files with a toolchain: {candidates}")
-    print(f"  split                           {outcomes['split']:4d}")
-    print(f"  left alone                      {outcomes['left alone']:4d}")
+    multi = reasons["already multi-stage"]
+    print(f"{len(rows)} files in {seconds:.1f}s; files with a toolchain: {candidates} ({multi} already multi-stage; "
+          f"{candidates - multi} single-stage: {outcomes['split']} split, {candidates - multi - outcomes['split']} left alone)")
+    def line(label: str, n: int, indent: int = 2) -> None:
+        print(f"{' ' * indent}{label:<{34 - indent}}{n:5d}")
+
+    line("split", outcomes["split"])
+    line("left alone", outcomes["left alone"])
     for reason, n in reasons.most_common():
-        print(f"    {reason:<30} {n:4d}")
-    print(f"  no toolchain / no build         {outcomes['no toolchain']:4d}")
-    print(f"  not a Dockerfile                {outcomes['not a Dockerfile']:4d}")
-    print(f"  parser/pipeline failures        {outcomes['parser/pipeline failure']:4d}")
+        line(reason, n, 4)
+    line("no toolchain / no build", outcomes["no toolchain"])
+    line("not a Dockerfile", outcomes["not a Dockerfile"])
+    line("parser/pipeline failures", outcomes["parser/pipeline failure"])
     not_idem = [r["file"] for r in rows if r.get("idempotent") is False]
-    print(f"  second pass changed             {len(not_idem):4d}")
+    line("second pass changed", len(not_idem))
     for r in rows:
         if r["outcome"] == "parser/pipeline failure" or (args.show and r.get("reason") == args.show):
             print(f"    {r['file']}: {r.get('detail', '')}")
