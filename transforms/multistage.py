@@ -44,6 +44,7 @@ Use instead:
     ENV PATH="/opt/venv/bin:$PATH"
     RUN pip install -r requirements.txt
 
+    # leanify: runtime stage — only what the app needs at run time
     FROM python:3.11-slim
     WORKDIR /app
     RUN apt-get update && apt-get install -y libpq5
@@ -61,7 +62,9 @@ leanify cannot see the outputs of (``make install`` into system paths, ``./build
 not in the build context, ``cargo build``, ``go install``, downloads); any RUN whose effect on
 the image leanify cannot classify; ONBUILD; a build that runs as a non-root USER or outside a
 WORKDIR of its own; a base image without a known slim counterpart when the toolchain comes with
-it; digest-pinned or variable base images.
+it; digest-pinned, variable or unversioned (``latest``) base images; and a runtime stage that must
+install packages again when the build context is not there (the packages come from a table that
+``--verify`` proves, which needs the context).
 """
 
 from __future__ import annotations
