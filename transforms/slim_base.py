@@ -39,6 +39,8 @@ Left alone:
 - a stage whose RUN, CMD, ENTRYPOINT or HEALTHCHECK calls a tool only the full image has
   (curl, wget, git, gcc, make, ps, javac...);
 - a base that is an earlier stage, ``scratch``, distroless, already slim, or unknown;
+- a floating base (no tag, ``latest``, ``stable``, ``lts``...): which image it follows stays the
+  user's choice;
 - a base from ``$ARG`` without a static default, or whose variable is more than a version;
 - a base whose slim image is another repository (golang/rust -> debian, maven/gradle ->
   eclipse-temurin): its environment (GOPATH, PATH, JAVA_HOME, working directory) differs;
@@ -191,6 +193,9 @@ def apply(model: Dockerfile, facts: Facts):
     if got is None:
         return fixed(model, [], [])
     resolved, variable = got
+    tag = knowledge.parse_image(resolved).tag
+    if tag in (None, "latest", "stable", "testing", "unstable", "sid", "lts", "current"):
+        return fixed(model, [], [])  # a floating tag: leave which image it floats to as the user chose
     slim = knowledge.slim_base(resolved)
     if slim is None or slim.pinned:
         return fixed(model, [], [])
