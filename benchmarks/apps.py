@@ -89,7 +89,7 @@ def render(rows: list[dict], variants: list[str]) -> None:
     for c in cols:
         t.add_column(c, justify="right")
     for r in rows:
-        def cell(c, f):
+        def cell(c, f, r=r):
             d = r.get(c)
             return "—" if not d else f(d)
 

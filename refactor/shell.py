@@ -690,7 +690,7 @@ class _Reader:
                 k, v, _ = self.assignment(a)
                 env[k] = v
         elif typ == "command":
-            for i, ch in enumerate(node.children):
+            for ch in node.children:
                 ct = ch.type
                 if ct == "variable_assignment":
                     k, v, _ = self.assignment(ch)

@@ -278,7 +278,7 @@ def elf_dynamic(data: bytes) -> tuple[list[str], list[str]] | None:
             sections.append((stype, soff, ssize, link, entsize))
         needed: list[str] = []
         paths: list[str] = []
-        for stype, soff, ssize, link, entsize in sections:
+        for stype, soff, ssize, link, _entsize in sections:
             if stype != 6:  # SHT_DYNAMIC
                 continue
             _, str_off, str_size, _, _ = sections[link]
