@@ -15,10 +15,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from leanify.context import Facts
-from leanify.lint import compare_texts, worse
-from leanify.model import Dockerfile
-from leanify.pipeline import run_pipeline
+from leanify.lint import compare_texts, rewrite_pairs, worse
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
 TARGETS = ["DL3059", "DL3009", "DL3042", "DL3019", "DL3014", "DL3015"]
@@ -26,14 +23,7 @@ TARGETS = ["DL3059", "DL3009", "DL3042", "DL3019", "DL3014", "DL3015"]
 
 def measure(folder: Path, unsafe: bool) -> tuple[Counter, Counter, dict, int, int]:
     files = sorted(folder.glob("*/Dockerfile")) + sorted(folder.glob("*.Dockerfile"))
-    pairs = {}
-    for f in files:
-        text = f.read_bytes().decode("utf-8")
-        try:
-            model = Dockerfile.parse(text)
-        except Exception:
-            continue
-        pairs[str(f)] = (text, run_pipeline(model, Facts.for_path(f), unsafe=unsafe).output.text)
+    pairs = rewrite_pairs(files, unsafe)
     delta = compare_texts(pairs)
     before, after, regressions = Counter(), Counter(), {}
     for name, (b, a) in delta.items():

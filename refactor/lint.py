@@ -77,6 +77,23 @@ def compare_texts(pairs: Mapping[str, tuple[str, str]], exe: str | None = None) 
     return result
 
 
+def rewrite_pairs(paths: Iterable[Path], unsafe: bool = False) -> dict[str, tuple[str, str]]:
+    """(input, leanify output) for each Dockerfile leanify accepts (refused ones are skipped)."""
+    from .context import Facts
+    from .model import Dockerfile
+    from .pipeline import run_pipeline
+
+    pairs = {}
+    for f in paths:
+        text = Path(f).read_bytes().decode("utf-8")
+        try:
+            model = Dockerfile.parse(text)
+        except Exception:  # noqa: BLE001 - a file leanify refuses is not linted
+            continue
+        pairs[str(f)] = (text, run_pipeline(model, Facts.for_path(Path(f)), unsafe=unsafe).output.text)
+    return pairs
+
+
 def worse(before: Counter, after: Counter) -> dict[str, tuple[int, int]]:
     """Codes with more findings after than before."""
     return {code: (before[code], n) for code, n in after.items() if n > before[code]}

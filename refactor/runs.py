@@ -225,6 +225,16 @@ def join_runs(model: Dockerfile, runs: Sequence[Instruction]) -> str | None:
         return None
     if len({model.shell_of(r) for r in runs}) != 1:
         return None
+    pieces = pieces_of(model, runs)
+    if pieces is None:
+        return None
+    head = model.text[first.start : first.body_start]  # keyword and flags as written
+    return join_pieces(model, head, pieces)
+
+
+def pieces_of(model: Dockerfile, runs: Sequence[Instruction]) -> list[Piece] | None:
+    """The joinable pieces of ``runs``, each carrying the comment lines that sat above it
+    (after the first); None when one of them cannot be joined."""
     pieces: list[Piece] = []
     for k, r in enumerate(runs):
         p = piece_of(model, r)
@@ -234,5 +244,4 @@ def join_runs(model: Dockerfile, runs: Sequence[Instruction]) -> str | None:
             prev = model.instructions[r.index - 1]
             p = dataclasses.replace(p, comments=comment_lines_before(model, r, prev.end))
         pieces.append(p)
-    head = model.text[first.start : first.body_start]  # keyword and flags as written
-    return join_pieces(model, head, pieces)
+    return pieces

@@ -50,7 +50,6 @@ job).
 
 from __future__ import annotations
 
-import dataclasses
 import posixpath
 import re
 
@@ -58,7 +57,7 @@ from leanify.context import Facts
 from leanify.edits import Edit
 from leanify.model import Dockerfile, Instruction
 from leanify.rules import Rule, Safety, change, fixed
-from leanify.runs import comment_lines_before, join_pieces, piece_of
+from leanify.runs import comment_lines_before, join_pieces, piece_of, pieces_of
 from leanify.shell import Script, analyze_run
 
 RULE = Rule(
@@ -189,24 +188,11 @@ def apply(model: Dockerfile, facts: Facts):
     return fixed(model, edits, changes)
 
 
-def _pieces(model: Dockerfile, runs: list[Instruction]):
-    out = []
-    for k, r in enumerate(runs):
-        p = piece_of(model, r)
-        if p is None:
-            return None
-        if k:
-            prev = model.instructions[r.index - 1]
-            p = dataclasses.replace(p, comments=comment_lines_before(model, r, prev.end))
-        out.append(p)
-    return out
-
-
 def _join(model: Dockerfile, runs: list[Instruction]) -> str | None:
     first = runs[0]
     if any(r.flags != first.flags for r in runs):
         return None
-    pieces = _pieces(model, runs)
+    pieces = pieces_of(model, runs)
     if pieces is None:
         return None
     for k, p in enumerate(pieces):
