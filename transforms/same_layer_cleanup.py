@@ -65,8 +65,11 @@ _FAMILY: dict[str, tuple[frozenset[str], tuple[str, ...], str]] = {
     "yarn-cache": (frozenset({"yarn"}), ("yarn",), "the yarn cache"),
     "pnpm-cache": (frozenset({"pnpm"}), ("pnpm",), "the pnpm store"),
 }
-_BARRIERS = frozenset({"ENV", "ARG", "USER", "WORKDIR", "SHELL", "FROM", "ONBUILD", "VOLUME"})
-_CROSSABLE = frozenset({"RUN", "LABEL", "EXPOSE", "COPY", "ADD", "CMD", "ENTRYPOINT", "HEALTHCHECK", "STOPSIGNAL", "MAINTAINER"})
+_BARRIERS = frozenset({"ENV", "ARG", "USER", "SHELL", "FROM", "ONBUILD", "VOLUME"})
+# WORKDIR is crossable: every cleanup moved here names literal absolute paths (_cleanup_ok), so
+# the working directory cannot change what it deletes
+_CROSSABLE = frozenset({"RUN", "LABEL", "EXPOSE", "COPY", "ADD", "CMD", "ENTRYPOINT", "HEALTHCHECK", "STOPSIGNAL",
+                        "MAINTAINER", "WORKDIR"})
 
 
 def _cleanup_ok(c: Cleanup) -> bool:
