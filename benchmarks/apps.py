@@ -25,23 +25,23 @@ def expert(app: Path) -> str | None:
     return p.read_text() if p.exists() else None
 
 
-def leanify_rewrite(app: Path) -> str | None:
+def leanify_rewrite(app: Path, unsafe: bool = False) -> str | None:
+    """``leanify Dockerfile`` (safe rules); with ``unsafe`` every rule, i.e. what
+    ``leanify --verify`` keeps when the proof passes (multi-stage split, slim base...)."""
     try:
+        from leanify.context import Facts
         from leanify.pipeline import run_pipeline
     except ImportError:
         return None
-    try:
-        from leanify.context import Facts
-
-        facts = Facts.for_path(app / "Dockerfile", app / "context")
-    except Exception:  # noqa: BLE001 - facts are optional for the pipeline
-        facts = None
-    result = run_pipeline((app / "Dockerfile").read_text(), facts)
-    out = result.output
-    return getattr(out, "text", out)
+    facts = Facts.for_path(app / "Dockerfile", app / "context", history=0)
+    return run_pipeline((app / "Dockerfile").read_text(), facts, unsafe=unsafe).output.text
 
 
-VARIANTS: dict[str, Callable[[Path], str | None]] = {"expert": expert, "leanify": leanify_rewrite}
+VARIANTS: dict[str, Callable[[Path], str | None]] = {
+    "expert": expert,
+    "leanify": leanify_rewrite,
+    "leanify-verified": lambda app: leanify_rewrite(app, unsafe=True),
+}
 
 
 def measure(app: Path, variants: list[str], engine) -> dict:
@@ -101,6 +101,26 @@ def render(rows: list[dict], variants: list[str]) -> None:
         t.add_row("  verdict", "", *[cell(c, lambda d: d.get("verdict", "")) for c in variants],
                   end_section=True)
     Console().print(t)
+    for line in summary(rows, variants):
+        print(line)
+
+
+def summary(rows: list[dict], variants: list[str]) -> list[str]:
+    """Median size reduction vs legacy per variant, and each variant's size relative to the expert."""
+    import statistics
+
+    out = []
+    for v in variants:
+        cuts = [1 - r[v]["image_bytes"] / r["legacy"]["image_bytes"] for r in rows
+                if r.get(v) and r.get("legacy") and r[v].get("image_bytes")]
+        if cuts:
+            out.append(f"{v}: median size reduction vs legacy {100 * statistics.median(cuts):.0f}% over {len(cuts)} apps")
+        if v != "expert":
+            ratios = [f"{r['app']} {r[v]['image_bytes'] / r['expert']['image_bytes']:.2f}x" for r in rows
+                      if r.get(v) and r.get("expert") and r[v].get("image_bytes") and r["expert"].get("image_bytes")]
+            if ratios:
+                out.append(f"{v} size / expert size: " + ", ".join(ratios))
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("apps", nargs="*", help="app names (default: all in corpus/apps)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
     ap.add_argument("--leanify", action="store_true",
-                    help="add leanify's own rewrite as a column (needs leanify.pipeline)")
+                    help="add leanify's rewrites as columns: the default (safe rules) and the verified "
+                         "one (every rule, as --verify keeps it when the proof passes)")
     args = ap.parse_args(argv)
 
     from leanify.engine import Engine, EngineError
@@ -120,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     dirs = [APPS / a for a in args.apps] if args.apps else sorted(
         p.parent for p in APPS.glob("*/app.toml"))
-    variants = ["expert"] + (["leanify"] if args.leanify else [])
+    variants = ["expert"] + (["leanify", "leanify-verified"] if args.leanify else [])
     rows = []
     for d in dirs:
         print(f"measuring {d.name} ...", file=sys.stderr)
@@ -130,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"apps.py: {d.name}: {exc}", file=sys.stderr)
             rows.append({"app": d.name, "error": str(exc).strip().splitlines()[-1:]})
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps({"apps": rows, "summary": summary(rows, variants)}, indent=2))
     else:
         render(rows, variants)
     return 0

@@ -630,12 +630,16 @@ try:
 except ImportError:
     print(json.dumps({"dists": {}, "ext": []})); sys.exit(0)
 ELF_SRC
+import re
 out = {}
 ext = []
 for d in md.distributions():
     name = (d.metadata["Name"] or "").strip()
     if not name:
         continue
+    key = re.sub(r"[-_.]+", "-", name).lower()
+    if key in out:
+        continue  # a copy further down sys.path is shadowed: the first one is what imports load
     files = list(d.files or [])
     tops = set()
     for f in files:
@@ -662,8 +666,6 @@ for d in md.distributions():
             tops.update(x.strip() for x in tt.split() if x.strip())
     except Exception:
         pass
-    import re
-    key = re.sub(r"[-_.]+", "-", name).lower()
     out[key] = {"version": d.version, "top": sorted(tops), "requires": list(d.requires or [])}
 print(json.dumps({"dists": out, "ext": ext}))
 '''
