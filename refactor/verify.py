@@ -411,9 +411,9 @@ def diff_python_dists(before: Mapping[str, dict], after: Mapping[str, dict],
                       app_imports: Iterable[str]) -> dict:
     """before/after: normalized name -> {"version", "top": [...], "requires": [...]}.
 
-    A distribution that changed version fails. A distribution that is gone fails when the app's
-    own code imports it or a distribution still installed requires it; otherwise (pip,
-    setuptools, test and build tools) it is reported as removed.
+    A distribution that is gone, or changed version, fails when the app's own code imports it or
+    a distribution still installed requires it; otherwise (pip, setuptools, test and build
+    tools) it is reported, under removed.
     """
     imports = set(app_imports)
     needed_by_after: set[str] = set()
@@ -425,16 +425,19 @@ def diff_python_dists(before: Mapping[str, dict], after: Mapping[str, dict],
     missing, removed, changed = [], [], []
     for name, info in sorted(before.items()):
         a = after.get(name)
+        used = bool(set(info.get("top") or ()) & imports) or name in needed_by_after
         if a is None:
-            tops = set(info.get("top") or ())
-            if tops & imports:
+            if set(info.get("top") or ()) & imports:
                 missing.append(f"python:{name}=={info.get('version')} (imported by the app)")
             elif name in needed_by_after:
                 missing.append(f"python:{name}=={info.get('version')} (required by an installed package)")
             else:
                 removed.append(f"{name}=={info.get('version')}")
         elif a.get("version") != info.get("version"):
-            changed.append(f"python:{name} {info.get('version')} -> {a.get('version')}")
+            if used:
+                changed.append(f"python:{name} {info.get('version')} -> {a.get('version')}")
+            else:  # same policy as a removed tool: pip, setuptools, test runners
+                removed.append(f"{name} {info.get('version')} -> {a.get('version')} (not used at run time)")
     extra = [f"python:{n}=={after[n].get('version')}" for n in sorted(set(after) - set(before))]
     return {"missing": missing, "changed": changed, "removed": removed, "extra": extra}
 

@@ -202,6 +202,20 @@ def test_python_dists_policy():
     assert any("werkzeug" in m and "required" in m for m in d["missing"])
     d = diff_python_dists(before, {**before, "flask": {"version": "2.0"}}, {"flask"})
     assert d["changed"] == ["python:flask 3.0.0 -> 2.0"]
+    # werkzeug is required by flask: its version matters even though the app never imports it
+    d = diff_python_dists(before, {**before, "werkzeug": {"version": "2.0"}}, {"flask"})
+    assert d["changed"] == ["python:werkzeug 3.0.1 -> 2.0"]
+
+
+def test_python_version_change_of_unused_tooling_is_reported_not_failed():
+    """`pip install --upgrade pip` in the original, a venv's own pip in the rewrite: the app runs
+    neither, so a different pip is reported like a removed tool, never a failure."""
+    before = {"pip": {"version": "26.3", "top": ["pip"], "requires": []},
+              "flask": {"version": "3.0.0", "top": ["flask"], "requires": []}}
+    after = {"pip": {"version": "23.0.1", "top": ["pip"], "requires": []}, "flask": before["flask"]}
+    d = diff_python_dists(before, after, {"flask"})
+    assert d["changed"] == [] and d["missing"] == []
+    assert d["removed"] == ["pip 26.3 -> 23.0.1 (not used at run time)"]
 
 
 def test_python_imports():
