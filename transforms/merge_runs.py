@@ -37,8 +37,10 @@ configuration: mkdir, useradd, ln, sed, echo, chmod ...). RUNs of different clas
 system, deps and build are not merged: the split keeps the expensive install cached when the
 step after it is edited (merging `pip install -r requirements.txt` with `python setup.py
 build` would re-run the install on every edit of the build line). Setup RUNs join any class.
-A RUN that only deletes (*cleanup*) joins none: its place is the layer that made the files,
-where LEAN008 moves it when that is provably safe; joined to another layer it frees nothing.
+A RUN that only deletes (*cleanup*) joins the RUNs right before it only when they can have made
+what it deletes: a package cache only with a RUN of that package manager (joined to another
+layer it frees nothing; LEAN008 moves it where it belongs when that is provably safe), a build
+folder, archive or temporary file with the step right before it.
 
 Left alone: RUNs with different flags (`--mount`, `--network`, `--security`), exec form,
 heredoc RUNs, RUNs under a SHELL that is not a plain POSIX shell (PowerShell, cmd), a body
@@ -59,6 +61,7 @@ from leanify.model import Dockerfile, Instruction
 from leanify.rules import Rule, Safety, change, fixed
 from leanify.runs import comment_lines_before, join_pieces, piece_of, pieces_of
 from leanify.shell import Script, analyze_run
+from leanify.transforms.same_layer_cleanup import CREATORS
 
 RULE = Rule(
     id="LEAN010",
@@ -87,9 +90,7 @@ def run_class(script: Script) -> str:
     """``system``, ``deps``, ``build``, ``setup`` or ``cleanup`` (see the module docstring)."""
     cleaned = {(c.command.start, c.command.end) for c in script.cleanups() if c.command is not None}
     if script.commands and all((c.start, c.end) in cleaned for c in script.commands):
-        # a RUN that only deletes: it belongs in the layer that made the files (LEAN008 moves it
-        # there when that is safe); joined to any other RUN it frees nothing and hides the problem
-        return "cleanup"
+        return "cleanup"  # a RUN that only deletes: see _cleanup_joins
     classes: set[str] = set()
     for call in script.package_calls():
         m, a = call.manager, call.action
@@ -140,8 +141,20 @@ def has_pragma(model: Dockerfile, ins: Instruction) -> bool:
 
 def _compatible(a: str, b: str) -> bool:
     if "cleanup" in (a, b):
-        return False
+        return False  # decided by _cleanup_joins
     return a == "setup" or b == "setup" or a == b
+
+
+def _cleanup_joins(model: Dockerfile, group: list[Instruction], cleanup: Script) -> bool:
+    """A RUN that only deletes joins the RUNs before it when they can have made what it deletes:
+    a package cache only with a RUN of that package manager (joined elsewhere it frees nothing and
+    hides the misplaced cleanup, which LEAN008 moves where it belongs when that is safe); a build
+    folder, an archive or a temporary file with the step right before it."""
+    managers = {c.manager for ins in group if (s := analyze_run(ins, model)) is not None for c in s.package_calls()}
+    for c in cleanup.cleanups():
+        if c.kind in CREATORS and not (CREATORS[c.kind] & managers):
+            return False
+    return True
 
 
 def _merge(a: str, b: str) -> str:
@@ -167,23 +180,23 @@ def apply(model: Dockerfile, facts: Facts):
                 script = analyze_run(ins, model)
                 if script is not None:
                     cls, multi = run_class(script), deliberate(script)
+            joins = cls is not None and group and (
+                _cleanup_joins(model, group, script) if cls == "cleanup" else _compatible(group_class, cls))
             if (
                 ins is not None
-                and group
-                and cls is not None
-                and _compatible(group_class, cls)
+                and joins
                 and not (multi and group_deliberate)
                 and _join(model, group + [ins]) is not None
             ):
                 group.append(ins)
-                group_class = _merge(group_class, cls)
+                group_class = group_class if cls == "cleanup" else _merge(group_class, cls)
                 group_deliberate = group_deliberate or multi
                 continue
             if len(group) > 1:
                 edits.append(_edit(model, group))
                 changes.append(change(RULE, (group[0].start_line, group[-1].end_line), _reason(model, group)))
             group, group_class, group_deliberate = [], "setup", False
-            if ins is not None and cls is not None and piece_of(model, ins) is not None:
+            if ins is not None and cls is not None and cls != "cleanup" and piece_of(model, ins) is not None:
                 group, group_class, group_deliberate = [ins], cls, multi  # a mixed RUN only takes setup RUNs
     return fixed(model, edits, changes)
 

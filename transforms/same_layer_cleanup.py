@@ -65,6 +65,9 @@ _FAMILY: dict[str, tuple[frozenset[str], tuple[str, ...], str]] = {
     "yarn-cache": (frozenset({"yarn"}), ("yarn",), "the yarn cache"),
     "pnpm-cache": (frozenset({"pnpm"}), ("pnpm",), "the pnpm store"),
 }
+#: cleanup kind -> the package managers whose runs create those files (merge-runs uses it too)
+CREATORS: dict[str, frozenset[str]] = {kind: managers for kind, (managers, _w, _d) in _FAMILY.items()}
+
 _BARRIERS = frozenset({"ENV", "ARG", "USER", "SHELL", "FROM", "ONBUILD", "VOLUME"})
 # WORKDIR is crossable: every cleanup moved here names literal absolute paths (_cleanup_ok), so
 # the working directory cannot change what it deletes
