@@ -61,7 +61,7 @@ from leanify.model import Dockerfile, Instruction
 from leanify.rules import Rule, Safety, change, fixed
 from leanify.runs import comment_lines_before, join_pieces, piece_of, pieces_of
 from leanify.shell import Script, analyze_run
-from leanify.transforms.same_layer_cleanup import CREATORS
+from leanify.transforms.same_layer_cleanup import CACHE_MAKERS, CREATORS
 
 RULE = Rule(
     id="LEAN010",
@@ -150,7 +150,8 @@ def _cleanup_joins(model: Dockerfile, group: list[Instruction], cleanup: Script)
     a package cache only with a RUN of that package manager (joined elsewhere it frees nothing and
     hides the misplaced cleanup, which LEAN008 moves where it belongs when that is safe); a build
     folder, an archive or a temporary file with the step right before it."""
-    managers = {c.manager for ins in group if (s := analyze_run(ins, model)) is not None for c in s.package_calls()}
+    managers = {c.manager for ins in group if (s := analyze_run(ins, model)) is not None for c in s.package_calls()
+                if c.action in CACHE_MAKERS}  # `npm run build` is npm, but `npm ci` made the cache
     for c in cleanup.cleanups():
         if c.kind in CREATORS and not (CREATORS[c.kind] & managers):
             return False

@@ -65,6 +65,9 @@ _FAMILY: dict[str, tuple[frozenset[str], tuple[str, ...], str]] = {
     "yarn-cache": (frozenset({"yarn"}), ("yarn",), "the yarn cache"),
     "pnpm-cache": (frozenset({"pnpm"}), ("pnpm",), "the pnpm store"),
 }
+#: package-manager actions that fill a download cache (merge-runs uses these too)
+CACHE_MAKERS = frozenset({"install", "ci", "add", "update", "upgrade", "dist-upgrade", "sync", "get", "download",
+                          "i", "mod download", "fetch"})
 #: cleanup kind -> the package managers whose runs create those files (merge-runs uses it too)
 CREATORS: dict[str, frozenset[str]] = {kind: managers for kind, (managers, _w, _d) in _FAMILY.items()}
 
@@ -170,7 +173,7 @@ def _plan(model: Dockerfile, before: list[Instruction], ins: Instruction, script
         else:
             managers, w, d = _FAMILY[kind]
             # apt lists come from `apt-get update`; an apt-get without update only reads them
-            cr = _last_creator(model, before, managers, "update" if kind == "apt-lists" else None)
+            cr = _last_creator(model, before, managers, frozenset({"update"}) if kind == "apt-lists" else CACHE_MAKERS)
             desc.append(d)
         if cr is None:
             return None
@@ -205,14 +208,17 @@ def _plan(model: Dockerfile, before: list[Instruction], ins: Instruction, script
     return creator, moved, ",".join(sorted(kinds)), detail
 
 
-def _last_creator(model: Dockerfile, before: list[Instruction], managers: frozenset[str], action: str | None) -> Instruction | None:
+def _last_creator(model: Dockerfile, before: list[Instruction], managers: frozenset[str],
+                  actions: frozenset[str]) -> Instruction | None:
+    """The last RUN whose package call of ``managers`` fills the cache (``npm run build`` is npm,
+    but ``npm ci`` made the cache)."""
     for cand in reversed(before):
         if cand.keyword != "RUN":
             continue
         s = analyze_run(cand, model)
         if s is None:
             return None  # cannot read it: it may be the creator
-        if any(c.manager in managers and (action is None or c.action == action) for c in s.package_calls()):
+        if any(c.manager in managers and c.action in actions for c in s.package_calls()):
             return cand
     return None
 
