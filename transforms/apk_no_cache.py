@@ -38,16 +38,14 @@ import re
 from leanify.context import Facts
 from leanify.model import Dockerfile, Instruction
 from leanify.rules import Rule, Safety, change, fixed
-from leanify.shell import Script, analyze_run, parse_script
+from leanify.shell import Script, analyze_run
 from leanify.transforms.pip_no_cache import (
-    action_end,
+    flag_edits,
     cache_mount,
-    insert_edits,
     root_base,
     run_instructions,
     run_text,
     stage_chain,
-    with_inserts,
 )
 
 RULE = Rule(
@@ -93,14 +91,7 @@ def apply(model: Dockerfile, facts: Facts):
             continue
         if _OLD_ALPINE.match(root_base(model, ins.stage).strip()) or _stage_enables_cache(model, ins):
             continue
-        ends = [action_end(c.command, "add") for c in calls]
-        if any(p is None for p in ends):
-            continue
-        points = [(p, " --no-cache") for p in ends]
-        new = parse_script(with_inserts(script.source, points), errexit=script.errexit, pipefail=script.pipefail)
-        if not new.ok or not _same_calls(script, new, calls):
-            continue
-        got = insert_edits(ins, script, points)
+        got = flag_edits(ins, script, [(c, "--no-cache") for c in calls], "add")
         if not got:
             continue
         edits.extend(got)
@@ -134,19 +125,3 @@ def _removes_cache_after(script: Script, pos: int) -> bool:
         c.kind == "apk-cache" and c.command.start > pos and any(_CACHE_DIR.match(p) for p in c.paths)
         for c in script.cleanups()
     )
-
-
-def _same_calls(old: Script, new: Script, calls) -> bool:
-    a, b = old.package_calls(), new.package_calls()
-    if len(a) != len(b) or new.errexit != old.errexit:
-        return False
-    targets = {id(c) for c in calls}
-    for x, y in zip(a, b):
-        if (x.manager, x.action, x.packages, x.via is None) != (y.manager, y.action, y.packages, y.via is None):
-            return False
-        if id(x) in targets:
-            if not y.has("--no-cache") or len(y.options) != len(x.options) + 1:
-                return False
-        elif y.options != x.options:
-            return False
-    return True

@@ -250,14 +250,7 @@ def apply(model: Dockerfile, facts: Facts):
             calls = [(c, f) for c, f in calls if c.manager != "uv"]
         if not calls:
             continue
-        ends = [action_end(c.command, "install") for c, _ in calls]
-        if any(p is None for p in ends):
-            continue
-        points = [(p, " " + f) for p, (_, f) in zip(ends, calls)]
-        new = parse_script(with_inserts(script.source, points), errexit=script.errexit, pipefail=script.pipefail)
-        if not new.ok or not _same_calls(script, new, calls):
-            continue
-        got = insert_edits(ins, script, points)
+        got = flag_edits(ins, script, calls, "install")
         if not got:
             continue
         edits.extend(got)
@@ -279,6 +272,19 @@ def _reason(calls) -> str:
         f"added {head}: the downloaded packages and built wheels cached in {where} are never read again "
         f"in an image but would stay in this layer{code}"
     )
+
+
+def flag_edits(ins: Instruction, script: Script, calls, action: str) -> list[Edit] | None:
+    """Edits that insert each ``(call, flag)``'s flag right after the call's ``action`` word; None
+    unless the edited script provably runs the same package calls with exactly those flags added."""
+    ends = [action_end(c.command, action) for c, _ in calls]
+    if any(p is None for p in ends):
+        return None
+    points = [(p, " " + f) for p, (_, f) in zip(ends, calls)]
+    new = parse_script(with_inserts(script.source, points), errexit=script.errexit, pipefail=script.pipefail)
+    if not new.ok or not _same_calls(script, new, calls):
+        return None
+    return insert_edits(ins, script, points) or None
 
 
 def _same_calls(old: Script, new: Script, calls) -> bool:
