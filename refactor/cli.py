@@ -146,11 +146,12 @@ def run(dockerfile: str, show_diff: bool, explain: bool, write: bool, check: boo
 def process(path: str, select_ids=(), ignore_ids=(), context: Path | None = None, unsafe: bool = False,
             history: int = 500) -> Result:
     """Read, parse and run the pipeline on one file (the unit the CLI, bulk and bots share)."""
-    model = read_dockerfile(path)
-    dockerfile = None if path == "-" else Path(path)
-    facts = Facts.for_path(dockerfile, context, history=history)
-    transforms = select(all_transforms(), select_ids, ignore_ids)
-    return run_pipeline(model, facts, transforms, unsafe=unsafe)
+    model, facts = read_dockerfile(path), _facts(path, context, history)
+    return run_pipeline(model, facts, select(all_transforms(), select_ids, ignore_ids), unsafe=unsafe)
+
+
+def _facts(path: str, context: Path | None, history: int) -> Facts:
+    return Facts.for_path(None if path == "-" else Path(path), context, history=history)
 
 
 def process_verified(path: str, select_ids, ignore_ids, context: Path | None, history: int,
@@ -165,12 +166,14 @@ def process_verified(path: str, select_ids, ignore_ids, context: Path | None, hi
     from .rules import Change
     from .verify import verify
 
-    full = process(path, select_ids, ignore_ids, context, unsafe=True, history=history)
-    safe = process(path, select_ids, ignore_ids, context, unsafe=False, history=history)
+    model, facts = read_dockerfile(path), _facts(path, context, history)  # one read: stdin cannot be read twice
+    transforms = select(all_transforms(), select_ids, ignore_ids)
+    full = run_pipeline(model, facts, transforms, unsafe=True)
+    safe = run_pipeline(model, facts, transforms, unsafe=False)
     candidates = [full] if full.output.text == safe.output.text else [full, safe]
     if not full.changed:
         return safe, None
-    ctx = str(context or Path(path).resolve().parent)
+    ctx = str(facts.context)
     try:
         engine = Engine()
     except EngineError as exc:

@@ -138,10 +138,7 @@ def _line_count(text: str) -> int:
 
 def _map_lines(c: Change, origin: list[int]) -> Change:
     def back(line: int) -> int:
-        if not origin:
-            return line
-        i = min(max(line, 1), len(origin)) - 1
-        return origin[i]
+        return origin[min(max(line, 1), len(origin)) - 1]  # origin is never empty
 
     start, end = back(c.lines[0]), back(c.lines[1])
     return Change(c.rule, c.title, (min(start, end), max(start, end)), c.reason, c.applied, c.data)

@@ -185,3 +185,13 @@ def test_proposed_file_is_a_second_file_in_the_diff_and_is_written(tmp_path: Pat
     _git_apply(tmp_path, "Dockerfile", b"FROM debian\n", out.output.encode(), b"FROM debian\n")
     assert CliRunner().invoke(cli.main, ["--write", "Dockerfile"]).exit_code == 0
     assert (tmp_path / ".dockerignore").read_text() == ".git\n"
+
+
+def test_verify_reads_stdin_once(tmp_path: Path) -> None:
+    """--verify rewrites twice (every rule, then safe rules only) from ONE read of the input:
+    stdin cannot be read twice. With no engine reachable the error is about the engine."""
+    env = dict(os.environ, DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock")
+    r = subprocess.run([sys.executable, "-m", "leanify", "--verify", "--context", str(tmp_path), "-"],
+                       input=LEGACY.encode(), capture_output=True, timeout=60, env=env)
+    err = r.stderr.decode()
+    assert r.returncode == 2 and err.startswith("<stdin>:1: --verify: ") and "empty" not in err, err
