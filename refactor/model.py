@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Iterable, Iterator, Sequence
 
 import dockerfile as _buildkit
@@ -99,44 +99,9 @@ class Instruction:
 
         Rules edit a RUN body through this map so the user's own line breaks survive. None when
         the reconstruction disagrees with BuildKit's reading (then a rule must not edit it).
+        Memoised: every rule asks, on every pass, and an Instruction never changes.
         """
-        if self.heredocs or self.json:
-            return None
-        escape = _escape_of(self.source)
-        chars: list[str] = []
-        offsets: list[int] = []
-        pos = self.body_start
-        end = self.end - len(self.line_ending)
-        first = True
-        while pos <= end:
-            nl = self.source.find("\n", pos, end)
-            line_end = end if nl < 0 else nl
-            line = self.source[pos:line_end]
-            if line.endswith("\r"):
-                line = line[:-1]
-            stripped = line.lstrip(" \t")
-            if not first and (stripped.startswith("#") or not stripped.strip()):
-                pos = line_end + 1
-                if nl < 0:
-                    break
-                continue
-            first = False
-            content = line.rstrip(" \t")
-            continued = content.endswith(escape) and nl >= 0
-            if continued:
-                content = content[:-1]
-            else:
-                content = line
-            chars.append(content)
-            offsets.extend(range(pos, pos + len(content)))
-            if not continued:
-                break
-            pos = line_end + 1
-        logical = "".join(chars)
-        expected = " ".join(self.value) if self.keyword != "RUN" or len(self.value) != 1 else self.value[0]
-        if self.keyword in ("RUN", "CMD", "ENTRYPOINT") and logical.strip() != expected.strip():
-            return None
-        return logical, tuple(offsets)
+        return _logical(self)
 
     def source_offset(self, logical_offset: int) -> int | None:
         """Source offset of a position in ``logical()[0]`` (its end maps to just past the last character)."""
@@ -151,6 +116,47 @@ class Instruction:
     @property
     def is_shell_form(self) -> bool:
         return self.keyword in {"RUN", "CMD", "ENTRYPOINT"} and not self.json and not self.heredocs
+
+
+@lru_cache(maxsize=8192)  # Instructions are frozen and hashable
+def _logical(ins: Instruction) -> tuple[str, tuple[int, ...]] | None:
+    if ins.heredocs or ins.json:
+        return None
+    escape = _escape_of(ins.source)
+    chars: list[str] = []
+    offsets: list[int] = []
+    pos = ins.body_start
+    end = ins.end - len(ins.line_ending)
+    first = True
+    while pos <= end:
+        nl = ins.source.find("\n", pos, end)
+        line_end = end if nl < 0 else nl
+        line = ins.source[pos:line_end]
+        if line.endswith("\r"):
+            line = line[:-1]
+        stripped = line.lstrip(" \t")
+        if not first and (stripped.startswith("#") or not stripped.strip()):
+            pos = line_end + 1
+            if nl < 0:
+                break
+            continue
+        first = False
+        content = line.rstrip(" \t")
+        continued = content.endswith(escape) and nl >= 0
+        if continued:
+            content = content[:-1]
+        else:
+            content = line
+        chars.append(content)
+        offsets.extend(range(pos, pos + len(content)))
+        if not continued:
+            break
+        pos = line_end + 1
+    logical = "".join(chars)
+    expected = " ".join(ins.value) if ins.keyword != "RUN" or len(ins.value) != 1 else ins.value[0]
+    if ins.keyword in ("RUN", "CMD", "ENTRYPOINT") and logical.strip() != expected.strip():
+        return None
+    return logical, tuple(offsets)
 
 
 @dataclass(frozen=True, slots=True)
