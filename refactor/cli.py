@@ -251,9 +251,17 @@ def _fail(label: str, exc: LeanifyError) -> None:
 
 @main.command("rules")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def rules_cmd(fmt: str) -> None:
-    """List the rules with id, title and safety class."""
+@click.option("--docs", "docs_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write one Markdown page per rule (the `leanify explain` text) and an index into DIR.")
+def rules_cmd(fmt: str, docs_dir: Path | None) -> None:
+    """List the rules with id, title and safety class (or write their pages with --docs DIR)."""
     transforms = all_transforms()
+    if docs_dir is not None:
+        from .ruledocs import write as write_docs
+
+        touched = write_docs(docs_dir, transforms)
+        click.echo(f"{docs_dir}: {len(transforms)} rule page(s); {len(touched)} file(s) written or removed", err=True)
+        return
     if fmt == "json":
         click.echo(json.dumps([{"id": t.rule.id, "title": t.rule.title, "safety": t.rule.safety.value, "summary": t.rule.summary} for t in transforms], indent=2))
         return
@@ -265,14 +273,15 @@ def rules_cmd(fmt: str) -> None:
 @main.command("explain")
 @click.argument("rule_id")
 def explain_cmd(rule_id: str) -> None:
-    """Print a rule's documentation: what, why, example, safety, how to silence it."""
+    """Print a rule's documentation: why, safety class, what it does, an example, how to silence it
+    (the text of docs/rules/LEAN0NN.md)."""
+    from .ruledocs import render
+
     by_id = {t.rule.id: t for t in all_transforms()}
-    t = by_id.get(rule_id.upper())
+    t = by_id.get(rule_id.strip().upper())
     if t is None:
         _fail(rule_id, LeanifyError(f"unknown rule {rule_id!r}; `leanify rules` lists them"))
-    click.echo(f"{t.rule.id} — {t.rule.title}  [{t.rule.safety.value}]\n")
-    click.echo(t.rule.doc)
-    click.echo(f"\nSilence it: `leanify --ignore {t.rule.id} ...`.")
+    click.echo(render(t), nl=False)
 
 
 main.add_command(verify_command, "verify")
