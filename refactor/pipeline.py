@@ -103,6 +103,10 @@ def run_pipeline(
                 result.errors.append(f"{t.rule.id}: skipped after an internal error: {type(exc).__name__}: {exc}")
                 continue
             mapped = [_map_lines(c, origin) for c in changes]
+            for c in mapped:  # a finding (applied=False, nothing to edit): once, about the file as written
+                if not c.applied and n == 1:
+                    suggested.setdefault((c.rule, c.lines, c.reason), c)
+            mapped = [c for c in mapped if c.applied]
             for c in mapped:
                 proposal = c.data.get("add_file")
                 if proposal and proposal["path"] not in result.files and (unsafe or t.rule.safety is Safety.SAFE):

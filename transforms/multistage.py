@@ -57,7 +57,8 @@ Needs verification: the runtime stage can lack something the build installed and
 uses (a library the knowledge table does not know, a devDependency required at run time).
 ``leanify --verify`` builds both and compares config, a smoke run and content.
 
-Left alone (``skip_reasons`` says why): Dockerfiles that are already multi-stage; build steps
+Left alone (``skip_reasons`` says why): Dockerfiles that are already multi-stage; files with a
+credential written in ENV, ARG or RUN (LEAN020: a split must not copy it into a new stage); build steps
 leanify cannot see the outputs of (``make install`` into system paths, ``./build.sh`` that is
 not in the build context, ``cargo build``, ``go install``, downloads); any RUN whose effect on
 the image leanify cannot classify; ONBUILD; a build that runs as a non-root USER or outside a
@@ -217,6 +218,10 @@ def analyze(model: Dockerfile, facts: Facts) -> Plan | Skip | None:
     for ins in model.instructions:
         if ins.keyword == "ONBUILD":
             return Skip("ONBUILD", ins.lines, "ONBUILD runs in images built FROM this one; a split would move it out of their reach")
+    from leanify.transforms.secrets import findings as _secrets  # noqa: PLC0415 - rule modules load lazily
+
+    for ins, _where, _hit in _secrets(model)[:1]:
+        return Skip("secret", ins.lines, "a credential is written in this file (LEAN020): a split would copy it into the new stage")
     runs: dict[int, _Run] = {}
     family = knowledge.family_of(stage.base) or "debian"
     wd: str | None = None
