@@ -1,0 +1,2 @@
+import legacy
+print 'ready'

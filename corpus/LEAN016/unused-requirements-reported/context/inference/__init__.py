@@ -1,0 +1,2 @@
+"""Iris classifier service."""
+__version__ = "1.4.0"

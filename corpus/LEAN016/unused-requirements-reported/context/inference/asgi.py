@@ -1,0 +1,5 @@
+from fastapi import FastAPI
+
+from .model import Model
+
+app = FastAPI()

@@ -1,0 +1,5 @@
+import httpx
+
+
+def test_api():
+    assert httpx

@@ -1,0 +1,5 @@
+import numpy as np
+
+
+class Model:
+    pass
