@@ -62,8 +62,8 @@ def example_case(rule_id: str, corpus: Path = CORPUS) -> Path | None:
             continue
         before = _read(case / "Dockerfile")
         after = _after(case)
-        if after == before and not (case / "proposed").is_dir():
-            continue
+        if after == before and not (case / "proposed").is_dir() and not (case / "reason").read_text(encoding="utf-8").strip():
+            continue  # a hazard; a case with reasons but no edit shows a findings-only rule (LEAN020)
         candidates.append((not _plain(before), not case.name.startswith("basic"), len(before), case.name, case))
     return min(candidates)[-1] if candidates else None
 
