@@ -20,6 +20,8 @@ from .diff import unified_diff
 from .errors import LeanifyError
 from .cli_verify import VerifyOptions, verify_options
 from .cli_verify import verify as verify_command
+from . import console
+from .config import ConfigError
 from .io import read_dockerfile, write_atomic, write_new
 from .pipeline import Result, all_transforms, run_pipeline, select
 
@@ -59,12 +61,13 @@ class RunCommand(click.Command):
     cls=RunCommand,
     epilog="Other commands: `leanify rules`, `leanify explain LEAN0NN`, `leanify verify BEFORE AFTER`.",
 )
-@click.argument("dockerfile", type=str, nargs=-1, required=True, metavar="DOCKERFILE...")
+@click.argument("dockerfile", type=str, nargs=-1, required=False, metavar="DOCKERFILE...")
 @click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff instead of the rewritten file.")
 @click.option("--explain", is_flag=True, help="Precede each diff hunk with the reasons (# LEAN0NN: ...).")
 @click.option("--write", is_flag=True, help="Rewrite the file in place (atomically).")
 @click.option("--check", is_flag=True, help="Print a one-line summary; exit 1 when changes would be made.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]), default="text", show_default=True,
+              help="text, json, sarif (SARIF 2.1.0 with fixes) or github (Actions annotations).")
 @click.option("--select", multiple=True, callback=_comma_list, help="Comma list of rule ids (or prefixes) to run.")
 @click.option("--ignore", multiple=True, callback=_comma_list, help="Comma list of rule ids (or prefixes) to skip.")
 @click.option("--context", "context_dir", type=click.Path(file_okay=False, path_type=Path), help="Build context (default: the Dockerfile's folder).")
@@ -77,16 +80,45 @@ class RunCommand(click.Command):
 @click.option("--verify", "do_verify", is_flag=True,
               help="Build before and after on the Docker engine and prove the rewrite; rules that need "
                    "verification are kept only if it passes. Exit 3 when it fails.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Configuration file (default: the nearest .leanify.toml or pyproject.toml [tool.leanify]).")
+@click.option("--show-config", is_flag=True,
+              help="Print the effective configuration for DOCKERFILE (or the current folder) and where each value came from.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the output and errors (no warnings, notes or summaries on stderr).")
+@click.option("-v", "--verbose", is_flag=True, help="Also print the configuration file used and every change on stderr.")
 @verify_options
 def run(dockerfile: str, show_diff: bool, explain: bool, write: bool, check: bool, fmt: str,
         select: list[str], ignore: list[str], context_dir: Path | None, unsafe_fixes: bool, history: int,
-        do_verify: bool, verify_opts: VerifyOptions, lint: bool) -> None:
+        do_verify: bool, verify_opts: VerifyOptions, lint: bool, config_path: Path | None = None,
+        show_config: bool = False, quiet: bool = False, verbose: bool = False) -> None:
     """Rewrite DOCKERFILE (use - for stdin) and print the result. Several files need --check,
     --diff or --write; each is processed in turn and the exit code is the highest."""
+    ctx = click.get_current_context()
+    if show_config:
+        sys.exit(_show_config(dockerfile, config_path, context_dir))
+    if not dockerfile:
+        raise click.UsageError("Missing argument 'DOCKERFILE...'.")
+    if quiet and verbose:
+        raise click.UsageError("--quiet and --verbose exclude each other")
     if len(dockerfile) != 1:
-        sys.exit(_run_each(click.get_current_context(), dockerfile, show_diff or write or check, fmt))
+        if fmt == "sarif":  # one log for all the files: each run below adds its results here
+            ctx.meta["leanify.sarif"] = []
+        code = _run_each(ctx, dockerfile, show_diff or write or check, fmt)
+        if fmt == "sarif":
+            _print_sarif(ctx.meta.pop("leanify.sarif"))
+        sys.exit(code)
     dockerfile = dockerfile[0]
     label = "<stdin>" if dockerfile == "-" else dockerfile
+    try:
+        cfg = _configure(ctx, dockerfile, config_path, context_dir)
+    except ConfigError as exc:
+        _fail(_path_label(exc.path), exc)
+    select, ignore, history, unsafe_fixes = (cfg["select"], [*cfg["ignore"], *cfg.ignores_for(dockerfile)],
+                                             cfg["history"], cfg["unsafe-fixes"])
+    verify_opts = _verify_settings(cfg, verify_opts)
+    slim_bases = cfg.slim_bases() or None
+    if verbose:
+        click.echo(f"{label}: configuration: {_path_label(cfg.path) if cfg.path else 'none (defaults)'}", err=True)
     if write and check:
         _fail(label, LeanifyError("--write and --check exclude each other"))
     if write and dockerfile == "-":
@@ -96,9 +128,10 @@ def run(dockerfile: str, show_diff: bool, explain: bool, write: bool, check: boo
         if do_verify:
             if dockerfile == "-" and context_dir is None:
                 raise LeanifyError("--verify reading stdin needs --context DIR")
-            result, verification = process_verified(dockerfile, select, ignore, context_dir, history, verify_opts, fmt)
+            result, verification = process_verified(dockerfile, select, ignore, context_dir, history, verify_opts, fmt,
+                                                    slim_bases=slim_bases)
         else:
-            result = process(dockerfile, select, ignore, context_dir, unsafe_fixes, history=history)
+            result = process(dockerfile, select, ignore, context_dir, unsafe_fixes, history=history, slim_bases=slim_bases)
         diff_path = _diff_path(dockerfile)
         diff = unified_diff(result.source.text, result.output.text, diff_path, result.changes, explain=explain)
         context = _context_of(dockerfile, context_dir)
@@ -122,9 +155,16 @@ def run(dockerfile: str, show_diff: bool, explain: bool, write: bool, check: boo
         if os.environ.get("LEANIFY_DEBUG"):
             raise
         _fail(label, LeanifyError(f"internal error: {type(exc).__name__}: {exc}"))
-    for err in result.errors:
-        click.echo(f"{label}:1: warning: {err}", err=True)
-    if verification is not None and fmt != "json":
+    tty_err = console.colour(sys.stderr)
+    if not quiet:
+        for err in result.errors:
+            click.echo(f"{label}:1: {console.label('warning', 'warning', tty_err)}: {err}", err=True, color=tty_err)
+        for line, note in result.notes:
+            click.echo(f"{label}:{line}: {console.label('note', 'note', tty_err)}: {note}", err=True, color=tty_err)
+    if verbose and fmt == "text" and not (explain and not (check or show_diff or write)):
+        for c in result.changes:
+            click.echo(f"{label}:{c.lines[0]}: {c.rule}: {c.reason}", err=True)
+    if verification is not None and fmt == "text" and not quiet:
         from rich.console import Console
 
         from .verify import render_table
@@ -137,12 +177,25 @@ def run(dockerfile: str, show_diff: bool, explain: bool, write: bool, check: boo
         if lint_report is not None:
             out["lint"] = lint_report
         click.echo(json.dumps(out, indent=2))
+    elif fmt == "sarif":
+        entry = _sarif_entry(dockerfile, context_dir, result)
+        if "leanify.sarif" in ctx.meta:
+            ctx.meta["leanify.sarif"].append(entry)
+        else:
+            _print_sarif([entry])
+    elif fmt == "github":
+        from .annotations import lines as annotation_lines
+
+        for line in annotation_lines(_diff_path(dockerfile), result):
+            click.echo(line)
     elif check:
-        click.echo(summary(label, result))
+        if not (quiet and not result.changed):
+            click.echo(summary(label, result))
     elif show_diff:
-        click.echo(diff, nl=False)
+        console.echo(console.diff(diff, console.colour(sys.stdout)), nl=False)
     elif write:
-        click.echo(summary(label, result, written=True), err=True)
+        if not quiet:
+            click.echo(summary(label, result, written=True), err=True)
     else:
         click.echo(result.output.text, nl=False)
         if explain:
@@ -202,18 +255,19 @@ def _lint(label: str, result: Result, quiet: bool = False) -> dict:
 
 
 def process(path: str, select_ids=(), ignore_ids=(), context: Path | None = None, unsafe: bool = False,
-            history: int = 500) -> Result:
+            history: int = 500, slim_bases: dict | None = None) -> Result:
     """Read, parse and run the pipeline on one file (the unit the CLI, bulk and bots share)."""
-    model, facts = read_dockerfile(path), _facts(path, context, history)
+    model, facts = read_dockerfile(path), _facts(path, context, history, slim_bases)
     return run_pipeline(model, facts, select(all_transforms(), select_ids, ignore_ids), unsafe=unsafe)
 
 
-def _facts(path: str, context: Path | None, history: int) -> Facts:
-    return Facts.for_path(None if path == "-" else Path(path), context, history=history)
+def _facts(path: str, context: Path | None, history: int, slim_bases: dict | None = None) -> Facts:
+    extra = {"slim_bases": slim_bases} if slim_bases else {}
+    return Facts.for_path(None if path == "-" else Path(path), context, history=history, **extra)
 
 
 def process_verified(path: str, select_ids, ignore_ids, context: Path | None, history: int,
-                     opts: VerifyOptions, fmt: str):
+                     opts: VerifyOptions, fmt: str, slim_bases: dict | None = None):
     """The rewrite with every rule, proven on the engine; if that proof fails and rules that need
     verification were applied, the safe-only rewrite is proven instead and those rules are
     reported as rejected (with why). Returns (result, verification); verification is None when
@@ -224,7 +278,7 @@ def process_verified(path: str, select_ids, ignore_ids, context: Path | None, hi
     from .rules import Change
     from .verify import verify
 
-    model, facts = read_dockerfile(path), _facts(path, context, history)  # one read: stdin cannot be read twice
+    model, facts = read_dockerfile(path), _facts(path, context, history, slim_bases)  # one read: stdin cannot be read twice
     transforms = select(all_transforms(), select_ids, ignore_ids)
     full = run_pipeline(model, facts, transforms, unsafe=True)
     safe = run_pipeline(model, facts, transforms, unsafe=False)
@@ -241,6 +295,9 @@ def process_verified(path: str, select_ids, ignore_ids, context: Path | None, hi
     try:
         if status:
             status.start()
+        if any(c.rule == "LEAN014" for c in full.applied):
+            full = _with_runtime_evidence(engine, model, facts, transforms, full, ctx, run_id, opts, status)
+            candidates = [full] if full.output.text == safe.output.text else [full, safe]
         for n, cand in enumerate(candidates):
             v = verify(cand.source.text, cand.output.text, context=ctx, smoke=opts.smoke, build_args=opts.build_args,
                        build_network=opts.build_network, keep_images=opts.keep_images, rebuild_file=opts.rebuild_file,
@@ -267,6 +324,78 @@ def process_verified(path: str, select_ids, ignore_ids, context: Path | None, hi
                 pass
 
 
+def _with_runtime_evidence(engine, model, facts, transforms, full: Result, ctx: str, run_id: str, opts, status) -> Result:
+    """The multi-stage rewrite again, its runtime packages taken from the built builder stage's
+    artifacts instead of the knowledge table (``leanify.runtime_evidence``)."""
+    from .runtime_evidence import gather, with_evidence
+
+    if status:
+        status.update("verifying: the libraries the builder's artifacts link against")
+    libs, _why = gather(engine, full.output.text, ctx, run_id=run_id, build_args=opts.build_args,
+                        network=opts.build_network)
+    if libs is None:
+        return full  # the table's choice stands; the verification below proves or rejects it
+    again = run_pipeline(model, with_evidence(facts, libs), transforms, unsafe=True)
+    return again if any(c.rule == "LEAN014" for c in again.applied) else full
+
+
+# ---- configuration and output formats (leanify.config, leanify.sarif, leanify.annotations) -------
+_CLI_KEYS = {"select": "select", "ignore": "ignore", "history": "history", "unsafe_fixes": "unsafe-fixes",
+             "smoke": "verify.smoke", "build_network": "verify.build-network", "smoke_timeout": "verify.smoke-timeout",
+             "keep_images": "verify.keep-images", "rebuild_file": "verify.rebuild-file", "build_args": "verify.build-args"}
+
+
+def _configure(ctx: click.Context, dockerfile: str | None, config_path: Path | None, context_dir: Path | None):
+    """The configuration file's values, each replaced by the command line's when it was given there."""
+    from click.core import ParameterSource
+
+    from .config import resolve
+
+    cfg = resolve(config_path, dockerfile, context_dir)
+    for param, key in _CLI_KEYS.items():
+        if ctx.get_parameter_source(param) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT):
+            value = ctx.params[param]
+            cfg.override(key, list(value) if isinstance(value, (list, tuple)) else value)
+    return cfg
+
+
+def _verify_settings(cfg, opts: VerifyOptions) -> VerifyOptions:
+    return VerifyOptions(smoke=cfg["verify.smoke"], build_args=dict(cfg["verify.build-args"]),
+                         build_network=cfg["verify.build-network"], keep_images=cfg["verify.keep-images"],
+                         rebuild_file=cfg["verify.rebuild-file"], smoke_timeout=float(cfg["verify.smoke-timeout"]))
+
+
+def _show_config(dockerfile: tuple[str, ...], config_path: Path | None, context_dir: Path | None) -> int:
+    from .config import show
+
+    ctx = click.get_current_context()
+    path = dockerfile[0] if dockerfile else None
+    try:
+        cfg = _configure(ctx, path, config_path, context_dir)
+    except ConfigError as exc:
+        _fail(_path_label(exc.path), exc)
+    click.echo(show(cfg, path), nl=False)
+    return EXIT_OK
+
+
+def _path_label(path: Path | None) -> str:
+    return "<none>" if path is None else _diff_path(str(path))
+
+
+def _sarif_entry(dockerfile: str, context_dir: Path | None, result: Result):
+    from .sarif import Entry
+
+    context = _context_of(dockerfile, context_dir)
+    uris = {rel: (_diff_path(str(context / rel)) if context else rel) for rel in result.files}
+    return Entry(_diff_path(dockerfile), result, uris)
+
+
+def _print_sarif(entries) -> None:
+    from .sarif import log
+
+    click.echo(json.dumps(log(entries, all_transforms()), indent=2))
+
+
 def to_json(label: str, result: Result, diff: str) -> dict:
     return {
         "file": label,
@@ -276,6 +405,7 @@ def to_json(label: str, result: Result, diff: str) -> dict:
         "output": result.output.text,
         "files": [{"path": p, "created": old is None, "content": new} for p, (old, new) in sorted(result.files.items())],
         "errors": result.errors,
+        "notes": [{"line": line, "message": note} for line, note in result.notes],
     }
 
 
@@ -343,6 +473,23 @@ def explain_cmd(rule_id: str) -> None:
 
 
 main.add_command(verify_command, "verify")
+
+
+@main.command("completion")
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion_cmd(shell: str) -> None:
+    """Print the shell completion script for SHELL: `eval "$(leanify completion bash)"` in ~/.bashrc,
+    `eval "$(leanify completion zsh)"` in ~/.zshrc, `leanify completion fish | source` in fish."""
+    from click.shell_completion import get_completion_class
+
+    cls = get_completion_class(shell)
+    click.echo(cls(main, {}, "leanify", "_LEANIFY_COMPLETE").source())
+
+from .cli_pr import pr as pr_command  # noqa: E402 - registered last: cli_pr reuses process()
+main.add_command(pr_command, "pr")
+
+from .cli_bulk import bulk as bulk_command  # noqa: E402 - registered last: bulk workers reuse process()
+main.add_command(bulk_command, "bulk")
 
 
 if __name__ == "__main__":  # pragma: no cover

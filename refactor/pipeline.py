@@ -14,7 +14,8 @@ from typing import Iterable, Sequence
 
 from .context import Facts
 from .errors import LeanifyError
-from .model import Dockerfile
+from .model import Dockerfile, split_lines
+from . import suppress
 from .rules import Change, Safety, Transform
 
 MAX_PASSES = 8
@@ -34,6 +35,8 @@ class Result:
     # other files a rule proposes (e.g. .dockerignore), relative to the build context:
     # path -> (current text or None when absent, proposed text)
     files: dict[str, tuple[str | None, str]] = field(default_factory=dict)
+    # (line, message): what inline suppressions did (`# leanify: skip-file`, a rule held back)
+    notes: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -79,12 +82,27 @@ def run_pipeline(
     unsafe: bool = False,
 ) -> Result:
     """Apply ``transforms`` (default: all) to a fixpoint. Rules that need verification are
-    applied only with ``unsafe=True``; otherwise their changes are reported as suggestions."""
+    applied only with ``unsafe=True``; otherwise their changes are reported as suggestions.
+    Inline suppressions (``leanify.suppress``) are honoured; ``facts.options["slim_bases"]``
+    overrides the slim-base table (``leanify.knowledge.slim_base_overrides``)."""
+    from . import knowledge
+
     if isinstance(model, str):
         model = Dockerfile.parse(model)
     facts = facts or Facts()
     transforms = all_transforms() if transforms is None else list(transforms)
+    skip = suppress.skip_file(model)
+    if skip is not None:
+        return Result(model, model, notes=[(skip, "skipped: `# leanify: skip-file`; the file is left unchanged")])
+    known = [t.rule.id for t in all_transforms()]
+    suppress.suppressions(model, known)  # unknown rule ids and misplaced directives fail here, with their line
+    with knowledge.slim_base_overrides(facts.options.get("slim_bases")):
+        return _run(model, facts, transforms, unsafe)
+
+
+def _run(model: Dockerfile, facts: Facts, transforms: list[Transform], unsafe: bool) -> Result:
     result = Result(model, model)
+    held: set[tuple[str, int]] = set()  # (rule, line) notes already given
     origin = list(range(1, _line_count(model.text) + 1))  # current line -> original line
     suggested: dict[tuple, Change] = {}
     broken: set[str] = set()
@@ -98,10 +116,17 @@ def run_pipeline(
                 new, changes = t.apply(current, facts)
                 if new.text != current.text:
                     new.validate()  # the output must be a Dockerfile BuildKit would build
+                new, changes, stopped = _guard(t, current, new, changes, facts)
             except Exception as exc:  # noqa: BLE001 - isolate a failing rule, report it
                 broken.add(t.rule.id)
                 result.errors.append(f"{t.rule.id}: skipped after an internal error: {type(exc).__name__}: {exc}")
                 continue
+            for line in stopped:
+                at = _map_lines(Change(t.rule.id, "", (line, line), ""), origin).lines[0]
+                if (t.rule.id, at) not in held:
+                    held.add((t.rule.id, at))
+                    result.notes.append((at, f"{t.rule.id}: held back by `# leanify: ignore=` (this rule's rewrite "
+                                             f"would change the instruction it suppresses)"))
             mapped = [_map_lines(c, origin) for c in changes]
             for c in mapped:  # a finding (applied=False, nothing to edit): once, about the file as written
                 if not c.applied and n == 1:
@@ -132,12 +157,43 @@ def run_pipeline(
     return result
 
 
+def _guard(t: Transform, current: Dockerfile, new: Dockerfile, changes: list[Change],
+           facts: Facts) -> tuple[Dockerfile, list[Change], list[int]]:
+    """Keep rule ``t`` off the instructions suppressed for it (see ``leanify.suppress`` for why
+    this is correct): its output as is, the output with the touching hunks reverted when the rule
+    itself proves that partial file equivalent, or nothing. Returns (model, changes, the lines of
+    the suppressed instructions that held the rule back)."""
+    if not suppress.has_directives(current.text):
+        return new, changes, []
+    blocks = suppress.blocks_for(suppress.suppressions(current), t.rule.id)
+    if not blocks:
+        return new, changes, []
+    hit = [c for c in changes if suppress.lines_touch(c.lines, blocks)]
+    if not hit and not suppress.touches(current.text, new.text, blocks):
+        return new, changes, []
+    stopped = sorted({b.start_line for b in blocks for c in hit if suppress.lines_touch(c.lines, [b])}
+                     | {b.start_line for b in blocks if suppress.touches(current.text, new.text, [b])})
+    kept = [c for c in changes if c not in hit]
+    if new.text != current.text and kept:
+        partial = suppress.revert(current.text, new.text, blocks)
+        if partial not in (current.text, new.text) and not suppress.touches(current.text, partial, blocks):
+            try:
+                p = Dockerfile.parse(partial)
+                p.validate()
+                again, _ = t.apply(p, facts)
+            except Exception:  # noqa: BLE001 - a partial file the rule cannot take is simply not used
+                again = None
+            if again is not None and again.text == new.text:
+                return p, kept, stopped  # R(P) == R(current): P means what current meant
+    return current, [c for c in kept if "add_file" in c.data], stopped
+
+
 def _as_suggestion(c: Change) -> Change:
     return Change(c.rule, c.title, c.lines, c.reason + " (needs verification: not applied; use --verify or --unsafe-fixes)", applied=False, data=c.data)
 
 
 def _line_count(text: str) -> int:
-    return max(1, len(text.splitlines()))
+    return max(1, len(split_lines(text)))  # Docker's lines: U+2028 does not end one
 
 
 def _map_lines(c: Change, origin: list[int]) -> Change:
@@ -151,7 +207,7 @@ def _map_lines(c: Change, origin: list[int]) -> Change:
 def _carry_origin(old: str, new: str, origin: list[int]) -> list[int]:
     """Line map for ``new``: unchanged lines keep their original number, new lines take the
     number of the original line they replaced or follow."""
-    a, b = old.splitlines(), new.splitlines()
+    a, b = split_lines(old), split_lines(new)
     out: list[int] = []
     sm = difflib.SequenceMatcher(None, a, b, autojunk=False)
     for tag, i1, i2, j1, j2 in sm.get_opcodes():

@@ -12,13 +12,15 @@ are Debian/Ubuntu codenames (``bookworm``, ``jammy``), Alpine ``3.19`` or RHEL `
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-__all__ = ["SlimBase", "ImageRef", "parse_image", "slim_base", "family_of", "release_of", "is_build_package",
+__all__ = ["SlimBase", "ImageRef", "parse_image", "slim_base", "slim_base_overrides", "family_of", "release_of", "is_build_package",
            "build_only_when", "runtime_counterpart", "package_for_soname", "distribution_for_import"]
 
 
@@ -167,13 +169,55 @@ class SlimBase:
         return dict(self.alternatives).get(kind)
 
 
-@lru_cache(maxsize=4096)
+# the user's own slim-base map (configuration `slim-base`), consulted before the table
+_OVERRIDES: contextvars.ContextVar[tuple[tuple[str, str | bool], ...]] = contextvars.ContextVar("slim_overrides", default=())
+
+
+@contextlib.contextmanager
+def slim_base_overrides(mapping: dict[str, str | bool] | None):
+    """Within the block, ``slim_base`` answers from ``mapping`` first: image (or fnmatch glob) ->
+    slim image (``{tag}`` is the matched image's tag) or False (no slim base for it)."""
+    token = _OVERRIDES.set(tuple((mapping or {}).items()))
+    try:
+        yield
+    finally:
+        _OVERRIDES.reset(token)
+
+
+def _overridden(image: str) -> SlimBase | None | bool:
+    import fnmatch
+
+    ref, image = parse_image(image.strip()), image.strip()
+    for _pattern, target in _OVERRIDES.get():  # a slim image the map names is already slim (no -slim-slim)
+        if target is not False and fnmatch.fnmatchcase(image, str(target).replace("{tag}", "*")):
+            return None
+    for pattern, target in _OVERRIDES.get():
+        if image == pattern or fnmatch.fnmatchcase(image, pattern):
+            if target is False:
+                return None
+            out = str(target).replace("{tag}", ref.tag or "latest")
+            family = family_of(image) or family_of(out)
+            return SlimBase(out, f"{out} is the slim base the configuration names for {image} (slim-base)",
+                            family=family, release=release_of(image) or release_of(out))
+    return False
+
+
 def slim_base(image: str, release: str | None = None) -> SlimBase | None:
     """The slim counterpart of ``image`` (same family and libc), or None (unknown, already
-    minimal, a variable, a digest without a tag, or no slim image exists).
+    minimal, a variable, a digest without a tag, or no slim image exists). The configuration's
+    ``slim-base`` map (``slim_base_overrides``) is asked first.
 
     ``release`` overrides the Debian release a golang/rust image is assumed to have (pass the
     builder's real ``/etc/os-release`` codename when an engine has told you)."""
+    if _OVERRIDES.get() and "$" not in image and image.strip():
+        got = _overridden(image)
+        if got is not False:
+            return got
+    return _slim_base(image, release)
+
+
+@lru_cache(maxsize=4096)
+def _slim_base(image: str, release: str | None = None) -> SlimBase | None:
     if "$" in image or not image.strip():
         return None
     ref = parse_image(image.strip())
