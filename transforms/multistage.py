@@ -80,6 +80,7 @@ from leanify.context import Facts
 from leanify.edits import Edit
 from leanify.model import Dockerfile, Instruction
 from leanify.rules import Rule, Safety, change, fixed
+from leanify.runtime_evidence import EVIDENCE_KEY
 from leanify.shell import analyze_run
 from leanify.transforms.apt_assume_yes import mapped_script, word_spans
 
@@ -168,6 +169,7 @@ class Plan:
     folded: set = field(default_factory=set)  # (ins index, item start) of apt cleanups moved into the runtime install
     fold_into: int | None = None
     fold_text: list[str] = field(default_factory=list)
+    evidence: object | None = None  # leanify.runtime_libs.RuntimeLibs gathered by --verify
 
 
 def _abs_dir(path: str, wd: str | None) -> str | None:
@@ -332,14 +334,17 @@ def analyze(model: Dockerfile, facts: Facts) -> Plan | Skip | None:
                 return Skip("COPY without WORKDIR", ins.lines, f"{ins.command} to a relative path with no WORKDIR: in the runtime base the same path may be elsewhere")
     plan.tools = list(dict.fromkeys(t for st in build_steps for t in st.tools))
     plan.build_pkgs = list(dict.fromkeys(p for _, p in build_pkgs))
+    evidence = facts.options.get(EVIDENCE_KEY)
     for pkg_ins, p in build_pkgs:
         got = counterparts(p, slim.family, slim.release)
-        if got is None:
+        if got is None and evidence is None:
             return Skip("runtime package unknown", pkg_ins.lines, f"{p}: the runtime library package it stands for is not in leanify's table")
-        plan.runtime_adds[p] = got
+        plan.runtime_adds[p] = tuple(got or ())
+    if evidence is not None:
+        _use_evidence(plan, evidence)
     # runtime packages come from a table: split only where the build context is there to verify it
     needs_install = [r for r in runs.values() if _has_runtime_install(plan, r)]
-    if needs_install and not _build_inputs_present(model, facts, build_steps):
+    if needs_install and evidence is None and not _build_inputs_present(model, facts, build_steps):
         r = needs_install[0]
         return Skip("runtime packages unverifiable", r.ins.lines,
                     "the runtime stage must install packages again (" + ", ".join(dict.fromkeys(
@@ -422,6 +427,22 @@ def _src_end(run: _Run, script_end: int) -> int:
 def _has_runtime_install(plan: Plan, run: _Run, manager: str | None = None) -> bool:
     return any(_install_kept(plan, c) for st in run.reading.steps if st.kind == "pkg" for c in st.calls
                if manager is None or c.manager == manager)
+
+
+def _use_evidence(plan: Plan, evidence) -> None:
+    """The runtime packages the built artifacts need (``leanify.runtime_evidence``) replace the
+    knowledge table's guesses: a header package stands for the libraries the artifacts link
+    against and the runtime base lacks; a counterpart nothing links against is not installed."""
+    needed = list(evidence.packages)
+    for p, got in plan.runtime_adds.items():
+        plan.runtime_adds[p] = tuple(c for c in got if c in needed)
+    covered = {c for got in plan.runtime_adds.values() for c in got}
+    extra = tuple(c for c in needed if c not in covered)
+    if extra and plan.runtime_adds:
+        headers = [p for p in plan.runtime_adds if re.search(r"-(dev|devel)$", re.split(r"[=<>~]", p, 1)[0])]
+        first = (headers or list(plan.runtime_adds))[0]
+        plan.runtime_adds[first] += extra
+    plan.evidence = evidence
 
 
 def _install_kept(plan: Plan, call) -> bool:
@@ -813,6 +834,24 @@ def _repeat_reason(kwd: str, ins: Instruction) -> str:
     }[kwd]
 
 
+def _source_of(plan: Plan) -> str:
+    ev = plan.evidence
+    if ev is None:
+        return "the library the header package builds against, from leanify's knowledge table, which --verify proves"
+    links = ", ".join(f"{so} ({posixpath.basename(path)})" for so, (path, pkg) in sorted(ev.evidence.items())
+                      if pkg in ev.packages)
+    return ("what the built artifacts link against and the runtime base lacks, read from their ELF NEEDED entries"
+            + (f": {links}" if links else ""))
+
+
+def _present_note(plan: Plan) -> str:
+    ev = plan.evidence
+    if ev is None or not ev.already_present:
+        return ""
+    libs = ", ".join(f"{so} from {pkg}" for so, (_path, pkg) in sorted(ev.evidence.items()) if pkg in ev.already_present)
+    return f"; the runtime base already has the libraries the artifacts link against ({libs}; read from their ELF NEEDED entries)"
+
+
 def _residual_reason(plan: Plan, run: _Run, notes: list[str], where: str) -> str:
     kept = [st for st in run.reading.steps if _keep(plan, run, st, where)]
     kinds = {st.kind for st in kept}
@@ -823,8 +862,7 @@ def _residual_reason(plan: Plan, run: _Run, notes: list[str], where: str) -> str
                                      for p in c.packages if p in plan.runtime_adds))
         if removed:
             what.append("installs only runtime packages (" + ", ".join(removed) + (" is" if len(removed) == 1 else " are")
-                        + " build-only" + ("; " + ", ".join(notes) + ": the library the header package builds against, "
-                                           "from leanify's knowledge table, which --verify proves" if notes else "") + ")")
+                        + " build-only" + ("; " + ", ".join(notes) + ": " + _source_of(plan) if notes else _present_note(plan)) + ")")
         else:
             what.append("installs the same packages")
     if kinds & {"setup", "local"}:
