@@ -1,0 +1,299 @@
+"""``leanify pr`` against a real git repository, a real bare remote and a local GitHub API.
+
+Pushes go to ``git init --bare`` in tmp; the API calls go to tests/fake_github.py, which checks
+the auth header, the GitHub Enterprise path prefix, head/base/title/body, and refuses a pull
+request whose head branch was not pushed or that duplicates an open one (as GitHub does).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from fake_github import FakeGitHub
+from leanify import cli
+from leanify.cli import process
+from leanify.github_api import repo_from_remote
+
+TOKEN = "ghp_test_0123456789"
+REPO = "acme/app"
+LEGACY = """FROM debian:bookworm-slim
+MAINTAINER Ops <ops@example.com>
+RUN apt-get update
+RUN apt-get install -y curl
+RUN rm -rf /var/lib/apt/lists/*
+CMD ["sh"]
+"""
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(cwd), *args], check=True, capture_output=True, text=True).stdout
+
+
+def refs(cwd: Path) -> str:
+    return git(cwd, "for-each-ref", "--format=%(refname) %(objectname)")
+
+
+@pytest.fixture
+def env(monkeypatch):
+    """No token or API URL leaking in from the machine (CI on GitHub sets both)."""
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    monkeypatch.delenv("GITHUB_API_URL", raising=False)
+    return monkeypatch
+
+
+@pytest.fixture
+def repo(tmp_path: Path, env) -> tuple[Path, Path]:
+    """(work tree on main with a legacy Dockerfile, its bare origin)."""
+    bare, work = tmp_path / "origin.git", tmp_path / "work"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
+    subprocess.run(["git", "init", "-q", "-b", "main", str(work)], check=True)
+    git(work, "config", "user.name", "Dev")
+    git(work, "config", "user.email", "dev@example.com")
+    (work / "Dockerfile").write_text(LEGACY)
+    (work / "app.sh").write_text("echo hi\n")
+    git(work, "add", "Dockerfile", "app.sh")
+    git(work, "commit", "-q", "-m", "init")
+    git(work, "remote", "add", "origin", str(bare))
+    git(work, "push", "-q", "origin", "main")
+    return work, bare
+
+
+def run(work: Path, *args: str, token: str | None = TOKEN, monkeypatch=None):
+    if token is not None:
+        monkeypatch.setenv("GITHUB_TOKEN", token)
+    return CliRunner().invoke(cli.main, ["pr", str(work), *args], catch_exceptions=False)
+
+
+def api_args(fake: FakeGitHub) -> list[str]:
+    return ["--github", REPO, "--api-url", fake.api_url]
+
+
+def expected_rewrite(work: Path) -> str:
+    return process(str(work / "Dockerfile")).output.text
+
+
+def test_opens_a_pull_request(repo, env) -> None:
+    work, bare = repo
+    want = expected_rewrite(work)
+    main_sha = git(work, "rev-parse", "main").strip()
+    with FakeGitHub(REPO, TOKEN, bare=bare, prefix="/api/v3") as fake:
+        r = run(work, *api_args(fake), monkeypatch=env)
+        assert r.exit_code == 0, r.output + r.stderr
+        assert r.stdout.strip() == "https://github.example/acme/app/pull/1"
+        # the branch reached the bare remote: one commit on main, the rewrite and the .dockerignore
+        tip = git(bare, "rev-parse", "refs/heads/leanify/rewrite").strip()
+        assert git(bare, "rev-parse", f"{tip}^").strip() == main_sha
+        assert git(bare, "show", f"{tip}:Dockerfile") == want != LEGACY
+        assert ".git" in git(bare, "show", f"{tip}:.dockerignore")
+        assert git(bare, "diff-tree", "--no-commit-id", "--name-only", "-r", tip).split() == [".dockerignore", "Dockerfile"]
+        message = git(bare, "log", "-1", "--format=%B", tip)
+        subject, blank, *rest = message.splitlines()
+        assert subject == "leanify: rewrite Dockerfile (LEAN001, LEAN002, LEAN008, LEAN013)" and blank == ""
+        assert "- LEAN001 maintainer-label: 1 change(s)" in rest and "- LEAN002 apt-update-with-install: 2 change(s)" in rest
+        assert any(line.startswith("Not verified") for line in rest)
+        # the API: every call authenticated and under the Enterprise prefix, nothing refused
+        assert [(c.method, c.path) for c in fake.requests] == [
+            ("GET", "/repos/acme/app"), ("GET", "/repos/acme/app/pulls"), ("POST", "/repos/acme/app/pulls")]
+        assert all(c.status in (200, 201) and c.headers["authorization"].endswith(TOKEN) for c in fake.requests)
+        assert fake.requests[1].query["head"] == "acme:leanify/rewrite"
+        post = fake.requests[2].json
+        assert post["head"] == "leanify/rewrite" and post["base"] == "main" and post["title"] == subject
+        body = post["body"]
+        for rid in ("LEAN001", "LEAN002", "LEAN008", "LEAN013"):
+            assert f"#### {rid} — " in body
+        assert "`Dockerfile:2` — MAINTAINER is deprecated" in body
+        assert "**Not verified.**" in body and "| before |" not in body  # no numbers that were not measured
+        assert "git revert" in body and "--ignore LEAN0" in body and "# leanify: ignore=LEAN0NN" in body
+        assert len(fake.pulls) == 1 and fake.pulls[0]["head"]["sha"] == tip
+    # the user's checkout is untouched: still on main, clean, no temporary worktree left
+    assert git(work, "symbolic-ref", "--short", "HEAD").strip() == "main"
+    assert git(work, "status", "--porcelain") == ""
+    assert (work / "Dockerfile").read_text() == LEGACY
+    assert git(work, "worktree", "list", "--porcelain").count("worktree ") == 1
+
+
+def test_second_run_updates_the_pull_request_instead_of_opening_another(repo, env) -> None:
+    work, bare = repo
+    with FakeGitHub(REPO, TOKEN, bare=bare) as fake:
+        assert run(work, *api_args(fake), monkeypatch=env).exit_code == 0
+        first_tip = git(bare, "rev-parse", "refs/heads/leanify/rewrite").strip()
+        # the base moves on: a new instruction that one more rule rewrites
+        (work / "Dockerfile").write_text(LEGACY.replace('CMD ["sh"]', 'RUN echo a > /a\nRUN echo b > /b\nCMD ["sh"]'))
+        git(work, "commit", "-q", "-am", "more steps")
+        git(work, "push", "-q", "origin", "main")
+        new_main = git(work, "rev-parse", "main").strip()
+        fake.requests.clear()
+        r = run(work, *api_args(fake), monkeypatch=env)
+        assert r.exit_code == 0, r.output + r.stderr
+        assert r.stdout.strip() == "https://github.example/acme/app/pull/1"
+        assert "updated pull request #1" in r.stderr
+        assert [(c.method, c.path) for c in fake.requests] == [
+            ("GET", "/repos/acme/app"), ("GET", "/repos/acme/app/pulls"), ("PATCH", "/repos/acme/app/pulls/1")]
+        assert len(fake.pulls) == 1  # one pull request, updated
+        tip = git(bare, "rev-parse", "refs/heads/leanify/rewrite").strip()
+        assert tip != first_tip and git(bare, "rev-parse", f"{tip}^").strip() == new_main  # re-made on the new base
+        patch = fake.requests[2].json
+        assert patch["title"] == "leanify: rewrite Dockerfile (5 rules)"  # the rule list would pass 72 chars
+        assert "#### LEAN010 — " in patch["body"] and fake.pulls[0]["body"] == patch["body"]
+        assert "base" not in patch  # same base: not re-sent
+        assert git(bare, "show", f"{tip}:Dockerfile") == expected_rewrite(work)
+        assert "RUN echo a > /a\nRUN" not in expected_rewrite(work)  # the new RUNs were merged
+        # a third run on an unchanged base keeps the same commit (nothing new to review)
+        fake.requests.clear()
+        assert run(work, *api_args(fake), monkeypatch=env).exit_code == 0
+        assert git(bare, "rev-parse", "refs/heads/leanify/rewrite").strip() == tip
+        assert [c.method for c in fake.requests] == ["GET", "GET", "PATCH"]
+
+
+def test_a_commit_someone_pushed_to_the_branch_is_not_overwritten(repo, env, tmp_path: Path) -> None:
+    work, bare = repo
+    assert run(work, token=None).exit_code == 0  # no token: pushed, body printed
+    other = tmp_path / "other"
+    subprocess.run(["git", "clone", "-q", "-b", "leanify/rewrite", str(bare), str(other)], check=True)
+    git(other, "config", "user.email", "rev@example.com")
+    git(other, "config", "user.name", "Reviewer")
+    (other / "NOTES").write_text("fixup\n")
+    git(other, "add", "NOTES")
+    git(other, "commit", "-q", "-m", "reviewer fixup")
+    git(other, "push", "-q", "origin", "leanify/rewrite")
+    theirs = git(bare, "rev-parse", "refs/heads/leanify/rewrite").strip()
+    (work / "Dockerfile").write_text(LEGACY + "RUN echo x\n")
+    git(work, "commit", "-q", "-am", "base moves")
+    r = run(work, token=None)
+    assert r.exit_code == 2 and "push to origin refused" in r.stderr and "nothing was overwritten" in r.stderr
+    assert git(bare, "rev-parse", "refs/heads/leanify/rewrite").strip() == theirs
+
+
+def test_without_a_token_the_branch_is_pushed_and_the_body_printed(repo, env) -> None:
+    work, bare = repo
+    r = run(work, token=None)
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.startswith("<!-- leanify:pr -->") and "### What changed and why" in r.stdout
+    assert "no GITHUB_TOKEN" in r.stderr
+    assert git(bare, "show", "refs/heads/leanify/rewrite:Dockerfile") == expected_rewrite(work)
+
+
+def test_dry_run_changes_nothing(repo, env) -> None:
+    work, bare = repo
+    before = (refs(work), refs(bare), git(work, "worktree", "list"))
+    with FakeGitHub(REPO, TOKEN, bare=bare) as fake:
+        r = run(work, "--dry-run", *api_args(fake), monkeypatch=env)
+        assert r.exit_code == 0, r.stderr
+        assert fake.requests == []  # no API call at all
+    out = r.stdout
+    assert out.startswith("# title: leanify: rewrite Dockerfile (")
+    assert "### What changed and why" in out and "**Not verified.**" in out
+    assert "--- a/Dockerfile\n+++ b/Dockerfile\n" in out and "+LABEL maintainer=" in out
+    assert "--- /dev/null\n+++ b/.dockerignore\n" in out
+    assert (refs(work), refs(bare), git(work, "worktree", "list")) == before  # no branch, no commit
+    assert git(work, "status", "--porcelain") == "" and (work / "Dockerfile").read_text() == LEGACY
+
+
+def test_nothing_to_change_makes_no_branch_and_no_pull_request(tmp_path: Path, env) -> None:
+    work, bare = tmp_path / "work", tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
+    subprocess.run(["git", "init", "-q", "-b", "main", str(work)], check=True)
+    git(work, "config", "user.name", "Dev")
+    git(work, "config", "user.email", "dev@example.com")
+    (work / "Dockerfile").write_text('FROM debian:bookworm-slim\nCOPY app.sh /app.sh\nCMD ["sh", "/app.sh"]\n')
+    (work / ".dockerignore").write_text(".git\n")
+    (work / "app.sh").write_text("echo hi\n")
+    git(work, "add", ".")
+    git(work, "commit", "-q", "-m", "lean already")
+    git(work, "remote", "add", "origin", str(bare))
+    git(work, "push", "-q", "origin", "main")
+    assert not process(str(work / "Dockerfile")).changed  # the premise
+    before = (refs(work), refs(bare))
+    with FakeGitHub(REPO, TOKEN, bare=bare) as fake:
+        r = run(work, *api_args(fake), monkeypatch=env)
+        assert r.exit_code == 0, r.stderr
+        assert "already lean; no branch, no commit, no pull request" in r.stderr
+        assert r.stdout == "" and fake.requests == []
+    assert (refs(work), refs(bare)) == before
+
+
+@pytest.mark.parametrize("dirt", ["modified", "untracked"])
+def test_a_dirty_work_tree_is_refused(repo, env, dirt: str) -> None:
+    work, bare = repo
+    if dirt == "modified":
+        (work / "Dockerfile").write_text(LEGACY + "RUN echo local\n")
+    else:
+        (work / "notes.txt").write_text("scratch\n")
+    before = (refs(work), refs(bare))
+    with FakeGitHub(REPO, TOKEN, bare=bare) as fake:
+        r = run(work, *api_args(fake), monkeypatch=env)
+        assert fake.requests == []
+    assert r.exit_code == 2
+    assert r.stderr.startswith(f"{work}:1: work tree has uncommitted changes (")
+    assert ("M Dockerfile" if dirt == "modified" else "?? notes.txt") in r.stderr
+    assert (refs(work), refs(bare)) == before
+
+
+def test_api_errors_are_one_line_and_named(repo, env) -> None:
+    work, bare = repo
+    with FakeGitHub(REPO, "another-token", bare=bare) as fake:
+        r = run(work, *api_args(fake), monkeypatch=env)
+    assert r.exit_code == 2
+    assert "401 Bad credentials (is GITHUB_TOKEN valid?)" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_token_without_a_github_remote_is_refused_before_pushing(repo, env) -> None:
+    work, bare = repo  # origin is a local path: the GitHub repository cannot be read from it
+    r = run(work, "--api-url", "http://127.0.0.1:9", monkeypatch=env)
+    assert r.exit_code == 2 and "pass --github OWNER/REPO" in r.stderr
+    assert "refs/heads/leanify/rewrite" not in refs(bare) + refs(work)
+
+
+def test_usage_errors(repo, env, tmp_path: Path) -> None:
+    work, _ = repo
+    r = run(tmp_path / "nowhere", token=None)
+    assert r.exit_code == 2
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    r = run(plain, token=None)
+    assert r.exit_code == 2 and "not a git work tree" in r.stderr
+    r = run(work, "--base", "nope", token=None)
+    assert r.exit_code == 2 and "base 'nope' is not a branch" in r.stderr
+    r = run(work, "--dockerfile", "missing/Dockerfile", token=None)
+    assert r.exit_code == 2 and "--dockerfile missing/Dockerfile: not a file committed" in r.stderr
+    r = run(work, "--branch", "main", token=None)
+    assert r.exit_code == 2 and "is the base branch" in r.stderr
+    r = run(work, "--remote", "upstream", token=None)
+    assert r.exit_code == 2 and "no remote 'upstream'" in r.stderr
+
+
+def test_dockerfiles_are_found_and_vendored_ones_skipped(repo, env) -> None:
+    work, _ = repo
+    for rel in ("svc/Dockerfile.prod", "tools/build.dockerfile", "vendor/lib/Dockerfile",
+                "node_modules/x/Dockerfile"):
+        (work / rel).parent.mkdir(parents=True, exist_ok=True)
+        (work / rel).write_text(LEGACY)
+    (work / "svc/__pycache__").mkdir()
+    (work / "svc/__pycache__/m.cpython-311.pyc").write_bytes(b"\0" * 64)  # committed by mistake
+    git(work, "add", ".")
+    git(work, "commit", "-q", "-m", "more")
+    r = run(work, "--dry-run", "--ignore", "LEAN013", token=None)
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.startswith("# title: leanify: rewrite 3 Dockerfiles (")
+    for rel in ("Dockerfile", "svc/Dockerfile.prod", "tools/build.dockerfile"):
+        assert f"+++ b/{rel}\n" in r.stdout
+    assert "vendor/" not in r.stdout and "node_modules" not in r.stdout and "LEAN013" not in r.stdout
+    r = run(work, "--dry-run", "--dockerfile", "svc/Dockerfile.prod", token=None)
+    assert "+++ b/svc/Dockerfile.prod\n" in r.stdout and "+++ b/Dockerfile\n" not in r.stdout
+    assert "+++ b/svc/.dockerignore\n" in r.stdout  # a proposed file sits beside its Dockerfile
+
+
+@pytest.mark.parametrize("url, name", [
+    ("git@github.com:acme/app.git", "acme/app"),
+    ("https://github.com/acme/app", "acme/app"),
+    ("https://x-access-token:abc@github.example.com/acme/app.git", "acme/app"),
+    ("ssh://git@ghe.corp:2222/team/svc.git", "team/svc"),
+    ("/srv/git/app.git", None),
+    ("../origin.git", None),
+])
+def test_repo_from_remote(url: str, name: str | None) -> None:
+    assert repo_from_remote(url) == name

@@ -1,0 +1,97 @@
+"""The pull-request words: only measured numbers, no table without verification, a commit
+message with a short subject and the rules in its body."""
+
+from __future__ import annotations
+
+from leanify.pipeline import run_pipeline
+from leanify.pr_body import MARKER, NOT_MEASURED, FileOutcome, body, commit_message, title
+from leanify.verify import ConfigDiff, ImageFacts, Rebuild, Verification
+
+LEGACY = """FROM debian:bookworm-slim
+MAINTAINER Ops <ops@example.com>
+RUN apt-get update
+RUN apt-get install -y curl
+RUN rm -rf /var/lib/apt/lists/*
+CMD ["sh"]
+"""
+
+
+def outcome(path: str = "Dockerfile", verification: Verification | None = None) -> FileOutcome:
+    return FileOutcome(path, run_pipeline(LEGACY), verification)
+
+
+def measured(**over) -> Verification:
+    v = Verification(builder="buildkit", verdict="pass",
+                     before=ImageFacts(image_bytes=120_400_000, layers=6, build_seconds=31.0),
+                     after=ImageFacts(image_bytes=80_200_000, layers=4, build_seconds=None),
+                     rebuild_before=Rebuild(steps_rerun=3, seconds=12.5),
+                     rebuild_after=Rebuild(steps_rerun=None, seconds=None),
+                     config=ConfigDiff(equal=True, allowed=["MAINTAINER became a label"]))
+    for k, val in over.items():
+        setattr(v, k, val)
+    return v
+
+
+def table_rows(text: str) -> dict[str, list[str]]:
+    rows = {}
+    for line in text.splitlines():
+        if line.startswith("| ") and not line.startswith("| |"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            rows[cells[0]] = cells[1:]
+    return rows
+
+
+def test_verified_body_shows_only_measured_numbers() -> None:
+    text = body([outcome(verification=measured())], verified=True, base="main", branch="leanify/rewrite")
+    rows = table_rows(text)
+    assert rows["image size"] == ["120.4 MB", "80.2 MB", "−40.2 MB (-33%)"]
+    assert rows["layers"] == ["6", "4", "−2 (-33%)"]
+    # what the engine did not measure is said, never estimated, and gets no delta
+    assert rows["cold build time"] == ["31.0 s", NOT_MEASURED, "—"]
+    assert rows["rebuild time after a source change"] == ["12.5 s", NOT_MEASURED, "—"]
+    assert rows["steps re-run on that rebuild"] == ["3", NOT_MEASURED, "—"]
+    assert "Verification **passed** (buildkit builder)" in text
+    assert "image config equal (accepted: MAINTAINER became a label)" in text
+    assert "Not verified" not in text
+
+
+def test_unverified_body_says_so_and_has_no_table() -> None:
+    text = body([outcome()], verified=False, base="main", branch="leanify/rewrite")
+    assert text.startswith(MARKER)
+    assert "**Not verified.**" in text and table_rows(text) == {}
+    assert "MB" not in text and " s |" not in text  # no figure at all
+    # per rule: heading with title and safety, the rule's why, each change with its line and reason
+    assert "#### LEAN001 — maintainer-label (safe)" in text
+    assert "- `Dockerfile:2` — MAINTAINER is deprecated; moved 'Ops &lt;ops@example.com&gt;' into LABEL maintainer" in text
+    assert "- `Dockerfile:5` — cleanup of apt lists moved" in text
+    # a rule that needs verification is listed as not applied, once per reason
+    not_applied = text.split("#### Not applied", 1)[1].split("###", 1)[0]
+    assert not_applied.count("LEAN004") == 1
+    # how to back out
+    for needle in ("close this pull request", "git revert", "`leanify pr --ignore LEAN001`",
+                   "`# leanify: ignore=LEAN0NN`", "leanify explain"):
+        assert needle in text
+
+
+def test_failed_verification_is_shown_as_failed_with_its_reasons() -> None:
+    v = measured(verdict="fail", reasons=["smoke output differs"])
+    text = body([outcome(verification=v)], verified=True, base="main", branch="b")
+    assert "Verification **FAILED**" in text and "- smoke output differs" in text
+
+
+def test_commit_message_subject_and_rule_list() -> None:
+    msg = commit_message([outcome()], verified=False)
+    lines = msg.splitlines()
+    assert lines[0] == "leanify: rewrite Dockerfile (LEAN001, LEAN002, LEAN008)" and lines[1] == ""
+    assert lines[2] == "Rules applied:"
+    assert "- LEAN002 apt-update-with-install: 2 change(s)" in lines
+    assert "- Dockerfile" in lines and lines[-1] == "Generated-by: leanify 0.1.0"
+    msg = commit_message([outcome(verification=measured())], verified=True)
+    assert "- Dockerfile: size 120.4 MB -> 80.2 MB, layers 6 -> 4" in msg
+
+
+def test_title_stays_short() -> None:
+    many = [outcome(f"services/very-long-service-name-{i}/Dockerfile.production") for i in range(12)]
+    assert title(many) == "leanify: rewrite 12 Dockerfiles (LEAN001, LEAN002, LEAN008)"
+    one = [outcome("services/a-really-really-long-path-for-one-service/Dockerfile.production")]
+    assert title(one) == "leanify: rewrite 1 Dockerfile(s) (3 rules)"  # the path would pass 72 chars
