@@ -1,7 +1,8 @@
 """The acceptance criterion of the multi-stage split (LEAN014) over corpus/apps/*.
 
-For every app: ``leanify --unsafe-fixes Dockerfile`` (the whole pipeline) is verified against the
-legacy Dockerfile — config, smoke and content equal — and its image is at most 1.10× the
+For every app: the whole pipeline's rewrite, with the runtime stage's packages taken from the
+built builder's artifacts as ``leanify --verify`` does (``leanify.runtime_evidence``), is verified
+against the legacy Dockerfile — config, smoke and content equal — and its image is at most 1.10× the
 size of the hand-written ``Dockerfile.expert``; over all apps the median size reduction against
 the legacy image is at least 50%. Builds are warm where they can be (one build cache per app,
 the legacy image built once) and one app at a time.
@@ -19,6 +20,7 @@ from leanify.context import Facts
 from leanify.engine import new_run_id
 from leanify.model import Dockerfile
 from leanify.pipeline import run_pipeline
+from leanify.runtime_evidence import gather, with_evidence
 from leanify.verify import verify
 
 pytestmark = pytest.mark.e2e
@@ -33,9 +35,12 @@ def app_dirs() -> list[Path]:
                   if (p.parent / "Dockerfile").exists() and (p.parent / "Dockerfile.expert").exists())
 
 
-def rewrite(app: Path) -> str:
-    """What ``leanify --unsafe-fixes corpus/apps/X/Dockerfile`` prints."""
+def rewrite(app: Path, evidence=None) -> str:
+    """What ``leanify --unsafe-fixes corpus/apps/X/Dockerfile`` prints (with ``evidence``: what
+    ``leanify --verify`` proves)."""
     facts = Facts.for_path(app / "Dockerfile", app / "context")
+    if evidence is not None:
+        facts = with_evidence(facts, evidence)
     result = run_pipeline(Dockerfile.parse((app / "Dockerfile").read_text()), facts, unsafe=True)
     assert result.errors == []
     return result.output.text
@@ -67,6 +72,10 @@ def measured(engine, require_images):
             require_images(engine, bases(legacy, expert, ours))
             run_id = new_run_id()
             run_ids.append(run_id)
+            libs, why = gather(engine, ours, str(app / "context"), run_id=run_id)
+            get.evidence[app.name] = libs or why
+            if libs is not None:
+                ours = rewrite(app, libs)
             cache: dict = {}
             v = verify(legacy, ours, context=app / "context", smoke=meta.get("smoke"), engine=engine,
                        run_id=run_id, prebuilt=cache, rebuild=False, cold=False)
@@ -77,6 +86,7 @@ def measured(engine, require_images):
         return get.results[app.name]
 
     get.results = {}
+    get.evidence = {}
     yield get
     for run_id in run_ids:
         engine.cleanup(run_id)
@@ -109,3 +119,16 @@ def test_median_size_reduction(measured) -> None:
               f"  ({o / e:.2f}× expert, -{(1 - o / l) * 100:.0f}% vs legacy)")
     print(f"median reduction vs legacy: {median:.0%}")
     assert median >= MIN_MEDIAN_REDUCTION, f"median reduction {median:.0%} < {MIN_MEDIAN_REDUCTION:.0%} ({table})"
+
+
+@pytest.mark.parametrize("name, soname, package", [("flask-psycopg2", "libpq.so.5", "libpq5"),
+                                                    ("c-tool", "libsqlite3.so.0", "libsqlite3-0")])
+def test_runtime_packages_come_from_the_artifacts(measured, name: str, soname: str, package: str) -> None:
+    """The verified rewrite's runtime packages are the ones the built artifacts link against."""
+    measured(APPS / name)
+    libs = measured.evidence[name]
+    assert not isinstance(libs, str), f"no evidence gathered: {libs}"
+    assert libs.verified and soname in libs.evidence, libs
+    assert libs.evidence[soname][1] == package
+    _v, text = measured.results[name]
+    assert package in text.split("leanify: runtime stage", 1)[1]
