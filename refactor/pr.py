@@ -234,14 +234,22 @@ def _dockerfiles(repo: Path, base_commit: str, given: list[str]) -> list[str]:
 
 def _rewrite(tree: Path, rel: str, opts: PrOptions) -> FileOutcome:
     from .cli import process, process_verified
+    from .config import resolve
     from .diff import unified_diff
 
     path = tree / rel
+    # the repository's own configuration (.leanify.toml / [tool.leanify], nearest to the file):
+    # --select/--ignore replace its values, its per-file-ignores always apply, as for `leanify`
+    cfg = resolve(None, str(path))
+    select = opts.select or cfg["select"]
+    ignore = [*(opts.ignore or cfg["ignore"]), *cfg.ignores_for(str(path))]
+    slim = cfg.slim_bases() or None
     if opts.verify:
-        result, verification = process_verified(str(path), opts.select, opts.ignore, None, opts.history,
-                                                opts.verify_opts, "text")
+        result, verification = process_verified(str(path), select, ignore, None, opts.history,
+                                                opts.verify_opts, "text", slim_bases=slim)
     else:
-        result, verification = process(str(path), opts.select, opts.ignore, None, False, history=opts.history), None
+        result = process(str(path), select, ignore, None, False, history=opts.history, slim_bases=slim)
+        verification = None
     diff = unified_diff(result.source.text, result.output.text, rel, result.changes, explain=True)
     extra = []
     folder = PurePosixPath(rel).parent

@@ -144,12 +144,14 @@ def body(outcomes: list[FileOutcome], *, verified: bool, base: str, branch: str,
                 "`leanify --verify --diff Dockerfile` locally).", ""]
 
     out += ["### How to revert or silence a rule", ""]
+    example = min(counts) if counts else "LEAN001"
     out += [f"- **Before merging:** close this pull request; branch `{branch}` can be deleted. "
             f"Nothing on `{base}` changes.",
-            "- **After merging:** `git revert <merge commit>` (or revert the leanify commit) "
-            "restores the previous Dockerfiles exactly; leanify only edits the lines listed above.",
-            "- **Silence a rule for the whole repository:** run leanify with `--ignore LEAN0NN` "
-            "(e.g. `leanify pr --ignore " + (sorted(counts)[0] if counts else "LEAN001") + "`).",
+            "- **After merging:** `git revert -m 1 <merge commit>` (`git revert <commit>` when squash- or "
+            "rebase-merged) restores the previous files exactly; leanify only edits the lines listed above.",
+            "- **Silence a rule for the whole repository:** add it to `ignore` in `.leanify.toml` "
+            "(or `[tool.leanify]` in `pyproject.toml`), e.g. `ignore = [\"" + example + "\"]`, "
+            "or run with `--ignore LEAN0NN` (`leanify pr --ignore " + example + "`).",
             "- **Silence a rule for one instruction:** put `# leanify: ignore=LEAN0NN` on the line "
             "above that instruction in the Dockerfile.",
             "- `leanify explain LEAN0NN` prints a rule's documentation."]

@@ -297,3 +297,17 @@ def test_dockerfiles_are_found_and_vendored_ones_skipped(repo, env) -> None:
 ])
 def test_repo_from_remote(url: str, name: str | None) -> None:
     assert repo_from_remote(url) == name
+
+
+def test_the_repositorys_configuration_is_honoured(repo, env) -> None:
+    """A team that silenced a rule in .leanify.toml gets no pull request for it; --ignore on the
+    command line replaces the file's list (the same precedence as `leanify`)."""
+    work, _ = repo
+    (work / ".leanify.toml").write_text('ignore = ["LEAN013"]\n[per-file-ignores]\n"Dockerfile" = ["LEAN001"]\n')
+    git(work, "add", ".leanify.toml")
+    git(work, "commit", "-q", "-m", "config")
+    r = run(work, "--dry-run", token=None)
+    assert r.exit_code == 0, r.stderr
+    assert "LEAN013" not in r.stdout and "LEAN001" not in r.stdout and "#### LEAN002 — " in r.stdout
+    r = run(work, "--dry-run", "--ignore", "LEAN002", token=None)
+    assert "#### LEAN013 — " in r.stdout and "#### LEAN002" not in r.stdout and "LEAN001" not in r.stdout

@@ -68,7 +68,7 @@ def test_unverified_body_says_so_and_has_no_table() -> None:
     not_applied = text.split("#### Not applied", 1)[1].split("###", 1)[0]
     assert not_applied.count("LEAN004") == 1
     # how to back out
-    for needle in ("close this pull request", "git revert", "`leanify pr --ignore LEAN001`",
+    for needle in ("close this pull request", "git revert", "`leanify pr --ignore LEAN001`", "`ignore = [\"LEAN001\"]`",
                    "`# leanify: ignore=LEAN0NN`", "leanify explain"):
         assert needle in text
 
