@@ -13,6 +13,7 @@ import difflib
 from dataclasses import dataclass
 from typing import Sequence
 
+from .model import split_lines
 from .rules import Change
 
 NO_EOL = "\\ No newline at end of file"
@@ -28,7 +29,7 @@ class Hunk:
 
 
 def _split(text: str) -> list[str]:
-    return text.splitlines(keepends=True)
+    return split_lines(text, keepends=True)  # only \n ends a line (git's reading too), not U+2028
 
 
 def _body_line(prefix: str, line: str) -> list[str]:

@@ -24,29 +24,48 @@ def read_dockerfile(path: str, strict: bool = True) -> Dockerfile:
     if path == "-":
         data = sys.stdin.buffer.read(MAX_BYTES + 1)
     else:
-        data = read_bytes(Path(path))
+        data = read_bytes(path)  # the path as given: ``Dockerfile/`` must not read ``Dockerfile``
     return Dockerfile.from_bytes(data, strict=strict)
 
 
-def read_bytes(path: Path) -> bytes:
+def read_bytes(path: str | Path) -> bytes:
+    """The bytes of a regular file, at most ``MAX_BYTES + 1`` of them.
+
+    The file is opened first (non-blocking, so a FIFO cannot hang us) and then checked through
+    its descriptor, so what is checked is what is read: no window in which the path could be
+    swapped for a FIFO or a device between the check and the read.
+    """
     try:
-        st = os.stat(path)  # follows symlinks; a loop raises ELOOP
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise DockerfileError("no such file") from None
+    except IsADirectoryError:
+        raise DockerfileError("is a directory, not a Dockerfile") from None
     except OSError as exc:
         raise DockerfileError(_os_message(exc)) from None
-    if stat.S_ISDIR(st.st_mode):
-        raise DockerfileError("is a directory, not a Dockerfile")
-    if not stat.S_ISREG(st.st_mode):
-        raise DockerfileError("not a regular file (FIFO, socket or device); refusing to read it")
-    if st.st_size > MAX_BYTES:
-        raise DockerfileError(f"file too large ({st.st_size} bytes; limit {MAX_BYTES})")
     try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_BYTES + 1)
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise DockerfileError("is a directory, not a Dockerfile")
+        if not stat.S_ISREG(st.st_mode):
+            raise DockerfileError("not a regular file (FIFO, socket or device); refusing to read it")
+        if st.st_size > MAX_BYTES:
+            raise DockerfileError(f"file too large ({st.st_size} bytes; limit {MAX_BYTES})")
+        os.set_blocking(fd, True)
+        chunks, total = [], 0
+        while total <= MAX_BYTES:
+            chunk = os.read(fd, MAX_BYTES + 1 - total)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        return b"".join(chunks)
     except OSError as exc:
         raise DockerfileError(_os_message(exc)) from None
-    return data
+    except MemoryError:
+        raise DockerfileError("out of memory reading the file") from None
+    finally:
+        os.close(fd)
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -60,9 +79,10 @@ def write_atomic(path: Path, text: str) -> None:
     if not os.access(path, os.W_OK) or not st.st_mode & 0o222:
         # root passes os.access on anything; a file with no write bit is still a "do not write"
         raise DockerfileError("file is read-only; nothing was written")
-    folder = path.resolve().parent
+    target = path.resolve()  # a symlinked Dockerfile: its target is replaced, the link stays
+    folder = target.parent
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".leanify", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".leanify", dir=folder)
     except OSError as exc:
         raise DockerfileError(f"cannot write next to the file: {_os_message(exc)}") from None
     try:
@@ -70,12 +90,13 @@ def write_atomic(path: Path, text: str) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, stat.S_IMODE(st.st_mode))
         try:
-            os.chown(tmp, st.st_uid, st.st_gid)
+            os.chown(tmp, st.st_uid, st.st_gid)  # before chmod: chown clears setuid/setgid bits
         except OSError:
             pass  # not permitted for non-root: the mode is still kept
-        os.replace(tmp, path.resolve())
+        os.chmod(tmp, stat.S_IMODE(st.st_mode))
+        os.replace(tmp, target)
+        _fsync_dir(folder)
     except BaseException as exc:
         try:
             os.unlink(tmp)
@@ -86,11 +107,27 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename durable (best effort: some file systems cannot fsync a directory)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def _os_message(exc: OSError) -> str:
     if exc.errno == errno.ELOOP:
         return "symlink loop"
     if exc.errno in (errno.EACCES, errno.EPERM):
         return "permission denied"
+    if exc.errno == errno.ENOTDIR:
+        return "not a directory (a folder in the path is a file)"
     return exc.strerror or str(exc)
 
 

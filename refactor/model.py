@@ -185,6 +185,8 @@ class Dockerfile:
             raise DockerfileError("binary file (NUL byte); not a Dockerfile", text[: text.index("\x00")].count("\n") + 1)
         if len(text) > MAX_BYTES:
             raise DockerfileError(f"file too large ({len(text)} characters; limit {MAX_BYTES})")
+        if "\n" not in text and "\r" in text.rstrip("\r"):
+            raise DockerfileError("line endings are CR only (classic Mac OS): Docker reads the whole file as one line")
         line_starts = _line_starts(text)
         if len(line_starts) > MAX_LINES:
             raise DockerfileError(f"file too long ({len(line_starts)} lines; limit {MAX_LINES})")
@@ -235,13 +237,37 @@ class Dockerfile:
         return model
 
     def validate(self) -> None:
-        """Refuse what BuildKit parses but would not build: unknown instructions, and anything
-        but ARG before the first FROM."""
+        """Refuse what BuildKit parses but would not build: unknown instructions, anything but
+        ARG before the first FROM, no FROM at all, a FROM without an image, ONBUILD triggers
+        BuildKit forbids, a file cut inside a shell command's continuation, and shell bodies
+        nested or chained past what leanify reads safely."""
         for ins in self.instructions:
             if ins.keyword not in KNOWN_INSTRUCTIONS:
                 raise DockerfileError(f"unknown instruction: {ins.raw_keyword}", ins.start_line)
             if ins.stage < 0 and ins.keyword != "ARG":
                 raise DockerfileError(f"{ins.keyword} before the first FROM (only ARG may come first)", ins.start_line)
+            if ins.keyword == "FROM" and not (len(ins.value) == 1 or (len(ins.value) == 3 and ins.value[1].lower() == "as")):
+                raise DockerfileError("FROM needs one image, optionally followed by AS name", ins.start_line)
+            if ins.keyword == "ONBUILD" and ins.sub_keyword in _ONBUILD_FORBIDDEN:
+                raise DockerfileError(f"{ins.sub_keyword} isn't allowed as an ONBUILD trigger", ins.start_line)
+            if ins.command == "RUN" and not ins.json:
+                _check_shell_size(ins)
+        if self.instructions and not any(ins.keyword == "FROM" for ins in self.instructions):
+            raise DockerfileError("no FROM instruction: nothing to build", self.instructions[0].start_line)
+        if self.instructions:
+            last = self.instructions[-1]
+            own = [(n, ln) for n, ln in enumerate(last.text.split("\n"), last.start_line)
+                   if ln.strip(" \t\r") and not ln.lstrip(" \t").startswith("#")]
+            body = " ".join(last.value).rstrip()
+            if (not last.heredocs and own and own[-1][1].rstrip(" \t\r").endswith(self.escape)
+                    and last.is_shell_form and (not body or body.endswith(("&&", "||", "|")))):
+                # Docker accepts a continuation at the end of the file (`ENV a=b \`), but a shell
+                # command cut after `&&` cannot run: the file was truncated
+                raise DockerfileError(
+                    f"file ends inside a continuation: {last.command} ends with "
+                    f"{body.split()[-1] if body else 'nothing'!r} and the escape character {self.escape}; truncated?",
+                    own[-1][0],
+                )
 
     @classmethod
     def from_bytes(cls, data: bytes, strict: bool = True) -> "Dockerfile":
@@ -291,7 +317,7 @@ class Dockerfile:
         """The indentation the file uses on continuation lines (default four spaces)."""
         counts: dict[str, int] = {}
         for ins in self.instructions:
-            for line in ins.text.splitlines()[1:]:
+            for line in split_lines(ins.text)[1:]:
                 stripped = line.lstrip(" \t")
                 if stripped and not stripped.startswith("#"):
                     ws = line[: len(line) - len(stripped)]
@@ -387,8 +413,57 @@ class Dockerfile:
         return self.newline.join(lines)
 
 
+_ONBUILD_FORBIDDEN = frozenset({"ONBUILD", "FROM", "MAINTAINER"})
+#: Shell reading (tree-sitter tree walks in ``shell.py``) recurses per chained command and per
+#: nesting level; beyond this budget a RUN is refused instead of half-read. Real files stay far
+#: below it (the corpus maximum is 79).
+MAX_SHELL_COST = 300
+_SHELL_TOKENS = re.compile(r"&&|\|\||;|\||\$\(|[(){}`]|\b(?:if|for|while|until|case|fi|done|esac)\b")
+_OPENERS = frozenset({"(", "{", "$(", "if", "for", "while", "until", "case"})
+_CLOSERS = frozenset({")", "}", "fi", "done", "esac"})
+
+
+def _check_shell_size(ins: Instruction) -> None:
+    """Refuse a RUN whose chained commands plus three per nesting level exceed ``MAX_SHELL_COST``."""
+    for body in (*ins.value, *(h.content for h in ins.heredocs)):
+        if 3 * len(body) <= MAX_SHELL_COST:
+            continue  # every token is at least one character and costs at most three
+        chain = depth = deepest = 0
+        for tok in _SHELL_TOKENS.findall(body):
+            if tok in _OPENERS:
+                depth += 1
+                deepest = max(deepest, depth)
+            elif tok in _CLOSERS:
+                depth = max(0, depth - 1)
+            elif tok != "`":
+                chain += 1
+        if chain + 3 * deepest > MAX_SHELL_COST:
+            raise DockerfileError(
+                f"RUN too complex to read safely: {chain} chained commands and {deepest} nesting levels "
+                f"(limit: chained + 3 per level <= {MAX_SHELL_COST})",
+                ins.start_line,
+            )
+
+
 def _escape_of(text: str) -> str:
     return _directives(text).get("escape", "\\")
+
+
+def split_lines(text: str, keepends: bool = False) -> list[str]:
+    """The lines of ``text`` as Docker counts them: only ``\\n`` ends a line (``str.splitlines``
+    also splits at \\r, \\f, \\x1c-\\x1e, \\x85, U+2028 and U+2029, which Docker keeps inside a
+    line). Without ``keepends`` a line's ``\\r\\n`` or ``\\n`` is dropped; a final line ending opens
+    no new line."""
+    parts = text.split("\n")
+    if keepends:
+        out = [p + "\n" for p in parts[:-1]]
+        if parts[-1]:
+            out.append(parts[-1])
+        return out
+    out = [p[:-1] if p.endswith("\r") else p for p in parts]
+    if out and not parts[-1]:
+        out.pop()
+    return out
 
 
 # ---- input decoding ---------------------------------------------------------------------------
@@ -544,5 +619,9 @@ def _locate(message: str, text: str, starts: list[int]) -> DockerfileError:
                 if "unterminated heredoc" in str(exc):
                     return DockerfileError("unterminated heredoc (no closing delimiter before end of file)", line)
         return DockerfileError("unterminated heredoc", candidates[-1] if candidates else 1)
+    if "greater than max allowed size" in message:  # BuildKit's scanner limit; its message names no line
+        ends = [*starts[1:], len(text)]
+        long = next((n for n, (s, e) in enumerate(zip(starts, ends), 1) if len(text[s:e].encode("utf-8")) > 65535), 1)
+        return DockerfileError(f"line longer than 65535 bytes (BuildKit's limit): {message}", long)
     m = _LINE_IN_MESSAGE.search(message)
     return DockerfileError(f"parse error: {message}", int(m.group(1)) if m else 1)

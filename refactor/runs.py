@@ -38,7 +38,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Sequence
 
-from .model import Dockerfile, Instruction
+from .model import Dockerfile, Instruction, split_lines
 from .shell import Script, analyze_run, shell_options
 
 __all__ = ["Piece", "piece_of", "join_runs", "join_pieces", "is_flat", "errexit_dependent", "comment_lines_before"]
@@ -175,7 +175,7 @@ def piece_of(model: Dockerfile, ins: Instruction) -> Piece | None:
 def comment_lines_before(model: Dockerfile, ins: Instruction, since: int) -> tuple[str, ...]:
     """The comment lines in ``model.text[since:ins.start]`` (blank lines dropped)."""
     out = []
-    for line in model.text[since : ins.start].splitlines():
+    for line in split_lines(model.text[since : ins.start]):
         s = line.strip().lstrip("\ufeff")
         if s.startswith("#"):
             out.append(s)
@@ -187,7 +187,7 @@ def chain_indent(model: Dockerfile, pieces: Sequence[Piece]) -> str:
     for p in pieces:
         if p.ins is None:
             continue
-        for line in p.ins.text.splitlines()[1:]:
+        for line in split_lines(p.ins.text)[1:]:
             stripped = line.lstrip(" \t")
             if stripped.startswith("&&"):
                 return line[: len(line) - len(stripped)]

@@ -290,7 +290,11 @@ def apply(model: Dockerfile, facts: Facts):
         return model, []  # a pattern Docker itself would reject: not ours to fix
     lines, saved, whys = [], 0, []
     budget = [MAX_ENTRIES]
-    for cand in candidates(model, facts):
+    try:
+        found = candidates(model, facts)
+    except ValueError:
+        return model, []  # a COPY/ADD source glob Docker itself would reject (`[` unclosed): not ours to fix
+    for cand in found:
         if all(ignore.excluded(p) for p in cand.paths):
             continue
         if any(ignore.may_reinclude_under(p) for p in cand.paths):
