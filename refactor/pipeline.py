@@ -175,16 +175,19 @@ def _guard(t: Transform, current: Dockerfile, new: Dockerfile, changes: list[Cha
                      | {b.start_line for b in blocks if suppress.touches(current.text, new.text, [b])})
     kept = [c for c in changes if c not in hit]
     if new.text != current.text and kept:
-        partial = suppress.revert(current.text, new.text, blocks)
-        if partial not in (current.text, new.text) and not suppress.touches(current.text, partial, blocks):
+        for partial in suppress.candidates(current.text, new.text, blocks):
+            if suppress.touches(current.text, partial, blocks):
+                continue
             try:
                 p = Dockerfile.parse(partial)
                 p.validate()
-                again, _ = t.apply(p, facts)
+                again, rest = t.apply(p, facts)
             except Exception:  # noqa: BLE001 - a partial file the rule cannot take is simply not used
-                again = None
-            if again is not None and again.text == new.text:
-                return p, kept, stopped  # R(P) == R(current): P means what current meant
+                continue
+            # R(P) == R(current): P means what current meant; and what R still does on P is exactly
+            # the suppressed work (so P is not some other, meaningless cut of the rewrite)
+            if again.text == new.text and sorted(c.reason for c in rest) == sorted(c.reason for c in hit):
+                return p, kept, stopped
     return current, [c for c in kept if "add_file" in c.data], stopped
 
 

@@ -9,10 +9,12 @@ How the pipeline keeps that promise (``guard``), for each rule on each pass:
 
 1. The rule runs on the whole file as usual. If neither its text changes nor the lines its
    changes report touch a suppressed instruction (with its comment block), its output is kept.
-2. Otherwise the diff hunks that touch a suppressed block are reverted, giving ``P``. ``P`` is
-   kept only if running the rule on ``P`` gives exactly the rule's output on the original file.
-   Rules are meaning-preserving (``R(x) ≡ x``), so ``P ≡ R(P) = R(current) ≡ current``: ``P``
-   means what the file meant, and it leaves the suppressed instructions as they were. This is
+2. Otherwise the diff hunks that touch a suppressed block are reverted (and, as further
+   candidates, one more hunk each), giving ``P``. ``P`` is kept only if it leaves the suppressed
+   blocks as they were, running the rule on ``P`` gives exactly the rule's output on the original
+   file, and what the rule still reports on ``P`` is exactly the suppressed changes. Rules are
+   meaning-preserving (``R(x) ≡ x``), so ``P ≡ R(P) = R(current) ≡ current``: ``P`` means what
+   the file meant, and it leaves the suppressed instructions as they were. This is
    what happens for rules that rewrite instructions one at a time (``-y``, ``--no-cache-dir``):
    the other instructions are still fixed.
 3. Otherwise the rule's output for this pass is dropped (a note says which line stopped it).
@@ -163,13 +165,32 @@ def lines_touch(lines: tuple[int, int], blocks: Sequence[Suppression]) -> bool:
     return any(lines[0] <= b.end_line and b.start_line <= lines[1] for b in blocks)
 
 
-def revert(old: str, new: str, blocks: Sequence[Suppression]) -> str:
-    """``new`` with every diff hunk that touches a suppressed block put back as in ``old``."""
+def candidates(old: str, new: str, blocks: Sequence[Suppression], limit: int = 16) -> Iterable[str]:
+    """Partial rewrites to try, fewest reverted hunks first: the hunks touching a block reverted,
+    then also each one other hunk (a rule that moves a suppressed command writes it elsewhere —
+    that insertion must go too). Each is only a candidate: the pipeline keeps one only after the
+    rule itself proves it (see ``guard`` in the module doc)."""
+    ops = [k for k, op in enumerate(_opcodes(old, new)) if op[0] != "equal" and not _hits(op, blocks)]
+    seen: set[str] = set()
+    for extra in [()] + [(k,) for k in ops][: limit - 1]:
+        text = revert(old, new, blocks, set(extra))
+        if text not in seen and text not in (old, new):
+            seen.add(text)
+            yield text
+
+
+def revert(old: str, new: str, blocks: Sequence[Suppression], extra: set[int] = frozenset()) -> str:
+    """``new`` with every diff hunk that touches a suppressed block put back as in ``old`` (a
+    deletion hunk line by line: one rule may delete a suppressed RUN next to one it may delete)."""
     a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
     out: list[str] = []
-    for op in _opcodes(old, new):
+    for k, op in enumerate(_opcodes(old, new)):
         tag, i1, i2, j1, j2 = op
-        if tag == "equal" or _hits(op, blocks):
+        if k in extra:
+            out.extend(a[i1:i2])
+        elif tag == "delete":  # deleted lines split one by one: only those in a block are put back
+            out.extend(a[k] for k in range(i1, i2) if _hits(("delete", k, k + 1, j1, j1), blocks))
+        elif tag == "equal" or _hits(op, blocks):
             out.extend(a[i1:i2])
         else:
             out.extend(b[j1:j2])
@@ -177,8 +198,16 @@ def revert(old: str, new: str, blocks: Sequence[Suppression]) -> str:
 
 
 def _opcodes(old: str, new: str):
+    """Line opcodes; a replacement of n lines by n lines is split into n one-line replacements
+    (neighbouring instructions a rule rewrote one by one are separate hunks)."""
     a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
-    return difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    out = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag == "replace" and i2 - i1 == j2 - j1 > 1:
+            out.extend(("replace", i1 + k, i1 + k + 1, j1 + k, j1 + k + 1) for k in range(i2 - i1))
+        else:
+            out.append((tag, i1, i2, j1, j2))
+    return out
 
 
 def _hits(op, blocks: Sequence[Suppression]) -> bool:
