@@ -10,8 +10,8 @@ The flow, in order, so that a refusal leaves nothing behind:
    same unit the CLI and bulk use); a failed verification refuses here — no branch, no commit,
    no push; nothing to change stops here too;
 4. the branch BRANCH is (re)made on BASE, the files are written atomically, one commit;
-5. a push with a lease (the remote branch must still be what we last pushed: a commit someone
-   else added is never overwritten), then, with ``GITHUB_TOKEN``, the pull request is opened,
+5. a push with a lease, after checking that every commit on the remote branch beyond the base is
+   leanify's own (a reviewer's commit on the bot's branch is never overwritten), then, with ``GITHUB_TOKEN``, the pull request is opened,
    or the one already open from BRANCH is updated.
 
 ``--dry-run`` stops after step 3 and prints the body and the diff.
@@ -92,6 +92,7 @@ def git(repo: Path, *args: str, check: bool = True, env: dict | None = None, inp
 def run_pr(opts: PrOptions) -> PrOutcome:
     repo = _toplevel(opts.repo)
     _check_clean(repo)
+    git(repo, "worktree", "prune", check=False)  # entries of a killed earlier run whose folder is gone
     base = opts.base or _current_branch(repo)
     base_commit = _resolve(repo, base)
     _check_branch_name(repo, opts.branch, base)
@@ -129,9 +130,12 @@ def run_pr(opts: PrOptions) -> PrOutcome:
         if opts.dry_run:
             return PrOutcome("dry-run", outcomes, body=text, title=subject, diff=diff,
                              messages=["dry run: no branch, no commit, no push"])
-        commit = _commit(repo, tree, changed, opts, base_commit)
+        remote_tip = _remote_branch(repo, opts.remote, opts.branch)
+        if remote_tip:
+            _check_only_ours(repo, remote_tip, base_commit, opts.remote, opts.branch)
+        commit = _commit(repo, tree, changed, opts, base_commit, remote_tip)
         messages = [f"{opts.branch}: commit {commit[:12]} on {base}"]
-        _push(repo, opts.remote, opts.branch, commit)
+        _push(repo, opts.remote, opts.branch, commit, remote_tip)
         messages.append(f"pushed {opts.branch} to {opts.remote}")
         out = PrOutcome("pushed", outcomes, body=text, title=subject, diff=diff, commit=commit, messages=messages)
         if github is not None:
@@ -261,7 +265,8 @@ def _rewrite(tree: Path, rel: str, opts: PrOptions) -> FileOutcome:
     return FileOutcome(rel, result, verification, diff, extra)
 
 
-def _commit(repo: Path, tree: Path, changed: list[FileOutcome], opts: PrOptions, base_commit: str) -> str:
+def _commit(repo: Path, tree: Path, changed: list[FileOutcome], opts: PrOptions, base_commit: str,
+            previous: str | None) -> str:
     from .io import write_atomic, write_new
 
     git(tree, "switch", "--quiet", "-C", opts.branch)
@@ -285,7 +290,6 @@ def _commit(repo: Path, tree: Path, changed: list[FileOutcome], opts: PrOptions,
     git(tree, "commit", "--quiet", "-F", "-", env=env, input=message)
     commit = git(tree, "rev-parse", "HEAD").strip()
     # A second run on an unchanged base makes the same tree: keep the commit already pushed.
-    previous = _remote_tracking(repo, opts.remote, opts.branch)
     if previous and git(repo, "rev-parse", f"{previous}^{{tree}}").strip() == git(repo, "rev-parse", f"{commit}^{{tree}}").strip() \
             and git(repo, "rev-parse", f"{previous}^").strip() == base_commit:
         git(tree, "reset", "--quiet", "--hard", previous)
@@ -293,24 +297,44 @@ def _commit(repo: Path, tree: Path, changed: list[FileOutcome], opts: PrOptions,
     return commit
 
 
-def _remote_tracking(repo: Path, remote: str, branch: str) -> str | None:
-    sha = git(repo, "rev-parse", "--verify", "--quiet", f"refs/remotes/{remote}/{branch}^{{commit}}", check=False)
-    return sha.strip() if sha else None
+def _remote_branch(repo: Path, remote: str, branch: str) -> str | None:
+    """The remote's tip of ``branch`` (fetched, so its commits can be read), or None when absent.
+    Asked of the remote itself: a fresh single-branch clone (CI checkouts) knows nothing of it."""
+    listing = git(repo, "ls-remote", "--heads", remote, f"refs/heads/{branch}", check=False)
+    if listing is None:
+        raise PrError(f"cannot reach remote {remote!r} (git ls-remote failed)")
+    sha = listing.split()[0] if listing.strip() else None
+    if sha:
+        git(repo, "fetch", "--quiet", "--no-tags", remote, f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}")
+    return sha
 
 
-def _push(repo: Path, remote: str, branch: str, commit: str) -> None:
-    """Push with a lease: the remote branch must be absent or exactly what this clone last saw
-    of it, so a commit someone added to the bot's branch is never overwritten."""
-    expected = _remote_tracking(repo, remote, branch) or ""
+def _check_only_ours(repo: Path, tip: str, base_commit: str, remote: str, branch: str) -> None:
+    """The branch is re-made at every run, so the commits on it that are not on the base must all
+    be leanify's own (they carry its ``Generated-by`` trailer); anything else is someone's work."""
+    log = git(repo, "log", "--format=%H%x1f%s%x1f%B%x1e", tip, "--not", base_commit)
+    foreign = []
+    for entry in filter(None, (e.strip("\n") for e in log.split("\x1e"))):
+        sha, subject, msg = entry.split("\x1f", 2)
+        if "\nGenerated-by: leanify" not in "\n" + msg:
+            foreign.append(f"{sha[:12]} {subject!r}")
+    if foreign:
+        raise PrError(f"branch {branch} on {remote} has commits leanify did not make ({', '.join(foreign[:3])}); "
+                      "nothing was overwritten — merge or drop them, or use another --branch")
+
+
+def _push(repo: Path, remote: str, branch: str, commit: str, expected: str | None) -> None:
+    """Push with a lease on the tip just read, so a commit pushed meanwhile is never overwritten."""
     # from REPO, not the temporary worktree: a relative remote URL is relative to REPO
-    r = subprocess.run(["git", "-C", str(repo), "push", "--porcelain", f"--force-with-lease=refs/heads/{branch}:{expected}",
-                        remote, f"{commit}:refs/heads/{branch}"], capture_output=True, text=True, timeout=GIT_TIMEOUT,
-                       env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
+    r = subprocess.run(["git", "-C", str(repo), "push", "--porcelain",
+                        f"--force-with-lease=refs/heads/{branch}:{expected or ''}",
+                        remote, f"{commit}:refs/heads/{branch}"], check=False, capture_output=True, text=True,
+                       timeout=GIT_TIMEOUT, env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
     if r.returncode != 0:
         detail = _git_detail(r.stderr)
         if "stale info" in r.stderr or "rejected" in r.stdout + r.stderr:
-            raise PrError(f"push to {remote} refused: branch {branch} there has commits this clone has not seen "
-                          f"(fetch and look at them, or use another --branch); nothing was overwritten ({detail})")
+            raise PrError(f"push to {remote} refused: branch {branch} changed there while leanify ran; "
+                          f"nothing was overwritten ({detail})")
         raise PrError(f"push to {remote} failed: {detail}")
 
 

@@ -161,11 +161,36 @@ def test_a_commit_someone_pushed_to_the_branch_is_not_overwritten(repo, env, tmp
     git(other, "commit", "-q", "-m", "reviewer fixup")
     git(other, "push", "-q", "origin", "leanify/rewrite")
     theirs = git(bare, "rev-parse", "refs/heads/leanify/rewrite").strip()
+    ours = git(work, "rev-parse", "refs/heads/leanify/rewrite").strip()
     (work / "Dockerfile").write_text(LEGACY + "RUN echo x\n")
     git(work, "commit", "-q", "-am", "base moves")
     r = run(work, token=None)
-    assert r.exit_code == 2 and "push to origin refused" in r.stderr and "nothing was overwritten" in r.stderr
+    assert r.exit_code == 2, r.stderr
+    assert "branch leanify/rewrite on origin has commits leanify did not make (" in r.stderr
+    assert "'reviewer fixup'" in r.stderr and "nothing was overwritten" in r.stderr
     assert git(bare, "rev-parse", "refs/heads/leanify/rewrite").strip() == theirs
+    assert git(work, "rev-parse", "refs/heads/leanify/rewrite").strip() == ours  # refused before re-branching
+
+
+def test_a_fresh_single_branch_clone_updates_the_bots_branch(repo, env, tmp_path: Path) -> None:
+    """CI checks out only the base branch: the bot's earlier branch is read from the remote, seen
+    to hold only leanify's commit, and replaced — the pull request is updated, not duplicated."""
+    work, bare = repo
+    with FakeGitHub(REPO, TOKEN, bare=bare) as fake:
+        assert run(work, *api_args(fake), monkeypatch=env).exit_code == 0
+        (work / "Dockerfile").write_text(LEGACY + "RUN echo x > /x\nRUN echo y > /y\n")
+        git(work, "commit", "-q", "-am", "base moves")
+        git(work, "push", "-q", "origin", "main")
+        ci = tmp_path / "ci"
+        subprocess.run(["git", "clone", "-q", "--single-branch", "-b", "main", str(bare), str(ci)], check=True)
+        git(ci, "config", "user.email", "bot@example.com")
+        git(ci, "config", "user.name", "Bot")
+        assert "leanify/rewrite" not in refs(ci)
+        r = run(ci, *api_args(fake), monkeypatch=env)
+        assert r.exit_code == 0, r.stderr
+        assert [c.method for c in fake.requests] == ["GET", "GET", "POST", "GET", "GET", "PATCH"]
+        tip = git(bare, "rev-parse", "refs/heads/leanify/rewrite").strip()
+        assert git(bare, "rev-parse", f"{tip}^").strip() == git(work, "rev-parse", "main").strip()
 
 
 def test_without_a_token_the_branch_is_pushed_and_the_body_printed(repo, env) -> None:
