@@ -33,14 +33,18 @@ Merge only what belongs together (the cache policy): each RUN is classed by what
 downloads: pip, npm/yarn/pnpm install, gem, composer, go get/mod download, cargo fetch, curl,
 wget, git clone), *build* (project build, test and app steps: make, cmake, npm run, setup.py,
 go build, cargo build, mvn, gradle, rake, running a project script) or *setup* (cheap
-configuration: mkdir, useradd, ln, sed, echo, chmod ...). RUNs of different classes among
-system, deps and build are not merged: the split keeps the expensive install cached when the
-step after it is edited (merging `pip install -r requirements.txt` with `python setup.py
-build` would re-run the install on every edit of the build line). Setup RUNs join any class.
-A RUN that only deletes (*cleanup*) joins the RUNs right before it only when they can have made
-what it deletes: a package cache only with a RUN of that package manager (joined to another
-layer it frees nothing; LEAN008 moves it where it belongs when that is provably safe), a build
-folder, archive or temporary file with the step right before it.
+configuration: mkdir, useradd, ln, sed, echo, chmod ...). Setup RUNs join any class. System
+package RUNs are not merged with deps or build RUNs: they change least and cost most, and
+apart they can move above the source COPY (LEAN012). A deps RUN and the build RUN next to it
+are merged — both are invalidated by the same changes, only an edit of the later line tells
+them apart — except after a COPY of the whole context (`COPY . .`): there the split is what
+lets the manifest-first rewrite (LEAN011) put the source COPY between them, so the install
+stays cached across source edits. A RUN that only deletes (*cleanup*) joins the RUNs right
+before it only when they can have made what it deletes: a package cache only with a RUN of
+that package manager (joined to another layer it frees nothing; LEAN008 moves it where it
+belongs when that is provably safe), a build folder, archive or temporary file with the step
+right before it; a cleanup that is not of a package cache also takes the step after it
+(`rm -rf target/release/deps/app* && cargo build --release`).
 
 Left alone: RUNs with different flags (`--mount`, `--network`, `--security`), exec form,
 heredoc RUNs, RUNs under a SHELL that is not a plain POSIX shell (PowerShell, cmd), a body
@@ -61,6 +65,7 @@ from leanify.model import Dockerfile, Instruction
 from leanify.rules import Rule, Safety, change, fixed
 from leanify.runs import comment_lines_before, join_pieces, piece_of, pieces_of
 from leanify.shell import Script, analyze_run
+from leanify.transforms.manifest_first import is_broad_copy
 from leanify.transforms.same_layer_cleanup import CACHE_MAKERS, CREATORS
 
 RULE = Rule(
@@ -139,10 +144,21 @@ def has_pragma(model: Dockerfile, ins: Instruction) -> bool:
     return any(_PRAGMA.match(c) for c in comment_lines_before(model, ins, prev_end))
 
 
-def _compatible(a: str, b: str) -> bool:
+def _compatible(a: str, b: str, broad: bool) -> bool:
     if "cleanup" in (a, b):
         return False  # decided by _cleanup_joins
-    return a == "setup" or b == "setup" or a == b
+    if a == "setup" or b == "setup" or a == b:
+        return True
+    # a dependency install and the build step right after it are invalidated by the same changes
+    # (only an edit of the later line tells them apart); the split pays only where a source COPY
+    # can come between them: after a COPY of the whole context, LEAN011's manifest-first split
+    return {a, b} == {"deps", "build"} and not broad
+
+
+def _cleanup_leads(script: Script) -> bool:
+    """A delete-only RUN may start a group (``rm -rf target/... && cargo build``) unless it deletes
+    a package cache, whose place is the layer that made it (LEAN008)."""
+    return not any(c.kind in CREATORS for c in script.cleanups())
 
 
 def _cleanup_joins(model: Dockerfile, group: list[Instruction], cleanup: Script) -> bool:
@@ -172,9 +188,12 @@ def apply(model: Dockerfile, facts: Facts):
         group: list[Instruction] = []
         group_class = "setup"
         group_deliberate = False
+        broad = False  # a COPY of the whole context came before (see _compatible)
         for ins in members + [None]:
             if ins is not None and ins.keyword in _MOVABLE and group:
                 continue
+            if ins is not None and ins.keyword in ("COPY", "ADD") and is_broad_copy(ins):
+                broad = True
             cls = None
             multi = False
             if ins is not None and ins.keyword == "RUN" and not has_pragma(model, ins):
@@ -182,7 +201,7 @@ def apply(model: Dockerfile, facts: Facts):
                 if script is not None:
                     cls, multi = run_class(script), deliberate(script)
             joins = cls is not None and group and (
-                _cleanup_joins(model, group, script) if cls == "cleanup" else _compatible(group_class, cls))
+                _cleanup_joins(model, group, script) if cls == "cleanup" else _compatible(group_class, cls, broad))
             if (
                 ins is not None
                 and joins
@@ -197,8 +216,10 @@ def apply(model: Dockerfile, facts: Facts):
                 edits.append(_edit(model, group))
                 changes.append(change(RULE, (group[0].start_line, group[-1].end_line), _reason(model, group)))
             group, group_class, group_deliberate = [], "setup", False
-            if ins is not None and cls is not None and cls != "cleanup" and piece_of(model, ins) is not None:
-                group, group_class, group_deliberate = [ins], cls, multi  # a mixed RUN only takes setup RUNs
+            if ins is not None and cls is not None and piece_of(model, ins) is not None and (
+                    cls != "cleanup" or _cleanup_leads(script)):
+                # a mixed RUN only takes setup RUNs; a leading cleanup takes the step after it
+                group, group_class, group_deliberate = [ins], "setup" if cls == "cleanup" else cls, multi
     return fixed(model, edits, changes)
 
 
