@@ -4,6 +4,9 @@ Measured on the engine DOCKER_HOST points at, through ``leanify.verify``.
 
     python benchmarks/apps.py [--json] [--leanify] [APP ...]
 
+With --leanify, the "audit saves" row is leanify-no-audit minus leanify-verified: what the
+dependency audit (LEAN016-LEAN018) removes on top of the multi-stage split and the other rules.
+
 Columns are *variants*: each is a function (app dir) -> Dockerfile text. Adding one is a line in
 ``VARIANTS``; ``leanify`` is there already and appears when ``leanify.pipeline`` is importable.
 """
@@ -25,22 +28,30 @@ def expert(app: Path) -> str | None:
     return p.read_text() if p.exists() else None
 
 
-def leanify_rewrite(app: Path, unsafe: bool = False) -> str | None:
+def leanify_rewrite(app: Path, unsafe: bool = False, ignore: tuple[str, ...] = ()) -> str | None:
     """``leanify Dockerfile`` (safe rules); with ``unsafe`` every rule, i.e. what
-    ``leanify --verify`` keeps when the proof passes (multi-stage split, slim base...)."""
+    ``leanify --verify`` keeps when the proof passes (multi-stage split, slim base...);
+    ``ignore``: rule ids left out (``--ignore``)."""
     try:
         from leanify.context import Facts
-        from leanify.pipeline import run_pipeline
+        from leanify.pipeline import all_transforms, run_pipeline, select
     except ImportError:
         return None
     facts = Facts.for_path(app / "Dockerfile", app / "context", history=0)
-    return run_pipeline((app / "Dockerfile").read_text(), facts, unsafe=unsafe).output.text
+    rules = select(all_transforms(), (), [i for i in ignore if any(t.rule.id == i for t in all_transforms())])
+    return run_pipeline((app / "Dockerfile").read_text(), facts, rules, unsafe=unsafe).output.text
+
+
+#: the dependency audit's rules: the "no-audit" variant is the verified rewrite without them
+#: (the multi-stage split alone), so the difference is what keeping dev/unused packages out saves
+AUDIT_RULES = ("LEAN016", "LEAN017", "LEAN018")
 
 
 VARIANTS: dict[str, Callable[[Path], str | None]] = {
     "expert": expert,
     "leanify": leanify_rewrite,
     "leanify-verified": lambda app: leanify_rewrite(app, unsafe=True),
+    "leanify-no-audit": lambda app: leanify_rewrite(app, unsafe=True, ignore=AUDIT_RULES),
 }
 
 
@@ -99,10 +110,23 @@ def render(rows: list[dict], variants: list[str]) -> None:
         t.add_row("  rebuild", *[cell(c, lambda d: f"{d['rebuild'].get('steps_rerun')} steps, "
                                                f"{_s(d['rebuild'].get('seconds'))}") for c in cols])
         t.add_row("  verdict", "", *[cell(c, lambda d: d.get("verdict", "")) for c in variants],
-                  end_section=True)
+                  end_section="leanify-no-audit" not in variants)
+        if "leanify-no-audit" in variants:
+            saved = audit_saving(r)
+            t.add_row("  audit saves", "", *["" if c != "leanify-verified" else
+                                             ("—" if saved is None else _mb(saved)) for c in variants], end_section=True)
     Console().print(t)
     for line in summary(rows, variants):
         print(line)
+
+
+def audit_saving(row: dict) -> int | None:
+    """Bytes the dependency audit (LEAN016-LEAN018) saves on top of the other verified rules:
+    the verified rewrite without those rules minus the verified rewrite (None: not measured)."""
+    a, b = row.get("leanify-no-audit"), row.get("leanify-verified")
+    if not a or not b or a.get("image_bytes") is None or b.get("image_bytes") is None:
+        return None
+    return a["image_bytes"] - b["image_bytes"]
 
 
 def summary(rows: list[dict], variants: list[str]) -> list[str]:
@@ -120,6 +144,16 @@ def summary(rows: list[dict], variants: list[str]) -> list[str]:
                       if r.get(v) and r.get("expert") and r[v].get("image_bytes") and r["expert"].get("image_bytes")]
             if ratios:
                 out.append(f"{v} size / expert size: " + ", ".join(ratios))
+    if "leanify-no-audit" in variants:
+        cells = []
+        for r in rows:
+            saved = audit_saving(r)
+            if saved is not None:
+                base = r["leanify-no-audit"]["image_bytes"]
+                cells.append(f"{r['app']} {_mb(saved)} ({100 * saved / base:.1f}%)")
+        if cells:
+            out.append("dependency audit (LEAN016-LEAN018) extra saving over the verified rewrite without it: "
+                       + ", ".join(cells))
     return out
 
 
@@ -128,8 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("apps", nargs="*", help="app names (default: all in corpus/apps)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
     ap.add_argument("--leanify", action="store_true",
-                    help="add leanify's rewrites as columns: the default (safe rules) and the verified "
-                         "one (every rule, as --verify keeps it when the proof passes)")
+                    help="add leanify's rewrites as columns: the default (safe rules), the verified "
+                         "one (every rule, as --verify keeps it when the proof passes), and the verified one "
+                         "without the dependency audit (LEAN016-LEAN018), whose difference is the audit's saving")
     args = ap.parse_args(argv)
 
     from leanify.engine import Engine, EngineError
@@ -141,12 +176,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     dirs = [APPS / a for a in args.apps] if args.apps else sorted(
         p.parent for p in APPS.glob("*/app.toml"))
-    variants = ["expert"] + (["leanify", "leanify-verified"] if args.leanify else [])
+    variants = ["expert"] + (["leanify", "leanify-verified", "leanify-no-audit"] if args.leanify else [])
     rows = []
     for d in dirs:
         print(f"measuring {d.name} ...", file=sys.stderr)
         try:
             rows.append(measure(d, variants, engine))
+            if "leanify-no-audit" in variants:
+                rows[-1]["audit_saving_bytes"] = audit_saving(rows[-1])
         except Exception as exc:  # noqa: BLE001 - one app's engine trouble must not hide the rest
             print(f"apps.py: {d.name}: {exc}", file=sys.stderr)
             rows.append({"app": d.name, "error": str(exc).strip().splitlines()[-1:]})
