@@ -837,7 +837,7 @@ def _repeat_reason(kwd: str, ins: Instruction) -> str:
 def _source_of(plan: Plan) -> str:
     ev = plan.evidence
     if ev is None:
-        return "the library the header package builds against, from leanify's knowledge table, which --verify proves"
+        return "the library the header package builds against, from leanify's knowledge table (unverified: --verify reads the libraries the built artifacts link against)"
     links = ", ".join(f"{so} ({posixpath.basename(path)})" for so, (path, pkg) in sorted(ev.evidence.items())
                       if pkg in ev.packages)
     return ("what the built artifacts link against and the runtime base lacks, read from their ELF NEEDED entries"
