@@ -130,6 +130,7 @@ def run_pr(opts: PrOptions) -> PrOutcome:
         if opts.dry_run:
             return PrOutcome("dry-run", outcomes, body=text, title=subject, diff=diff,
                              messages=["dry run: no branch, no commit, no push"])
+        _check_base_pushed(repo, opts.remote, base, base_commit)
         remote_tip = _remote_branch(repo, opts.remote, opts.branch)
         if remote_tip:
             _check_only_ours(repo, remote_tip, base_commit, opts.remote, opts.branch)
@@ -307,6 +308,22 @@ def _remote_branch(repo: Path, remote: str, branch: str) -> str | None:
     if sha:
         git(repo, "fetch", "--quiet", "--no-tags", remote, f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}")
     return sha
+
+
+def _check_base_pushed(repo: Path, remote: str, base: str, base_commit: str) -> None:
+    """The pull request would carry every local commit of BASE the remote lacks: refuse those."""
+    listing = git(repo, "ls-remote", "--heads", remote, f"refs/heads/{base}", check=False)
+    if listing is None:
+        raise PrError(f"cannot reach remote {remote!r} (git ls-remote failed)")
+    if not listing.strip():
+        raise PrError(f"base {base!r} is not a branch on {remote}; push it first or pass --base BRANCH")
+    theirs = listing.split()[0]
+    if theirs == base_commit or git(repo, "cat-file", "-e", f"{theirs}^{{commit}}", check=False) is None:
+        return  # the same, or the remote is ahead (objects not fetched): nothing of ours rides along
+    ahead = git(repo, "rev-list", "--count", base_commit, "--not", theirs).strip()
+    if ahead != "0":
+        raise PrError(f"{base} has {ahead} commit(s) that are not on {remote}/{base}; they would ride along in "
+                      "the pull request — push them first")
 
 
 def _check_only_ours(repo: Path, tip: str, base_commit: str, remote: str, branch: str) -> None:

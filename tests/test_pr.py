@@ -164,6 +164,7 @@ def test_a_commit_someone_pushed_to_the_branch_is_not_overwritten(repo, env, tmp
     ours = git(work, "rev-parse", "refs/heads/leanify/rewrite").strip()
     (work / "Dockerfile").write_text(LEGACY + "RUN echo x\n")
     git(work, "commit", "-q", "-am", "base moves")
+    git(work, "push", "-q", "origin", "main")
     r = run(work, token=None)
     assert r.exit_code == 2, r.stderr
     assert "branch leanify/rewrite on origin has commits leanify did not make (" in r.stderr
@@ -336,3 +337,15 @@ def test_the_repositorys_configuration_is_honoured(repo, env) -> None:
     assert "LEAN013" not in r.stdout and "LEAN001" not in r.stdout and "#### LEAN002 — " in r.stdout
     r = run(work, "--dry-run", "--ignore", "LEAN002", token=None)
     assert "#### LEAN013 — " in r.stdout and "#### LEAN002" not in r.stdout and "LEAN001" not in r.stdout
+
+
+def test_unpushed_commits_on_the_base_are_refused(repo, env) -> None:
+    """The pull request is made on the local base: commits the remote lacks would ride along."""
+    work, bare = repo
+    (work / "app.sh").write_text("echo local only\n")
+    git(work, "commit", "-q", "-am", "not pushed yet")
+    r = run(work, token=None)
+    assert r.exit_code == 2 and "main has 1 commit(s) that are not on origin/main" in r.stderr
+    assert "leanify/rewrite" not in refs(bare) + refs(work)
+    git(work, "push", "-q", "origin", "main")
+    assert run(work, token=None).exit_code == 0
