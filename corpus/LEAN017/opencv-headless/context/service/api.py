@@ -1,0 +1,5 @@
+from fastapi import FastAPI
+
+from .vision import detect
+
+app = FastAPI()
