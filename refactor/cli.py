@@ -208,8 +208,9 @@ def run(dockerfile: str, show_diff: bool, explain: bool, write: bool, check: boo
 
 def _run_each(ctx: click.Context, paths: tuple[str, ...], per_file_output: bool, fmt: str) -> int:
     """The run command once per path (what pre-commit and CI pass); the highest exit code wins."""
-    if not per_file_output or fmt == "json":
-        _fail(paths[0], LeanifyError("several DOCKERFILEs need --check, --diff or --write (and not --format json)"))
+    if fmt == "json" or (fmt == "text" and not per_file_output):  # sarif: one log; github: one line per change
+        _fail(paths[0], LeanifyError("several DOCKERFILEs need --check, --diff, --write, --format sarif or "
+                                     "--format github (one JSON document is one file)"))
     codes = []
     for path in paths:
         try:
