@@ -302,7 +302,7 @@ def process_verified(path: str, select_ids, ignore_ids, context: Path | None, hi
         for n, cand in enumerate(candidates):
             v = verify(cand.source.text, cand.output.text, context=ctx, smoke=opts.smoke, build_args=opts.build_args,
                        build_network=opts.build_network, keep_images=opts.keep_images, rebuild_file=opts.rebuild_file,
-                       engine=engine, smoke_timeout=opts.smoke_timeout, run_id=run_id, prebuilt=prebuilt,
+                       engine=engine, smoke_timeout=opts.smoke_timeout, run_id=run_id, prebuilt=prebuilt, build_timeout=opts.build_timeout,
                        progress=(lambda msg: status.update(f"verifying: {msg}")) if status else None)
             if v.passed or v.verdict == "error" or n == len(candidates) - 1:
                 break
@@ -363,7 +363,8 @@ def _configure(ctx: click.Context, dockerfile: str | None, config_path: Path | N
 def _verify_settings(cfg, opts: VerifyOptions) -> VerifyOptions:
     return VerifyOptions(smoke=cfg["verify.smoke"], build_args=dict(cfg["verify.build-args"]),
                          build_network=cfg["verify.build-network"], keep_images=cfg["verify.keep-images"],
-                         rebuild_file=cfg["verify.rebuild-file"], smoke_timeout=float(cfg["verify.smoke-timeout"]))
+                         rebuild_file=cfg["verify.rebuild-file"], smoke_timeout=float(cfg["verify.smoke-timeout"]),
+                         build_timeout=opts.build_timeout)
 
 
 def _show_config(dockerfile: tuple[str, ...], config_path: Path | None, context_dir: Path | None) -> int:

@@ -1,7 +1,9 @@
 """``leanify verify BEFORE AFTER`` and the options ``leanify --verify`` shares with it.
 
-Exit codes: 0 verification passed, 3 it failed (or the original does not build), 2 usage
-error or no engine reachable (one line on stderr, never a traceback).
+Exit codes: 0 verification passed, 3 it failed (or the original does not build, or a build
+did not finish within ``--build-timeout``), 2 usage error, no engine reachable or the engine
+stopped answering (one line on stderr, never a traceback), 130 interrupted (Ctrl-C, SIGTERM).
+Every way out removes the run's containers and images unless ``--keep-images``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import click
 
-EXIT_PASS, EXIT_USAGE, EXIT_FAIL = 0, 2, 3
+EXIT_PASS, EXIT_USAGE, EXIT_FAIL, EXIT_INTERRUPTED = 0, 2, 3, 130
 
 
 @dataclass
@@ -26,6 +28,7 @@ class VerifyOptions:
     keep_images: bool = False
     rebuild_file: str | None = None
     smoke_timeout: float = 60.0
+    build_timeout: float = 3600.0
 
 
 def _build_args(_ctx, _param, value):
@@ -52,6 +55,7 @@ def verify_options(fn):
             keep_images=kwargs.pop("keep_images"),
             rebuild_file=kwargs.pop("rebuild_file"),
             smoke_timeout=kwargs.pop("smoke_timeout"),
+            build_timeout=kwargs.pop("build_timeout"),
         )
         return fn(*args, **kwargs)
 
@@ -68,6 +72,8 @@ def verify_options(fn):
                      help="Context file to touch for the rebuild measurement (default: auto)."),
         click.option("--smoke-timeout", type=float, default=60.0, show_default=True,
                      help="Seconds before a smoke run is stopped."),
+        click.option("--build-timeout", type=click.FloatRange(min=1), default=3600.0,
+                     show_default=True, help="Seconds before a build is stopped."),
     ]
     for opt in reversed(options):
         wrapper = opt(wrapper)
@@ -96,17 +102,25 @@ def run_and_report(before_text: str, after_text: str, context, opts: VerifyOptio
             v = verify(before_text, after_text, context=context, smoke=opts.smoke,
                        build_args=opts.build_args, build_network=opts.build_network,
                        keep_images=opts.keep_images, rebuild_file=opts.rebuild_file,
-                       engine=engine, smoke_timeout=opts.smoke_timeout, progress=progress)
+                       engine=engine, smoke_timeout=opts.smoke_timeout, progress=progress,
+                       build_timeout=opts.build_timeout)
         else:
             with err.status("verifying") as status:
                 v = verify(before_text, after_text, context=context, smoke=opts.smoke,
                            build_args=opts.build_args, build_network=opts.build_network,
                            keep_images=opts.keep_images, rebuild_file=opts.rebuild_file,
                            engine=engine, smoke_timeout=opts.smoke_timeout,
-                           progress=lambda msg: status.update(f"verifying: {msg}"))
+                           progress=lambda msg: status.update(f"verifying: {msg}"),
+                           build_timeout=opts.build_timeout)
     except EngineError as exc:
         click.echo(f"leanify verify: {exc}", err=True)
         return EXIT_USAGE
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP while verifying
+        why = str(exc) or "Ctrl-C"
+        keep = "kept (--keep-images)" if opts.keep_images else "removed"
+        click.echo(f"leanify verify: interrupted ({why}); the run's containers and images were "
+                   f"{keep}", err=True)
+        return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - never a traceback for a user
         if os.environ.get("LEANIFY_DEBUG"):
             raise

@@ -13,7 +13,18 @@ Hygiene:
   command line, and are redacted from every log we keep;
 - every image and container carries ``org.leanify.run=<run id>`` and ``org.leanify.role``;
   tags are unique per run id, so concurrent or killed runs never collide;
-  ``cleanup(run_id)`` removes one run, ``cleanup_stale(hours)`` removes abandoned runs.
+  ``cleanup(run_id)`` removes one run, ``cleanup_stale(hours)`` removes abandoned runs;
+- every image and container also names its owner (``org.leanify.owner``: boot id, pid and
+  process start time): ``cleanup_dead()`` removes the runs whose owning process is gone on this
+  machine (a run killed with SIGKILL, a test session killed before its teardown), never a live
+  run's, never another machine's, never one built with ``--keep-images``;
+- a build is a child process group with a deadline (``timeout``): on the deadline, Ctrl-C or an
+  exception it gets SIGINT (buildx then cancels the build in the engine), then SIGKILL;
+- an engine that stops answering during a build raises ``EngineError`` with what it was doing.
+
+Confinement of the containers we start (``run``): ``--network none``, no new privileges, not
+privileged, all capabilities dropped unless the original image cannot run without them, memory
+(no swap on top), one CPU, 256 pids, a 10 MB log cap, a timeout, and removal in every case.
 """
 
 from __future__ import annotations
@@ -21,6 +32,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -31,12 +43,49 @@ from typing import Iterable, Mapping, Sequence
 LABEL_RUN = "org.leanify.run"
 LABEL_ROLE = "org.leanify.role"
 LABEL_CREATED = "org.leanify.created"
+LABEL_OWNER = "org.leanify.owner"
+LABEL_KEEP = "org.leanify.keep"
 REPO = "leanify-verify"
 NETWORKS = ("host", "default", "none")
 
 
 class EngineError(Exception):
     """The engine is unreachable or misbehaves (not: a Dockerfile that fails to build)."""
+
+
+def _boot_id() -> str:
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as fh:
+            return fh.read().strip()
+    except OSError:
+        return ""
+
+
+def _start_ticks(pid: int) -> str | None:
+    """The start time of a process (field 22 of /proc/PID/stat), None when it does not exist."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            stat = fh.read()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[-1].split()[19]
+
+
+def owner_token(pid: int | None = None) -> str:
+    """``<boot id>:<pid>:<start ticks>`` of this process (or ``pid``)."""
+    pid = os.getpid() if pid is None else pid
+    return f"{_boot_id()}:{pid}:{_start_ticks(pid) or '?'}"
+
+
+def owner_alive(token: str | None) -> bool | None:
+    """Whether the process named by an owner label still runs: None when it cannot be known
+    (no label, another machine or an earlier boot of this one — both handled by age)."""
+    if not token or token.count(":") != 2:
+        return None
+    boot, pid, ticks = token.split(":")
+    if not boot or boot != _boot_id() or not pid.isdigit():
+        return None
+    return _start_ticks(int(pid)) == ticks
 
 
 def new_run_id() -> str:
@@ -54,15 +103,52 @@ class BuildResult:
     steps_total: int = 0
     steps_rerun: int = 0
     rerun: tuple[str, ...] = ()  # the instructions that re-ran, as the builder printed them
+    timed_out: bool = False  # stopped at the build timeout
 
     def tail(self, n: int = 30) -> list[str]:
         return [l for l in self.log.splitlines() if l.strip()][-n:]
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
-    for s in sorted({s for s in secrets if s and len(s) >= 1}, key=len, reverse=True):
-        text = text.replace(s, "***")
-    return text
+    """``leanify.redact.redact``: the given values and anything shaped like a credential."""
+    from .redact import redact as _redact
+
+    return _redact(text, secrets)
+
+
+def run_cli(argv: Sequence[str], env: Mapping[str, str], timeout: float) -> tuple[str, int, bool]:
+    """(output, return code, timed out) of a CLI child in its own process group. On the
+    deadline, KeyboardInterrupt or any exception the group gets SIGINT (buildx cancels the build
+    in the engine), 10 s later SIGKILL; the exception is re-raised. Argument lists only: no
+    shell ever sees Dockerfile text or build-arg values."""
+    p = subprocess.Popen(list(argv), env=dict(env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        out, _ = p.communicate(timeout=timeout)
+        return out.decode("utf-8", "replace"), p.returncode, False
+    except subprocess.TimeoutExpired:
+        out = _stop(p)
+        return out.decode("utf-8", "replace"), -1, True
+    except BaseException:
+        _stop(p)
+        raise
+
+
+def _stop(p: subprocess.Popen) -> bytes:
+    for sig, grace in ((signal.SIGINT, 10.0), (signal.SIGKILL, 10.0)):
+        try:
+            os.killpg(p.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            out, _ = p.communicate(timeout=grace)
+            return out or b""
+        except subprocess.TimeoutExpired:
+            continue
+        except ValueError:  # output already consumed
+            p.wait(timeout=grace)
+            return b""
+    return b""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -131,11 +217,18 @@ class Engine:
         import docker  # local: keeps `import leanify` light
 
         try:
+            if client is None:
+                probe = docker.from_env(timeout=15)  # a dead or black-holed host fails fast
+                try:
+                    probe.ping()
+                finally:
+                    probe.close()
             self.client = client or docker.from_env(timeout=600)
             self.client.ping()
         except Exception as exc:  # noqa: BLE001 - any failure means "unreachable"
-            host = os.environ.get("DOCKER_HOST", "the default socket")
-            raise EngineError(f"Docker engine not reachable at {host}: {_one_line(exc)}") from None
+            host = os.environ.get("DOCKER_HOST") or "the default socket"
+            raise EngineError(f"Docker engine not reachable at {host}: {_one_line(exc)} "
+                              "(is it running? is DOCKER_HOST right?)") from None
         self._buildkit: list[str] | None | bool = None if prefer_buildkit else False
 
     # -- builder selection -------------------------------------------------------------------
@@ -194,6 +287,7 @@ class Engine:
         network: str = "host",
         no_cache: bool = False,
         timeout: float = 3600,
+        keep: bool = False,
     ) -> BuildResult:
         if network not in NETWORKS:
             raise ValueError(f"build network must be one of {NETWORKS}")
@@ -201,7 +295,10 @@ class Engine:
         if not os.path.isdir(context):
             raise EngineError(f"build context {context} is not a directory")
         tag = tag or f"{REPO}:{run_id}-{role}"
-        labels = {LABEL_RUN: run_id, LABEL_ROLE: role, LABEL_CREATED: str(int(time.time()))}
+        labels = {LABEL_RUN: run_id, LABEL_ROLE: role, LABEL_CREATED: str(int(time.time())),
+                  LABEL_OWNER: owner_token()}
+        if keep:
+            labels[LABEL_KEEP] = "1"
         build_args = dict(build_args or {})
         with tempfile.TemporaryDirectory(prefix="leanify-build-") as tmp:
             df = os.path.join(tmp, "Dockerfile")
@@ -214,8 +311,34 @@ class Engine:
             else:
                 res = self._build_classic(df, context, tag, labels, build_args, network,
                                           no_cache, timeout)
-        res.log = redact(res.log, build_args.values())
+        from .redact import build_arg_values  # noqa: PLC0415
+
+        res.log = redact(res.log, build_arg_values(build_args))
+        if not res.ok and not res.timed_out and not self.alive():
+            last = (res.tail(1) or ["no output"])[0]
+            raise EngineError(f"the Docker engine at {self.host} stopped answering while building "
+                              f"the {role} image ({last}); nothing is claimed")
+        if res.timed_out:
+            res.log += (f"\nleanify: the {role} build did not finish within {timeout:.0f}s and was "
+                        "stopped (--build-timeout)")
         return res
+
+    @property
+    def host(self) -> str:
+        return os.environ.get("DOCKER_HOST") or "the default socket"
+
+    def alive(self) -> bool:
+        """Does the engine still answer (a short ping)?"""
+        try:
+            import docker  # noqa: PLC0415
+
+            client = docker.from_env(timeout=10)
+            try:
+                return bool(client.ping())
+            finally:
+                client.close()
+        except Exception:  # noqa: BLE001 - any failure: not answering
+            return False
 
     def _build_buildkit(self, cmd, df, context, tmp, tag, labels, build_args, network, no_cache,
                         timeout) -> BuildResult:
@@ -238,14 +361,7 @@ class Engine:
             argv.append("--no-cache")
         argv.append(context)
         t0 = time.monotonic()
-        try:
-            p = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout,
-                               errors="replace")
-            log, rc = p.stdout + p.stderr, p.returncode
-        except subprocess.TimeoutExpired as exc:
-            log = (exc.stdout or "") + (exc.stderr or "") if isinstance(exc.stdout, str) else ""
-            log += f"\nbuild timed out after {timeout:.0f}s"
-            rc = -1
+        log, rc, timed_out = run_cli(argv, env, timeout)
         seconds = time.monotonic() - t0
         image_id = None
         if rc == 0 and os.path.exists(iid):
@@ -253,13 +369,14 @@ class Engine:
         total, rerun = buildkit_steps(log)
         return BuildResult(ok=image_id is not None, image_id=image_id, tag=tag if image_id else None,
                            seconds=seconds, builder="buildkit", log=log, steps_total=total,
-                           steps_rerun=len(rerun), rerun=rerun)
+                           steps_rerun=len(rerun), rerun=rerun, timed_out=timed_out)
 
     def _build_classic(self, df, context, tag, labels, build_args, network, no_cache,
                        timeout) -> BuildResult:
         lines: list[str] = []
         image_id = None
         error = None
+        timed_out = False
         t0 = time.monotonic()
         try:
             stream = self.client.api.build(
@@ -278,6 +395,7 @@ class Engine:
         except Exception as exc:  # noqa: BLE001 - API errors are build failures here
             error = _one_line(exc)
             lines.append(error + "\n")
+            timed_out = "timed out" in error.lower() or "timeout" in type(exc).__name__.lower()
         seconds = time.monotonic() - t0
         log = "".join(lines)
         if error:
@@ -289,7 +407,7 @@ class Engine:
         total, rerun = count_classic_steps(log)
         return BuildResult(ok=image_id is not None, image_id=image_id, tag=tag if image_id else None,
                            seconds=seconds, builder="classic", log=log, steps_total=total,
-                           steps_rerun=rerun)
+                           steps_rerun=rerun, timed_out=timed_out)
 
     # -- images and containers ---------------------------------------------------------------
     def inspect(self, ref: str) -> dict:
@@ -300,17 +418,26 @@ class Engine:
         return self.client.containers.create(
             image, command=command if command is not None else ["/leanify-never-started"],
             entrypoint=entrypoint if entrypoint is not None else [],
-            labels={LABEL_RUN: run_id, LABEL_ROLE: role}, network_mode="none",
+            labels=self._labels(run_id, role), network_mode="none",
         )
+
+    @staticmethod
+    def _labels(run_id: str, role: str) -> dict[str, str]:
+        return {LABEL_RUN: run_id, LABEL_ROLE: role, LABEL_OWNER: owner_token()}
 
     def run(self, image: str, argv: Sequence[str] | None, *, run_id: str, role: str,
             entrypoint: Sequence[str] | None = None, timeout: float = 60,
             cap_drop_all: bool = True, mem_limit: str = "1g", user: str | None = None) -> "RunResult":
         """Run a container confined (no network, limits, no new privileges) and remove it."""
+        from docker.types import LogConfig  # noqa: PLC0415
+
+        name = f"leanify-{run_id}-{role}-{uuid.uuid4().hex[:8]}"
         kwargs = dict(
-            detach=True, network_mode="none", mem_limit=mem_limit, memswap_limit=mem_limit,
-            pids_limit=256, nano_cpus=1_000_000_000, security_opt=["no-new-privileges"],
-            privileged=False, labels={LABEL_RUN: run_id, LABEL_ROLE: role},
+            detach=True, name=name, network_mode="none", mem_limit=mem_limit,
+            memswap_limit=mem_limit, pids_limit=256, nano_cpus=1_000_000_000,
+            security_opt=["no-new-privileges"], privileged=False,
+            labels=self._labels(run_id, role),
+            log_config=LogConfig(type="json-file", config={"max-size": "10m", "max-file": "1"}),
         )
         if cap_drop_all:
             kwargs["cap_drop"] = ["ALL"]
@@ -341,12 +468,14 @@ class Engine:
         except Exception as exc:  # noqa: BLE001 - e.g. executable not found in the image
             return RunResult(exit_code=None, stdout="", stderr=_one_line(exc), timed_out=False,
                              seconds=time.monotonic() - t0, error=_one_line(exc))
-        finally:
-            if container is not None:
-                try:
+        finally:  # also on KeyboardInterrupt / SIGTERM-as-exception: never leave it running
+            try:
+                if container is not None:
                     container.remove(force=True)
-                except Exception:  # noqa: BLE001
-                    pass
+                else:  # interrupted between create and start: find it by its unique name
+                    self.client.api.remove_container(name, force=True)
+            except Exception:  # noqa: BLE001 - never created, or the engine is gone
+                pass
 
     # -- cleanup -----------------------------------------------------------------------------
     def cleanup(self, run_id: str) -> int:
@@ -367,12 +496,32 @@ class Engine:
                     pass
         return removed
 
+    def cleanup_dead(self) -> int:
+        """Remove the runs whose owning process is gone (same machine, same boot), except runs
+        kept on purpose (``--keep-images``). Returns the number of images removed."""
+        dead: set[str] = set()
+        f = {"label": LABEL_RUN}
+        objs = list(self.client.containers.list(all=True, filters=f)) + list(self.client.images.list(filters=f))
+        for obj in objs:
+            labels = getattr(obj, "labels", None) or {}
+            if labels.get(LABEL_KEEP) == "1" or not labels.get(LABEL_RUN):
+                continue
+            if owner_alive(labels.get(LABEL_OWNER)) is False:
+                dead.add(labels[LABEL_RUN])
+        return sum(self.cleanup(run_id) for run_id in sorted(dead))
+
     def cleanup_stale(self, hours: float = 6) -> int:
-        """Remove leanify verification images (any run) older than ``hours``."""
+        """Remove the runs of dead owners (``cleanup_dead``) and leanify verification images
+        (any run, except kept ones) older than ``hours``."""
+        try:
+            removed = self.cleanup_dead()
+        except Exception:  # noqa: BLE001 - best effort
+            removed = 0
         cutoff = time.time() - hours * 3600
-        removed = 0
         for img in self.client.images.list(filters={"label": LABEL_RUN}):
             labels = (img.attrs.get("Config") or {}).get("Labels") or {}
+            if labels.get(LABEL_KEEP) == "1":
+                continue
             try:
                 created = float(labels.get(LABEL_CREATED, "inf"))
             except ValueError:
@@ -426,4 +575,5 @@ def parse_build_args(pairs: Iterable[str]) -> dict[str, str]:
 
 
 __all__ = ["Engine", "EngineError", "BuildResult", "RunResult", "new_run_id", "parse_build_args",
-           "count_buildkit_steps", "count_classic_steps", "redact", "LABEL_RUN", "LABEL_ROLE"]
+           "count_buildkit_steps", "count_classic_steps", "redact", "run_cli", "owner_token",
+           "owner_alive", "LABEL_RUN", "LABEL_ROLE", "LABEL_OWNER", "LABEL_KEEP"]

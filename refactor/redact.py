@@ -48,6 +48,9 @@ ASSIGNMENT = re.compile(
     r"(?P<sep>=|:[ \t]+)"
     r"(?P<q>['\"]?)(?P<value>[^\s'\";&|)]+)"
 )
+#: ``curl -u user:password`` / ``--user user:password`` (wget: ``--password`` is a flag below)
+USER_OPTION = re.compile(r"(?<![A-Za-z0-9_-])(?:-u|--user|--proxy-user)(?:[ \t]+|=)(?P<q>['\"]?)"
+                         r"(?P<user>[^\s:'\"$]+):(?P<value>[^\s'\"]+)")
 #: ``Authorization: Bearer VALUE`` in a curl/wget header
 AUTH_HEADER = re.compile(r"(?i)\bAuthorization:[ \t]*(?:Bearer|Basic|token)[ \t]+"
                          r"(?P<value>[A-Za-z0-9._~+/=-]{8,})")
@@ -141,6 +144,10 @@ def find(text: str, *, assignments: bool = True) -> list[Hit]:
         if literal_value(pw):
             scheme = text[m.start(): text.index("://", m.start())]
             hits.append(Hit("url password", f"password in a {scheme} URL", pw, m.start(2), m.end(2)))
+    for m in USER_OPTION.finditer(text):
+        if literal_value(m.group("value")):
+            hits.append(Hit("url password", "password in a --user option", m.group("value"),
+                            m.start("value"), m.end("value")))
     for m in AUTH_HEADER.finditer(text):
         if literal_value(m.group("value")):
             hits.append(Hit("token", "Authorization header", m.group("value"), m.start("value"),
@@ -175,6 +182,8 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     hits = find(text)
     for h in reversed(hits):
         text = text[: h.start] + MASK + text[h.end:]
+    for value in sorted({h.value for h in hits if len(h.value) >= 6}, key=len, reverse=True):
+        text = text.replace(value, MASK)  # the same credential elsewhere, in any shape
     return text
 
 
@@ -200,6 +209,12 @@ def scrub(obj: Any, secrets: Iterable[str] = ()) -> Any:
     return obj
 
 
+def build_arg_values(build_args) -> list[str]:
+    """The ``--build-arg`` values to redact: all of them, except values under 4 characters whose
+    name does not say secret (``PY=3`` must not blank out every "3" in a report)."""
+    return [v for k, v in dict(build_args or {}).items() if v and (len(v) >= 4 or secret_name(k))]
+
+
 def secret_env_values(env: Iterable[str] | None) -> list[str]:
     """The values of ``NAME=value`` entries of an image config's Env whose name says secret."""
     out = []
@@ -211,4 +226,4 @@ def secret_env_values(env: Iterable[str] | None) -> list[str]:
 
 
 __all__ = ["find", "Hit", "mask", "redact", "scrub", "secret_name", "literal_value",
-           "secret_env_values", "MASK", "PLACEHOLDERS"]
+           "secret_env_values", "build_arg_values", "MASK", "PLACEHOLDERS"]

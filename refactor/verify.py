@@ -12,6 +12,7 @@ The comparison functions at the top are pure (dicts in, findings out) and unit t
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import hashlib
 import io
@@ -21,15 +22,18 @@ import posixpath
 import re
 import shlex
 import shutil
+import signal
 import struct
 import tarfile
 import tempfile
+import threading
 import time
 import zipfile
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
 from .engine import BuildResult, Engine, EngineError, RunResult, new_run_id
+from .redact import build_arg_values, secret_env_values
 
 CPU_TARGET_BYTES = 500 * 1000 * 1000
 #: growth that still passes (reported): splitting `COPY . .` copies the manifests twice
@@ -1302,6 +1306,7 @@ def verify(
     prebuilt: dict | None = None,
     cold: bool = True,
     progress=None,
+    build_timeout: float = 3600,
 ) -> Verification:
     """Build both Dockerfiles from ``context`` and compare them. See the module docstring.
 
@@ -1310,75 +1315,147 @@ def verify(
     removed here — the owner of the dict cleans up its ``run_id``.
     ``cold=False`` builds with the cache (build_seconds then are not cold times); ``rebuild=False``
     skips the rebuild measurement. Both exist to keep test suites fast.
+    ``build_timeout``: seconds before a build is stopped (the verdict is then "error").
+
+    Nothing is left behind unless ``keep_images``: the run's containers and images are removed
+    on every way out (a failure, an exception, Ctrl-C, SIGTERM — turned into an exception here
+    while verifying); runs of processes that died (SIGKILL) are swept at the start of the next
+    verification. Build-arg values and credentials never reach the result (``leanify.redact``).
     """
     engine = engine or Engine()
     context = os.path.abspath(os.fspath(context))
     run_id = run_id or new_run_id()
-    v = Verification(builder=engine.builder, run_id=run_id)
-    say = progress or (lambda msg: None)
-    owned = prebuilt is None
     try:
-        say("building the original (cold)")
-        bb = _build_cached(engine, before_text, context, run_id, "before", build_args,
-                           build_network, prebuilt, cold)
-        v.builder = bb.builder
-        if not bb.ok:
-            v.verdict = "error"
-            v.reasons = ["the original Dockerfile does not build; nothing is claimed"]
-            v.log_tail = bb.tail(LOG_TAIL)
-            return v
-        say("building the rewrite (cold)")
-        ab = _build_cached(engine, after_text, context, run_id, "after", build_args,
-                           build_network, prebuilt, cold)
-        v.before, b_attrs = _facts(engine, bb)
-        v.images = {"before": bb.tag or bb.image_id}
-        if not ab.ok:
-            v.verdict = "fail"
-            v.reasons = ["the rewritten Dockerfile does not build"]
-            v.log_tail = ab.tail(LOG_TAIL)
-            return v
-        v.after, a_attrs = _facts(engine, ab)
-        v.images["after"] = ab.tag or ab.image_id
-
-        env_keys, label_keys, b_base = declared_keys(before_text)
-        _, _, a_base = declared_keys(after_text)
-        v.config = diff_config(
-            b_attrs.get("Config") or {}, a_attrs.get("Config") or {},
-            before_author=b_attrs.get("Author"), after_author=a_attrs.get("Author"),
-            declared_env=env_keys, declared_labels=label_keys,
-            base_changed=(b_base or "").lower() != (a_base or "").lower(),
-        )
-
-        say("reading content")
-        bside = _inspect_side(engine, bb.image_id, run_id, "before", smoke_timeout)
-        aside = _inspect_side(engine, ab.image_id, run_id, "after", smoke_timeout)
-        v.content = compare_content(bside, aside, build_scripts(before_text))
-
-        say("smoke")
-        v.smoke = run_smoke(engine, bb.image_id, ab.image_id, smoke, bside.cfg, bside.tree,
-                            run_id, smoke_timeout, bside.has_python)
-        if v.smoke.how == "none":
-            v.warnings.append("no smoke command: the image has no ENTRYPOINT/CMD and none was given")
-            v.smoke = None
-
-        say("waste")
-        _fill_waste(engine, bb.image_id, v.before, v.warnings, "before")
-        _fill_waste(engine, ab.image_id, v.after, v.warnings, "after")
-        _size_warning("before", b_attrs, before_text, v.warnings)
-        _size_warning("after", a_attrs, after_text, v.warnings)
-
-        if rebuild:
-            say("rebuild after a source change")
-            _measure_rebuild(engine, v, before_text, after_text, context, rebuild_file, run_id,
-                             build_args, build_network)
-        decide(v)
-        return v
+        engine.cleanup_dead()
+    except Exception:  # noqa: BLE001 - a sweep is best effort
+        pass
+    v = Verification(builder=engine.builder, run_id=run_id)
+    secrets = build_arg_values(build_args)
+    for text in (before_text, after_text):
+        secrets += _secret_values(text)
+    try:
+        with _terminate_as_interrupt():
+            return _verify(v, engine, before_text, after_text, context, smoke, build_args,
+                           build_network, keep_images, rebuild_file, smoke_timeout, rebuild, run_id,
+                           prebuilt, cold, progress, build_timeout, secrets)
     finally:
-        if owned and not keep_images:
+        if prebuilt is None and not keep_images:
             try:
                 engine.cleanup(run_id)
             except Exception:  # noqa: BLE001 - cleanup is best effort; stale sweep catches it
                 pass
+        from .redact import scrub
+
+        scrub(v, secrets)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM/SIGHUP while verifying: unwinds like Ctrl-C so every cleanup runs."""
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt():
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, _frame):
+        raise Terminated(f"signal {signum}")
+
+    old = {}
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        try:
+            old[sig] = signal.signal(sig, handler)
+        except (ValueError, OSError):
+            pass
+    try:
+        yield
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
+
+
+def _secret_values(dockerfile_text: str) -> list[str]:
+    """Credentials written in a Dockerfile (LEAN020's reading): scrubbed from every report."""
+    try:
+        from .model import Dockerfile
+        from .transforms.secrets import findings
+
+        return [h.value for _ins, _w, h in findings(Dockerfile.parse(dockerfile_text))]
+    except Exception:  # noqa: BLE001 - unparsable: the pattern scrub still applies
+        return []
+
+
+def _timed_out(role: str, timeout: float) -> str:
+    what = "original" if role == "before" else "rewritten"
+    return (f"the {what} Dockerfile did not finish building within {timeout:.0f}s "
+            "(--build-timeout); the build was stopped and nothing is claimed")
+
+
+def _verify(v, engine, before_text, after_text, context, smoke, build_args, build_network,
+            keep_images, rebuild_file, smoke_timeout, rebuild, run_id, prebuilt, cold, progress,
+            build_timeout, secrets) -> Verification:
+    say = progress or (lambda msg: None)
+    bt = {"timeout": build_timeout, "keep": keep_images}
+    say("building the original (cold)")
+    bb = _build_cached(engine, before_text, context, run_id, "before", build_args,
+                       build_network, prebuilt, cold, **bt)
+    v.builder = bb.builder
+    if not bb.ok:
+        v.verdict = "error"
+        v.reasons = [_timed_out("before", build_timeout) if bb.timed_out else
+                     "the original Dockerfile does not build; nothing is claimed"]
+        v.log_tail = bb.tail(LOG_TAIL)
+        return v
+    say("building the rewrite (cold)")
+    ab = _build_cached(engine, after_text, context, run_id, "after", build_args,
+                       build_network, prebuilt, cold, **bt)
+    v.before, b_attrs = _facts(engine, bb)
+    secrets += secret_env_values((b_attrs.get("Config") or {}).get("Env"))
+    v.images = {"before": bb.tag or bb.image_id}
+    if not ab.ok:
+        v.verdict = "error" if ab.timed_out else "fail"
+        v.reasons = [_timed_out("after", build_timeout) if ab.timed_out else
+                     "the rewritten Dockerfile does not build"]
+        v.log_tail = ab.tail(LOG_TAIL)
+        return v
+    v.after, a_attrs = _facts(engine, ab)
+    secrets += secret_env_values((a_attrs.get("Config") or {}).get("Env"))
+    v.images["after"] = ab.tag or ab.image_id
+
+    env_keys, label_keys, b_base = declared_keys(before_text)
+    _, _, a_base = declared_keys(after_text)
+    v.config = diff_config(
+        b_attrs.get("Config") or {}, a_attrs.get("Config") or {},
+        before_author=b_attrs.get("Author"), after_author=a_attrs.get("Author"),
+        declared_env=env_keys, declared_labels=label_keys,
+        base_changed=(b_base or "").lower() != (a_base or "").lower(),
+    )
+
+    say("reading content")
+    bside = _inspect_side(engine, bb.image_id, run_id, "before", smoke_timeout)
+    aside = _inspect_side(engine, ab.image_id, run_id, "after", smoke_timeout)
+    v.content = compare_content(bside, aside, build_scripts(before_text))
+
+    say("smoke")
+    v.smoke = run_smoke(engine, bb.image_id, ab.image_id, smoke, bside.cfg, bside.tree,
+                        run_id, smoke_timeout, bside.has_python)
+    if v.smoke.how == "none":
+        v.warnings.append("no smoke command: the image has no ENTRYPOINT/CMD and none was given")
+        v.smoke = None
+
+    say("waste")
+    _fill_waste(engine, bb.image_id, v.before, v.warnings, "before")
+    _fill_waste(engine, ab.image_id, v.after, v.warnings, "after")
+    _size_warning("before", b_attrs, before_text, v.warnings)
+    _size_warning("after", a_attrs, after_text, v.warnings)
+
+    if rebuild:
+        say("rebuild after a source change")
+        _measure_rebuild(engine, v, before_text, after_text, context, rebuild_file, run_id,
+                         build_args, build_network, **bt)
+    decide(v)
+    return v
 
 
 def build_key(text: str, context: str, build_args: Mapping | None, network: str) -> str:
@@ -1390,19 +1467,20 @@ def build_key(text: str, context: str, build_args: Mapping | None, network: str)
 
 
 def _build_cached(engine, text, context, run_id, role, build_args, network, prebuilt,
-                  cold=True) -> BuildResult:
+                  cold=True, timeout: float = 3600, keep: bool = False) -> BuildResult:
     key = build_key(text, context, build_args, network) + ("" if cold else "-warm")
     if prebuilt is not None and key in prebuilt:
         return prebuilt[key]
     res = engine.build(text, context, run_id=run_id, role=role, tag=f"leanify-verify:{run_id}-{role}-{key}",
-                       build_args=build_args, network=network, no_cache=cold)
+                       build_args=build_args, network=network, no_cache=cold, timeout=timeout,
+                       keep=keep)
     if prebuilt is not None:
         prebuilt[key] = res
     return res
 
 
 def _measure_rebuild(engine, v: Verification, before_text, after_text, context, rebuild_file,
-                     run_id, build_args, network) -> None:
+                     run_id, build_args, network, timeout: float = 3600, keep: bool = False) -> None:
     rel = rebuild_file
     if rel and os.path.isabs(rel):
         rel = os.path.relpath(rel, context)
@@ -1419,7 +1497,8 @@ def _measure_rebuild(engine, v: Verification, before_text, after_text, context, 
         for role, text in (("before", before_text), ("after", after_text)):
             warm[role] = engine.build(text, ctx, run_id=run_id, role=role,
                                       tag=f"leanify-verify:{run_id}-{role}-warm",
-                                      build_args=build_args, network=network)
+                                      build_args=build_args, network=network, timeout=timeout,
+                                      keep=keep)
         _touch_source(os.path.join(ctx, rel), f"{run_id}-{time.time_ns()}")
         for role, text, slot in (("before", before_text, v.rebuild_before),
                                  ("after", after_text, v.rebuild_after)):
@@ -1428,7 +1507,7 @@ def _measure_rebuild(engine, v: Verification, before_text, after_text, context, 
                 continue
             r = engine.build(text, ctx, run_id=run_id, role=role,
                              tag=f"leanify-verify:{run_id}-{role}-rebuild",
-                             build_args=build_args, network=network)
+                             build_args=build_args, network=network, timeout=timeout, keep=keep)
             if r.ok:
                 slot.steps_rerun, slot.seconds, slot.steps = r.steps_rerun, r.seconds, r.rerun
             else:

@@ -150,7 +150,7 @@ def reason(ins: Instruction, where: str, h: Hit) -> str:
     subject = f"{name} = " if h.kind == "assignment" else ""
     return (f"RUN contains {what} ({subject}{shown}): RUN command lines are stored in the image "
             f"history (`docker history`) and in build logs; read it from {mount}"
-            + (" and write `$" + env + "` in the URL" if h.kind == "url password" else ""))
+            + (" and write `$" + env + "` in the URL" if "URL" in h.what else ""))
 
 
 def apply(model: Dockerfile, facts: Facts):
