@@ -34,9 +34,19 @@ class DefaultGroup(click.Group):
     default_command = "run"
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args and ctx.resilient_parsing:
+            return super().parse_args(ctx, args)  # shell completion of the first word: see shell_complete
         if not args or (args[0] not in self.commands and args[0] not in ("--version",)):
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
+
+    def shell_complete(self, ctx: click.Context, incomplete: str):
+        """The first word completes to a subcommand or to an option of ``run``."""
+        out = super().shell_complete(ctx, incomplete)
+        run = self.commands[self.default_command]
+        with run.make_context(self.default_command, [], parent=ctx, resilient_parsing=True) as sub:
+            out.extend(run.shell_complete(sub, incomplete))
+        return out
 
 
 @click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
