@@ -1,0 +1,5 @@
+import { Router } from 'express';
+import pino from 'pino';
+
+export const router = Router();
+const log = pino();

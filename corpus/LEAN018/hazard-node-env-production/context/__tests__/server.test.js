@@ -1,0 +1,2 @@
+const request = require('supertest');
+test('x', () => {});
