@@ -31,7 +31,7 @@ different wheel index, fewer features); leanify does not rewrite requirements fi
 
 Left alone: GPU base images (``nvidia/cuda``, ``nvcr.io/nvidia/*``, ``pytorch/pytorch``, tags
 naming cuda or gpu); torch already from the CPU index or pinned ``+cpu``; opencv code that opens
-windows; runtime code libcst cannot read; images without a build context.
+windows, or opencv when no runtime file of the build context imports it (nothing shows it opens none); runtime code libcst cannot read; images without a build context.
 """
 
 from __future__ import annotations
@@ -153,11 +153,11 @@ def apply(model: Dockerfile, facts: Facts):
         top = tops[0].split(".", 1)[0]
         uses = _uses(analysis, facts, top)
         files = sorted(uses)
-        shown = ", ".join(files[:3]) + (" …" if len(files) > 3 else "") if files else "no runtime file"
+        shown = ", ".join(files[:3]) + (" …" if len(files) > 3 else "") if files else "code leanify cannot see"
         if key.startswith("opencv"):
             gui = sorted({u for us in uses.values() for u in us if u.split(".", 1)[0] in _GUI})
-            if gui:
-                continue
+            if gui or not files:
+                continue  # it opens windows, or the code that would show it is not in the build context
             changes.append(_finding(inst, f"{name} ({where}) → {info['instead']}: {info['why']}; the runtime code "
                                           f"({shown}) opens no window (no cv2.imshow/namedWindow/waitKey)", [where.rsplit(':', 1)[0]] + files))
         elif key.startswith("tensorflow"):
