@@ -193,7 +193,10 @@ def _copy(v: Any) -> Any:
 
 def discover(start: Path) -> Path | None:
     """The nearest configuration file for a Dockerfile in (or at) ``start``; see the module doc."""
-    folder = start.resolve()
+    try:
+        folder = start.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: the read that follows reports it with its line
+        folder = start.absolute()
     if not folder.is_dir():
         folder = folder.parent
     while True:
