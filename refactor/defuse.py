@@ -25,7 +25,11 @@ package manager may do (a lifecycle script, a local path dependency) makes the c
 Known limits, on the safe side unless noted: the working directory of an external base image is
 known only for a few official images (``_BASE_WORKDIR``), else relative paths are "anything";
 a USER set by the base image is taken to be root for where caches go (official images run as
-root); ENV values are substituted only when literal; `.dockerignore` is applied to whole-context
+root); a user created in the stage (useradd/adduser with a literal name) has the home
+those tools write to /etc/passwd (``-d``/``--home``/BusyBox ``-h``, else ``/home/<name>``) and
+package managers use only its dot-folders (and ``go``); a user created in a way not read
+here (a variable name, ``--system``, ``usermod``) has an unknown home (every path); a user of
+the base image is taken to live under /home or /root; ENV values are substituted only when literal; `.dockerignore` is applied to whole-context
 COPYs (a file it excludes is not written).
 """
 
@@ -160,6 +164,16 @@ def _subst(text: str, env: dict[str, str]) -> str | None:
     return None if unknown or "$" in out else out
 
 
+def _known(path: str, cwd: str | None, env: dict[str, str] | None = None) -> bool:
+    """Whether ``_resolve`` gives the real path (``/`` itself included), not "anything"."""
+    if "$" in path or "`" in path:
+        got = _subst(path, env or {}) if env is not None else None
+        if got is None:
+            return False
+        path = got
+    return not path.startswith("~") and (path.startswith("/") or cwd is not None)
+
+
 def _resolve(path: str, cwd: str | None, env: dict[str, str] | None = None) -> str:
     """An image path for a path argument: absolute, or against ``cwd``; ANY when unknown."""
     if "$" in path or "`" in path:
@@ -188,15 +202,20 @@ class State:
     ctx: tuple = ()  # (image path, context path, is_dir): what a COPY put there, still untouched
     paths: frozenset = frozenset()  # absolute paths named in package-manager related ENV values
     unknown_paths: frozenset = frozenset()  # such ENV names whose value is not known here
+    homes: tuple = ()  # (user name, home folder or None: unknown) of users created in this stage
 
     def but(self, **kw) -> "State":
-        d = {k: getattr(self, k) for k in ("cwd", "env", "names", "user", "ctx", "paths", "unknown_paths")}
+        d = {k: getattr(self, k) for k in ("cwd", "env", "names", "user", "ctx", "paths", "unknown_paths", "homes")}
         d.update(kw)
         return State(**d)
 
     def locate(self, image_path: str) -> str | None:
         """The context file an image path was copied from (None: not known to come from one)."""
         for dst, src, is_dir in reversed(self.ctx):
+            if src is None:  # a mask: something later wrote here, it no longer comes from the context
+                if image_path == dst or image_path.startswith(dst.rstrip("/") + "/") or dst.endswith("*") and image_path.startswith(dst[:-1]):
+                    return None
+                continue
             if image_path == dst:
                 return src
             if is_dir and (image_path.startswith(dst.rstrip("/") + "/")):
@@ -273,6 +292,8 @@ def _step(model: "Dockerfile", ins: "Instruction", s: State) -> State:
                 env.pop(k, None)
             else:
                 env[k] = v2
+            if k == "HOME" and v2 is not None and v2.startswith("/"):
+                continue  # a known HOME: package managers use its dot-folders (``_home_dirs``), not all of it
             if _PATH_ENV.match(k) and _PATHLIKE.search(k):
                 for part in (v2 if v2 is not None else v).split(":"):
                     if part in (f"${k}", f"${{{k}}}"):
@@ -295,10 +316,15 @@ def _step(model: "Dockerfile", ins: "Instruction", s: State) -> State:
         return s.but(env=env, names=frozenset(names), unknown_paths=frozenset(unknown))
     if kw == "USER" and ins.value:
         return s.but(user=ins.value[0])
+    if kw == "RUN" and ins.keyword == "RUN":
+        made = _created_users(model, ins)
+        if made:
+            return s.but(homes=s.homes + made)
+        return s
     if kw in ("COPY", "ADD") and ins.keyword != "ONBUILD" and not ins.heredocs and len(ins.value) >= 2 and ins.flag("from") is None:
         srcs, dest = ins.value[:-1], ins.value[-1]
         base = _resolve(dest, s.cwd, s.env)
-        if base == ANY or any(x.startswith(("http://", "https://", "git@")) or "$" in x for x in srcs):
+        if not _known(dest, s.cwd, s.env) or any(x.startswith(("http://", "https://", "git@")) or "$" in x for x in srcs):
             return s
         new = []
         for src in srcs:
@@ -321,7 +347,18 @@ def _track_ctx(model, ins, before: State, after: State) -> State:
     eff = _effects(model, ins, before, None) if ins.keyword != "RUN" else _run_effects(model, ins, before, None)
     made = set(after.ctx) - set(before.ctx)
     writes = [w for w in eff.writes if not w.endswith("/.")]  # making a folder changes no file
-    keep = tuple(m for m in after.ctx if m in made or not any(overlaps(w, m[0]) for w in writes))
+    keep, masks = [], []
+    for m in after.ctx:
+        hits = [w for w in writes if overlaps(w, m[0])]
+        if m in made or not hits:
+            keep.append(m)
+        elif m[2] and m[1] is not None and all(w != ANY and w.startswith(m[0].rstrip("/") + "/") for w in hits):
+            # writes strictly inside a copied folder: the rest of the folder still comes from the context
+            keep.append(m)
+            masks += [(w, None, True) for w in hits if (w, None, True) not in masks]
+        elif m[1] is None:
+            keep.append(m)  # a mask stays: what it hides is still not from the context
+    keep = tuple(keep) + tuple(masks)
     return after.but(ctx=keep) if keep != after.ctx else after
 
 
@@ -431,7 +468,7 @@ def _copy_effects(model, ins, s: State, facts) -> Effects:
     base = _resolve(dest, s.cwd, s.env)
     writes: set[str] = {base}
     is_url = any(re.match(r"^[a-z][a-z0-9+.-]*://|^git@", x, re.I) for x in srcs)
-    if base != ANY and src_from is None and not is_url and facts is not None and getattr(facts, "known", False):
+    if _known(dest, s.cwd, s.env) and src_from is None and not is_url and facts is not None and getattr(facts, "known", False):
         precise = _context_writes(srcs, dest, base, facts, tar=ins.keyword == "ADD")
         if precise is not None:
             writes = precise
@@ -527,7 +564,74 @@ def _home_dirs(s: "State") -> set[str]:
         return {_norm(home).rstrip("/") + "/.*", _norm(home).rstrip("/") + "/go"}
     if s.user in (None, "root", "0", "0:0", "root:root") and "HOME" not in s.names:
         return {"/root/.*", "/root/go"}
+    if s.user and "HOME" not in s.names:
+        name = s.user.split(":", 1)[0]
+        for user, made in reversed(s.homes):
+            if user in (name, "*"):
+                # a user this stage created: its home is what useradd/adduser wrote to /etc/passwd
+                return {made.rstrip("/") + "/.*", made.rstrip("/") + "/go"} if made else {ANY}
     return {"/root", "/home"}
+
+
+#: useradd/adduser options that take a value (both spellings: shadow's useradd, Debian's and
+#: BusyBox's adduser)
+_USERADD_VALUE = frozenset({"-c", "--comment", "-d", "--home-dir", "--home", "-h", "-e", "--expiredate", "-f", "--inactive",
+                            "-g", "--gid", "-G", "--groups", "-k", "--skel", "-K", "--key", "-p", "--password", "-s",
+                            "--shell", "-u", "--uid", "-b", "--base-dir", "-R", "--root", "-P", "--prefix", "-Z",
+                            "--selinux-user", "--ingroup", "--gecos", "--conf", "--firstuid", "--lastuid", "--firstgid",
+                            "--lastgid", "--add_extra_groups", "--add-extra-groups", "-U"})  # fmt: skip
+
+
+def _created_users(model, ins) -> tuple:
+    """(name, home) for each user a RUN creates with useradd/adduser; home None when it is not
+    provably the default ``/home/<name>`` or a literal ``-d``/``--home``/BusyBox ``-h`` folder.
+    A usermod/chsh-like command (it may move a home) makes every user's home unknown."""
+    if "useradd" not in ins.original and "adduser" not in ins.original and "usermod" not in ins.original:
+        return ()
+    script = analyze_run(ins, model)
+    if script is None:
+        return (("*", None),)
+    out = []
+    for c in script.commands:
+        if c.basename == "usermod":
+            out.append(("*", None))
+            continue
+        if c.basename not in ("useradd", "adduser"):
+            continue
+        args = list(c.program_args)
+        pos, opts, i = [], {}, 0
+        while i < len(args):
+            a = args[i]
+            if a.startswith("--") and "=" in a:
+                k, v = a.split("=", 1)
+                opts[k] = v
+            elif a in _USERADD_VALUE and i + 1 < len(args):
+                opts[a] = args[i + 1]
+                i += 1
+            elif a.startswith("-") and len(a) > 1:
+                opts[a] = ""
+            else:
+                pos.append(a)
+            i += 1
+        if not pos:
+            continue
+        name = pos[0]
+        if "$" in name or "`" in name:
+            out.append(("*", None))
+            continue
+        home = opts.get("-d", opts.get("--home-dir", opts.get("--home")))
+        if home is None and c.basename == "adduser":
+            home = opts.get("-h")
+        if len(pos) != 1 or any(k in opts for k in ("-b", "--base-dir", "-R", "--root", "-P", "--prefix", "-S", "--system")):
+            home = None
+        elif home is None:
+            home = "/home/" + name
+        elif not home.startswith("/") or "$" in home or "`" in home:
+            home = None
+        else:
+            home = _norm(home)
+        out.append((name, home if c.top_level and "||" not in script.source else None))
+    return tuple(out)
 _PATH_ENV = re.compile(
     r"^(PATH|VIRTUAL_ENV|CONDA_\w+|PYTHON\w*|PIP_\w+|UV_\w+|POETRY_\w+|PIPENV_\w+|NODE_PATH|NPM_CONFIG_\w+|npm_config_\w+|"
     r"YARN_\w+|PNPM_\w+|GOPATH|GOMODCACHE|GOCACHE|GOBIN|GOFLAGS|GEM_HOME|GEM_PATH|BUNDLE_\w+|COMPOSER\w*|CARGO_HOME|"

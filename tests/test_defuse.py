@@ -160,3 +160,61 @@ def test_can_move_checks_everything_passed() -> None:
     assert defuse.can_move(m, _ins(m, 4), before=_ins(m, 2))[0]
     ok, why = defuse.can_move(m, _ins(m, 5), before=_ins(m, 2))
     assert not ok
+
+
+def _facts(tmp_path: Path, files: dict[str, str]) -> Facts:
+    for name, text in files.items():
+        p = tmp_path / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+    return Facts(context=tmp_path)
+
+
+def test_copy_into_the_image_root_is_a_known_destination(tmp_path: Path) -> None:
+    # WORKDIR "/" (python's): `COPY . .` writes /requirements.txt and /main.py, not "anything"
+    facts = _facts(tmp_path, {"requirements.txt": "flask\n", "main.py": ""})
+    m = _m("FROM python:3.11\nCOPY . .\nRUN pip install -r requirements.txt\n")
+    eff = defuse.facts_of(m, _ins(m, 2), facts)
+    assert eff.writes == {"/requirements.txt", "/main.py"}
+    run = defuse.facts_of(m, _ins(m, 3), facts)
+    assert [x.files for x in run.manifests] == [("requirements.txt",)]
+    # an unknown working directory stays "anything"
+    m2 = _m("FROM tensorflow/tensorflow\nCOPY . .\n")
+    assert defuse.facts_of(m2, _ins(m2, 2), facts).writes == {defuse.ANY}
+
+
+def test_home_of_a_user_created_in_the_stage() -> None:
+    m = _m("FROM python:3.9-alpine\nRUN adduser -D nonroot\nUSER nonroot\nRUN pip install flask\n")
+    eff = defuse.facts_of(m, _ins(m, 4))
+    assert "/home/nonroot/.*" in eff.writes and "/home" not in eff.writes
+    # BusyBox -h, shadow's -d: the home is that folder
+    m = _m("FROM python:3.9-alpine\nRUN adduser -D -h /app app\nUSER app\nRUN pip install flask\n")
+    assert "/app/.*" in defuse.facts_of(m, _ins(m, 4)).reads
+    m = _m("FROM debian\nRUN useradd -m -d /srv/web web\nUSER web:web\nRUN pip install flask\n")
+    assert "/srv/web/.*" in defuse.facts_of(m, _ins(m, 4)).reads
+
+
+def test_home_not_provable_is_anything_or_the_old_default() -> None:
+    # a user of the base image: /home and /root as before
+    m = _m("FROM node:18\nUSER node\nRUN npm install -g serve\n")
+    assert {"/home", "/root"} <= defuse.facts_of(m, _ins(m, 3)).writes
+    # usermod may move a home; a variable name, --system, `|| true`: unknown -> every path
+    for run in ("useradd app && usermod -d /x app", "useradd -r --base-dir /opt app", "adduser --system app",
+                "useradd app || true"):
+        m = _m(f"FROM debian\nRUN {run}\nUSER app\nRUN pip install flask\n")
+        assert defuse.ANY in defuse.facts_of(m, _ins(m, 4)).reads, run
+
+
+def test_known_home_is_its_dot_folders_not_the_whole_folder() -> None:
+    m = _m("FROM node:18\nWORKDIR /app\nENV HOME=/app\nRUN npm install -g serve\n")
+    eff = defuse.facts_of(m, _ins(m, 4))
+    assert "/app/.*" in eff.writes and "/app" not in eff.writes
+
+
+def test_write_inside_a_copied_folder_masks_only_that_part(tmp_path: Path) -> None:
+    facts = _facts(tmp_path, {"requirements.txt": "flask\n", "venv/pyvenv.cfg": ""})
+    m = _m("FROM python:3.11\nWORKDIR /app\nCOPY . .\nRUN python -m venv /app/venv\nRUN pip install -r requirements.txt\n")
+    st = defuse.stage_states(m, 0)[_ins(m, 5).index]
+    assert st.locate("/app/requirements.txt") == "requirements.txt"
+    assert st.locate("/app/venv/pyvenv.cfg") is None  # the venv RUN rewrote it
+    assert [x.files for x in defuse.facts_of(m, _ins(m, 5), facts).manifests] == [("requirements.txt",)]

@@ -53,3 +53,40 @@ def test_protects_names_the_install_run(tmp_path: Path) -> None:
     facts = _ctx(tmp_path, {"requirements.txt": "flask\n"})
     m = Dockerfile.parse(PY)
     assert mf.protects(m, facts) == {3}
+
+
+def _split(run: str):
+    m = Dockerfile.parse(f"FROM python:3.11\nWORKDIR /app\nCOPY . .\n{run}\n")
+    return m, mf.run_split(m, m.instructions[-1])
+
+
+def test_run_split_cuts_after_the_last_install() -> None:
+    m, sp = _split("RUN pip install -r r.txt && python -m compileall . && python setup.py build")
+    assert sp is not None and sp.comments == ""
+    assert m.text[: sp.head_end].endswith("pip install -r r.txt")
+    assert m.text[sp.tail_start :].startswith("python -m compileall .")
+
+
+def test_run_split_does_not_repeat_a_cd() -> None:
+    # the rest would need `cd /app/src &&` again: one more hadolint DL3003 finding
+    assert _split("RUN cd /app/src && pip install -r r.txt && python setup.py install")[1] is None
+
+
+def test_run_split_refuses_what_is_not_provably_the_same() -> None:
+    for run in (
+        "RUN pip install -r r.txt; python manage.py collectstatic",  # `;`: a failed install went on
+        "RUN pip install -r r.txt || true && python x.py",  # `||`
+        "RUN pip install -r r.txt && python x.py &",  # background
+        "RUN export PIP_INDEX_URL=x && pip install -r r.txt && python x.py",  # env leaks into the rest
+        "RUN . venv/bin/activate && pip install -r r.txt && python x.py",  # source
+        "RUN set -e && pip install -r r.txt && python x.py",  # shell options
+        "RUN python x.py && echo done",  # no install
+        "RUN python x.py && pip install -r r.txt",  # nothing after the install
+        "RUN --mount=type=cache,target=/root/.cache pip install -r r.txt && python x.py",  # flags
+    ):
+        assert _split(run)[1] is None, run
+
+
+def test_run_split_keeps_comment_lines_above_the_rest() -> None:
+    m, sp = _split("RUN npm ci \\\n    # build it\n && npm run build")
+    assert sp is not None and sp.comments == "# build it\n"

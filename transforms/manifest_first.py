@@ -16,6 +16,15 @@ Installs it knows, and the files they read:
 - `poetry install --no-root`: pyproject.toml, poetry.lock, poetry.toml;
 - `mvn dependency:go-offline` on a single-module pom.xml.
 
+When the install shares its RUN with later steps (`RUN npm ci && npm run build`,
+`RUN cd /src && pip install -r requirements.txt && python setup.py install`), the RUN is cut
+right after the last install and the rest runs in a new RUN after the broad COPY — only when
+that is provably the same: every step is joined by `&&` (the chain stops at the first failure
+and fails the build either way), the install part leaves no shell state behind (no `cd`, `export`,
+variable, `set`, `source`, `umask`, `trap`, `exit`: a `cd` repeated in the rest would be one
+more hadolint DL3003); comment lines at the cut stay above the rest. The whole move is then
+proved on the cut file exactly as on any other.
+
 For Go, a builder stage (one whose files reach later stages only through `COPY --from`) that
 builds straight after the broad COPY gets `COPY go.mod go.sum ./` and `RUN go mod download`
 before it: `go build` would download the same modules anyway, in the layer that a source
@@ -52,8 +61,17 @@ Left alone (the analysis in `leanify.defuse` must prove the split changes nothin
   lockfile, a committed node_modules or virtualenv): the late COPY would overwrite its result;
 - any instruction between the COPY and the install that reads or writes what the COPY brings
   in, or changes what the COPY means (WORKDIR, an ENV the destination uses);
-- COPY flags other than `--chown`, `--chmod`, `--link`; a destination with an unknown variable;
-  manifests whose names need quoting.
+- COPY flags other than `--chown`, `--chmod`, `--link`; a destination with an unknown variable,
+  or a relative one under a base image whose WORKDIR is not known;
+  manifests whose names need quoting;
+- a RUN holding the install and other steps joined by `;`, `||`, `&`, or whose install part
+  sets shell state (`export`, `source`, `set`...) the rest could read;
+- an install that may rewrite a committed lockfile (`yarn install`, `bundle install`,
+  `npm install` without a frozen lockfile): the late COPY would put the old one back;
+- a user's home (where package managers keep caches and config) that is not provable: a user
+  created with a variable name, `--system`, `usermod`, `|| true`; the home inside the copied
+  folder when the context holds its dot-folders (`.pip/pip.conf`);
+- the project in a folder the package manager also uses (`WORKDIR /tmp`).
 """
 
 from __future__ import annotations
@@ -67,7 +85,7 @@ from leanify.context import Facts
 from leanify.edits import Edit
 from leanify.model import Dockerfile, Instruction
 from leanify.rules import Rule, Safety, change, fixed
-from leanify.shell import analyze_run
+from leanify.shell import analyze_run, parse_script
 
 RULE = Rule(
     id="LEAN011",
@@ -116,7 +134,15 @@ def apply(model: Dockerfile, facts: Facts):
         new_copies = _manifest_copies(model, copy, groups)
         start, _ = model.leading_comments(copy)
         chunk = model.text[start : copy.end - len(copy.line_ending)]
-        if add_go:
+        if isinstance(add_go, RunSplit):
+            sp = add_go
+            run = "run" if install.raw_keyword.islower() else "RUN"
+            edits.append(_replace_from(start, copy, model.lines_text(new_copies)))
+            edits.append(Edit(sp.head_end, sp.tail_start, model.newline + chunk + model.newline + sp.tail_head(run)))
+            reason = (f"{_describe(copy)} split: {_names(files)} copied first, the rest after `{what}` (the RUN is "
+                      f"split after the install; what follows it runs in a RUN after the copy), so a change to any "
+                      f"other file no longer re-runs `{what}`")  # fmt: skip
+        elif add_go:
             run = "run" if copy.raw_keyword.islower() else "RUN"
             text = model.lines_text(new_copies + [f"{run} go mod download", chunk])
             edits.append(_replace_from(start, copy, text))
@@ -162,7 +188,7 @@ def _plans(model: Dockerfile, facts: Facts):
             yield plan
 
 
-def _plan(model: Dockerfile, facts: Facts, copy: Instruction):
+def _plan(model: Dockerfile, facts: Facts, copy: Instruction, split_ok: bool = True):
     state_after = defuse.stage_states(model, copy.stage)
     members = model.stage_instructions(copy.stage)
     later = [i for i in members if i.index > copy.index]
@@ -172,6 +198,13 @@ def _plan(model: Dockerfile, facts: Facts, copy: Instruction):
     eff_copy = defuse.facts_of(model, copy, facts)
     if defuse.ANY in eff_copy.writes:
         return None
+    if defuse._known(dest, state_after[copy.index].cwd, state_after[copy.index].env):
+        # the manifests COPY takes the broad COPY's place with the same flags into the same
+        # folder: it creates that folder (and sets its owner) exactly as the broad COPY would
+        folder = defuse._resolve(dest, state_after[copy.index].cwd, state_after[copy.index].env)
+        marker = folder.rstrip("/") + "/." if folder != "/" else "/."
+        eff_copy = defuse.Effects(eff_copy.reads, eff_copy.writes - {marker}, eff_copy.uses_vars, eff_copy.sets_vars,
+                                  eff_copy.user, eff_copy.opaque)  # fmt: skip
     for k, ins in enumerate(later):
         if ins.keyword != "RUN":
             continue
@@ -182,7 +215,7 @@ def _plan(model: Dockerfile, facts: Facts, copy: Instruction):
                 return go
             # not an install: it must not depend on the COPY for the COPY to move past it
             if _blocked(model, facts, eff_copy, ins, frozenset()):
-                return None
+                return _split_plan(model, facts, copy, ins) if split_ok else None
             continue
         files: list[str] = []
         image_paths: set[str] = set()
@@ -199,8 +232,8 @@ def _plan(model: Dockerfile, facts: Facts, copy: Instruction):
         # every instruction the COPY passes, the install included, must be independent of it
         for other in later[: k + 1]:
             if _blocked(model, facts, eff_copy, other, frozenset(image_paths)):
-                return None
-        what = " && ".join(m.what for m in eff.manifests)
+                return _split_plan(model, facts, copy, ins) if split_ok and other is ins else None
+        what = " && ".join(dict.fromkeys(m.what for m in eff.manifests))
         return copy, ins, groups, what, files, False
     return None
 
@@ -210,13 +243,85 @@ def _blocked(model, facts, eff_copy, other: Instruction, provided: frozenset[str
     return defuse.conflict(eff_copy, eff, exempt_reads=provided) is not None
 
 
+# ---------------------------------------------------------------------------------------------
+# splitting a chained RUN after its install
+# ---------------------------------------------------------------------------------------------
+class RunSplit:
+    """Where a RUN is cut: source offsets of the end of the install part and of the start of
+    the rest, and the comment lines at the cut (kept above the rest)."""
+
+    def __init__(self, head_end: int, tail_start: int, comments: str):
+        self.head_end, self.tail_start, self.comments = head_end, tail_start, comments
+
+    def tail_head(self, run: str) -> str:
+        return self.comments + run + " "
+
+
+_INSTALLISH = re.compile(r"\b(pip3?|uv|npm|yarn|pnpm|go|bundle|composer|poetry|mvn)\b")
+
+
+def run_split(model: Dockerfile, ins: Instruction) -> RunSplit | None:
+    """Cut ``a && b && install && c && d`` after the last dependency install, when running the
+    two parts as two RUNs is provably the same as one: every item is joined by ``&&`` (the
+    chain stops at the first failure either way, and the build fails with it), the install part
+    leaves no shell state the rest could see (no cd, export, variable, set, source, umask, trap,
+    exit). Comment lines at the cut are kept above the rest. None when any of this does not hold."""
+    if ins.keyword != "RUN" or ins.flags or ins.json or ins.heredocs or not ins.value:
+        return None
+    script = analyze_run(ins, model)
+    got = ins.logical()
+    if script is None or not script.ok or got is None or got[0] != script.source:
+        return None
+    items = script.items
+    if len(items) < 2 or any(it.op_after != "&&" for it in items[:-1]) or items[-1].op_after is not None:
+        return None
+    installs = {id(c.command) for c in script.package_calls() if c.from_manifest or c.manager in ("go", "mvn", "composer", "poetry", "bundle")}
+    j = max((n for n, it in enumerate(items) if any(id(c) in installs for c in it.commands)), default=None)
+    if j is None or j == len(items) - 1:
+        return None
+    # a `cd` in the install part leaks (the rest would have to repeat it: one more DL3003)
+    head = parse_script(script.source[items[0].start : items[j].end])
+    if not head.ok or head.leaks() or head.functions:
+        return None
+    head_end = ins.source_offset(items[j].end - 1) + 1
+    tail_start = ins.source_offset(items[j + 1].start)
+    cut = model.text[head_end:tail_start]
+    comments = [ln.strip() for ln in cut.splitlines() if ln.strip().startswith("#")]
+    if "#" in "".join(ln for ln in cut.splitlines() if not ln.strip().startswith("#")):
+        return None
+    # comment lines at the cut describe the rest: they stay above it, as comment lines
+    return RunSplit(head_end, tail_start, "".join(c + model.newline for c in comments))
+
+
+def _split_plan(model: Dockerfile, facts: Facts, copy: Instruction, ins: Instruction):
+    """The plan for ``copy`` once ``ins`` is cut after its install, proved on the cut model
+    itself (every rule of the split is checked there as on any other file); None otherwise."""
+    if ins.keyword != "RUN" or not _INSTALLISH.search(ins.original):
+        return None
+    sp = run_split(model, ins)
+    if sp is None:
+        return None
+    run = "run" if ins.raw_keyword.islower() else "RUN"
+    text = model.text[: sp.head_end] + model.newline + sp.tail_head(run) + model.text[sp.tail_start :]
+    try:
+        cut = Dockerfile.parse(text, strict=False)
+    except Exception:  # pragma: no cover - the cut is made of the user's own words
+        return None
+    if len(cut.instructions) != len(model.instructions) + 1:
+        return None
+    plan = _plan(cut, facts, cut.instructions[copy.index], split_ok=False)
+    if plan is None or plan[5] or plan[1].index != ins.index:
+        return None  # the install part is not where the COPY can go
+    return copy, ins, plan[2], plan[3], plan[4], sp
+
+
 def _groups(model, facts, copy, image_paths: set[str], files: list[str]):
     """{subfolder of the COPY destination: [context files]}; None when a file does not come
     from this COPY (or its name would need quoting)."""
     state = defuse.stage_states(model, copy.stage)[copy.index]
-    base = defuse._resolve(copy.value[1], state.cwd, state.env)
-    if base == defuse.ANY:
+    if not defuse._known(copy.value[1], state.cwd, state.env):
         return None
+    base = defuse._resolve(copy.value[1], state.cwd, state.env)
     groups: dict[str, list[str]] = {}
     seen = set()
     for src in files:
@@ -237,6 +342,12 @@ def _manifest_copies(model: Dockerfile, copy: Instruction, groups: dict[str, lis
     dest = copy.value[1]
     flags = " ".join(copy.flags)
     out = []
+    if not dest.startswith(("/", "$")) and not any(
+        i.keyword == "WORKDIR" and i.index < copy.index for i in model.stage_instructions(copy.stage)
+    ):
+        # no WORKDIR of its own (the base image's, known): name the folder, not "./" (hadolint DL3045)
+        state = defuse.stage_states(model, copy.stage)[copy.index]
+        dest = defuse._resolve(dest, state.cwd, state.env)
     for sub in sorted(groups, key=lambda g: (g != "", g)):
         srcs = groups[sub]
         if dest in (".", "./"):
