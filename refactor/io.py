@@ -19,6 +19,9 @@ from .errors import DockerfileError
 from .model import MAX_BYTES, Dockerfile
 
 
+_NOT_REGULAR = "not a regular file (FIFO, socket or device); refusing to read it"
+
+
 def read_dockerfile(path: str, strict: bool = True) -> Dockerfile:
     """Read and parse ``path`` (``-`` for stdin)."""
     if path == "-":
@@ -42,13 +45,15 @@ def read_bytes(path: str | Path) -> bytes:
     except IsADirectoryError:
         raise DockerfileError("is a directory, not a Dockerfile") from None
     except OSError as exc:
+        if exc.errno == errno.ENXIO:  # a Unix socket cannot be opened
+            raise DockerfileError(_NOT_REGULAR) from None
         raise DockerfileError(_os_message(exc)) from None
     try:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
             raise DockerfileError("is a directory, not a Dockerfile")
         if not stat.S_ISREG(st.st_mode):
-            raise DockerfileError("not a regular file (FIFO, socket or device); refusing to read it")
+            raise DockerfileError(_NOT_REGULAR)
         if st.st_size > MAX_BYTES:
             raise DockerfileError(f"file too large ({st.st_size} bytes; limit {MAX_BYTES})")
         os.set_blocking(fd, True)
