@@ -13,8 +13,9 @@ Read with libcst (a concrete syntax tree: every Python 3 file that parses, comme
   project (``[project.scripts]``, setup.cfg ``console_scripts``), and the same inside an
   entrypoint shell script from the context;
 - reachability: the modules those entry points import, transitively (a module's parent packages
-  run their ``__init__`` too). When the entry point cannot be read, every non-test file counts
-  as runtime code (conservative: nothing is called unused on a guess).
+  run their ``__init__`` too). When the entry point cannot be read, or the code it reaches loads
+  modules by name (Django, celery, ``pkg_resources`` entry points, ``import_module(name)``),
+  every non-test file counts as runtime code (conservative: nothing is called unused on a guess).
 
 Import names map to distributions through ``knowledge/import_names.json`` plus
 ``knowledge/dependency_audit.json`` (distributions that provide a module under another name:
@@ -97,6 +98,7 @@ class _Visitor(cst.CSTVisitor):
     def __init__(self, module: str, is_package: bool, file: str):
         self.module, self.is_package, self.file = module, is_package, file
         self.found: list[Import] = []
+        self.dynamic = 0  # import_module/__import__ calls with a computed name
         self.import_module_names = {"importlib.import_module"}  # names that call importlib.import_module
         self.importlib_aliases = {"importlib"}
 
@@ -144,6 +146,7 @@ class _Visitor(cst.CSTVisitor):
             return
         first = _literal(node.args[0].value)
         if first is None or not re.fullmatch(r"\.*[A-Za-z_][\w.]*|\.+", first):
+            self.dynamic += 1
             return  # a computed name: what it imports is unknown here
         line = self._line(node)
         if first.startswith("."):
@@ -174,13 +177,18 @@ class ParseError(Exception):
 def imports_in_source(source: str, module: str = "", is_package: bool = False, file: str = "") -> list[Import]:
     """Every import of one file, in source order. ``module`` is the file's dotted module name
     (relative imports resolve against it). Raises ParseError when libcst cannot read the file."""
+    return read_source(source, module, is_package, file)[0]
+
+
+def read_source(source: str, module: str = "", is_package: bool = False, file: str = "") -> tuple[list[Import], int]:
+    """(imports, number of imports by a computed name) of one file."""
     try:
         tree = cst.parse_module(source)
     except (cst.ParserSyntaxError, ValueError, RecursionError) as exc:
         raise ParseError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
     v = _Visitor(module, is_package, file)
     MetadataWrapper(tree, unsafe_skip_copy=True).visit(v)
-    return v.found
+    return v.found, v.dynamic
 
 
 # ---- the files an image copies ---------------------------------------------------------------------
@@ -488,6 +496,7 @@ class PyFile:
     is_package: bool
     imports: list[Import] = field(default_factory=list)
     error: str | None = None  # libcst could not read it
+    dynamic: int = 0  # imports by a computed name (import_module(name))
 
 
 @dataclass
@@ -555,7 +564,7 @@ def analyze(model: "Dockerfile", facts: "Facts") -> Analysis:
             f.error = "unreadable"
         else:
             try:
-                f.imports = imports_in_source(text, module or "", is_pkg, rel)
+                f.imports, f.dynamic = read_source(text, module or "", is_pkg, rel)
             except ParseError as exc:
                 f.error = str(exc)
         py[rel] = f
@@ -592,8 +601,18 @@ def analyze(model: "Dockerfile", facts: "Facts") -> Analysis:
                 for n in imp.names:
                     if f"{imp.name}.{n}" in by_module:
                         reach(f"{imp.name}.{n}")
+        # code that loads modules by name (Django's INSTALLED_APPS and settings, celery's
+        # autodiscover, import_module(name)): what the entry point reaches is unknown, so every
+        # non-test file counts
+        loaders = [f for rel, f in py.items() if rel in reachable and
+                   (f.dynamic or any(i.top in _LOADS_BY_NAME for i in f.imports))]
+        if loaders:
+            reachable |= {rel for rel in py if not is_test_path(rel)}
     unreadable = sorted(rel for rel in reachable if py[rel].error)
     return Analysis(py, entries, reachable, unreadable, roots)
+
+
+_LOADS_BY_NAME = frozenset({"django", "celery", "pkg_resources", "stevedore", "pluggy", "hydra", "airflow"})
 
 
 # ---- import names <-> distributions ---------------------------------------------------------------------

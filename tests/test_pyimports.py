@@ -186,3 +186,17 @@ def test_unparseable_runtime_file_is_reported(tmp_path: Path) -> None:
     model, facts = make(tmp_path, files, "FROM python:3.11\nWORKDIR /srv\nCOPY . .\nCMD [\"python\", \"main.py\"]\n")
     a = pi.analyze(model, facts)
     assert a.unreadable == ["helper.py"]
+
+
+def test_code_that_loads_modules_by_name_makes_every_file_runtime(tmp_path: Path) -> None:
+    files = {"manage.py": "import django\nfrom django.core.management import execute_from_command_line\n",
+             "shop/settings.py": "INSTALLED_APPS = ['shop.orders']\n", "shop/__init__.py": "",
+             "shop/orders/__init__.py": "", "shop/orders/models.py": "import stripe\n", "shop/tests/test_x.py": "import pytest\n"}
+    model, facts = make(tmp_path, files, "FROM python:3.11\nWORKDIR /app\nCOPY . .\nCMD [\"python\", \"manage.py\", \"runserver\"]\n")
+    a = pi.analyze(model, facts)
+    assert "shop/orders/models.py" in a.reachable and "stripe" in a.imported_names()
+    assert "shop/tests/test_x.py" not in a.reachable
+    files = {"main.py": "import importlib, sys\nplugin = importlib.import_module(sys.argv[1])\n", "plugins/a.py": "import boto3\n"}
+    model, facts = make(tmp_path / "p", files, "FROM python:3.11\nWORKDIR /app\nCOPY . .\nCMD [\"python\", \"main.py\"]\n")
+    a = pi.analyze(model, facts)
+    assert "boto3" in a.imported_names()

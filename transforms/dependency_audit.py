@@ -42,7 +42,9 @@ is still there) or with ``--unsafe-fixes``; otherwise reported.
 Left alone (reported, not rewritten): single-stage images (the tools would be removed from the
 only stage, after steps that may need them — LEAN014 splits the build first); requirements files
 with ``\\`` continuation lines; tools listed in an included ``-r`` file; a filter that would leave
-the file empty; runtime code libcst cannot parse (its imports are unknown: nothing is reported);
+the file empty; runtime code libcst cannot parse (its imports are unknown: nothing is reported); code that
+loads modules by name (Django settings, celery, ``import_module(name)``) makes every non-test
+file of the image runtime code;
 ``pip install`` of positional packages.
 """
 

@@ -23,7 +23,8 @@ from leanify.context import Facts
 from leanify.engine import new_run_id
 from leanify.model import Dockerfile
 from leanify.pipeline import all_transforms, run_pipeline, select
-from leanify.verify import build_key, verify
+from leanify import dep_audit, pyimports
+from leanify.verify import _probe_source, build_key, verify
 
 pytestmark = pytest.mark.e2e
 
@@ -57,6 +58,10 @@ def built(engine, require_images):
             r = engine.run(image, ["-c", LIST_DISTS], entrypoint=["python"], run_id=run_id, role="dists")
             assert r.exit_code == 0, r.stderr
             out[name] = (v, set(json.loads(r.stdout.strip().splitlines()[-1])), text)
+            if name == "multistage-only":  # its venv is the builder's, as pip installed it: read its metadata
+                r = engine.run(image, ["-c", _probe_source()], entrypoint=["python"], run_id=run_id, role="metadata")
+                assert r.exit_code == 0, r.stderr
+                out["metadata"] = json.loads(r.stdout.strip().splitlines()[-1])["dists"]
         yield out
     finally:
         engine.cleanup(run_id)
@@ -97,3 +102,15 @@ def test_leanify_verify_keeps_the_audit(engine, built) -> None:
     lean016 = [c for c in result.changes if c.rule == "LEAN016"]
     assert lean016 and all(c.applied for c in lean016), [c.reason for c in lean016]
     assert "pytest" in lean016[0].reason and "tests/test_model.py" in lean016[0].reason
+
+
+def test_audit_with_the_installed_metadata_agrees(built) -> None:
+    """Import names from the builder venv's top_level.txt/RECORD (read inside the image) give the
+    same classification as the shipped table: numpy used, pytest and black dev tools."""
+    meta = pyimports.mapping_from_metadata(built["metadata"])
+    assert "_pytest" in meta["pytest"] and "numpy" in meta["numpy"] and "black" in meta["black"]
+    facts = Facts.for_path(APP / "Dockerfile", APP / "context", history=0)
+    model = Dockerfile.parse(rewrite(AUDIT))
+    a = dep_audit.audit(model, facts, metadata=meta)
+    assert set(a.used) == {"numpy"} and sorted(r.key for r in a.dev) == ["black", "pytest"] and not a.unused
+    assert any(e.startswith("tests/test_model.py:") for e in a.evidence["pytest"])
