@@ -1,0 +1,211 @@
+"""`leanify bulk`: the real command over real files — every file once, the report matching the
+files and the per-file entry point, nothing written without --write, atomic and idempotent
+writes with it, bad files reported without stopping the run, and the documented exit codes."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from corpus_paths import REAL
+from leanify.cli import process
+
+LEANIFY = [sys.executable, "-m", "leanify"]
+
+
+def bulk(*args, cwd=None, timeout=600) -> subprocess.CompletedProcess:
+    return subprocess.run([*LEANIFY, "bulk", *map(str, args)], capture_output=True, text=True, cwd=cwd,
+                          timeout=timeout)
+
+
+def corpus_real() -> list[Path]:
+    if not REAL.is_dir():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{REAL} is missing under CI=true")
+        pytest.skip(f"{REAL} not on this machine")
+    return sorted(REAL.glob("*/Dockerfile"))
+
+
+def snapshot(root: Path) -> dict[str, tuple[str, int, int]]:
+    """Every file under root: content hash, mode, mtime (ns)."""
+    out = {}
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and not p.is_symlink():
+            st = p.stat()
+            out[p.relative_to(root).as_posix()] = (hashlib.sha256(p.read_bytes()).hexdigest(), st.st_mode, st.st_mtime_ns)
+    return out
+
+
+def copy_corpus(dest: Path, n: int | None = None) -> list[Path]:
+    files = corpus_real()[:n] if n else corpus_real()
+    for f in files:
+        shutil.copytree(f.parent, dest / f.parent.name)
+    return files
+
+
+@pytest.fixture
+def small_repos(tmp_path) -> Path:
+    """Three repositories: one to rewrite, one already lean, one with a bad file and a good one."""
+    root = tmp_path / "repos"
+    (root / "legacy").mkdir(parents=True)
+    (root / "legacy" / "Dockerfile").write_text(
+        "FROM debian:bookworm\nMAINTAINER ops@example.com\nRUN apt-get update\nRUN apt-get install -y curl\n")
+    (root / "lean" / "deploy").mkdir(parents=True)
+    (root / "lean" / "deploy" / "app.Dockerfile").write_text("FROM debian:bookworm-slim\nCMD [\"true\"]\n")
+    (root / "broken").mkdir()
+    (root / "broken" / "Dockerfile").write_text("FROM debian:bookworm\nRUN true\nENTRY_POINT [\"x\"]\n")
+    (root / "broken" / "Dockerfile.ok").write_text("FROM python:3.11\nRUN pip install flask\n")
+    (root / "broken" / "Dockerfile.bin").write_bytes(b"FROM x\n\x00\x01\x02")
+    return root
+
+
+def test_corpus_every_file_once_and_report_counts_match(tmp_path):
+    """The issue's acceptance: `leanify bulk ../shared/corpus/real --report out.json`."""
+    files = corpus_real()
+    before = snapshot(REAL)
+    out = tmp_path / "out.json"
+    proc = bulk(REAL, "--report", out, "--jobs", "2")
+    assert "Traceback" not in proc.stderr, proc.stderr
+    report = json.loads(out.read_text())
+    recs = report["files"]
+    keys = [f"{r['repo_root']}/{r['path']}" for r in recs]
+    assert sorted(keys) == sorted(str(f) for f in files)  # every file, each exactly once
+    assert report["summary"]["files"] == len(files)
+    for status in ("changed", "unchanged", "skipped", "error"):
+        assert report["summary"][status] == sum(r["status"] == status for r in recs)
+    assert sum(report["summary"][s] for s in ("changed", "unchanged", "skipped", "error")) == len(files)
+    # each record says what the single-file entry point says about that file
+    by_key = dict(zip(keys, recs))
+    for f in files:
+        rec = by_key[str(f)]
+        try:
+            result = process(str(f))
+        except Exception as exc:  # noqa: BLE001 - LeanifyError: the record must be its error
+            assert rec["status"] == "error" and exc.message in rec["error"], (f, rec)
+            assert rec["error"].startswith("Dockerfile:")
+            continue
+        assert rec["status"] == ("changed" if result.changed else "unchanged"), f
+        assert rec["rules"] == sorted({c.rule for c in result.applied})
+        assert [c["reason"] for c in rec["changes"]] == [c.reason for c in result.applied]
+    errors = [r for r in recs if r["status"] == "error"]
+    assert proc.returncode == (4 if errors else 0), proc.stderr
+    for r in errors:  # located on stderr as path:line: message
+        assert f"{r['repo_root']}/{r['error']}" in proc.stderr
+    assert f"{len(files)} files in {len(files)} repositories" in proc.stdout
+    assert snapshot(REAL) == before  # a dry run: nothing on disk changed
+
+
+def test_dry_run_writes_nothing(small_repos, tmp_path):
+    before = snapshot(small_repos)
+    for fmt in ("json", "csv", "md", "html"):
+        proc = bulk(small_repos, "--report", tmp_path / f"r.{fmt}", "--jobs", "2")
+        assert proc.returncode == 4, proc.stderr
+    assert snapshot(small_repos) == before
+    assert "nothing written: dry run" in proc.stdout
+
+
+def test_bad_files_are_reported_and_do_not_stop_the_run(small_repos, tmp_path):
+    out = tmp_path / "r.json"
+    fifo = small_repos / "broken" / "Containerfile"
+    os.mkfifo(fifo)  # would block a naive reader forever
+    proc = bulk(small_repos, "--report", out, "--jobs", "2", timeout=120)
+    assert proc.returncode == 4
+    recs = {(r["repo"], r["path"]): r for r in json.loads(out.read_text())["files"]}
+    assert recs[("broken", "Dockerfile")]["status"] == "error"
+    assert recs[("broken", "Dockerfile")]["error"] == "Dockerfile:3: unknown instruction: ENTRY_POINT"
+    assert recs[("broken", "Dockerfile.bin")]["error"].startswith("Dockerfile.bin:2: binary file")
+    assert recs[("broken", "Containerfile")]["status"] == "error"
+    assert "not a regular file" in recs[("broken", "Containerfile")]["error"]
+    assert recs[("broken", "Dockerfile.ok")]["status"] == "changed"
+    assert recs[("broken", "Dockerfile.ok")]["rules"] == ["LEAN005"]
+    assert recs[("legacy", "Dockerfile")]["status"] == "changed"
+    assert recs[("lean", "deploy/app.Dockerfile")]["status"] == "unchanged"
+    assert f"{small_repos / 'broken'}/Dockerfile:3: unknown instruction: ENTRY_POINT" in proc.stderr
+
+
+def test_exit_codes(small_repos, tmp_path):
+    shutil.rmtree(small_repos / "broken")
+    assert bulk(small_repos, "--jobs", "1").returncode == 0  # all processed, some changed
+    assert bulk(tmp_path / "nope").returncode == 2
+    assert bulk(small_repos, "--report", tmp_path / "r.xml").returncode == 2
+    assert bulk(small_repos, "--select", "LEAN999").returncode == 2
+    assert bulk(small_repos, "--executor", "dask").returncode == 2  # no scheduler
+    listing = tmp_path / "repos.txt"
+    listing.write_text(f"{small_repos / 'legacy'}\nmissing\n")
+    proc = bulk(listing)
+    assert proc.returncode == 2 and f"{listing}:2: no such repository: missing" in proc.stderr
+
+
+def test_write_is_the_single_file_rewrite_and_idempotent(tmp_path):
+    files = copy_corpus(tmp_path / "repos", 60)
+    expected = {}
+    for f in files:
+        try:
+            expected[f.parent.name] = process(str(f)).output.text.encode("utf-8")
+        except Exception:  # noqa: BLE001 - the unparsable corpus file stays as it is
+            expected[f.parent.name] = f.read_bytes()
+    modes = {}
+    for f in files:
+        target = tmp_path / "repos" / f.parent.name / "Dockerfile"
+        os.chmod(target, 0o640)
+        modes[target] = 0o100640
+    proc = bulk(tmp_path / "repos", "--write", "--report", tmp_path / "w.json", "--jobs", "2")
+    assert proc.returncode in (0, 4), proc.stderr
+    recs = json.loads((tmp_path / "w.json").read_text())["files"]
+    for r in recs:
+        target = Path(r["repo_root"]) / r["path"]
+        assert target.read_bytes() == expected[r["repo"]], target  # CRLF, BOM and all
+        assert target.stat().st_mode == modes[target]  # atomic replace kept the mode
+        assert r["written"] is (r["status"] == "changed")
+    assert not list((tmp_path / "repos").rglob("*.leanify"))  # no temp file left behind
+    again = bulk(tmp_path / "repos", "--write", "--report", tmp_path / "w2.json", "--jobs", "2")
+    second = json.loads((tmp_path / "w2.json").read_text())["summary"]
+    assert second["changed"] == 0 and second["written"] == 0, again.stdout
+
+
+def test_write_refused_is_an_error_and_the_rest_are_written(small_repos, tmp_path):
+    shutil.rmtree(small_repos / "broken")
+    legacy = small_repos / "legacy" / "Dockerfile"
+    (small_repos / "other").mkdir()
+    other = small_repos / "other" / "Dockerfile"
+    other.write_text("FROM python:3.11\nRUN pip install flask\n")
+    os.chmod(legacy, 0o444)  # read-only: leanify refuses to write it, even as root
+    original = legacy.read_text()
+    proc = bulk(small_repos, "--write", "--report", tmp_path / "r.json")
+    assert proc.returncode == 4
+    recs = {r["repo"]: r for r in json.loads((tmp_path / "r.json").read_text())["files"]}
+    assert recs["legacy"]["status"] == "error" and "read-only" in recs["legacy"]["error"]
+    assert legacy.read_text() == original
+    assert recs["other"]["written"] is True and "--no-cache-dir" in other.read_text()
+
+
+def test_report_formats_agree(small_repos, tmp_path):
+    for fmt in ("json", "csv", "md", "html"):
+        bulk(small_repos, "--report", tmp_path / f"r.{fmt}", "--jobs", "1")
+    recs = json.loads((tmp_path / "r.json").read_text())["files"]
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "r.csv").read_text())))
+    assert [(r["repo"], r["path"], r["status"], r["rules"]) for r in rows] == \
+        [(r["repo"], r["path"], r["status"], " ".join(r["rules"])) for r in recs]
+    md = (tmp_path / "r.md").read_text()
+    assert "5 files in 3 repositories: 2 changed, 1 unchanged, 0 skipped, 2 error" in md
+    assert "| broken | Dockerfile | error |  | Dockerfile:3: unknown instruction: ENTRY_POINT |" in md
+    page = (tmp_path / "r.html").read_text()
+    assert page.count("<tr>") == 1 + len(recs)  # header + one row per file
+    assert "://" not in page and " src=" not in page and "<link" not in page  # self-contained
+    assert 'id="chart-rules"' in page and 'id="no-sizes"' in page  # no --verify: no sizes invented
+
+
+def test_resume_with_other_options_is_refused(small_repos, tmp_path):
+    state = tmp_path / "state.jsonl"
+    bulk(small_repos, "--resume", state)
+    proc = bulk(small_repos, "--resume", state, "--select", "LEAN001")
+    assert proc.returncode == 2 and "other options" in proc.stderr
