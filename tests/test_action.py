@@ -216,3 +216,10 @@ def test_pr_step_runs_only_when_asked(app: Path, tmp_path: Path) -> None:
     pr = next(s for s in STEPS if s["name"] == "leanify pr")
     assert pr["env"]["GITHUB_TOKEN"] == "${{ inputs.github-token }}"
     assert 'leanify pr . "${extra[@]}"' in pr["run"]
+
+
+def test_readme_documents_every_input_and_output() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## GitHub Action\n", 1)[1].split("\n## ", 1)[0]
+    rows = set(re.findall(r"^\| `([\w-]+)` \|", section, re.M))
+    assert set(ACTION["inputs"]) | set(ACTION["outputs"]) == rows
