@@ -138,7 +138,7 @@ def process_repo(items: list[Found], opts: BulkOptions) -> list[dict]:
     return [process_found(f, opts) for f in items]
 
 
-def _worker_init() -> None:
+def _worker_init(parent: int) -> None:
     """Pool workers die with the parent (Linux): a ``kill -9`` of the run leaves no orphans."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     try:
@@ -146,6 +146,8 @@ def _worker_init() -> None:
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
+    if os.getppid() != parent:  # the parent died while this worker was starting: too late for the signal
+        os._exit(1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -366,7 +368,8 @@ def _run_pool(work: list[Found], opts: BulkOptions, jobs: int, finish: Callable[
     queue = deque(sorted(work, key=lambda f: -_size(f.path)))
     workers = jobs - 1
     in_flight: dict = {}
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
+                               initargs=(os.getpid(),))
     try:
         while queue or in_flight:
             while queue and len(in_flight) < 2 * workers:  # two queued per worker: never idle

@@ -49,7 +49,14 @@ def copy_corpus(dest: Path, n: int | None = None) -> list[Path]:
     files = corpus_real()[:n] if n else corpus_real()
     for f in files:
         shutil.copytree(f.parent, dest / f.parent.name)
+    writable(dest)
     return files
+
+
+def writable(root: Path) -> None:
+    """The shared corpus may be read-only (CI copies it without write bits): make a copy ours."""
+    for p in [root, *root.rglob("*")]:
+        os.chmod(p, 0o755 if p.is_dir() else 0o644)
 
 
 @pytest.fixture
