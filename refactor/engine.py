@@ -77,6 +77,48 @@ def owner_token(pid: int | None = None) -> str:
     return f"{_boot_id()}:{pid}:{_start_ticks(pid) or '?'}"
 
 
+def temp_prefix(kind: str) -> str:
+    """``leanify-<kind>-<pid>.<start ticks>-``: temp dirs that name their owner, so
+    ``Engine.cleanup_dead`` can remove those of a killed process."""
+    pid = os.getpid()
+    return f"leanify-{kind}-{pid}.{_start_ticks(pid) or 0}-"
+
+
+_TEMP_OWNED = re.compile(r"^leanify-(?:build|rebuild)-(\d+)\.(\d+)-")
+
+
+def sweep_temp(tmpdir: str | None = None) -> list[str]:
+    """Remove our temp dirs whose owning process is gone; returns their paths."""
+    tmpdir = tmpdir or tempfile.gettempdir()
+    gone = []
+    try:
+        names = os.listdir(tmpdir)
+    except OSError:
+        return gone
+    for name in names:
+        m = _TEMP_OWNED.match(name)
+        if m and _start_ticks(int(m.group(1))) != m.group(2):
+            path = os.path.join(tmpdir, name)
+            shutil.rmtree(path, ignore_errors=True)
+            gone.append(path)
+    return gone
+
+
+def _die_with_parent(parent: int):
+    """preexec_fn: the build child gets SIGINT when leanify dies, even by SIGKILL (Linux
+    PR_SET_PDEATHSIG), so buildx cancels the build instead of finishing it for nobody."""
+    def hook() -> None:
+        try:
+            import ctypes  # noqa: PLC0415
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGINT))  # PR_SET_PDEATHSIG
+        except Exception:  # noqa: BLE001 - not Linux: the deadline and cleanup still apply
+            return
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os.kill(os.getpid(), signal.SIGINT)
+    return hook
+
+
 def owner_alive(token: str | None) -> bool | None:
     """Whether the process named by an owner label still runs: None when it cannot be known
     (no label, another machine or an earlier boot of this one — both handled by age)."""
@@ -122,7 +164,8 @@ def run_cli(argv: Sequence[str], env: Mapping[str, str], timeout: float) -> tupl
     in the engine), 10 s later SIGKILL; the exception is re-raised. Argument lists only: no
     shell ever sees Dockerfile text or build-arg values."""
     p = subprocess.Popen(list(argv), env=dict(env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, start_new_session=True)
+                         stderr=subprocess.STDOUT, start_new_session=True,
+                         preexec_fn=_die_with_parent(os.getpid()))
     try:
         out, _ = p.communicate(timeout=timeout)
         return out.decode("utf-8", "replace"), p.returncode, False
@@ -300,7 +343,7 @@ class Engine:
         if keep:
             labels[LABEL_KEEP] = "1"
         build_args = dict(build_args or {})
-        with tempfile.TemporaryDirectory(prefix="leanify-build-") as tmp:
+        with tempfile.TemporaryDirectory(prefix=temp_prefix("build")) as tmp:
             df = os.path.join(tmp, "Dockerfile")
             with open(df, "w", encoding="utf-8", newline="") as fh:
                 fh.write(dockerfile_text)
@@ -508,6 +551,7 @@ class Engine:
                 continue
             if owner_alive(labels.get(LABEL_OWNER)) is False:
                 dead.add(labels[LABEL_RUN])
+        sweep_temp()
         return sum(self.cleanup(run_id) for run_id in sorted(dead))
 
     def cleanup_stale(self, hours: float = 6) -> int:
@@ -576,4 +620,4 @@ def parse_build_args(pairs: Iterable[str]) -> dict[str, str]:
 
 __all__ = ["Engine", "EngineError", "BuildResult", "RunResult", "new_run_id", "parse_build_args",
            "count_buildkit_steps", "count_classic_steps", "redact", "run_cli", "owner_token",
-           "owner_alive", "LABEL_RUN", "LABEL_ROLE", "LABEL_OWNER", "LABEL_KEEP"]
+           "owner_alive", "sweep_temp", "temp_prefix", "LABEL_RUN", "LABEL_ROLE", "LABEL_OWNER", "LABEL_KEEP"]

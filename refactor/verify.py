@@ -32,7 +32,7 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
-from .engine import BuildResult, Engine, EngineError, RunResult, new_run_id
+from .engine import BuildResult, Engine, EngineError, RunResult, new_run_id, temp_prefix
 from .redact import build_arg_values, secret_env_values
 
 CPU_TARGET_BYTES = 500 * 1000 * 1000
@@ -1490,7 +1490,7 @@ def _measure_rebuild(engine, v: Verification, before_text, after_text, context, 
                           if not rel else f"rebuild not measured: {rel} is not a file in the context")
         return
     v.rebuild_file = rel.replace(os.sep, "/")
-    with tempfile.TemporaryDirectory(prefix="leanify-rebuild-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=temp_prefix("rebuild")) as tmp:
         ctx = os.path.join(tmp, "context")
         _copy_context(context, ctx)
         warm = {}

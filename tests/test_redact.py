@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from leanify.engine import BuildResult, RunResult, owner_alive, owner_token, run_cli
+from leanify.engine import BuildResult, RunResult, owner_alive, owner_token, run_cli, sweep_temp, temp_prefix
 from leanify.redact import build_arg_values, redact, scrub
 from leanify.verify import ConfigDiff, SmokeResult, Terminated, Verification, _terminate_as_interrupt
 
@@ -161,3 +161,39 @@ def test_no_shell_anywhere_dockerfile_text_could_reach() -> None:
                 if isinstance(call.args[0], (ast.Constant, ast.JoinedStr, ast.BinOp)):
                     bad.append(f"{path.relative_to(ROOT)}:{call.lineno}: {fn} with a string command")
     assert not bad, "\n".join(bad)
+
+
+def test_temp_dirs_of_dead_owners_are_swept_and_live_ones_kept(tmp_path: Path) -> None:
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead_pid, dead_ticks = owner_token(p.pid).split(":")[1:]
+    p.wait()
+    dead = tmp_path / f"leanify-build-{dead_pid}.{dead_ticks}-abc"
+    live = tmp_path / (temp_prefix("build") + "xyz")
+    other = tmp_path / "leanify-ctx-123"  # not ours to judge
+    for d in (dead, live, other):
+        d.mkdir()
+    (dead / "Dockerfile").write_text("FROM scratch\n")
+    assert sweep_temp(str(tmp_path)) == [str(dead)]
+    assert not dead.exists() and live.exists() and other.exists()
+
+
+def test_a_build_child_gets_sigint_when_its_parent_dies(tmp_path: Path) -> None:
+    """PR_SET_PDEATHSIG: `kill -9 leanify` must not leave buildx finishing a build for nobody."""
+    marker = tmp_path / "child"
+    child_py = tmp_path / "child.py"
+    child_py.write_text(f"import os, time\nopen({str(marker)!r}, 'w').write(str(os.getpid()))\ntime.sleep(300)\n")
+    parent = f"import os, sys\nfrom leanify.engine import run_cli\nrun_cli([sys.executable, {str(child_py)!r}], os.environ, 600)\n"
+    p = subprocess.Popen([sys.executable, "-c", parent])
+    for _ in range(100):
+        if marker.exists() and marker.read_text():
+            break
+        time.sleep(0.1)
+    child = int(marker.read_text())
+    assert _alive(child)
+    p.kill()
+    p.wait()
+    for _ in range(100):
+        if not _alive(child):
+            break
+        time.sleep(0.1)
+    assert not _alive(child)
