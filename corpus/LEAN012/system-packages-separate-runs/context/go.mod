@@ -1,0 +1,3 @@
+module example.com/reportd
+
+go 1.19
