@@ -24,5 +24,14 @@ else
   log "no $SHARED/tools: end-to-end tests will skip (and fail under CI=true)"
 fi
 
+log "chromium + chromedriver (the bulk HTML report test, tests/test_bulk_html.py)"
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >&2 || { echo "apt-get update failed: cannot install chromium" >&2; exit 1; }
+  apt-get install -y -q chromium chromium-driver >&2 || { echo "apt-get install chromium chromium-driver failed" >&2; exit 1; }
+fi
+chromedriver --version >&2 || { echo "chromedriver does not run" >&2; exit 1; }
+python3 -c "import selenium, distributed" || { echo "selenium / dask[distributed] missing (the test extra)" >&2; exit 1; }
+
 log "pytest"
 exec python3 -m pytest -q "$@"
