@@ -201,6 +201,7 @@ ORPHANED = {
     "LEAN002": ("crlf-continuation", "split-basic", "two-installs", "update-again-after-new-repo"),
     "LEAN008": ("across-workdir-and-build", "apk-cache", "pip-cache-backtick", "pip-several-creators-last", "yum-clean-crlf"),
     "LEAN010": ("apt-chain-comment", "crlf"),  # the whole pipeline: LEAN002 again
+    "LEAN012": ("system-packages-separate-runs",),  # the whole pipeline: LEAN002 and LEAN008 again
 }
 KNOWN = {f"{rule}/{name}" for rule, names in ORPHANED.items() for name in names}
 
