@@ -130,29 +130,43 @@ class Hit:
     end: int
 
 
+#: cheap substring tests first: most RUN lines hold none of these
+_TOKEN_HINTS = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "akia", "asia", "abia", "acca",
+                "xox", "glpat-", "npm_", "pypi-", "_live_", "aiza")
+_NAME_HINTS = ("token", "pass", "pwd", "secret", "key", "auth", "credential")
+
+
 def find(text: str, *, assignments: bool = True) -> list[Hit]:
     """Every credential in ``text``, in order of position; overlapping hits are reported once
     (the most specific: a known token wins over the assignment it is the value of)."""
+    low = text.lower()
+    tokens = any(h in low for h in _TOKEN_HINTS)
+    keys = "private key" in low
+    urls = "://" in low and "@" in low
+    names = any(h in low for h in _NAME_HINTS)
+    users = "-u" in low or "--user" in low or "--proxy-user" in low
+    if not (tokens or keys or urls or names or users):
+        return []
     hits: list[Hit] = []
-    for what, pat in TOKEN_PATTERNS:
+    for what, pat in TOKEN_PATTERNS if tokens else ():
         for m in pat.finditer(text):
             hits.append(Hit("token", what, m.group(0), m.start(), m.end()))
-    for m in PRIVATE_KEY.finditer(text):
+    for m in PRIVATE_KEY.finditer(text) if keys else ():
         hits.append(Hit("private key", "private key block", m.group(0), m.start(), m.end()))
-    for m in URL_CREDENTIALS.finditer(text):
+    for m in URL_CREDENTIALS.finditer(text) if urls else ():
         pw = m.group(2)
         if literal_value(pw):
             scheme = text[m.start(): text.index("://", m.start())]
             hits.append(Hit("url password", f"password in a {scheme} URL", pw, m.start(2), m.end(2)))
-    for m in USER_OPTION.finditer(text):
+    for m in USER_OPTION.finditer(text) if users else ():
         if literal_value(m.group("value")):
             hits.append(Hit("url password", "password in a --user option", m.group("value"),
                             m.start("value"), m.end("value")))
-    for m in AUTH_HEADER.finditer(text):
+    for m in AUTH_HEADER.finditer(text) if "authorization" in low else ():
         if literal_value(m.group("value")):
             hits.append(Hit("token", "Authorization header", m.group("value"), m.start("value"),
                             m.end("value")))
-    if assignments:
+    if assignments and names:
         for pat in (ASSIGNMENT, FLAG_VALUE):
             for m in pat.finditer(text):
                 name, value = m.group("name"), m.group("value")

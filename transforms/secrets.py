@@ -46,6 +46,7 @@ copied into a new stage.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from leanify.context import Facts
 from leanify.model import Dockerfile, Instruction
@@ -84,8 +85,17 @@ def _pairs(ins: Instruction) -> list[tuple[str, str | None]]:
     return out
 
 
+@lru_cache(maxsize=8192)  # Instructions are frozen and hashable; every pass asks again
+def _hits(ins: Instruction) -> tuple[tuple[str, Hit], ...]:
+    return tuple(_scan(ins))
+
+
 def hits(ins: Instruction) -> list[tuple[str, Hit]]:
     """(the name or instruction the credential is in, the hit) for one instruction."""
+    return list(_hits(ins))
+
+
+def _scan(ins: Instruction) -> list[tuple[str, Hit]]:
     cmd = ins.command
     found: list[tuple[str, Hit]] = []
     if cmd in ("ENV", "ARG"):

@@ -7,6 +7,7 @@ unless --keep-images asked for the images."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -262,3 +263,21 @@ def test_keep_images_survive_the_dead_owner_sweep(engine, base, tmp_path: Path) 
     finally:
         engine.cleanup(rid)
     assert leftovers(engine, rid) == ([], [])
+
+
+def test_verify_report_never_shows_a_build_arg_value(engine, base, tmp_path: Path) -> None:
+    """The value reaches the image (ENV) and the smoke output, and the two configs differ in
+    it: the verification's JSON still never contains it."""
+    from leanify.verify import verify
+
+    token = "tok-" + uuid.uuid4().hex
+    before = f"FROM {base}\nARG API_TOKEN\nENV API_TOKEN=$API_TOKEN\nCMD [\"sh\", \"-c\", \"echo $API_TOKEN\"]\n"
+    after = before.replace("ENV API_TOKEN=$API_TOKEN", "ENV API_TOKEN=${API_TOKEN}-x")
+    (tmp_path / "ctx").mkdir()
+    v = verify(before, after, context=tmp_path / "ctx", build_args={"API_TOKEN": token}, engine=engine,
+               rebuild=False, cold=False)
+    text = json.dumps(v.to_json())
+    assert v.verdict == "fail" and any("API_TOKEN" in r for r in v.reasons), v.reasons
+    assert token not in text and token not in repr(v)
+    assert "***" in " ".join(v.reasons)  # it was there, and was redacted
+    assert leftovers(engine, v.run_id) == ([], [])
