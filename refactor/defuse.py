@@ -203,9 +203,10 @@ class State:
     paths: frozenset = frozenset()  # absolute paths named in package-manager related ENV values
     unknown_paths: frozenset = frozenset()  # such ENV names whose value is not known here
     homes: tuple = ()  # (user name, home folder or None: unknown) of users created in this stage
+    distro_apt: bool = False  # apt installs only from the distribution's own archive (nothing changed its sources)
 
     def but(self, **kw) -> "State":
-        d = {k: getattr(self, k) for k in ("cwd", "env", "names", "user", "ctx", "paths", "unknown_paths", "homes")}
+        d = {k: getattr(self, k) for k in ("cwd", "env", "names", "user", "ctx", "paths", "unknown_paths", "homes", "distro_apt")}
         d.update(kw)
         return State(**d)
 
@@ -235,13 +236,18 @@ def stage_states(model: "Dockerfile", stage: int) -> dict[int, State]:
         pstates = stage_states(model, parent)
         last = model.instructions[model.stages[parent].instructions[-1]]
         state = _step(model, last, pstates[last.index])
+        if state.distro_apt and _may_change_apt_sources(model, last, pstates[last.index]):
+            state = state.but(distro_apt=False)
     else:
-        state = State(_BASE_WORKDIR.get(_image_name(st.base)), {}, frozenset(), None)
+        name = _image_name(st.base)
+        state = State(_BASE_WORKDIR.get(name), {}, frozenset(), None, distro_apt=name in _DISTRO_APT)
     out: dict[int, State] = {}
     for i in st.instructions:
         ins = model.instructions[i]
         out[i] = state
         state = _step(model, ins, state)
+        if state.distro_apt and _may_change_apt_sources(model, ins, out[i]):
+            state = state.but(distro_apt=False)
         if state.ctx and ins.keyword in ("RUN", "COPY", "ADD", "WORKDIR", "VOLUME"):
             state = _track_ctx(model, ins, out[i], state)
     cache[stage] = out
@@ -254,6 +260,36 @@ _BASE_WORKDIR = {
                      "amazonlinux", "rockylinux", "almalinux", "busybox"), "/"),  # fmt: skip
     "golang": "/go",
 }
+
+
+#: Official images whose apt sources are the distribution's own archive (Debian or Ubuntu; their
+#: Dockerfiles add no repository). Packages from that archive follow Debian Policy: nothing in
+#: /opt (reserved for add-on software; lintian's dir-or-file-in-opt is an error).
+_DISTRO_APT = frozenset({"debian", "ubuntu", "buildpack-deps", "python", "node", "golang", "ruby", "eclipse-temurin",
+                         "rust", "gcc", "perl", "php"})  # fmt: skip
+_APT_SOURCE_WORDS = re.compile(r"/etc/apt|apt-key|add-apt-repository|apt-add-repository|sources\.list|extrepo|dpkg|\.deb\b|gdebi")
+
+
+def _may_change_apt_sources(model, ins, s: State) -> bool:
+    """Whether ``ins`` may add a package source (or install a package file) after which apt
+    could put files anywhere: a write to /etc/apt (or anywhere: an opaque RUN, a COPY to an
+    unknown place), dpkg, a .deb."""
+    if ins.keyword in ("COPY", "ADD"):
+        eff = _copy_effects(model, ins, s, None)
+        return any(overlaps(w, "/etc/apt") for w in eff.writes if w.startswith("/"))
+    if ins.keyword != "RUN":
+        return ins.keyword == "ONBUILD"
+    if _APT_SOURCE_WORDS.search(ins.original):
+        return True
+    script = analyze_run(ins, model)
+    if script is not None and script.ok and script.commands:
+        calls = {id(c.command): c for c in script.package_calls()}
+        cleaned = {id(c.command) for c in script.cleanups()}
+        if all(id(c) in calls and calls[id(c)].manager in _SYSTEM_MANAGERS or id(c) in cleaned
+               or c.basename in _NO_FS and not c.redirects for c in script.commands):  # fmt: skip
+            return False  # package installs from the sources already there (no .deb, no dpkg: checked above)
+    eff = _run_effects(model, ins, s, None)
+    return eff.opaque or any(overlaps(w, "/etc/apt") for w in eff.writes if not w.startswith("/etc/apt/apt.conf"))
 
 
 def _image_name(ref: str) -> str:
@@ -929,8 +965,11 @@ _SYSTEM_MANAGERS = frozenset({"apt", "apk", "yum", "dnf", "microdnf", "zypper"})
 def _package(call: PackageCall, cwd, env, s: State, facts, acc: _Acc) -> None:
     m, a = call.manager, call.action
     if m in _SYSTEM_MANAGERS:
-        acc.reads |= set(SYSTEM_DIRS)
-        acc.writes |= set(SYSTEM_DIRS)
+        dirs = set(SYSTEM_DIRS)
+        if m == "apt" and s.distro_apt and not any(_local(p) or p.endswith(".deb") for p in call.packages):
+            dirs.discard("/opt")  # the distribution's archive: Debian Policy keeps packages out of /opt
+        acc.reads |= dirs
+        acc.writes |= dirs
         for p in call.packages:
             if p.startswith(("/", "./", "../")) or p.endswith((".deb", ".rpm", ".apk")):
                 acc.reads.add(_resolve(p, cwd, env))

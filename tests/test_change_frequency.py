@@ -114,3 +114,33 @@ def test_second_run_changes_nothing(tmp_path: Path) -> None:
     r = lean012(tmp_path, df, history=0)
     assert r.output.text == "FROM python:3.12-slim\nCOPY settings.toml /etc/app/\nCOPY app.py /app/\nCOPY model.onnx /models/\n"
     assert lean012(tmp_path, r.output.text, history=0).changes == []
+
+
+def test_system_run_is_only_package_setup() -> None:
+    from leanify.model import Dockerfile as _D
+    from leanify.transforms.change_frequency import system_run
+
+    def calls(run: str):
+        m = _D.parse(f"FROM debian:bookworm\n{run}\n")
+        got = system_run(m, m.instructions[-1])
+        return None if got is None else [(c.manager, c.action) for c in got]
+
+    assert calls("RUN apt-get update && apt-get install -y gcc && rm -rf /var/lib/apt/lists/*") == [
+        ("apt", "update"), ("apt", "install")]
+    assert calls("RUN apk add --no-cache curl") == [("apk", "add")]
+    assert calls("RUN apt-get update && apt-get install -y gcc && make") is None  # a build step too
+    assert calls("RUN rm -rf /var/lib/apt/lists/*") is None  # a cleanup installs nothing
+    assert calls("RUN apt-get clean") is None
+    assert calls("RUN pip install flask") is None
+    assert calls("RUN echo hi > /etc/motd && apt-get update") is None  # writes a file
+
+
+def test_hoist_keeps_comments_of_the_copy_above_it() -> None:
+    from leanify.context import Facts as _F
+    from leanify.model import Dockerfile as _D
+    from leanify.transforms.change_frequency import apply as _apply
+
+    text = "FROM debian:bookworm\nWORKDIR /app\n# the sources\nCOPY . .\nRUN apt-get update\nRUN make\n"
+    out, changes = _apply(_D.parse(text), _F(context=None))
+    assert out.text == "FROM debian:bookworm\nWORKDIR /app\nRUN apt-get update\n# the sources\nCOPY . .\nRUN make\n"
+    assert [c.lines for c in changes] == [(5, 5)] and changes[0].data["class"] == "system packages"

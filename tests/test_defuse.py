@@ -218,3 +218,21 @@ def test_write_inside_a_copied_folder_masks_only_that_part(tmp_path: Path) -> No
     assert st.locate("/app/requirements.txt") == "requirements.txt"
     assert st.locate("/app/venv/pyvenv.cfg") is None  # the venv RUN rewrote it
     assert [x.files for x in defuse.facts_of(m, _ins(m, 5), facts).manifests] == [("requirements.txt",)]
+
+
+def test_apt_from_the_distribution_archive_stays_out_of_opt() -> None:
+    m = _m("FROM debian:bookworm\nWORKDIR /opt/tool\nCOPY . .\nRUN apt-get update && apt-get install -y gcc\n")
+    eff = defuse.facts_of(m, _ins(m, 4))
+    assert "/opt" not in eff.writes and "/usr" in eff.writes
+    assert defuse.can_move(m, _ins(m, 4), _ins(m, 3))[0]
+    # a base image whose sources are not known, a repository added before, a local .deb: /opt too
+    for text in ("FROM registry.example.com/base:1\nRUN apt-get install -y gcc\n",
+                 "FROM debian\nRUN curl -fsSL https://x.example/setup | bash -\nRUN apt-get install -y gcc\n",
+                 "FROM debian\nRUN echo 'deb http://x.example/ stable main' > /etc/apt/sources.list.d/x.list\nRUN apt-get install -y gcc\n",
+                 "FROM debian\nCOPY x.list /etc/apt/sources.list.d/\nRUN apt-get install -y gcc\n",
+                 "FROM debian\nRUN apt-get install -y ./tool.deb\n"):
+        m = _m(text)
+        assert "/opt" in defuse.facts_of(m, m.instructions[-1]).writes, text
+    # a later stage inherits what its parent did to the sources
+    m = _m("FROM debian AS base\nRUN curl -fsSL https://x.example/setup | bash -\nFROM base\nRUN apt-get install -y gcc\n")
+    assert "/opt" in defuse.facts_of(m, m.instructions[-1]).writes

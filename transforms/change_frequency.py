@@ -14,6 +14,20 @@ moves above it. How often a path changes:
   the whole context `.`) < model and data files (`*.pt *.onnx *.bin *.pkl *.h5 *.npz
   *.safetensors *.csv *.parquet`, `models/`, `data/`).
 
+System packages come first of all: a RUN that only sets up system packages (apt-get/apk/yum/
+dnf/zypper update and install, their cache cleanups) and sits after a COPY of the context moves
+above that COPY when the def-use analysis proves the install reads nothing the COPY brings in
+and that nothing between depends on it (or it on them): no WORKDIR, ENV, ARG, USER or SHELL
+between, no package file from the context (`apt-get install ./x.deb`, `< packages.txt`), no
+destination inside the folders the package manager writes. Debian Policy keeps the packages of
+the distribution's archive out of /opt, so a COPY to /opt/app does not block an apt install on
+an official Debian/Ubuntu-based image — unless something before added a package source
+(`/etc/apt`, `curl ... | bash`, dpkg, a .deb), after which any package may write anywhere.
+A RUN that starts with the system packages and goes on with the build
+(`RUN apt-get update && apt-get install -y gcc && make`) is cut after its system part when that
+is provably the same (every step joined by `&&`, the system part leaves no shell state): the
+system part moves, the rest stays after the COPY.
+
 The JSON output (`--format json`) reports, for each moved instruction, the score used:
 `data: {"score": 41, "scored_by": "git", "path": "src/", "commits": 500}` (or
 `"scored_by": "default", "class": "source"`).
@@ -22,6 +36,17 @@ Why: each instruction's cache key depends on every layer before it. When the sou
 before the configuration, the dependency manifest or an install step that does not read it, a
 one-line edit rebuilds all of those too. Hot paths last keep the rebuild to the layers that
 really depend on the edit.
+
+Example (system packages):
+    WORKDIR /opt/sqlstat
+    COPY . .
+    RUN apt-get update && apt-get install -y build-essential libsqlite3-dev
+    RUN make
+Use instead:
+    WORKDIR /opt/sqlstat
+    RUN apt-get update && apt-get install -y build-essential libsqlite3-dev
+    COPY . .
+    RUN make
 
 Example:
     COPY app.py /app/
@@ -276,7 +301,163 @@ def _sink(model: Dockerfile, a: Instruction, b: Instruction) -> list[Edit]:
     return [model.delete(a, with_comments=True), model.insert_after(b, chunk)]
 
 
+# ---- system packages before the source --------------------------------------------------------
+_SYSTEM_MANAGERS = frozenset({"apt", "apk", "yum", "dnf", "microdnf", "zypper"})
+_SYSTEM_ACTIONS = frozenset({"update", "install", "add", "upgrade", "dist-upgrade", "makecache", "reinstall"})
+_SYSTEM_CLEANUPS = frozenset({"apt-lists", "apt-clean", "apk-cache", "yum-cache", "dnf-cache", "zypper-cache"})
+_QUIET = frozenset({"echo", "true", ":", "set", "printf"})
+
+
+def system_run(model: Dockerfile, ins: Instruction) -> list | None:
+    """The system package calls of a RUN that does nothing else (apt-get/apk/yum/dnf/zypper
+    update and install, their cache cleanups, echo); None for any other RUN."""
+    if ins.keyword != "RUN":
+        return None
+    from leanify.shell import analyze_run
+
+    script = analyze_run(ins, model)
+    if script is None or not script.ok or not script.commands:
+        return None
+    return _system_calls(script, script.commands)
+
+
+def _system_calls(script, commands) -> list | None:
+    calls = {id(c.command): c for c in script.package_calls()}
+    cleaning = {id(c.command) for c in script.cleanups() if c.kind in _SYSTEM_CLEANUPS}
+    found = []
+    for cmd in commands:
+        call = calls.get(id(cmd))
+        if call is not None and call.manager in _SYSTEM_MANAGERS:
+            found.append(call)
+        elif id(cmd) in cleaning or (cmd.basename in _QUIET and not cmd.redirects):
+            continue
+        else:
+            return None
+    return found if any(c.action in _SYSTEM_ACTIONS for c in found) else None
+
+
+def _system_prefix(script, items) -> int | None:
+    """The last item of the leading system-package part of an `&&` chain (None: there is none)."""
+    j = None
+    for n, it in enumerate(items):
+        if it.kind not in ("command", "pipeline") or _system_calls(script, it.commands) is None and not all(
+            _system_calls(script, (c,)) is not None or _quiet_or_cleanup(script, c) for c in it.commands
+        ):
+            break
+        j = n
+    if j is None or _system_calls(script, [c for it in items[: j + 1] for c in it.commands]) is None:
+        return None
+    return j
+
+
+def _quiet_or_cleanup(script, cmd) -> bool:
+    cleaning = {id(c.command) for c in script.cleanups() if c.kind in _SYSTEM_CLEANUPS}
+    return id(cmd) in cleaning or (cmd.basename in _QUIET and not cmd.redirects)
+
+
+def _cut_system_part(model: Dockerfile, run: Instruction) -> Dockerfile | None:
+    """The model with ``apt-get update && apt-get install ... && make`` cut into a RUN of the
+    system part and a RUN of the rest, when that is provably the same (``run_split``)."""
+    from leanify.transforms.manifest_first import run_split
+
+    if run.keyword != "RUN" or not re.search(r"\b(apt-get|apt|apk|yum|dnf|microdnf|zypper)\b", run.original):
+        return None
+    sp = run_split(model, run, where=_system_prefix)
+    if sp is None:
+        return None
+    kw = "run" if run.raw_keyword.islower() else "RUN"
+    text = model.text[: sp.head_end] + model.newline + sp.tail_head(kw) + model.text[sp.tail_start :]
+    try:
+        cut = Dockerfile.parse(text, strict=False)
+    except Exception:  # pragma: no cover - the cut is made of the user's own words
+        return None
+    return cut if len(cut.instructions) == len(model.instructions) + 1 else None
+
+
+def _describe_calls(calls: list) -> str:
+    installs = [c for c in calls if c.action in ("install", "add", "reinstall")] or calls
+    return "; ".join(f"{c.command.name} {c.action or ''}".strip() + (" " + ", ".join(c.packages) if c.packages else "")
+                     for c in installs)  # fmt: skip
+
+
+def _hoist_system_runs(model: Dockerfile, facts: Facts):
+    """Move each system-package RUN above the earliest context COPY/ADD of its stage that it
+    provably does not depend on (and nothing between depends on it): a source edit then no
+    longer re-runs the package install. One RUN at a time; the order among them is kept (two
+    package RUNs always depend on each other)."""
+    original = model
+    perm = list(range(len(model.instructions)))  # current position -> original index
+    moved: list[tuple[int, int, str, bool]] = []  # (original RUN, original COPY, what it installs, cut off a RUN)
+    tried: set[int] = set()
+    for _ in range(len(model.instructions)):
+        found = None
+        for stage in model.stages:
+            members = [model.instructions[i] for i in stage.instructions]
+            copies = [i for i in members if i.keyword in ("COPY", "ADD") and context_sources(i) is not None]
+            if not copies:
+                continue
+            for run in members:
+                if run.keyword != "RUN" or perm[run.index] in tried or copies[0].index > run.index:
+                    continue
+                tried.add(perm[run.index])
+                calls = system_run(model, run)
+                here = model
+                if calls is None:
+                    # `RUN apt-get ... && make`: the system part alone, in the model cut after it
+                    here = _cut_system_part(model, run)
+                    calls = system_run(here, here.instructions[run.index]) if here is not None else None
+                    if calls is None:
+                        continue
+                for c in copies:
+                    if c.index > run.index:
+                        break
+                    if _can_move(here, here.instructions[run.index], facts, before=here.instructions[c.index]):
+                        found = (run, c, calls, here)
+                        break
+                if found:
+                    break
+            if found:
+                break
+        if found is None:
+            break
+        run, c, calls, here = found
+        cut = here is not model
+        if cut:
+            perm = perm[: run.index + 1] + perm[run.index :]  # the rest of the cut RUN: the same original line
+            model = here
+            run, c = model.instructions[run.index], model.instructions[c.index]
+        start = model.leading_comments(run)[0]
+        chunk = model.text[start : run.end - len(run.line_ending)]
+        at = model.leading_comments(c)[0]
+        edits = [model.delete(run, with_comments=True), Edit(at, at, chunk + model.newline)]
+        moved.append((perm[run.index], perm[c.index], _describe_calls(calls), cut))
+        perm = perm[: c.index] + [perm[run.index]] + perm[c.index : run.index] + perm[run.index + 1 :]
+        model = model.edit(edits)
+    changes = []
+    for run_i, copy_i, what, cut in moved:
+        run, copy = original.instructions[run_i], original.instructions[copy_i]
+        srcs = context_sources(copy) or []
+        classes = [default_score(facts, x) for x in srcs]
+        cls = None if any(x is None for x in classes) or not classes else max(classes)
+        path = _display(copy)
+        label = f"{path} ({CLASSES[cls]})" if cls is not None else path
+        how = " (cut from the steps after it in the same RUN, which stay after the copy)" if cut else ""
+        reason = (f"system packages ({what}) change less often than {label} and the install reads nothing it "
+                  f"copies: installed before it{how}, so an edit to any file of {path} no longer re-runs the package "
+                  f"install")  # fmt: skip
+        changes.append(change(RULE, run.lines, reason, score=SYSTEM, scored_by="default", path=what,
+                              **{"class": CLASSES[SYSTEM]}))  # fmt: skip
+    return model, changes
+
+
 def apply(model: Dockerfile, facts: Facts):
+    hoisted, changes = _hoist_system_runs(model, facts)
+    if changes:
+        return hoisted, changes  # the COPY order is looked at in the next pass, on the new layout
+    return _order_copies(model, facts)
+
+
+def _order_copies(model: Dockerfile, facts: Facts):
     from leanify.history import history_for
 
     stages_with_copies = [

@@ -260,8 +260,14 @@ class RunSplit:
 _INSTALLISH = re.compile(r"\b(pip3?|uv|npm|yarn|pnpm|go|bundle|composer|poetry|mvn)\b")
 
 
-def run_split(model: Dockerfile, ins: Instruction) -> RunSplit | None:
-    """Cut ``a && b && install && c && d`` after the last dependency install, when running the
+def _after_last_install(script, items) -> int | None:
+    installs = {id(c.command) for c in script.package_calls() if c.from_manifest or c.manager in ("go", "mvn", "composer", "poetry", "bundle")}
+    return max((n for n, it in enumerate(items) if any(id(c) in installs for c in it.commands)), default=None)
+
+
+def run_split(model: Dockerfile, ins: Instruction, where=_after_last_install) -> RunSplit | None:
+    """Cut ``a && b && install && c && d`` after the last dependency install (or after the item
+    ``where(script, items)`` names), when running the
     two parts as two RUNs is provably the same as one: every item is joined by ``&&`` (the
     chain stops at the first failure either way, and the build fails with it), the install part
     leaves no shell state the rest could see (no cd, export, variable, set, source, umask, trap,
@@ -275,9 +281,8 @@ def run_split(model: Dockerfile, ins: Instruction) -> RunSplit | None:
     items = script.items
     if len(items) < 2 or any(it.op_after != "&&" for it in items[:-1]) or items[-1].op_after is not None:
         return None
-    installs = {id(c.command) for c in script.package_calls() if c.from_manifest or c.manager in ("go", "mvn", "composer", "poetry", "bundle")}
-    j = max((n for n, it in enumerate(items) if any(id(c) in installs for c in it.commands)), default=None)
-    if j is None or j == len(items) - 1:
+    j = where(script, items)
+    if j is None or j >= len(items) - 1:
         return None
     # a `cd` in the install part leaks (the rest would have to repeat it: one more DL3003)
     head = parse_script(script.source[items[0].start : items[j].end])
