@@ -80,18 +80,28 @@ def process_found(found: Found, opts: BulkOptions) -> dict:
         return rec
     from .cli import process, process_verified
 
+    from .config import resolve
+
     path = str(found.path)
     try:
+        # the repository's own configuration (.leanify.toml / [tool.leanify], nearest to the file),
+        # as `leanify` and `leanify pr` read it: --select/--ignore replace its lists, its
+        # per-file-ignores and slim-base overrides always apply
+        cfg = resolve(None, path)
+        select = list(opts.select) or cfg["select"]
+        ignore = [*(list(opts.ignore) or cfg["ignore"]), *cfg.ignores_for(path)]
+        slim = cfg.slim_bases() or None
         verification = None
         if opts.verify:
             from .cli_verify import VerifyOptions
 
-            result, verification = process_verified(path, opts.select, opts.ignore, None, opts.history,
-                                                    opts.verify_opts or VerifyOptions(), "json")
+            result, verification = process_verified(path, select, ignore, None, opts.history,
+                                                    opts.verify_opts or VerifyOptions(), "json", slim_bases=slim)
         else:
-            result = process(path, opts.select, opts.ignore, None, opts.unsafe, history=opts.history)
+            result = process(path, select, ignore, None, opts.unsafe, history=opts.history, slim_bases=slim)
     except LeanifyError as exc:
-        return {**rec, "status": "error", "error": exc.format(found.rel)}
+        where = getattr(exc, "path", None)  # a bad configuration file names itself
+        return {**rec, "status": "error", "error": exc.format(str(where) if where else found.rel)}
     except Exception as exc:  # noqa: BLE001 - one bad file never stops the run
         return {**rec, "status": "error", "error": f"{found.rel}:1: internal error: {type(exc).__name__}: {exc}"}
     applied = result.applied

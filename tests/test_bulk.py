@@ -216,3 +216,18 @@ def test_resume_with_other_options_is_refused(small_repos, tmp_path):
     bulk(small_repos, "--resume", state)
     proc = bulk(small_repos, "--resume", state, "--select", "LEAN001")
     assert proc.returncode == 2 and "other options" in proc.stderr
+
+
+def test_each_repository_configuration_applies(small_repos, tmp_path):
+    shutil.rmtree(small_repos / "broken")
+    (small_repos / "legacy" / ".leanify.toml").write_text('ignore = ["LEAN001"]\n')
+    (small_repos / "lean" / ".leanify.toml").write_text('select = [\n  "LEAN999",\n]\n')
+    out = tmp_path / "r.json"
+    proc = bulk(small_repos, "--report", out)
+    recs = {r["repo"]: r for r in json.loads(out.read_text())["files"]}
+    assert recs["legacy"]["status"] == "changed" and "LEAN001" not in recs["legacy"]["rules"]
+    assert recs["lean"]["status"] == "error" and recs["lean"]["error"].startswith(str(small_repos / "lean" / ".leanify.toml"))
+    assert proc.returncode == 4
+    # --ignore on the command line replaces a repository's list
+    bulk(small_repos, "--report", out, "--ignore", "LEAN002")
+    assert "LEAN001" in {r["repo"]: r for r in json.loads(out.read_text())["files"]}["legacy"]["rules"]
