@@ -90,18 +90,18 @@ def bulk(paths: tuple[str, ...], jobs: int | None, do_verify: bool, write: bool,
 
     from rich.console import Console
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
+                               TimeRemainingColumn)
 
     err = Console(stderr=True)
     tally = dict.fromkeys(STATUSES, 0)
-    bar = Progress(SpinnerColumn(), TextColumn("[bold]leanify bulk"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("ETA"), TimeRemainingColumn(), TimeElapsedColumn(), TextColumn("{task.fields[tally]}"),
+    bar = Progress(SpinnerColumn(), TextColumn("[bold]bulk"), BarColumn(bar_width=20), MofNCompleteColumn(),
+                   TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[tally]}"),
                    console=err, disable=not show, transient=False)
     task = None
 
     def tally_text() -> str:
-        return (f"[green]{tally['changed']} changed[/] · {tally['unchanged']} unchanged · "
-                f"[yellow]{tally['skipped']} skipped[/] · [red]{tally['error']} error[/]")
+        return (f"[green]{tally['changed']} changed[/] {tally['unchanged']} unchanged "
+                f"[yellow]{tally['skipped']} skipped[/] [red]{tally['error']} error[/]")
 
     def on_start(total: int, done: int) -> None:
         nonlocal task

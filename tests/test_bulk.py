@@ -231,3 +231,37 @@ def test_each_repository_configuration_applies(small_repos, tmp_path):
     # --ignore on the command line replaces a repository's list
     bulk(small_repos, "--report", out, "--ignore", "LEAN002")
     assert "LEAN001" in {r["repo"]: r for r in json.loads(out.read_text())["files"]}["legacy"]["rules"]
+
+
+def test_progress_bar_with_eta_and_tally_on_a_terminal(small_repos):
+    """On a real pty (a terminal, as a person runs it): the bar, N/N, ETA and the running tally."""
+    import fcntl
+    import pty
+    import re
+    import select
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))  # a 120-column terminal
+    proc = subprocess.Popen([*LEANIFY, "bulk", str(small_repos), "--jobs", "2"], stdin=slave, stdout=slave,
+                            stderr=slave, env={**os.environ, "TERM": "xterm-256color"}, close_fds=True)
+    os.close(slave)
+    out = b""
+    while True:
+        ready, _, _ = select.select([master], [], [], 60)
+        if not ready:
+            break
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    proc.wait(timeout=60)
+    os.close(master)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out.decode("utf-8", "replace"))
+    assert proc.returncode == 4
+    assert re.search(r"bulk ━+ 5/5 ETA 0:00:00 2 changed 1 unchanged 0 skipped 2 error", text), text
+    assert f"{small_repos / 'broken'}/Dockerfile:3: unknown instruction: ENTRY_POINT" in text
