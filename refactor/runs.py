@@ -34,6 +34,8 @@ keeps its own source lines (a RUN that already is a formatted multi-line chain s
 
 from __future__ import annotations
 
+import re
+
 import dataclasses
 from dataclasses import dataclass
 from typing import Sequence
@@ -170,6 +172,17 @@ def piece_of(model: Dockerfile, ins: Instruction) -> Piece | None:
     else:
         text_inner = "{ " + core + "; }"
     return Piece(ins, text_last, text_inner, (), core)
+
+
+# tool pragmas that govern the next instruction only; a plain comment such as "# lint" is not one
+_PRAGMA = re.compile(r"#\s*(hadolint\s+ignore\s*=|checkov:|trivy:|kics-scan\b|nosec\b|noqa\b|leanify:)", re.I)
+
+
+def has_pragma(model: Dockerfile, ins: Instruction) -> bool:
+    """A ``# hadolint ignore=`` (or other tool pragma) right above ``ins``: it governs that
+    instruction only, so a rule must not fold the instruction away or move it elsewhere."""
+    prev_end = model.instructions[ins.index - 1].end if ins.index else 0
+    return any(_PRAGMA.match(c) for c in comment_lines_before(model, ins, prev_end))
 
 
 def comment_lines_before(model: Dockerfile, ins: Instruction, since: int) -> tuple[str, ...]:

@@ -155,6 +155,18 @@ def test_update_follows_the_install_tool() -> None:
     assert _run(src, "LEAN002") == "FROM x\nRUN apt-get update -qq && apt-get install -y x\n"
 
 
-def test_update_kept_when_a_derived_stage_reads_the_lists() -> None:
+def test_left_alone_when_a_derived_stage_reads_the_lists() -> None:
+    """The lists must survive into the stage built FROM this one: an update added to the install
+    would leave a second copy of them in the image, and the update RUN could not go."""
     src = "FROM x AS base\nRUN apt-get update\nRUN apt-get install -y a\nFROM base\nRUN apt-get install -y b\n"
-    assert _run(src, "LEAN002") == "FROM x AS base\nRUN apt-get update\nRUN apt-get update && apt-get install -y a\nFROM base\nRUN apt-get install -y b\n"
+    assert _run(src, "LEAN002") == src
+
+
+def test_no_update_added_before_a_reader_it_cannot_fix() -> None:
+    """An exec-form install later reads the first RUN's lists: they must stay in the image, so a
+    fresh copy in the RUNs between would only add size (and a DL3009 each)."""
+    src = ("FROM x\nRUN apt-get update && apt-get install -y a\nRUN apt-get install -y b\n"
+           'RUN ["apt-get", "install", "-y", "c"]\n')
+    assert _run(src, "LEAN002") == src
+    after = src + "RUN apt-get update\nRUN apt-get install -y d\n"
+    assert _run(after, "LEAN002") == src + "RUN apt-get update && apt-get install -y d\n"

@@ -30,8 +30,12 @@ Left alone:
   `--mount` (it may need a proxy or credentials the install RUN lacks; cache mounts are fine), an install RUN with `--network=none`;
 - an install that is not a plain top-level command of its RUN (after `||`, in a pipeline,
   a condition, a subshell or a quoted `sh -c`): a prefix could change when it runs;
+- an update RUN with a tool pragma above it (`# hadolint ignore=...`): it governs that RUN only;
 - an install RUN that already updates (it does not use the earlier lists), and updates in a
   parent stage (another stage's layer);
+- installs before a reader of the lists leanify cannot fix (an exec-form or unreadable RUN, a
+  script from the context, apt-cache, a stage built FROM this one): the lists must stay in the
+  image for that reader, so an update of their own would leave one more copy in the image;
 - the earlier update is kept (the installs still get their own) when something else between
   may read the lists: a RUN leanify cannot read, a script from the build context, apt-cache,
   an install it cannot fix, a stage built FROM this one, or when the update is not the first
@@ -46,6 +50,7 @@ from leanify.context import Facts
 from leanify.edits import Edit
 from leanify.model import Dockerfile, Instruction
 from leanify.rules import Rule, Safety, change, fixed
+from leanify.runs import has_pragma
 from leanify.shell import PackageCall, Script, analyze_run
 
 from .apt_assume_yes import describe, mapped_script
@@ -127,29 +132,36 @@ def _removal(model: Dockerfile, ins: Instruction, script: Script, shift: int, k:
 
 
 def _scan(model: Dockerfile, facts: Facts, later: list[Instruction]) -> tuple[list[tuple[Instruction, PackageCall, int]], bool]:
-    """The RUNs after an update that read its lists: ``(fixable consumers, keep the update)``."""
+    """The RUNs after an update that read its lists: ``(fixable consumers, keep the update)``.
+
+    A consumer before a reader leanify cannot fix is not given an update of its own: the lists
+    must then survive that layer for the reader, so a fresh copy in it would stay in the image
+    (a bigger image and one more DL3009) — the reader's stale lists are the user's to fix."""
     fixes: list[tuple[Instruction, PackageCall, int]] = []
     keep = False
-    for j in later:
+    for n, j in enumerate(later):
         if j.keyword == "USER":
-            return fixes, True  # installs after it run as another user: not ours to fix
+            if any(k.keyword in ("RUN", "ONBUILD") and _APT_WORD.search(k.original) for k in later[n + 1:]):
+                fixes = []  # installs after it run as another user: not ours to fix, and they read the lists
+            return fixes, True
         if j.keyword == "ONBUILD" and _APT_WORD.search(j.original):
-            keep = True
+            keep, fixes = True, []
         if j.keyword != "RUN":
             continue
         got = mapped_script(j, model)
         if got is None:
-            keep = keep or bool(_APT_WORD.search(j.original))
+            if _APT_WORD.search(j.original):
+                keep, fixes = True, []
             continue
         script, shift = got
         for c in script.commands:
             if c.basename == "apt-cache" or (_runs_script(c.program, c.program_args) and _script_relies(c, model, facts, _APT_TEXT)):
-                keep = True
+                keep, fixes = True, []
         call = _consumer(script)
         if call is not None:
             network = j.flag("network")
             if (network is not None and network.lower() == "none") or not _prefixable(script, call):
-                keep = True
+                keep, fixes = True, []
             else:
                 fixes.append((j, call, shift))
         if any(c.manager == "apt" and c.action == "update" for c in script.package_calls()):
@@ -165,8 +177,8 @@ def apply(model: Dockerfile, facts: Facts):
         if not any(j.command == "RUN" and "update" in j.original and _APT_WORD.search(j.original) for j in members):
             continue
         for pos, u_ins in enumerate(members):
-            if u_ins.keyword != "RUN" or "update" not in u_ins.original:
-                continue
+            if u_ins.keyword != "RUN" or "update" not in u_ins.original or has_pragma(model, u_ins):
+                continue  # a `# hadolint ignore=` above governs this RUN: folding it away orphans it
             got = mapped_script(u_ins, model)
             if got is None:
                 continue
@@ -176,6 +188,8 @@ def apply(model: Dockerfile, facts: Facts):
                 continue
             u_call, k = found
             fixes, keep = _scan(model, facts, members[pos + 1 :])
+            if _descendants_read(model, stage.index):
+                fixes = []  # a stage built FROM this one may read the lists: every copy would stay
             if not fixes:
                 continue
             text = u_call.command.text
@@ -183,7 +197,7 @@ def apply(model: Dockerfile, facts: Facts):
                 at = j.source_offset(call.command.start + shift)
                 if at is not None:
                     edits.append(Edit(at, at, f"{_same_tool(text, u_call, call)} && "))
-            if not keep and not _descendants_read(model, stage.index):
+            if not keep:
                 removal = _removal(model, u_ins, u_script, u_shift, k)
                 if removal is not None:
                     edits.append(removal)

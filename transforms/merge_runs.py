@@ -63,7 +63,7 @@ from leanify.context import Facts
 from leanify.edits import Edit
 from leanify.model import Dockerfile, Instruction
 from leanify.rules import Rule, Safety, change, fixed
-from leanify.runs import comment_lines_before, join_pieces, piece_of, pieces_of
+from leanify.runs import comment_lines_before, has_pragma, join_pieces, piece_of, pieces_of
 from leanify.shell import Script, analyze_run
 from leanify.transforms.manifest_first import is_broad_copy
 from leanify.transforms.same_layer_cleanup import CACHE_MAKERS, CREATORS
@@ -77,8 +77,6 @@ RULE = Rule(
 )
 
 _MOVABLE = frozenset({"LABEL", "EXPOSE"})
-# tool pragmas that govern the next instruction only; a plain comment such as "# lint" is not one
-_PRAGMA = re.compile(r"#\s*(hadolint\s+ignore\s*=|checkov:|trivy:|kics-scan\b|nosec\b|noqa\b|leanify:)", re.I)
 _SYSTEM = frozenset({"apt", "apk", "yum", "dnf", "microdnf", "zypper"})
 _SYSTEM_CMDS = frozenset({"add-apt-repository", "apt-key", "dpkg", "rpm", "apt-cache"})
 _DEPS_ACTIONS = frozenset({"install", "add", "ci", "get", "sync", "fetch", "update", "upgrade", "require", "mod download", "global"})
@@ -136,12 +134,6 @@ def deliberate(script: Script) -> bool:
     """A RUN that already chains several commands (or is a compound) was most likely written as a
     step of its own (hadolint's DL3059 reasoning too): two of them are not merged."""
     return len(script.items) > 1 or any(i.kind not in ("command", "pipeline") for i in script.items)
-
-
-def has_pragma(model: Dockerfile, ins: Instruction) -> bool:
-    """A ``# hadolint ignore=`` (or other tool pragma) right above: it applies to this RUN only."""
-    prev_end = model.instructions[ins.index - 1].end if ins.index else 0
-    return any(_PRAGMA.match(c) for c in comment_lines_before(model, ins, prev_end))
 
 
 def _compatible(a: str, b: str, broad: bool) -> bool:

@@ -21,7 +21,8 @@ Which RUN created the files: for apt lists, the last earlier RUN of the stage th
 runs that package manager (a later RUN that uses the manager is a user: then nothing moves); for an archive, the last earlier RUN that downloaded a file of that
 name (curl/wget output).
 
-Left alone: anything between creator and cleanup that may use or replace the files — a RUN that
+Left alone: a cleanup RUN with a tool pragma above it (`# hadolint ignore=...` governs that RUN
+only, and would be left governing nothing); anything between creator and cleanup that may use or replace the files — a RUN that
 mentions the package manager or the archive, a COPY/ADD (it may bring the archive), and any
 `ENV`, `ARG`, `USER`, `WORKDIR`, `SHELL` (the cleanup would run as another user, elsewhere, with
 other variables); a cleanup that is not an independent `&&` item of its RUN, or that earlier
@@ -40,7 +41,7 @@ from leanify.context import Facts
 from leanify.edits import Edit
 from leanify.model import Dockerfile, Instruction
 from leanify.rules import Rule, Safety, change, fixed
-from leanify.runs import chain_indent, comment_lines_before, piece_of
+from leanify.runs import chain_indent, comment_lines_before, has_pragma, piece_of
 from leanify.shell import Cleanup, Item, Script, analyze_run
 
 RULE = Rule(
@@ -108,8 +109,8 @@ def apply(model: Dockerfile, facts: Facts):
         if len(runs) < 2:
             continue
         for pos, ins in enumerate(members):
-            if ins.keyword != "RUN" or ins.flags or ins.index in touched:
-                continue
+            if ins.keyword != "RUN" or ins.flags or ins.index in touched or has_pragma(model, ins):
+                continue  # a `# hadolint ignore=` above governs this RUN: it would be left governing nothing
             script = analyze_run(ins, model)
             if script is None or not script.ok:
                 continue
