@@ -1,7 +1,8 @@
 """``leanify bulk PATH...``: every Dockerfile of many repositories, in parallel, with a report.
 
 Exit codes: 0 every file processed (changed, unchanged or skipped); 2 usage error, nothing
-processed (bad option, missing path, a state file made with other options); 3 some rewrite
+processed (bad option, missing path, a state file made with other options), or the state file or
+report could not be written; 3 some rewrite
 failed verification (nothing written for it), no other error; 4 some file failed (unreadable,
 unparsable, internal error, write refused) — the others were still processed; 130 interrupted
 (the state file, when given, lets ``--resume`` continue).
@@ -21,7 +22,8 @@ from .cli_verify import VerifyOptions, verify_options
 from .errors import LeanifyError
 
 EPILOG = """\b
-Exit codes: 0 all files processed; 2 usage error (nothing processed); 3 some rewrite
+Exit codes: 0 all files processed; 2 usage error (nothing processed) or the report or
+state could not be written; 3 some rewrite
 failed verification; 4 some files failed (see the report); 130 interrupted.
 Report format follows the file name: .json .csv .md .html."""
 
@@ -122,6 +124,10 @@ def bulk(paths: tuple[str, ...], jobs: int | None, do_verify: bool, write: bool,
                            on_record=on_record, on_start=on_start)
     except LeanifyError as exc:
         _die(exc.message)
+    except OSError as exc:  # the state file or a report folder: disk full, permission denied
+        if os.environ.get("LEANIFY_DEBUG"):
+            raise
+        _die(f"{exc.filename or 'state'}: {exc.strerror or exc}" + (f"; continue with --resume {state}" if state else ""))
     elapsed = time.monotonic() - started
     summary = summarize(run.records)
     meta = {"paths": " ".join(paths), "executor": executor, "jobs": jobs if executor == "local" else None,
@@ -129,7 +135,10 @@ def bulk(paths: tuple[str, ...], jobs: int | None, do_verify: bool, write: bool,
     if report is not None and not run.interrupted:
         from .bulk_report import write_report
 
-        write_report(report, run.records, meta)
+        try:
+            write_report(report, run.records, meta)
+        except OSError as exc:
+            _die(f"cannot write the report {report}: {exc.strerror or exc}")
     processed = len(run.records) - run.resumed
     rate = processed / elapsed if elapsed > 0 else 0.0
     line = (f"{summary['files']} files in {summary['repos']} repositories: "

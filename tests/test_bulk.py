@@ -146,6 +146,9 @@ def test_exit_codes(small_repos, tmp_path):
     assert bulk(small_repos, "--report", tmp_path / "r.xml").returncode == 2
     assert bulk(small_repos, "--select", "LEAN999").returncode == 2
     assert bulk(small_repos, "--executor", "dask").returncode == 2  # no scheduler
+    (tmp_path / "a-file").write_text("")
+    proc = bulk(small_repos, "--report", tmp_path / "a-file" / "r.json")
+    assert proc.returncode == 2 and "cannot write the report" in proc.stderr and "Traceback" not in proc.stderr
     listing = tmp_path / "repos.txt"
     listing.write_text(f"{small_repos / 'legacy'}\nmissing\n")
     proc = bulk(listing)
