@@ -234,9 +234,9 @@ def candidates(model: Dockerfile, facts: Facts) -> list[Candidate]:
             out.append(Candidate("*.egg-info", eggs, "rebuilt by the Python install"))
     # large data that nothing reads
     own = facts.dockerfile.name if facts.dockerfile else ""
-    others = [p for p in root.glob("*") if p.name != own  # names first: a stat per entry is what costs
-              and (p.name.lower().startswith("dockerfile") or p.name.lower().endswith((".dockerfile", "containerfile")))
-              and p.is_file()]
+    others = any(p.name != own  # names first, and stop at the first: a stat per entry is what costs
+                 and (p.name.lower().startswith("dockerfile") or p.name.lower().endswith((".dockerfile", "containerfile")))
+                 and p.is_file() for p in root.glob("*"))
     if known and "." not in sources and not others:
         taken = {c for cand in out for c in cand.paths}
         try:
