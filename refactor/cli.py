@@ -201,8 +201,12 @@ def run(dockerfile: str, show_diff: bool, explain: bool, write: bool, check: boo
     elif check:
         if not (quiet and not result.changed):
             click.echo(summary(label, result))
+        if explain and not quiet:
+            _echo_pending(label, result)
     elif show_diff:
         console.echo(console.diff(diff, console.colour(sys.stdout)), nl=False)
+        if explain and not quiet:
+            _echo_pending(label, result)
     elif write:
         if not quiet:
             click.echo(summary(label, result, written=True), err=True)
@@ -429,12 +433,21 @@ def _context_of(path: str, context: Path | None) -> Path | None:
 
 def summary(label: str, result: Result, written: bool = False) -> str:
     applied = result.applied
+    pending = result.suggested  # needs-verify rewrites not applied, and findings (secrets, heavy packages ...)
+    tail = (f"{len(pending)} finding(s) not applied ({', '.join(sorted({c.rule for c in pending}))})"
+            if pending else "")
     if not result.changed:
-        tail = f" ({len(result.suggested)} suggestion(s) need verification)" if result.suggested else ""
-        return f"{label}: already lean{tail}"
+        return f"{label}: already lean" + (f" ({tail})" if tail else "")
     rules = sorted({c.rule for c in applied})
     verb = "written" if written else "would be made"
-    return f"{label}: {len(applied)} change(s) {verb} ({', '.join(rules)})"
+    return f"{label}: {len(applied)} change(s) {verb} ({', '.join(rules)})" + (f"; {tail}" if tail else "")
+
+
+def _echo_pending(label: str, result: Result) -> None:
+    """What a diff cannot show: the changes not applied (needs-verify rewrites, findings), one
+    ``file:line: RULE: reason`` line each on stderr."""
+    for c in result.suggested:
+        click.echo(f"{label}:{c.lines[0]}: {c.rule}: {c.reason}", err=True)
 
 
 def _diff_path(path: str) -> str:

@@ -178,11 +178,14 @@ def piece_of(model: Dockerfile, ins: Instruction) -> Piece | None:
 _PRAGMA = re.compile(r"#\s*(hadolint\s+ignore\s*=|checkov:|trivy:|kics-scan\b|nosec\b|noqa\b|leanify:)", re.I)
 
 
-def has_pragma(model: Dockerfile, ins: Instruction) -> bool:
+def has_pragma(model: Dockerfile, ins: Instruction, leanify: bool = True) -> bool:
     """A ``# hadolint ignore=`` (or other tool pragma) right above ``ins``: it governs that
-    instruction only, so a rule must not fold the instruction away or move it elsewhere."""
+    instruction only, so a rule must not fold the instruction away or move it elsewhere.
+    ``leanify=False``: leanify's own ``# leanify: ignore=`` is left to the pipeline's
+    suppression, which holds back only the rules it names (and says so)."""
     prev_end = model.instructions[ins.index - 1].end if ins.index else 0
-    return any(_PRAGMA.match(c) for c in comment_lines_before(model, ins, prev_end))
+    return any(_PRAGMA.match(c) and (leanify or not c.lstrip("#").strip().lower().startswith("leanify:"))
+               for c in comment_lines_before(model, ins, prev_end))
 
 
 def comment_lines_before(model: Dockerfile, ins: Instruction, since: int) -> tuple[str, ...]:

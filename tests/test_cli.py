@@ -195,3 +195,19 @@ def test_verify_reads_stdin_once(tmp_path: Path) -> None:
                        input=LEGACY.encode(), capture_output=True, timeout=60, env=env)
     err = r.stderr.decode()
     assert r.returncode == 2 and err.startswith("<stdin>:1: --verify: ") and "empty" not in err, err
+
+
+def test_findings_a_diff_cannot_show_are_listed_with_explain(tmp_path: Path) -> None:
+    """A secret (LEAN020) is reported, never rewritten: --check counts it in the summary and
+    --diff/--check --explain list it on stderr as file:line: RULE: reason, value masked."""
+    (tmp_path / "Dockerfile").write_text("FROM debian:bookworm-slim\n"
+                                         "ENV GITHUB_TOKEN=ghp_abcdefghijklmnopqrstuvwxyz0123456789\n")
+    r = subprocess.run([sys.executable, "-m", "leanify", "--check", "--explain", "Dockerfile"], cwd=tmp_path,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "Dockerfile: already lean (1 finding(s) not applied (LEAN020))\n"
+    assert r.stderr.startswith("Dockerfile:2: LEAN020: ENV GITHUB_TOKEN") and "ghp_***" in r.stderr
+    assert "abcdefghijklmnop" not in r.stderr
+    d = subprocess.run([sys.executable, "-m", "leanify", "--diff", "--explain", "Dockerfile"], cwd=tmp_path,
+                       capture_output=True, text=True)
+    assert d.returncode == 0 and d.stdout == "" and "Dockerfile:2: LEAN020:" in d.stderr

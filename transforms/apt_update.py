@@ -177,7 +177,7 @@ def apply(model: Dockerfile, facts: Facts):
         if not any(j.command == "RUN" and "update" in j.original and _APT_WORD.search(j.original) for j in members):
             continue
         for pos, u_ins in enumerate(members):
-            if u_ins.keyword != "RUN" or "update" not in u_ins.original or has_pragma(model, u_ins):
+            if u_ins.keyword != "RUN" or "update" not in u_ins.original or has_pragma(model, u_ins, leanify=False):
                 continue  # a `# hadolint ignore=` above governs this RUN: folding it away orphans it
             got = mapped_script(u_ins, model)
             if got is None:

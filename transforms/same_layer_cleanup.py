@@ -109,7 +109,7 @@ def apply(model: Dockerfile, facts: Facts):
         if len(runs) < 2:
             continue
         for pos, ins in enumerate(members):
-            if ins.keyword != "RUN" or ins.flags or ins.index in touched or has_pragma(model, ins):
+            if ins.keyword != "RUN" or ins.flags or ins.index in touched or has_pragma(model, ins, leanify=False):
                 continue  # a `# hadolint ignore=` above governs this RUN: it would be left governing nothing
             script = analyze_run(ins, model)
             if script is None or not script.ok:
