@@ -1,6 +1,6 @@
 """`leanify bulk` throughput: files/second with --jobs 1 and --jobs 2, and the speed-up.
 
-    python benchmarks/bulk.py [PATH] [--repeat N] [--jobs 1,2]
+    python benchmarks/bulk.py [PATH] [--repeat N] [--jobs 1,2] [--copies K]
 
 PATH defaults to ../shared/corpus/real. Each run is the real command in a fresh process
 (`python -m leanify bulk PATH --jobs J --report tmp.json`), runs alternate between the job
@@ -8,6 +8,10 @@ counts, and the median of --repeat runs is printed. Two times per run:
 
 - wall: the whole command, interpreter start and imports included (what a user waits for);
 - run: the time bulk itself reports ("processed in Xs": discovery, pool start, pipeline, report).
+
+--copies K runs over K copies of PATH's folders (in a temporary folder): the same files, more
+of them, to show how the fixed cost of starting workers (about 1 s of CPU each: a fresh
+interpreter importing leanify) is amortised on a bigger run.
 
 The load average is printed before and after: on a shared machine, other work steals cores
 and the speed-up says more about the neighbours than about leanify. The reports of every run
@@ -48,6 +52,7 @@ def main() -> None:
     ap.add_argument("path", nargs="?", type=Path, default=DEFAULT)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--jobs", default="1,2", help="comma list of job counts (the first is the baseline)")
+    ap.add_argument("--copies", type=int, default=1, help="run over K copies of PATH's folders")
     args = ap.parse_args()
     if not args.path.exists():
         sys.exit(f"{args.path} does not exist")
@@ -57,6 +62,15 @@ def main() -> None:
     runs: dict[int, list[float]] = {j: [] for j in counts}
     reference = None
     with tempfile.TemporaryDirectory() as tmp:
+        if args.copies > 1:
+            import shutil
+
+            work = Path(tmp) / "copies"
+            for k in range(args.copies):
+                for entry in sorted(args.path.iterdir()):
+                    if entry.is_dir():
+                        shutil.copytree(entry, work / f"{entry.name}--{k}")
+            args.path = work
         one(args.path, counts[0], Path(tmp) / "warm.json")  # warm the page cache and .pyc files
         for _ in range(args.repeat):
             for j in counts:

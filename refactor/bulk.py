@@ -30,6 +30,7 @@ import time
 from collections import Counter
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -380,16 +381,30 @@ def _run_pool(work: list[Found], opts: BulkOptions, jobs: int, finish: Callable[
     in_flight: dict = {}
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
                                initargs=(os.getpid(),))
+    delivered = 0  # results the pool gave back: a pool that broke before any never worked
+    broken = False
     try:
         while queue or in_flight:
-            while queue and len(in_flight) < 2 * workers:  # two queued per worker: never idle
+            while not broken and queue and len(in_flight) < 2 * workers:  # two queued per worker: never idle
                 f = queue.popleft()
-                in_flight[pool.submit(process_found, f, opts)] = f
+                try:
+                    in_flight[pool.submit(process_found, f, opts)] = f
+                except BrokenProcessPool:
+                    queue.appendleft(f)
+                    broken = True
             for fut in [fu for fu in in_flight if fu.done()]:
                 f = in_flight.pop(fut)
                 try:
                     rec = fut.result()
-                except Exception as exc:  # noqa: BLE001 - a worker died (OOM, segfault): its file fails
+                    delivered += 1
+                except BrokenProcessPool as exc:
+                    broken = True
+                    if delivered:  # a worker died mid-run (OOM, segfault): its files fail, not the run
+                        rec = _error_record(f, f"worker died while processing it: {exc}")
+                    else:  # workers cannot start here: this process does their share
+                        queue.append(f)
+                        continue
+                except Exception as exc:  # noqa: BLE001 - never raised by process_found; be safe
                     rec = _error_record(f, f"worker failed: {type(exc).__name__}: {exc}")
                 finish(rec)
             if queue:
