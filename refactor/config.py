@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .errors import LeanifyError
+from .model import split_lines
 
 FILE_NAMES = (".leanify.toml", "pyproject.toml")
 DEFAULT = "default"
@@ -341,7 +342,7 @@ class _Locator:
     def __init__(self, text: str):
         self.entries: list[tuple[tuple[str, ...], int]] = []
         table: tuple[str, ...] = ()
-        for n, line in enumerate(text.splitlines(), start=1):
+        for n, line in enumerate(split_lines(text), start=1):
             m = _HEADER.match(line)
             if m:
                 table = _split_key(m.group(1))

@@ -11,6 +11,7 @@ import os
 from typing import IO
 
 import click
+from .model import split_lines
 
 QUIET, NORMAL, VERBOSE = 0, 1, 2
 
@@ -32,7 +33,7 @@ def diff(text: str, enabled: bool) -> str:
     if not enabled or not text:
         return text
     out = []
-    for line in text.splitlines(keepends=True):
+    for line in split_lines(text, keepends=True):
         body, end = (line[:-1], "\n") if line.endswith("\n") else (line, "")
         if body.startswith(("--- ", "+++ ", "diff ", "new file mode")):
             body = click.style(body, bold=True)

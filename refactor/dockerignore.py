@@ -16,6 +16,7 @@ import posixpath
 import re
 from dataclasses import dataclass
 from functools import cached_property
+from .model import split_lines
 
 __all__ = ["Pattern", "IgnoreFile", "read_patterns", "clean"]
 
@@ -33,7 +34,7 @@ def clean(path: str) -> str:
 def read_patterns(text: str) -> list[str]:
     """The patterns of a .dockerignore text, as Docker reads them (``!`` kept as a prefix)."""
     out: list[str] = []
-    for n, line in enumerate(text.splitlines()):
+    for n, line in enumerate(split_lines(text)):
         if n == 0:
             line = line.lstrip("\ufeff")
         if line.startswith("#"):

@@ -21,6 +21,7 @@ from typing import Iterable, Sequence
 
 from . import __version__
 from .rules import Change, Transform
+from .model import split_lines
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 VERSION = "2.1.0"
@@ -112,7 +113,7 @@ def _location(uri: str, lines: tuple[int, int]) -> dict:
 def _hunks(old: str, new: str) -> list[tuple[int, int, dict]]:
     """(first line, last line) in the original (1-based; an insertion is at the lines around it)
     and its SARIF replacement, for every changed hunk."""
-    a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    a, b = split_lines(old, keepends=True), split_lines(new, keepends=True)
     starts = [0]
     for line in a:
         starts.append(starts[-1] + len(line))

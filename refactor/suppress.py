@@ -39,6 +39,7 @@ from typing import Iterable, Sequence
 
 from .errors import LeanifyError
 from .model import Dockerfile
+from .model import split_lines
 
 _DIRECTIVE = re.compile(r"^\s*\ufeff?\s*#\s*leanify\s*:\s*(?P<rest>.*?)\s*$", re.I)
 _IGNORE = re.compile(r"^ignore\b(?P<tail>.*)$", re.I)
@@ -68,7 +69,7 @@ def has_directives(text: str) -> bool:
 
 def _lines_with_offsets(text: str) -> list[tuple[int, str]]:
     out, pos = [], 0
-    for line in text.splitlines(keepends=True):
+    for line in split_lines(text, keepends=True):
         out.append((pos, line))
         pos += len(line)
     return out
@@ -182,7 +183,7 @@ def candidates(old: str, new: str, blocks: Sequence[Suppression], limit: int = 1
 def revert(old: str, new: str, blocks: Sequence[Suppression], extra: set[int] = frozenset()) -> str:
     """``new`` with every diff hunk that touches a suppressed block put back as in ``old`` (a
     deletion hunk line by line: one rule may delete a suppressed RUN next to one it may delete)."""
-    a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    a, b = split_lines(old, keepends=True), split_lines(new, keepends=True)
     out: list[str] = []
     for k, op in enumerate(_opcodes(old, new)):
         tag, i1, i2, j1, j2 = op
@@ -200,7 +201,7 @@ def revert(old: str, new: str, blocks: Sequence[Suppression], extra: set[int] = 
 def _opcodes(old: str, new: str):
     """Line opcodes; a replacement of n lines by n lines is split into n one-line replacements
     (neighbouring instructions a rule rewrote one by one are separate hunks)."""
-    a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    a, b = split_lines(old, keepends=True), split_lines(new, keepends=True)
     out = []
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
         if tag == "replace" and i2 - i1 == j2 - j1 > 1:
