@@ -25,7 +25,7 @@ from .config import ConfigError
 from .io import read_dockerfile, write_atomic, write_new
 from .pipeline import Result, all_transforms, run_pipeline, select
 
-EXIT_OK, EXIT_CHANGES, EXIT_ERROR, EXIT_VERIFY_FAILED = 0, 1, 2, 3
+EXIT_OK, EXIT_CHANGES, EXIT_ERROR, EXIT_VERIFY_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 class DefaultGroup(click.Group):
@@ -161,6 +161,9 @@ def run(dockerfile: str, show_diff: bool, explain: bool, write: bool, check: boo
                     write_atomic(target, new)
     except LeanifyError as exc:
         _fail(label, exc)
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP while verifying (engine cleaned up)
+        click.echo(f"{label}: interrupted ({exc or 'Ctrl-C'})", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:  # noqa: BLE001 - never a traceback for a user
         if os.environ.get("LEANIFY_DEBUG"):
             raise

@@ -57,3 +57,24 @@ def test_verify_failure_exits_3_and_writes_nothing(engine, require_images, tmp_p
     assert r.returncode == 3, r.stdout + r.stderr
     assert "verdict: fail" in r.stderr and "smoke" in r.stderr
     assert (tmp_path / "Dockerfile").read_text() == text
+
+
+def test_sigterm_while_verifying_exits_130_and_leaves_nothing(engine, require_images, tmp_path: Path) -> None:
+    """A CI runner cancelling the job sends SIGTERM: leanify stops the build, removes what the run
+    made, says so in one line (no click 'Aborted!') and exits 130; the file is untouched."""
+    import signal
+    import time
+
+    require_images(engine, ["debian:bookworm-slim"])
+    text = "FROM debian:bookworm-slim\nRUN apt-get update\nRUN sleep 600\n"
+    (tmp_path / "Dockerfile").write_text(text)
+    p = subprocess.Popen([sys.executable, "-m", "leanify", "--verify", "--write", "Dockerfile"], cwd=tmp_path,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    time.sleep(20)  # well inside the before build's `sleep 600`
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=180)
+    assert p.returncode == 130, out + err
+    assert "interrupted" in err and "Aborted!" not in err
+    assert (tmp_path / "Dockerfile").read_text() == text
+    leftovers = [c for c in engine.client.containers.list(all=True) if "org.leanify.run" in (c.labels or {})]
+    assert not [c for c in leftovers if c.status == "running"], leftovers
