@@ -27,13 +27,12 @@ import multiprocessing
 import os
 import signal
 import time
-from collections import Counter
-from collections import deque
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 from .discover import Found
 from .errors import LeanifyError
@@ -80,7 +79,6 @@ def process_found(found: Found, opts: BulkOptions) -> dict:
         rec["reasons"] = [found.skip]
         return rec
     from .cli import process, process_verified
-
     from .config import resolve
 
     path = str(found.path)
@@ -182,7 +180,7 @@ class State:
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(path, "w", encoding="utf-8") as fh:
                 fh.write(json.dumps({"leanify_bulk_state": STATE_VERSION, "options": options}) + "\n")
-        self._fh = open(path, "a", encoding="utf-8")
+        self._fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - open for the whole run, closed by close()
 
     def _load(self, options: dict) -> None:
         with open(self.path, "rb") as fh:
@@ -417,7 +415,8 @@ def _run_pool(work: list[Found], opts: BulkOptions, jobs: int, finish: Callable[
 
 def _run_dask(work: list[Found], opts: BulkOptions, scheduler: str | None, finish: Callable[[dict], None]) -> None:
     try:
-        from distributed import Client, as_completed as dask_completed
+        from distributed import Client
+        from distributed import as_completed as dask_completed
     except ImportError:
         raise LeanifyError("--executor dask needs the dask extra: pip install 'leanify[dask]'") from None
     if not scheduler:

@@ -213,8 +213,8 @@ def _bar_chart_sizes(sizes: dict[str, tuple[int, int]]) -> str:
     label_w, bar_w, row_h = 220, 360, 34
     top = max(max(b, a) for b, a in sizes.values()) or 1
     h = row_h * len(sizes) + 40
-    parts = [f'<svg id="chart-sizes" width="{label_w + bar_w + 150}" height="{h}" '
-             f'role="img" aria-label="image size before and after per repository">',
+    parts = [(f'<svg id="chart-sizes" width="{label_w + bar_w + 150}" height="{h}" '
+              f'role="img" aria-label="image size before and after per repository">'),
              '<rect x="0" y="0" width="12" height="10" fill="#9aa5b8"/><text x="16" y="9" font-size="11">before</text>',
              '<rect x="70" y="0" width="12" height="10" fill="#2f9e5b"/><text x="86" y="9" font-size="11">after</text>']
     for n, (repo, (b, a)) in enumerate(sizes.items()):
@@ -237,8 +237,8 @@ def _bar_chart_rules(per_rule: dict[str, int]) -> str:
     label_w, bar_w, row_h = 80, 320, 20
     top = max(per_rule.values()) or 1
     h = row_h * len(per_rule) + 8
-    parts = [f'<svg id="chart-rules" width="{label_w + bar_w + 60}" height="{h}" '
-             f'role="img" aria-label="changes per rule">']
+    parts = [(f'<svg id="chart-rules" width="{label_w + bar_w + 60}" height="{h}" '
+              f'role="img" aria-label="changes per rule">')]
     for n, (rule, count) in enumerate(per_rule.items()):
         y = 4 + n * row_h
         w = max(1, round(bar_w * count / top))

@@ -39,14 +39,14 @@ def _die(message: str) -> None:
 
 @click.command("bulk", epilog=EPILOG)
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-              help="Worker processes (default: the number of CPUs).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Processes computing: this one and N-1 workers (default: the number of CPUs).")
 @click.option("--verify", "do_verify", is_flag=True,
               help="Prove each rewrite on the Docker engine; rules that need verification are kept only if it passes.")
 @click.option("--write", is_flag=True, help="Rewrite the files in place, atomically (default: change nothing on disk).")
 @click.option("--report", "report", type=click.Path(dir_okay=False, path_type=Path),
               help="Write a report; its format follows the name: .json, .csv, .md, .html.")
-@click.option("--resume", "state", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--resume", "state", type=click.Path(dir_okay=False, path_type=Path), metavar="STATE",
               help="Keep progress in STATE; when it exists, continue that run (files done are not redone).")
 @click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
               help="local: a process pool here; dask: one job per repository on a Dask cluster.")
@@ -91,8 +91,14 @@ def bulk(paths: tuple[str, ...], jobs: int | None, do_verify: bool, write: bool,
     show = sys.stderr.isatty() if progress is None else progress
 
     from rich.console import Console
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
-                               TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     err = Console(stderr=True)
     tally = dict.fromkeys(STATUSES, 0)

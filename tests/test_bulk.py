@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from corpus_paths import REAL
 from leanify.cli import process
 
@@ -24,7 +23,7 @@ LEANIFY = [sys.executable, "-m", "leanify"]
 
 def bulk(*args, cwd=None, timeout=600) -> subprocess.CompletedProcess:
     return subprocess.run([*LEANIFY, "bulk", *map(str, args)], capture_output=True, text=True, cwd=cwd,
-                          timeout=timeout)
+                          timeout=timeout, check=False)
 
 
 def corpus_real() -> list[Path]:

@@ -8,10 +8,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from pathlib import Path
 
 import pytest
-
 from corpus_paths import ROOT
 from test_bulk import bulk, copy_corpus
 

@@ -34,7 +34,7 @@ def _repos(root: Path) -> Path:
 
 def _bulk(*args, env=None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "leanify", "bulk", *map(str, args)], capture_output=True, text=True,
-                          timeout=1800, env=env or dict(os.environ))
+                          timeout=1800, env=env or dict(os.environ), check=False)
 
 
 def _figures(report: Path) -> dict:
