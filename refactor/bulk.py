@@ -26,6 +26,7 @@ import json
 import multiprocessing
 import os
 import signal
+import sys
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
@@ -372,7 +373,11 @@ def _run_pool(work: list[Found], opts: BulkOptions, jobs: int, finish: Callable[
     survive ``fork()`` — a forked child hangs in its first parse. A spawned worker pays the
     import of leanify before its first file; this process works through the queue meanwhile,
     so that start-up is not dead time. Workers take the biggest files first, this process the
-    smallest (it also writes the state, the files and the progress between its own files)."""
+    smallest (it also writes the state, the files and the progress between its own files).
+
+    Workers get files in chunks: handing a task over goes through the pool's threads in this
+    process, which wait for the GIL while this process computes, so one file per task would
+    leave a worker idle between files. Chunks shrink as the queue empties (an even finish)."""
     ctx = multiprocessing.get_context("spawn")
     queue = deque(sorted(work, key=lambda f: -_size(f.path)))
     workers = jobs - 1
@@ -381,35 +386,40 @@ def _run_pool(work: list[Found], opts: BulkOptions, jobs: int, finish: Callable[
                                initargs=(os.getpid(),))
     delivered = 0  # results the pool gave back: a pool that broke before any never worked
     broken = False
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(min(switch, 0.001))  # the pool's threads get the GIL sooner
     try:
         while queue or in_flight:
-            while not broken and queue and len(in_flight) < 2 * workers:  # two queued per worker: never idle
-                f = queue.popleft()
+            while not broken and queue and len(in_flight) < 2 * workers:  # one running, one waiting
+                size = max(1, min(16, len(queue) // (4 * jobs)))
+                chunk = [queue.popleft() for _ in range(min(size, len(queue)))]
                 try:
-                    in_flight[pool.submit(process_found, f, opts)] = f
+                    in_flight[pool.submit(process_repo, chunk, opts)] = chunk
                 except BrokenProcessPool:
-                    queue.appendleft(f)
+                    queue.extendleft(reversed(chunk))
                     broken = True
             for fut in [fu for fu in in_flight if fu.done()]:
-                f = in_flight.pop(fut)
+                chunk = in_flight.pop(fut)
                 try:
-                    rec = fut.result()
+                    recs = fut.result()
                     delivered += 1
                 except BrokenProcessPool as exc:
                     broken = True
-                    if delivered:  # a worker died mid-run (OOM, segfault): its files fail, not the run
-                        rec = _error_record(f, f"worker died while processing it: {exc}")
-                    else:  # workers cannot start here: this process does their share
-                        queue.append(f)
+                    if not delivered:  # workers cannot start here: this process does their share
+                        queue.extend(chunk)
                         continue
+                    # a worker died mid-run (OOM, segfault): its files fail, not the run
+                    recs = [_error_record(f, f"worker died while processing it: {exc}") for f in chunk]
                 except Exception as exc:  # noqa: BLE001 - never raised by process_found; be safe
-                    rec = _error_record(f, f"worker failed: {type(exc).__name__}: {exc}")
-                finish(rec)
+                    recs = [_error_record(f, f"worker failed: {type(exc).__name__}: {exc}") for f in chunk]
+                for rec in recs:
+                    finish(rec)
             if queue:
                 finish(process_found(queue.pop(), opts))
             elif in_flight:
                 wait(list(in_flight), return_when=FIRST_COMPLETED)
     finally:
+        sys.setswitchinterval(switch)
         pool.shutdown(wait=not in_flight and not queue, cancel_futures=True)
 
 
