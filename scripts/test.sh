@@ -11,7 +11,14 @@ SHARED=${LEANIFY_SHARED:-$ROOT/../shared}
 log() { printf '== %s\n' "$*" >&2; }
 
 log "python dependencies"
-python3 -m pip install -q --disable-pip-version-check -e ".[test]" 2>&1 | grep -v -e '^WARNING: Running pip as' -e 'is ignored: it is neither' || true
+pip_log=$(mktemp)
+if ! python3 -m pip install -q --disable-pip-version-check -e ".[test]" >"$pip_log" 2>&1; then
+  cat "$pip_log" >&2
+  echo "pip install -e .[test] failed" >&2
+  exit 1
+fi
+grep -v -e '^WARNING: Running pip as' -e 'is ignored: it is neither' "$pip_log" >&2 || true  # only pip's noise is dropped
+rm -f "$pip_log"
 python3 -c "import leanify, leanify.transforms" || { echo "leanify failed to import after install" >&2; exit 1; }
 
 if [ -x "$SHARED/tools/docker-engine.sh" ]; then
