@@ -27,6 +27,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
@@ -369,16 +370,20 @@ def run_bulk(found: list[Found], opts: BulkOptions, jobs: int = 1, executor: str
 def _run_pool(work: list[Found], opts: BulkOptions, jobs: int, finish: Callable[[dict], None]) -> None:
     """``jobs`` processes compute: this one and ``jobs - 1`` pool workers.
 
-    Workers are *spawned*, not forked: BuildKit's parser is Go (cgo), and a Go runtime does not
-    survive ``fork()`` — a forked child hangs in its first parse. A spawned worker pays the
-    import of leanify before its first file; this process works through the queue meanwhile,
-    so that start-up is not dead time. Workers take the biggest files first, this process the
+    Workers are forked while this process has not loaded BuildKit's parser yet (``leanify.model``
+    loads it on the first parse) and runs no other thread: they start at once, with leanify
+    imported. Otherwise they are *spawned*: the parser is Go (cgo), and a Go runtime does not
+    survive ``fork()`` (a forked child hangs in its first parse), and a fork beside another
+    thread can inherit a lock that thread held. A spawned worker pays the import of leanify
+    before its first file; this process works through the queue meanwhile. Workers take the biggest files first, this process the
     smallest (it also writes the state, the files and the progress between its own files).
 
     Workers get files in chunks: handing a task over goes through the pool's threads in this
     process, which wait for the GIL while this process computes, so one file per task would
     leave a worker idle between files. Chunks shrink as the queue empties (an even finish)."""
-    ctx = multiprocessing.get_context("spawn")
+    forkable = ("fork" in multiprocessing.get_all_start_methods() and "dockerfile" not in sys.modules
+                and threading.active_count() == 1)
+    ctx = multiprocessing.get_context("fork" if forkable else "spawn")
     queue = deque(sorted(work, key=lambda f: -_size(f.path)))
     workers = jobs - 1
     in_flight: dict = {}

@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Iterable, Iterator, Sequence
 
-import dockerfile as _buildkit
-
 from .edits import Edit, apply_edits
 from .errors import DockerfileError
 
@@ -23,7 +21,22 @@ from .errors import DockerfileError
 MAX_BYTES = 1024 * 1024
 MAX_LINES = 20_000
 
-KNOWN_INSTRUCTIONS = frozenset(c.upper() for c in _buildkit.all_cmds())
+
+
+@lru_cache(maxsize=None)
+def _bk():
+    """BuildKit's parser (cgo), loaded on the first parse: a process that has loaded a Go runtime
+    cannot ``fork()`` safely, and ``leanify bulk`` forks its workers before anything is parsed."""
+    import dockerfile
+
+    return dockerfile
+
+
+@lru_cache(maxsize=None)
+def known_instructions() -> frozenset[str]:
+    return frozenset(c.upper() for c in _bk().all_cmds())
+
+
 DEFAULT_SHELL = ("/bin/sh", "-c")
 WINDOWS_SHELL = ("cmd", "/S", "/C")
 _WINDOWS_BASE = re.compile(r"(^|/)(windows|nanoserver|servercore|windowsservercore)([:/@-]|$)|mcr\.microsoft\.com/windows", re.I)
@@ -195,8 +208,8 @@ class Dockerfile:
         if escape not in ("\\", "`"):
             raise DockerfileError(f"invalid escape directive {escape!r}: must be a backslash or a backtick")
         try:
-            commands = _buildkit.parse_string(text)
-        except _buildkit.GoParseError as exc:
+            commands = _bk().parse_string(text)
+        except _bk().GoParseError as exc:
             raise _locate(str(exc), text, line_starts) from None
         instructions: list[Instruction] = []
         stage = -1
@@ -242,7 +255,7 @@ class Dockerfile:
         BuildKit forbids, a file cut inside a shell command's continuation, and shell bodies
         nested or chained past what leanify reads safely."""
         for ins in self.instructions:
-            if ins.keyword not in KNOWN_INSTRUCTIONS:
+            if ins.keyword not in known_instructions():
                 raise DockerfileError(f"unknown instruction: {ins.raw_keyword}", ins.start_line)
             if ins.stage < 0 and ins.keyword != "ARG":
                 raise DockerfileError(f"{ins.keyword} before the first FROM (only ARG may come first)", ins.start_line)
@@ -614,8 +627,8 @@ def _locate(message: str, text: str, starts: list[int]) -> DockerfileError:
         for k, line in enumerate(candidates):
             upto = starts[candidates[k + 1] - 1] if k + 1 < len(candidates) else len(text)
             try:
-                _buildkit.parse_string(text[:upto])
-            except _buildkit.GoParseError as exc:
+                _bk().parse_string(text[:upto])
+            except _bk().GoParseError as exc:
                 if "unterminated heredoc" in str(exc):
                     return DockerfileError("unterminated heredoc (no closing delimiter before end of file)", line)
         return DockerfileError("unterminated heredoc", candidates[-1] if candidates else 1)
