@@ -313,6 +313,8 @@ def apply(model: Dockerfile, facts: Facts):
         if update and not cleans:
             if any(m.rstrip("/") in ("/var", "/var/lib") or m.startswith("/var/lib/apt") for m in mounts):
                 continue
+            if not any(c.manager == "apt" and c.action in _USES_LISTS for c in script.package_calls()):
+                continue  # an update alone: deleting its lists right away would leave an empty layer
             later = _later(model, ins)
             if _relies_on_cache(model, facts, later, "apt") or _later_cleans(model, ins.stage, later, ("apt-lists",)):
                 continue
