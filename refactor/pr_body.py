@@ -160,6 +160,8 @@ def body(outcomes: list[FileOutcome], *, verified: bool, base: str, branch: str,
 
 
 def _verification_section(o: FileOutcome) -> list[str]:
+    from .verify import _delta  # the verification table's own change column: one wording for both
+
     v = o.verification
     out = [f"#### `{o.path}`", ""]
     if v is None:
@@ -176,7 +178,7 @@ def _verification_section(o: FileOutcome) -> list[str]:
         ("steps re-run on that rebuild", v.rebuild_before.steps_rerun, v.rebuild_after.steps_rerun, _num),
     ]
     for label, b, a, fmt in rows:
-        out.append(f"| {label} | {fmt(b)} | {fmt(a)} | {_change(b, a, fmt)} |")
+        out.append(f"| {label} | {fmt(b)} | {fmt(a)} | {_delta(b, a, fmt)} |")
     out.append("")
     if v.rebuild_file:
         out.append(f"The rebuild touched `{v.rebuild_file}`.")
@@ -198,23 +200,10 @@ def _verification_section(o: FileOutcome) -> list[str]:
     return out
 
 
-def _change(b, a, fmt) -> str:
-    if b is None or a is None:
-        return "—"
-    d = a - b
-    pct = f" ({d / b * 100:+.0f}%)" if b else ""
-    sign = "+" if d > 0 else ("−" if d < 0 else "±")
-    return f"{sign}{fmt(abs(d))}{pct}"
-
-
 def _bytes(n) -> str:
-    if n is None:
-        return NOT_MEASURED
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(n) < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return str(n)  # pragma: no cover
+    from .verify import _human  # late: only a verified outcome has sizes, and verify is loaded then
+
+    return NOT_MEASURED if n is None else _human(n)
 
 
 def _num(n) -> str:
