@@ -160,7 +160,8 @@ def body(outcomes: list[FileOutcome], *, verified: bool, base: str, branch: str,
 
 
 def _verification_section(o: FileOutcome) -> list[str]:
-    from .verify import _delta  # the verification table's own change column: one wording for both
+    # the verification table's own change column: one wording for both
+    from .verify import _delta
 
     v = o.verification
     out = [f"#### `{o.path}`", ""]
@@ -201,7 +202,8 @@ def _verification_section(o: FileOutcome) -> list[str]:
 
 
 def _bytes(n) -> str:
-    from .verify import _human  # late: only a verified outcome has sizes, and verify is loaded then
+    # late: only a verified outcome has sizes, and verify is loaded then
+    from .verify import _human
 
     return NOT_MEASURED if n is None else _human(n)
 
