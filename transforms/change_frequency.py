@@ -358,20 +358,12 @@ def _quiet_or_cleanup(script, cmd) -> bool:
 def _cut_system_part(model: Dockerfile, run: Instruction) -> Dockerfile | None:
     """The model with ``apt-get update && apt-get install ... && make`` cut into a RUN of the
     system part and a RUN of the rest, when that is provably the same (``run_split``)."""
-    from leanify.transforms.manifest_first import run_split
+    from leanify.transforms.manifest_first import cut_model, run_split
 
     if run.keyword != "RUN" or not re.search(r"\b(apt-get|apt|apk|yum|dnf|microdnf|zypper)\b", run.original):
         return None
     sp = run_split(model, run, where=_system_prefix)
-    if sp is None:
-        return None
-    kw = "run" if run.raw_keyword.islower() else "RUN"
-    text = model.text[: sp.head_end] + model.newline + sp.tail_head(kw) + model.text[sp.tail_start :]
-    try:
-        cut = Dockerfile.parse(text, strict=False)
-    except Exception:  # pragma: no cover - the cut is made of the user's own words
-        return None
-    return cut if len(cut.instructions) == len(model.instructions) + 1 else None
+    return cut_model(model, run, sp) if sp is not None else None
 
 
 def _describe_calls(calls: list) -> str:

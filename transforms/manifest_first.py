@@ -298,21 +298,26 @@ def run_split(model: Dockerfile, ins: Instruction, where=_after_last_install) ->
     return RunSplit(head_end, tail_start, "".join(c + model.newline for c in comments))
 
 
-def _split_plan(model: Dockerfile, facts: Facts, copy: Instruction, ins: Instruction):
-    """The plan for ``copy`` once ``ins`` is cut after its install, proved on the cut model
-    itself (every rule of the split is checked there as on any other file); None otherwise."""
-    if ins.keyword != "RUN" or not _INSTALLISH.search(ins.original):
-        return None
-    sp = run_split(model, ins)
-    if sp is None:
-        return None
+def cut_model(model: Dockerfile, ins: Instruction, sp: RunSplit) -> Dockerfile | None:
+    """The model with ``ins`` cut in two RUNs where ``sp`` says; None unless BuildKit reads
+    exactly one more instruction."""
     run = "run" if ins.raw_keyword.islower() else "RUN"
     text = model.text[: sp.head_end] + model.newline + sp.tail_head(run) + model.text[sp.tail_start :]
     try:
         cut = Dockerfile.parse(text, strict=False)
     except Exception:  # pragma: no cover - the cut is made of the user's own words
         return None
-    if len(cut.instructions) != len(model.instructions) + 1:
+    return cut if len(cut.instructions) == len(model.instructions) + 1 else None
+
+
+def _split_plan(model: Dockerfile, facts: Facts, copy: Instruction, ins: Instruction):
+    """The plan for ``copy`` once ``ins`` is cut after its install, proved on the cut model
+    itself (every rule of the split is checked there as on any other file); None otherwise."""
+    if ins.keyword != "RUN" or not _INSTALLISH.search(ins.original):
+        return None
+    sp = run_split(model, ins)
+    cut = cut_model(model, ins, sp) if sp is not None else None
+    if cut is None:
         return None
     plan = _plan(cut, facts, cut.instructions[copy.index], split_ok=False)
     if plan is None or plan[5] or plan[1].index != ins.index:
