@@ -57,15 +57,21 @@ job).
 from __future__ import annotations
 
 import posixpath
-import re
 
 from leanify.context import Facts
 from leanify.edits import Edit
 from leanify.model import Dockerfile, Instruction
 from leanify.rules import Rule, Safety, change, fixed
-from leanify.runs import comment_lines_before, has_pragma, join_pieces, piece_of, pieces_of
+from leanify.runs import (
+    comment_lines_before,
+    has_pragma,
+    join_pieces,
+    piece_of,
+    pieces_of,
+)
 from leanify.shell import Script, analyze_run
 from leanify.transforms.manifest_first import is_broad_copy
+from leanify.transforms.package_cache_cleanup import shell_script_arg
 from leanify.transforms.same_layer_cleanup import CACHE_MAKERS, CREATORS
 
 RULE = Rule(
@@ -124,25 +130,12 @@ def run_class(script: Script) -> str:
                 classes.add("build")  # runs the project's own code
         elif posixpath.basename(c.program).endswith((".sh", ".py")) and c.program not in ("",):
             classes.add("build")
-        elif base in ("sh", "bash", "dash", "zsh", "ash") and _runs_script_file(c.program_args):
+        elif base in ("sh", "bash", "dash", "zsh", "ash") and shell_script_arg(c.program, c.program_args):
             classes.add("build")  # `sh build.sh`: runs a script, most likely the project's own
     for k in ("build", "deps", "system"):
         if k in classes:
             return k if len(classes & {"build", "deps", "system"}) == 1 else "mixed:" + ",".join(sorted(classes))
     return "setup"
-
-
-def _runs_script_file(args) -> bool:
-    """``sh [-eux] file ...`` (not ``sh -c '...'``, not ``sh`` reading stdin)."""
-    for a in args:
-        if a.startswith("-") and not a.startswith("--"):
-            if "c" in a[1:] or "s" in a[1:]:
-                return False  # -c: a command string; -s: commands from stdin
-            continue
-        if a.startswith("--"):
-            continue
-        return True
-    return False
 
 
 def deliberate(script: Script) -> bool:

@@ -166,9 +166,36 @@ def _relies_on_cache(model: Dockerfile, facts: Facts, later: list[Instruction], 
     return False
 
 
-def _runs_script(program: str, args: tuple[str, ...]) -> bool:
+_SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh"})
+_OPTION_WITH_VALUE = frozenset({"-o", "+o", "-O", "+O", "--rcfile", "--init-file"})
+
+
+def shell_script_arg(program: str, args: tuple[str, ...]) -> str | None:
+    """The script file ``sh [-eux] [-o opt] file ...`` (or ``. file``) runs; None when the shell
+    runs a command string (``-c``), reads stdin (``-s``, no file) or is not a shell."""
     base = posixpath.basename(program)
-    if base in ("sh", "bash", "dash", "ash", "source", ".") and args and not args[0].startswith("-"):
+    if base in ("source", "."):
+        return args[0] if args else None
+    if base not in _SHELLS:
+        return None
+    skip = False
+    for a in args:
+        if skip:
+            skip = False
+        elif a in _OPTION_WITH_VALUE:
+            skip = True
+        elif a == "--" or a.startswith("--"):
+            continue
+        elif a[:1] in ("-", "+") and len(a) > 1:
+            if "c" in a[1:] or "s" in a[1:]:
+                return None
+        else:
+            return a
+    return None
+
+
+def _runs_script(program: str, args: tuple[str, ...]) -> bool:
+    if shell_script_arg(program, args) is not None:
         return True
     return "/" in program and not program.startswith(("/bin/", "/usr/bin/", "/sbin/", "/usr/sbin/")) or bool(_SCRIPT_FILE.search(program))
 
@@ -203,8 +230,8 @@ def _script_relies(cmd, model: Dockerfile, facts: Facts, text_rx: re.Pattern) ->
 
 def _script_path(cmd) -> str:
     base = posixpath.basename(cmd.program)
-    if base in ("sh", "bash", "dash", "ash", "source", "."):
-        return cmd.program_args[0] if cmd.program_args else ""
+    if base in _SHELLS or base in ("source", "."):
+        return shell_script_arg(cmd.program, cmd.program_args) or ""
     return cmd.program
 
 
