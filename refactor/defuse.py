@@ -1139,9 +1139,11 @@ def install_manifests(call: PackageCall, cwd: str | None, facts, state: "State |
                 return None
         files = ["package.json"]
         lock = {"npm": ("package-lock.json", "npm-shrinkwrap.json"), "pnpm": ("pnpm-lock.yaml",), "yarn": ("yarn.lock",)}[m]
-        for extra_file in lock + (".npmrc",) + ((".yarnrc",) if m == "yarn" else ()) + ((".pnpmfile.cjs",) if m == "pnpm" else ()):
+        for extra_file in lock + (".npmrc",) + ((".yarnrc", ".yarnclean") if m == "yarn" else ()) + ((".pnpmfile.cjs",) if m == "pnpm" else ()):
             if _exists(facts, ctx_prefix, extra_file):
                 files.append(extra_file)
+        if ".yarnrc" in files and _YARNRC_PATHS.search(read(".yarnrc") or "yarn-path"):
+            return None  # another yarn (yarn-path), or packages and folders named in the project
         if m == "npm" and a == "ci" and not any(f in files for f in lock):
             return None  # npm ci fails without a lockfile: nothing to gain
         for f in files:
@@ -1151,7 +1153,7 @@ def install_manifests(call: PackageCall, cwd: str | None, facts, state: "State |
                     return None  # a dependency whose install script reads the project (prisma, husky)
         if _HOOK_PACKAGES.search(pkg) and not call.has("--ignore-scripts"):
             return None
-        for bad in ("pnpm-workspace.yaml", ".yarnrc.yml", ".pnp.cjs", "lerna.json"):
+        for bad in ("pnpm-workspace.yaml", ".yarnrc.yml", ".pnp.cjs", ".yarn", "lerna.json"):
             if _exists(facts, ctx_prefix, bad):
                 return None
         writes = ["node_modules"]
@@ -1171,16 +1173,21 @@ def install_manifests(call: PackageCall, cwd: str | None, facts, state: "State |
         return Manifests(cwd, tuple(files), (), (), "go " + a)
     if m == "bundle" and a == "install":
         gem = read("Gemfile")
-        if gem is None or re.search(r"\b(gemspec|path:|:path\s*=>|eval_gemfile|require_relative|File\.|Dir\.|load\b)", gem):
+        if gem is None or _GEMFILE_LOCAL.search(gem):
             return None
-        if call.has("--gemfile"):
+        if call.has("--gemfile", "--binstubs", "--standalone") or any(_exists(facts, ctx_prefix, f) for f in ("gems.rb", "gems.locked")):
+            return None  # another Gemfile (bundler reads gems.rb first), or more files written into the project
+        if any(not state.env.get(k, "/").startswith("/") for k in _BUNDLE_FILE_ENV):
+            return None  # a relative Gemfile, config or install folder (absolute ones are env paths already)
+        path = call.value("--path")
+        if call.has("--path") and (path is None or "$" in path or path.startswith("-")):
             return None
         files = ["Gemfile"] + (["Gemfile.lock"] if _exists(facts, ctx_prefix, "Gemfile.lock") else [])
         if _exists(facts, ctx_prefix, ".bundle/config"):
             files.append(".bundle/config")
         frozen = call.has("--frozen", "--deployment") or any(
             k in state.env and state.env[k].lower() in ("1", "true", "yes") for k in ("BUNDLE_FROZEN", "BUNDLE_DEPLOYMENT"))
-        writes = ("vendor", ".bundle") + (() if frozen else ("Gemfile.lock",))
+        writes = ("vendor", ".bundle") + ((path,) if path else ()) + (() if frozen else ("Gemfile.lock",))
         return Manifests(cwd, tuple(files), writes, (), "bundle install")
     if m == "composer" and a == "install":
         if not (call.has("--no-scripts") and call.has("--no-autoloader")):
@@ -1214,6 +1221,15 @@ def install_manifests(call: PackageCall, cwd: str | None, facts, state: "State |
     return None
 
 
+#: .yarnrc settings that name a file or folder: another yarn, an offline mirror, a modules folder ...
+_YARNRC_PATHS = re.compile(r"(?m)^\s*\S*(yarn-path|mirror|folder|cwd|prefix)\b|^\s*\S+\s+\"?(\.{0,2}/|~)")
+#: Gemfile words that read other files of the project: gemspecs, local paths and git
+#: repositories, other Gemfiles, `ruby file: ".ruby-version"`, Ruby file access, local sources
+_GEMFILE_LOCAL = re.compile(
+    r"\b(gemspec|path:|file:|eval_gemfile|require_relative|File\.|Dir\.|IO\.|Pathname|open\b|load\b|__dir__|__FILE__)|"
+    r":(path|file)\s*=>|(\bgit:|:git\s*=>|\bsource)\s*\(?\s*[\"'](?![a-z][\w+.-]*://|git@)"
+)
+_BUNDLE_FILE_ENV = ("BUNDLE_GEMFILE", "BUNDLE_APP_CONFIG", "BUNDLE_PATH", "BUNDLE_BIN", "BUNDLE_CACHE_PATH", "BUNDLE_USER_HOME")
 _PY_CMD = re.compile(r"^python(\d+(\.\d+)?)?$")
 _SHADOWING = frozenset(__import__("sys").stdlib_module_names) | {"pip", "setuptools", "wheel", "_distutils_hack", "pkg_resources"}
 _GO_LOCAL_REPLACE = re.compile(r"=>\s*(\.{1,2}/|/)", re.M)

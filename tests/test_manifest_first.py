@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from leanify.context import Facts
 from leanify.model import Dockerfile
 from leanify.transforms import manifest_first as mf
@@ -90,3 +92,53 @@ def test_run_split_refuses_what_is_not_provably_the_same() -> None:
 def test_run_split_keeps_comment_lines_above_the_rest() -> None:
     m, sp = _split("RUN npm ci \\\n    # build it\n && npm run build")
     assert sp is not None and sp.comments == "# build it\n"
+
+
+YARN = "FROM node:18\nWORKDIR /app\nCOPY . .\nRUN yarn install\nCMD [\"node\", \"index.js\"]\n"
+GEM = "FROM ruby:3.2\nWORKDIR /app\nCOPY . .\nRUN bundle install\nCMD [\"ruby\", \"app.rb\"]\n"
+PKG = '{"name": "app", "dependencies": {"express": "^4.18.2"}}\n'
+GEMFILE = 'source "https://rubygems.org"\ngem "rack"\n'
+
+
+def test_yarn_reads_yarnclean(tmp_path: Path) -> None:
+    # yarn 1 cleans node_modules during the install when .yarnclean exists: it is a manifest
+    facts = _ctx(tmp_path, {"package.json": PKG, ".yarnclean": "test\n", "index.js": ""})
+    out, changes = mf.apply(Dockerfile.parse(YARN), facts)
+    assert "COPY package.json .yarnclean ./\n" in out.text and len(changes) == 1
+
+
+@pytest.mark.parametrize("files", [
+    {"yarn.lock": "# yarn lockfile v1\n"},  # the install may rewrite it; the late COPY would put it back
+    {"node_modules/express/package.json": "{}"},  # the late COPY would overwrite what the install wrote
+    {".yarnrc": 'yarn-path ".yarn/releases/yarn-1.22.19.cjs"\n', ".yarn/releases/yarn-1.22.19.cjs": ""},  # another yarn, from the project
+    {".yarnrc": 'yarn-offline-mirror "./npm-packages-offline-cache"\n'},  # packages read from the project
+    {".yarn/cache/express.zip": ""},  # yarn berry's folder: read and written by its installs
+    {".yarnrc.yml": "nodeLinker: node-modules\n"},
+    {".pnp.cjs": ""},
+])  # fmt: skip
+def test_yarn_install_left_alone(tmp_path: Path, files: dict[str, str]) -> None:
+    facts = _ctx(tmp_path, {"package.json": PKG, "index.js": "", **files})
+    assert mf.apply(Dockerfile.parse(YARN), facts)[1] == []
+
+
+@pytest.mark.parametrize("text,files", [
+    (GEM, {"Gemfile.lock": "GEM\n"}),  # the install may rewrite it; the late COPY would put it back
+    (GEM, {"gems.rb": GEMFILE}),  # bundler reads gems.rb before Gemfile
+    (GEM, {"Gemfile": GEMFILE + 'ruby file: ".ruby-version"\n', ".ruby-version": "3.2.2\n"}),
+    (GEM, {"Gemfile": GEMFILE + 'gem "core", git: "../core"\n'}),  # a local git repository
+    (GEM, {"Gemfile": GEMFILE + 'gem "core", :path => "engines/core"\n', "engines/core/core.gemspec": ""}),
+    (GEM.replace("install", "install --path gems"), {"gems/ruby/3.2.0/specifications/rack.gemspec": ""}),
+    (GEM, {"vendor/cache/rack-3.0.8.gem": ""}),  # bundler installs from a committed gem cache
+    (GEM.replace("install", "install --binstubs"), {"bin/rails": ""}),  # binstubs overwrite the committed ones
+    (GEM.replace("RUN bundle", "ENV BUNDLE_GEMFILE=gems/Gemfile\nRUN bundle"), {"gems/Gemfile": GEMFILE}),
+])  # fmt: skip
+def test_bundle_install_left_alone(tmp_path: Path, text: str, files: dict[str, str]) -> None:
+    facts = _ctx(tmp_path, {"Gemfile": GEMFILE, "app.rb": "", **files})
+    assert mf.apply(Dockerfile.parse(text), facts)[1] == []
+
+
+def test_bundle_install_frozen_with_lockfile(tmp_path: Path) -> None:
+    # a frozen install does not write the lockfile: it is a manifest like Gemfile
+    facts = _ctx(tmp_path, {"Gemfile": GEMFILE, "Gemfile.lock": "GEM\n", "app.rb": ""})
+    out, changes = mf.apply(Dockerfile.parse(GEM.replace("install", "install --deployment")), facts)
+    assert "COPY Gemfile Gemfile.lock ./\n" in out.text and len(changes) == 1

@@ -9,9 +9,9 @@ are kept on the new COPY, and its destination is the broad COPY's own folder.
 Installs it knows, and the files they read:
 - pip/uv `install -r f` (and `-c f`): f, and every `-r`/`-c` file it includes, recursively;
 - `npm ci`, `npm install`, `yarn [install]`, `pnpm install` without package arguments:
-  package.json, the lockfile, `.npmrc` (`.yarnrc`, `.pnpmfile.cjs`) when present;
+  package.json, the lockfile, `.npmrc` (`.yarnrc`, `.yarnclean`, `.pnpmfile.cjs`) when present;
 - `go mod download`: go.mod and go.sum;
-- `bundle install`: Gemfile, Gemfile.lock, .bundle/config;
+- `bundle install`: Gemfile, and Gemfile.lock when present;
 - `composer install --no-scripts --no-autoloader`: composer.json, composer.lock, auth.json;
 - `poetry install --no-root`: pyproject.toml, poetry.lock, poetry.toml;
 - `mvn dependency:go-offline` on a single-module pom.xml.
@@ -53,12 +53,22 @@ Left alone (the analysis in `leanify.defuse` must prove the split changes nothin
   `--find-links` directory in a requirements file, `poetry install` without `--no-root`, npm
   lifecycle scripts (`preinstall`, `install`, `postinstall`, `prepare`...), `file:`/`link:`
   dependencies, workspaces, dependencies whose install scripts read the project (prisma, husky),
+  yarn berry (`.yarnrc.yml`, `.pnp.cjs`, `.yarn/`), a `.yarnrc` naming another yarn
+  (`yarn-path`) or a file or folder (offline mirror, modules folder),
   `python -m pip` next to a module named like the standard library, Go `replace` directives to
-  local folders, go.work, vendor/, a Gemfile with `gemspec`/`path:`, composer scripts and
+  local folders, go.work, vendor/, a Gemfile that reads other files (`gemspec`, `path:`,
+  `eval_gemfile`, `ruby file:`, a local `git:` or `source`, Ruby file access), gems.rb,
+  `bundle install --binstubs`/`--standalone`, a relative BUNDLE_GEMFILE, BUNDLE_APP_CONFIG,
+  BUNDLE_PATH ..., composer scripts and
   autoloader, multi-module Maven builds, Gradle and Cargo (no fetch step that works without
   the sources);
-- an install that writes a file the context also holds (`npm install` rewriting a committed
-  lockfile, a committed node_modules or virtualenv): the late COPY would overwrite its result;
+- an install that writes a file the context also holds: the late COPY would overwrite its
+  result. A committed node_modules, virtualenv, vendor/ or .bundle/; a committed lockfile
+  (yarn.lock, Gemfile.lock ...) when the install may rewrite it, i.e. it is not frozen (`npm ci`,
+  `--frozen-lockfile`, `--immutable`, `bundle install --frozen`/`--deployment`, ENV
+  BUNDLE_FROZEN/BUNDLE_DEPLOYMENT=true). A lockfile the context does not hold (not committed,
+  or excluded by .dockerignore) is no hazard: the install creates it in the image either way
+  and the late COPY brings none, so `yarn install` / `bundle install` without one is split;
 - any instruction between the COPY and the install that reads or writes what the COPY brings
   in, or changes what the COPY means (WORKDIR, an ENV the destination uses);
 - COPY flags other than `--chown`, `--chmod`, `--link`; a destination with an unknown variable,
@@ -66,8 +76,6 @@ Left alone (the analysis in `leanify.defuse` must prove the split changes nothin
   manifests whose names need quoting;
 - a RUN holding the install and other steps joined by `;`, `||`, `&`, or whose install part
   sets shell state (`export`, `source`, `set`...) the rest could read;
-- an install that may rewrite a committed lockfile (`yarn install`, `bundle install`,
-  `npm install` without a frozen lockfile): the late COPY would put the old one back;
 - a user's home (where package managers keep caches and config) that is not provable: a user
   created with a variable name, `--system`, `usermod`, `|| true`; the home inside the copied
   folder when the context holds its dot-folders (`.pip/pip.conf`);
