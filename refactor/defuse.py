@@ -1028,10 +1028,10 @@ def _pip(call: PackageCall, cwd, env, facts, acc: _Acc, extra: set[str], s: Stat
         for p in call.packages:
             if _local(p):
                 acc.reads.add(_resolve(p.split("[", 1)[0], cwd, env))
-    for o in ("-f", "--find-links", "--src", "--root", "--prefix", "-t", "--target", "--cache-dir", "--log", "--report", "-d", "--dest", "-w", "--wheel-dir"):
+    for o in ("-f", "--find-links", "-i", "--index-url", "--extra-index-url", "--src", "--root", "--prefix", "-t", "--target", "--cache-dir", "--log", "--report", "-d", "--dest", "-w", "--wheel-dir"):
         for v in call.values.get(o, ()):
             if v and not re.match(r"^[a-z]+://", v):
-                acc.writes.add(_resolve(v, cwd, env)) if o not in ("-f", "--find-links") else acc.reads.add(_resolve(v, cwd, env))
+                acc.writes.add(_resolve(v, cwd, env)) if o not in ("-f", "--find-links", "-i", "--index-url", "--extra-index-url") else acc.reads.add(_resolve(v, cwd, env))
     if call.requirement_files:
         got = install_manifests(call, cwd, facts, s)
         if got is None:
@@ -1078,15 +1078,28 @@ def install_manifests(call: PackageCall, cwd: str | None, facts, state: "State |
     which context file where) let the manifests be read; without them the answer is None.
     A file excluded by .dockerignore is not in the image: it does not exist here.
     """
-    if cwd is None or facts is None or state is None or not getattr(facts, "known", False):
+    if facts is None or state is None or not getattr(facts, "known", False):
         return None
     m, a = call.manager, call.action
-    ctx_prefix = (cwd, state, facts)
-    read = _reader(facts, ctx_prefix)
     if m in ("pip", "uv") and a == "install" and call.requirement_files:
         if call.has("-e", "--editable") or call.packages and any(_local(p) for p in call.packages):
             return None
+        todo = [posixpath.normpath(f) for f in call.requirement_files]
+        if any("$" in f or f.startswith("..") for f in todo):
+            return None
+        root = cwd
+        if any(f.startswith("/") for f in todo):
+            # `-r /abs/file`: pip reads it, and the -r/-c files it includes (relative to the file),
+            # wherever it runs; what else is relative to the working directory is rejected below
+            # (local paths in the files) or read with it (`_pip`)
+            if not all(f.startswith("/") for f in todo):
+                return None
+            root, todo = "/", [f[1:] for f in todo]
+        if root is None or cwd is None and _PY_CMD.match(call.command.basename):
+            return None
+        read = _reader(facts, (root, state, facts))
         if _PY_CMD.match(call.command.basename):
+            ctx_prefix = (cwd, state, facts)
             # `python -m pip` puts the working directory first on sys.path: a module there
             # named like the standard library (or pip itself) would be imported instead
             here = _ctx_path(ctx_prefix, ".")
@@ -1099,9 +1112,6 @@ def install_manifests(call: PackageCall, cwd: str | None, facts, state: "State |
                 return None
         files: list[str] = []
         extra: list[str] = []
-        todo = [posixpath.normpath(f) for f in call.requirement_files]
-        if any(f.startswith("/") or "$" in f or f.startswith("..") for f in todo):
-            return None
         while todo:
             f = todo.pop(0)
             if f in files:
@@ -1117,7 +1127,11 @@ def install_manifests(call: PackageCall, cwd: str | None, facts, state: "State |
                 if p.startswith(("..", "/")) or "$" in p:
                     return None
                 todo.append(p)
-        return Manifests(cwd, tuple(files), (), tuple(extra), "pip install -r " + " -r ".join(call.requirement_files))
+        return Manifests(root, tuple(files), (), tuple(extra), "pip install -r " + " -r ".join(call.requirement_files))
+    if cwd is None:
+        return None
+    ctx_prefix = (cwd, state, facts)
+    read = _reader(facts, ctx_prefix)
     if m in ("npm", "pnpm", "yarn") and (a == "ci" or (a == "install" and not call.packages)):
         if call.has("-g", "--global", "--prefix", "-C", "--dir", "--cwd", "-w", "--workspace", "--workspaces", "--filter", "--modules-folder"):
             return None
@@ -1238,6 +1252,8 @@ _REQ_LOCAL = re.compile(
     r"^\s*(-e|--editable|-f|--find-links|--extra-index-url\s+file:|--index-url\s+file:|-i\s+file:)\b|^\s*(\.{1,2}/|/|file:)|@\s*file:|^\s*\S+\.(whl|tar\.gz|zip)\s*$|^\s*[^#\s]*/[^#\s]*$"
 )
 
+_REQ_FILE_OR_INDEX = re.compile(r"(^|[\s=@])file:|^(-i|--index-url|--extra-index-url)(?:\s*=\s*|\s+)(?![\s=]|https?://)", re.I)
+
 
 def _req_refs(text: str) -> Iterable[tuple[str, bool]]:
     """(included file, False) for -r/-c lines; (line, True) for a line reading a local path."""
@@ -1252,6 +1268,8 @@ def _req_refs(text: str) -> Iterable[tuple[str, bool]]:
             continue
         if _REQ_LOCAL.search(line) and "://" not in line.split("@", 1)[-1].split(";")[0] or line.startswith(("-e", "--editable", "-f", "--find-links")):
             yield line, True
+        elif _REQ_FILE_OR_INDEX.search(line):
+            yield line, True  # a file: URL (even file:///), or an index that is a folder: pip reads it
 
 
 def _no_reader(rel: str) -> str | None:

@@ -236,3 +236,28 @@ def test_apt_from_the_distribution_archive_stays_out_of_opt() -> None:
     # a later stage inherits what its parent did to the sources
     m = _m("FROM debian AS base\nRUN curl -fsSL https://x.example/setup | bash -\nFROM base\nRUN apt-get install -y gcc\n")
     assert "/opt" in defuse.facts_of(m, m.instructions[-1]).writes
+
+
+def test_pip_requirements_by_absolute_path(tmp_path: Path) -> None:
+    # `pip install -r /abs/file` reads the same files wherever it runs (includes are relative to
+    # the file): its manifests are known under an unknown WORKDIR too
+    facts = _facts(tmp_path, {"requirements.txt": "-r base.txt\nflask\n", "base.txt": "requests\n", "app.py": ""})
+    m = _m("FROM tensorflow/tensorflow\nCOPY . /srv/app\nRUN pip3 install -r /srv/app/requirements.txt\n")
+    eff = defuse.facts_of(m, _ins(m, 3), facts)
+    assert [(x.root, x.files) for x in eff.manifests] == [("/", ("srv/app/requirements.txt", "srv/app/base.txt"))]
+    assert {"/srv/app/requirements.txt", "/srv/app/base.txt"} <= eff.reads and not eff.opaque
+    # a relative and an absolute file in one call, or `python -m pip` where the cwd is unknown: not read here
+    for run in ("RUN pip3 install -r /srv/app/requirements.txt -r base.txt", "RUN python3 -m pip install -r /srv/app/requirements.txt"):
+        m = _m(f"FROM tensorflow/tensorflow\nCOPY . /srv/app\n{run}\n")
+        assert defuse.ANY in defuse.facts_of(m, _ins(m, 3), facts).reads, run
+
+
+def test_requirements_with_a_local_index_or_file_url_read_the_project() -> None:
+    for line in ("-i ./wheels", "--index-url=/srv/app/wheels", "--extra-index-url file:///srv/app/wheels",
+                 "shop @ file:///srv/app/shop-1.0.whl"):  # fmt: skip
+        assert list(defuse._req_refs(line)) == [(line, True)], line
+    for line in ("-i https://pypi.example.com/simple", "--extra-index-url  https://x/simple", "flask==3.0.3"):
+        assert not any(local for _, local in defuse._req_refs(line)), line
+    # on the command line, an index that is a folder is read
+    m = _m("FROM python:3.11\nWORKDIR /app\nRUN pip install -i ./wheels flask\n")
+    assert "/app/wheels" in defuse.facts_of(m, _ins(m, 3)).reads
