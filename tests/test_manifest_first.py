@@ -142,3 +142,53 @@ def test_bundle_install_frozen_with_lockfile(tmp_path: Path) -> None:
     facts = _ctx(tmp_path, {"Gemfile": GEMFILE, "Gemfile.lock": "GEM\n", "app.rb": ""})
     out, changes = mf.apply(Dockerfile.parse(GEM.replace("install", "install --deployment")), facts)
     assert "COPY Gemfile Gemfile.lock ./\n" in out.text and len(changes) == 1
+
+
+def _moved(run: str, before: str = "", files: dict[str, str] | None = None, tmp_path: Path | None = None):
+    """LEAN011's output for `COPY . /opt/app` + ``run`` (None: left alone)."""
+    text = f"FROM python:3.12-slim\n{before}COPY . /opt/app\n{run}\n"
+    facts = _ctx(tmp_path, files or {"requirements.txt": "flask\n", "dev.txt": "pytest\n", "setup.py": ""})
+    out, changes = mf.apply(Dockerfile.parse(text), facts)
+    return out.text if changes else None
+
+
+def test_run_split_moves_a_leading_cd_to_the_rest(tmp_path: Path) -> None:
+    out = _moved("RUN cd /opt/app && pip install -r requirements.txt && pip3.12 install -c dev.txt -r dev.txt && "
+                 "python setup.py install", tmp_path=tmp_path)  # fmt: skip
+    assert out is not None and out.endswith(
+        "COPY requirements.txt dev.txt /opt/app/\n"
+        "RUN pip install -r /opt/app/requirements.txt && pip3.12 install -c /opt/app/dev.txt -r /opt/app/dev.txt\n"
+        "COPY . /opt/app\nRUN cd /opt/app && python setup.py install\n"
+    ), out
+    # the default run_split (LEAN012's) still does not cut after a cd
+    m = Dockerfile.parse("FROM python:3.12-slim\nCOPY . /opt/app\nRUN cd /opt/app && pip install -r r.txt && make\n")
+    assert mf.run_split(m, m.instructions[-1]) is None
+    assert mf.run_split(m, m.instructions[-1], move_cd=True).cd == "/opt/app"
+
+
+def test_a_cd_stays_where_the_install_may_depend_on_it(tmp_path: Path) -> None:
+    rest = " && python setup.py install"
+    for run in (
+        "RUN cd /opt/app && uv pip install --system -r requirements.txt",  # uv finds uv.toml, .venv from the cwd
+        "RUN cd /opt/app && python -m pip install -r requirements.txt",  # the cwd on sys.path
+        "RUN cd /opt/app && pip install --requirement=requirements.txt",  # not rewritten: left alone
+        "RUN cd /opt/app && pip install -r requirements.txt flask",  # packages: `flask` could be a folder
+        "RUN cd /opt/app && pip install -r requirements.txt > pip.log",  # a relative redirection
+        "RUN cd /opt/app && PIP_TARGET=deps pip install -r requirements.txt",  # a prefix variable
+        "RUN cd /opt/app && pip install --log pip.log -r requirements.txt",  # relative option values
+        "RUN cd /opt/app && pip install -f wheels -r requirements.txt",
+        "RUN cd /opt/app && pip install -i ./index -r requirements.txt",
+        "RUN cd /opt/app && sudo pip install -r requirements.txt",  # a wrapper
+        "RUN cd /opt/app/ && cd .. && pip install -r app/requirements.txt",  # more than one cd
+        "RUN cd /opt && pip install -r app/requirements.txt",  # not the folder the COPY writes
+        "RUN cd -P /opt/app && pip install -r requirements.txt",
+    ):
+        assert _moved(run + rest, tmp_path=tmp_path) is None, run
+    for env in ("ENV PIP_TARGET=deps\n", "ENV PYTHONPATH=${PYTHONPATH}:/opt/lib\n", "ENV PATH=bin:$PATH\n",
+                "ARG PIP_INDEX_URL\n", "ENV TMPDIR=tmp\n", "ENV PIP_CONFIG_FILE=pip.conf\n"):  # fmt: skip
+        assert _moved("RUN cd /opt/app && pip install -r requirements.txt" + rest, env, tmp_path=tmp_path) is None, env
+    # absolute paths, URLs, numbers and yes/no words are the same from any folder
+    env = ("ENV PATH=/opt/venv/bin:$PATH PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=on "
+           "PIP_INDEX_URL=https://pypi.example.com/simple PYTHONUNBUFFERED=1\n")  # fmt: skip
+    run = "RUN cd /opt/app && pip install --target /opt/deps --timeout 60 -r requirements.txt" + rest
+    assert _moved(run, env, tmp_path=tmp_path) is not None

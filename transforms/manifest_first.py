@@ -7,7 +7,8 @@ COPY follows right after the install. The user's COPY flags (`--chown`, `--chmod
 are kept on the new COPY, and its destination is the broad COPY's own folder.
 
 Installs it knows, and the files they read:
-- pip/uv `install -r f` (and `-c f`): f, and every `-r`/`-c` file it includes, recursively;
+- pip/uv `install -r f` (and `-c f`; f relative or absolute): f, and every `-r`/`-c` file it
+  includes, recursively;
 - `npm ci`, `npm install`, `yarn [install]`, `pnpm install` without package arguments:
   package.json, the lockfile, `.npmrc` (`.yarnrc`, `.yarnclean`, `.pnpmfile.cjs`) when present;
 - `go mod download`: go.mod and go.sum;
@@ -21,9 +22,12 @@ When the install shares its RUN with later steps (`RUN npm ci && npm run build`,
 right after the last install and the rest runs in a new RUN after the broad COPY — only when
 that is provably the same: every step is joined by `&&` (the chain stops at the first failure
 and fails the build either way), the install part leaves no shell state behind (no `cd`, `export`,
-variable, `set`, `source`, `umask`, `trap`, `exit`: a `cd` repeated in the rest would be one
-more hadolint DL3003); comment lines at the cut stay above the rest. The whole move is then
-proved on the cut file exactly as on any other.
+variable, `set`, `source`, `umask`, `trap`, `exit`); comment lines at the cut stay above the rest.
+One exception: a leading `cd` into the broad COPY's folder before pip installs of requirements
+files stays with the rest (repeating it would be one more hadolint DL3003) and the installs name
+their files by absolute path — `RUN pip3 install -r /src/requirements.txt`, then the COPY, then
+`RUN cd /src && python setup.py install` — when nothing the installs read depends on the working
+directory. The whole move is then proved on the cut file exactly as on any other.
 
 For Go, a builder stage (one whose files reach later stages only through `COPY --from`) that
 builds straight after the broad COPY gets `COPY go.mod go.sum ./` and `RUN go mod download`
@@ -75,7 +79,12 @@ Left alone (the analysis in `leanify.defuse` must prove the split changes nothin
   or a relative one under a base image whose WORKDIR is not known;
   manifests whose names need quoting;
 - a RUN holding the install and other steps joined by `;`, `||`, `&`, or whose install part
-  sets shell state (`export`, `source`, `set`...) the rest could read;
+  sets shell state (`export`, `source`, `set`...) the rest could read; a `cd` in the install part
+  that is not its first step, is relative or not into the broad COPY's folder, or before an
+  install that may depend on the working directory: `python -m pip`, `uv pip`, packages or a
+  relative path on its command line (`--target deps`, `-f wheels`), an ENV giving PATH,
+  PYTHONPATH, PIP_*, TMPDIR... a relative path (or an ARG of those names);
+- a requirements file with a local path, a `file:` URL or an index that is a folder;
 - a user's home (where package managers keep caches and config) that is not provable: a user
   created with a variable name, `--system`, `usermod`, `|| true`; the home inside the copied
   folder when the context holds its dot-folders (`.pip/pip.conf`);
@@ -93,7 +102,7 @@ from leanify.context import Facts
 from leanify.edits import Edit
 from leanify.model import Dockerfile, Instruction
 from leanify.rules import Rule, Safety, change, fixed
-from leanify.shell import analyze_run, parse_script
+from leanify.shell import _PIP, analyze_run, parse_script
 
 RULE = Rule(
     id="LEAN011",
@@ -146,10 +155,11 @@ def apply(model: Dockerfile, facts: Facts):
             sp = add_go
             run = "run" if install.raw_keyword.islower() else "RUN"
             edits.append(_replace_from(start, copy, model.lines_text(new_copies)))
-            edits.append(Edit(sp.head_end, sp.tail_start, model.newline + chunk + model.newline + sp.tail_head(run)))
+            edits.append(Edit(sp.head_start, sp.tail_start, sp.text(model, run, chunk)))
+            how = (f", which names its requirements files by absolute path instead of after `cd {sp.cd}`; what follows "
+                   f"it runs in a RUN after the copy, after the same `cd`)") if sp.cd else "; what follows it runs in a RUN after the copy)"
             reason = (f"{_describe(copy)} split: {_names(files)} copied first, the rest after `{what}` (the RUN is "
-                      f"split after the install; what follows it runs in a RUN after the copy), so a change to any "
-                      f"other file no longer re-runs `{what}`")  # fmt: skip
+                      f"split after the install{how}, so a change to any other file no longer re-runs `{what}`")  # fmt: skip
         elif add_go:
             run = "run" if copy.raw_keyword.islower() else "RUN"
             text = model.lines_text(new_copies + [f"{run} go mod download", chunk])
@@ -256,13 +266,22 @@ def _blocked(model, facts, eff_copy, other: Instruction, provided: frozenset[str
 # ---------------------------------------------------------------------------------------------
 class RunSplit:
     """Where a RUN is cut: source offsets of the end of the install part and of the start of
-    the rest, and the comment lines at the cut (kept above the rest)."""
+    the rest, and the comment lines at the cut (kept above the rest). With ``cd`` (a leading
+    `cd <dir> &&` moved to the rest, ``_cd_moved``): the source from ``head_start`` on is the
+    install part rewritten as ``head_text``, and the rest starts with ``prefix``."""
 
-    def __init__(self, head_end: int, tail_start: int, comments: str):
+    def __init__(self, head_end: int, tail_start: int, comments: str, cd: str | None = None,
+                 head_start: int | None = None, head_text: str = "", prefix: str = ""):  # fmt: skip
         self.head_end, self.tail_start, self.comments = head_end, tail_start, comments
+        self.cd, self.head_text, self.prefix = cd, head_text, prefix
+        self.head_start = head_end if head_start is None else head_start
 
     def tail_head(self, run: str) -> str:
-        return self.comments + run + " "
+        return self.comments + run + " " + self.prefix
+
+    def text(self, model: Dockerfile, run: str, between: str = "") -> str:
+        """What replaces the source from ``head_start`` to ``tail_start``."""
+        return self.head_text + model.newline + (between + model.newline if between else "") + self.tail_head(run)
 
 
 _INSTALLISH = re.compile(r"\b(pip3?|uv|npm|yarn|pnpm|go|bundle|composer|poetry|mvn)\b")
@@ -273,13 +292,15 @@ def _after_last_install(script, items) -> int | None:
     return max((n for n, it in enumerate(items) if any(id(c) in installs for c in it.commands)), default=None)
 
 
-def run_split(model: Dockerfile, ins: Instruction, where=_after_last_install) -> RunSplit | None:
+def run_split(model: Dockerfile, ins: Instruction, where=_after_last_install, move_cd: bool = False) -> RunSplit | None:
     """Cut ``a && b && install && c && d`` after the last dependency install (or after the item
     ``where(script, items)`` names), when running the
     two parts as two RUNs is provably the same as one: every item is joined by ``&&`` (the
     chain stops at the first failure either way, and the build fails with it), the install part
     leaves no shell state the rest could see (no cd, export, variable, set, source, umask, trap,
-    exit). Comment lines at the cut are kept above the rest. None when any of this does not hold."""
+    exit). Comment lines at the cut are kept above the rest. None when any of this does not hold.
+    ``move_cd``: an install part `cd /abs && pip install -r f...` may leave its cd to the rest
+    (``_cd_moved``; the caller checks the folder and the environment, ``_cd_move_ok``)."""
     if ins.keyword != "RUN" or ins.flags or ins.json or ins.heredocs or not ins.value:
         return None
     script = analyze_run(ins, model)
@@ -294,7 +315,7 @@ def run_split(model: Dockerfile, ins: Instruction, where=_after_last_install) ->
         return None
     # a `cd` in the install part leaks (the rest would have to repeat it: one more DL3003)
     head = parse_script(script.source[items[0].start : items[j].end])
-    if not head.ok or head.leaks() or head.functions:
+    if not head.ok or head.functions:
         return None
     head_end = ins.source_offset(items[j].end - 1) + 1
     tail_start = ins.source_offset(items[j + 1].start)
@@ -303,14 +324,119 @@ def run_split(model: Dockerfile, ins: Instruction, where=_after_last_install) ->
     if "#" in "".join(ln for ln in cut.splitlines() if not ln.strip().startswith("#")):
         return None
     # comment lines at the cut describe the rest: they stay above it, as comment lines
-    return RunSplit(head_end, tail_start, "".join(c + model.newline for c in comments))
+    sp = RunSplit(head_end, tail_start, "".join(c + model.newline for c in comments))
+    if head.leaks():
+        return _cd_moved(model, ins, script, items, j, sp) if move_cd else None
+    return sp
+
+
+_REQ_OPTS = ("-r", "--requirement", "-c", "--constraint")
+#: pip install options whose value is no path (anything else must be absolute or an http(s) URL)
+_NOT_PATHS = frozenset({"--trusted-host", "--platform", "--python-version", "--implementation", "--abi", "--only-binary",
+                        "--no-binary", "--progress-bar", "--upgrade-strategy", "--timeout", "--default-timeout",
+                        "--retries", "--exists-action", "--root-user-action"})  # fmt: skip
+
+
+def _cd_moved(model: Dockerfile, ins: Instruction, script, items, j: int, sp: RunSplit) -> RunSplit | None:
+    """``cd /abs/dir && pip install -r f [&& pip install -r g] && rest`` cut as
+    ``pip install -r /abs/dir/f`` and ``cd /abs/dir && rest``: the rest keeps the user's cd (no
+    new DL3003), the install part runs where the RUN starts. Why that install does the same:
+    - the RUN's cd only sets the working directory (and PWD/OLDPWD); the rest still runs
+      `cd /abs/dir` first, in a new shell, so it starts exactly as it did (a cd that fails there
+      failed in the one RUN too: the build fails either way);
+    - a pip *script* (`pip`, `pip3`, `pip3.12`, by name: no wrapper, prefix variable,
+      redirection or `sh -c`) puts its own folder on sys.path, not the working directory; not
+      `python -m pip` (the working directory comes first on sys.path) nor `uv pip` (it looks for
+      uv.toml/pyproject.toml and a .venv in the working directory and its parents);
+    - pip reads no configuration from the working directory (only /etc, $HOME, $XDG_CONFIG_HOME,
+      $VIRTUAL_ENV and $PIP_CONFIG_FILE: ``_cwd_move_ok`` wants those, PATH, PYTHONPATH and TMPDIR
+      without relative paths); it builds each sdist in its own folder;
+    - what it reads relative to the working directory is only on its command line (requirement
+      files: made absolute; any other path value: must be absolute already; packages: none) or
+      in the requirements files (local paths, file: URLs, folder indexes: refused by
+      ``defuse.install_manifests``); -r/-c files they include are relative to the including file.
+    The cut file is then proved like any other (``_split_plan``)."""
+    cd = items[0].commands
+    if items[0].kind != "command" or len(cd) != 1 or cd[0].name != "cd" or cd[0].env or cd[0].redirects:
+        return None
+    d = cd[0].args[0] if len(cd[0].args) == 1 and cd[0].words_text[1:] == cd[0].args else ""
+    if not d.startswith("/") or not _PLAIN_NAME.match(d) or posixpath.normpath(d) != d.rstrip("/") or d == "/":
+        return None
+    calls = {id(c.command): c for c in script.package_calls()}
+    new, old_files = model.text[ins.source_offset(items[1].start) : sp.head_end], []
+    base = ins.source_offset(items[1].start)
+    for it in reversed(items[1 : j + 1]):
+        c = it.commands[0] if it.kind == "command" and len(it.commands) == 1 else None
+        call = calls.get(id(c)) if c is not None else None
+        if call is None or call.via is not None or not _PIP.match(c.name) or c.program != c.name or c.wrappers:
+            return None
+        if c.env or c.redirects or c.dynamic or call.manager != "pip" or call.action != "install" or call.packages:
+            return None
+        if not call.requirement_files or any(f.startswith(("/", "-", "..")) or not _PLAIN_NAME.match(f) for f in call.requirement_files):
+            return None
+        for o, vals in call.values.items():
+            if o not in _REQ_OPTS and o not in _NOT_PATHS and any(v and not re.match(r"^(/|https?://)", v) for v in vals):
+                return None
+        # rewrite each -r/-c value word in place (the user's line breaks stay)
+        words, pos, at = c.words_text, 0, []
+        for k, w in enumerate(words):
+            i = c.text.find(w, pos)
+            if i < 0:
+                return None
+            pos = i + len(w)
+            if k >= 2 and words[k - 1] in _REQ_OPTS and w in call.requirement_files:
+                at.append((ins.source_offset(c.start + i), w))
+        if len(at) != len(call.requirement_files):
+            return None  # written some other way (`--requirement=f`, `-qr f`)
+        for off, w in reversed(at):
+            if model.text[off : off + len(w)] != w:
+                return None
+            new = new[: off - base] + posixpath.join(d, w) + new[off - base + len(w) :]
+        old_files[:0] = call.requirement_files
+    gap = model.text[ins.source_offset(items[0].start) : base]
+    if "#" in gap + new:
+        return None
+    moved = RunSplit(sp.head_end, sp.tail_start, sp.comments, d, ins.source_offset(items[0].start), new, gap)
+    # the install part as BuildKit will read it: the same installs, each file now absolute, no cd
+    cut = cut_model(model, ins, moved)
+    head = analyze_run(cut.instructions[ins.index], cut) if cut is not None else None
+    if head is None or not head.ok or head.leaks():
+        return None
+    if [f for c in head.package_calls() for f in c.requirement_files] != [posixpath.join(d, f) for f in old_files]:
+        return None
+    return moved
+
+
+_CWD_ENV = re.compile(r"^(PATH|PYTHON\w*|PIP_\w+|VIRTUAL_ENV|HOME|TMPDIR|TMP|TEMP|XDG_\w+)$")
+_CWD_FREE = re.compile(r"^(/\S*|https?://\S+|\d+|(?i:true|false|yes|no|on|off))$")
+
+
+def _cwd_move_ok(model: Dockerfile, copy: Instruction, ins: Instruction, cd: str) -> bool:
+    """A cd moved to the rest (``_cd_moved``) names the broad COPY's own folder (the manifests
+    COPY creates it, with the same flags), and nothing set before the RUN makes pip, Python or
+    the shell look in the working directory: every ENV of PATH, PYTHON*, PIP_*, VIRTUAL_ENV,
+    HOME, TMPDIR, XDG_* holds only absolute paths, http(s) URLs, numbers and yes/no words (PATH
+    may keep `$PATH`); no ARG of those names. The base image's are assumed free of relative
+    paths, as ``leanify.defuse`` assumes everywhere."""
+    state = defuse.stage_states(model, copy.stage)[copy.index]
+    if not defuse._known(copy.value[1], state.cwd, state.env) or defuse._resolve(copy.value[1], state.cwd, state.env) != cd.rstrip("/"):
+        return False
+    for e in model.instructions[: ins.index]:  # every stage's (and ONBUILD's): more than the RUN sees
+        if e.command not in ("ENV", "ARG"):
+            continue
+        for k, v in defuse._pairs(e):
+            parts = v.split(":") if k in ("PATH", "PYTHONPATH") else v.split()
+            if _CWD_ENV.match(k) and (e.command == "ARG" or not parts or not all(
+                    _CWD_FREE.match(p) or k == "PATH" and p in ("$PATH", "${PATH}") for p in parts)):  # fmt: skip
+                return False
+    return True
 
 
 def cut_model(model: Dockerfile, ins: Instruction, sp: RunSplit) -> Dockerfile | None:
     """The model with ``ins`` cut in two RUNs where ``sp`` says; None unless BuildKit reads
     exactly one more instruction."""
     run = "run" if ins.raw_keyword.islower() else "RUN"
-    text = model.text[: sp.head_end] + model.newline + sp.tail_head(run) + model.text[sp.tail_start :]
+    text = model.text[: sp.head_start] + sp.text(model, run) + model.text[sp.tail_start :]
     try:
         cut = Dockerfile.parse(text, strict=False)
     except Exception:  # pragma: no cover - the cut is made of the user's own words
@@ -323,7 +449,9 @@ def _split_plan(model: Dockerfile, facts: Facts, copy: Instruction, ins: Instruc
     itself (every rule of the split is checked there as on any other file); None otherwise."""
     if ins.keyword != "RUN" or not _INSTALLISH.search(ins.original):
         return None
-    sp = run_split(model, ins)
+    sp = run_split(model, ins, move_cd=True)
+    if sp is not None and sp.cd is not None and not _cwd_move_ok(model, copy, ins, sp.cd):
+        return None
     cut = cut_model(model, ins, sp) if sp is not None else None
     if cut is None:
         return None
