@@ -35,13 +35,17 @@ COPYs (a file it excludes is not written).
 
 from __future__ import annotations
 
+import ast
+import bisect
+import functools
 import json as _json
 import posixpath
 import re
+import tomllib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable
 
-from .shell import PackageCall, Script, SimpleCommand, analyze_run
+from .shell import PackageCall, Script, SimpleCommand, analyze_run, parse_script
 
 if TYPE_CHECKING:  # pragma: no cover
     from .context import Facts
@@ -128,13 +132,52 @@ def overlaps(a: str, b: str) -> bool:
 
 
 def _first_overlap(xs: Iterable[str], ys: Iterable[str]) -> tuple[str, str] | None:
+    """The first ``x`` (in order) meeting some ``y``, with the first such ``y``. Many paths on both
+    sides (a COPY of a large context, `python -m`'s module names) are looked up by prefix
+    instead of pair by pair; the answer is the same."""
     ys = [y for y in ys if y.startswith("/")]
+    if len(ys) < 32:
+        for x in xs:
+            if x.startswith("/"):
+                for y in ys:
+                    if overlaps(x, y):
+                        return x, y
+        return None
+    plain: dict[str, int] = {}
+    globs: dict[str, int] = {}
+    other: list[int] = []
+    for i, y in enumerate(ys):
+        if y == ANY or y.endswith("/.") or y != y.rstrip("/") and not y.endswith("*"):
+            other.append(i)
+        elif y.endswith("*"):
+            globs.setdefault(y.rstrip("*"), i)
+        else:
+            plain.setdefault(y, i)
+    plain_sorted, glob_sorted = sorted(plain), sorted(globs)
+    glob_bare: dict[str, int] = {}
+    for g, i in globs.items():
+        glob_bare[g.rstrip("/")] = min(i, glob_bare.get(g.rstrip("/"), i))
+
+    def below(keys: list[str], table: dict[str, int], x: str) -> Iterable[int]:
+        k = bisect.bisect_left(keys, x + "/")
+        while k < len(keys) and keys[k].startswith(x + "/"):
+            yield table[keys[k]]
+            k += 1
+
     for x in xs:
         if not x.startswith("/"):
             continue
-        for y in ys:
-            if overlaps(x, y):
-                return x, y
+        if x == ANY or x.endswith(("/.", "*", "/")):
+            hits = [i for i, y in enumerate(ys) if overlaps(x, y)]
+        else:
+            hits = [i for i in other if overlaps(x, ys[i])]
+            hits += [plain[x[:j]] for j in range(1, len(x) + 1) if (j == len(x) or x[j] == "/") and x[:j] in plain]
+            hits += below(plain_sorted, plain, x)
+            hits += [globs[x[:j]] for j in range(len(x) + 1) if x[:j] in globs]
+            hits += below(glob_sorted, globs, x)
+            hits += [glob_bare[x]] if x in glob_bare else []
+        if hits:
+            return x, ys[min(hits)]
     return None
 
 
@@ -240,7 +283,7 @@ def stage_states(model: "Dockerfile", stage: int) -> dict[int, State]:
             state = state.but(distro_apt=False)
     else:
         name = _image_name(st.base)
-        state = State(_BASE_WORKDIR.get(name), {}, frozenset(), None, distro_apt=name in _DISTRO_APT)
+        state = State(_base_workdir(st.base), {}, frozenset(), None, distro_apt=name in _DISTRO_APT)
     out: dict[int, State] = {}
     for i in st.instructions:
         ins = model.instructions[i]
@@ -260,6 +303,29 @@ _BASE_WORKDIR = {
                      "amazonlinux", "rockylinux", "almalinux", "busybox"), "/"),  # fmt: skip
     "golang": "/go",
 }
+#: Images whose WORKDIR is known only for some tags: {repository: (tags, WORKDIR)} ("" is no tag).
+#: tensorflow/tensorflow: `latest`, `nightly` and the 2.x version tags are the `base` target of
+#: github.com/tensorflow/build tensorflow_runtime_dockerfiles/cpu.Dockerfile (FROM ubuntu, no
+#: WORKDIR; its `jupyter` target, the -jupyter tags, sets /tf or ${TENSORFLOW_NOTEBOOK_DIR}
+#: depending on the version), earlier 2.x tags of tensorflow/tensorflow's
+#: tensorflow/tools/dockerfiles/dockerfiles/cpu.Dockerfile (FROM ubuntu, no WORKDIR). Not
+#: the 1.x tags (tensorflow/tools/docker/Dockerfile: WORKDIR /notebooks), nor -gpu (an
+#: nvidia/cuda base, not checked here), -devel or -jupyter.
+_TAG_WORKDIR = {
+    "tensorflow/tensorflow": (re.compile(r"(latest|nightly|2\.\d+\.\d+(rc\d+)?)?"), "/"),
+}
+
+
+def _base_workdir(ref: str) -> str | None:
+    """The WORKDIR an external base image leaves (None: not known here)."""
+    name = _image_name(ref)
+    if name:
+        return _BASE_WORKDIR.get(name)
+    if "$" in ref or "@" in ref:
+        return None
+    repo, _, tag = ref.rpartition(":") if ":" in ref.rsplit("/", 1)[-1] else (ref, "", "")
+    known = _TAG_WORKDIR.get(repo.removeprefix("docker.io/").removeprefix("index.docker.io/"))
+    return known[1] if known and known[0].fullmatch(tag) else None
 
 
 #: Official images whose apt sources are the distribution's own archive (Debian or Ubuntu; their
@@ -905,9 +971,12 @@ def _command(c: SimpleCommand, cwd, env, s: State, facts, acc: _Acc, script: Scr
     if _PY_CMD.match(base) and len(args) >= 3 and args[0] == "-m" and args[1] == "venv":
         pos = _positional(args[2:], "--prompt")
         if len(pos) == 1:
-            acc.reads |= set(LANG_DIRS)
+            acc.reads |= set(LANG_DIRS) | _module_path_reads(cwd)
             acc.writes |= paths(pos)
             return
+    if _PY_CMD.match(base) and len(args) == 2 and args[0] == "-c" and not c.dynamic and _sys_only(args[1]):
+        acc.reads |= set(LANG_DIRS) | _env_paths(s) | _home_dirs(s)  # the interpreter and its site-packages
+        return
     call = _package_call_of(c, script)
     if call is not None:
         _package(call, cwd, env, s, facts, acc)
@@ -975,6 +1044,8 @@ def _package(call: PackageCall, cwd, env, s: State, facts, acc: _Acc) -> None:
                 acc.reads.add(_resolve(p, cwd, env))
         return
     extra = _env_paths(s) | _home_dirs(s)
+    if _PY_CMD.match(call.command.basename):
+        acc.reads |= _module_path_reads(cwd)
     if m in ("pip", "uv") and a in ("install", "download", "wheel"):
         _pip(call, cwd, env, facts, acc, extra, s)
         return
@@ -1028,10 +1099,16 @@ def _pip(call: PackageCall, cwd, env, facts, acc: _Acc, extra: set[str], s: Stat
         for p in call.packages:
             if _local(p):
                 acc.reads.add(_resolve(p.split("[", 1)[0], cwd, env))
-    for o in ("-f", "--find-links", "-i", "--index-url", "--extra-index-url", "--src", "--root", "--prefix", "-t", "--target", "--cache-dir", "--log", "--report", "-d", "--dest", "-w", "--wheel-dir"):
+    for o in _PIP_READ_OPTS + ("--src", "--root", "--prefix", "-t", "--target", "--cache-dir", "--log", "--report", "-d", "--dest", "-w", "--wheel-dir"):
         for v in call.values.get(o, ()):
-            if v and not re.match(r"^[a-z]+://", v):
-                acc.writes.add(_resolve(v, cwd, env)) if o not in ("-f", "--find-links", "-i", "--index-url", "--extra-index-url") else acc.reads.add(_resolve(v, cwd, env))
+            if not v or o in ("-p", "--python") and "/" not in v or "://" in v and not v.startswith("file:"):
+                continue  # a Python version request, a remote index
+            if o == "--prefix" and _own_prefix(v):
+                continue  # the interpreter's own prefix: where a plain install writes (below)
+            p = _resolve(v.removeprefix("file://").removeprefix("file:"), cwd, env)
+            acc.reads.add(p) if o in _PIP_READ_OPTS else acc.writes.add(p)
+    if call.manager == "uv":
+        acc.reads |= _uv_found_reads(cwd) | {"/etc/uv", "/etc/xdg/uv"}
     if call.requirement_files:
         got = install_manifests(call, cwd, facts, s)
         if got is None:
@@ -1048,6 +1125,90 @@ def _local(p: str) -> bool:
     from .shell import _is_local_path
 
     return _is_local_path(p)
+
+
+#: pip/uv options naming a file or folder the install reads (uv: docs.astral.sh/uv/reference/cli, `uv pip install`)
+_PIP_READ_OPTS = ("-f", "--find-links", "-i", "--index-url", "--extra-index-url", "--index", "--default-index", "-p",
+                  "--python", "--override", "--overrides", "--exclude", "--excludes", "--build-constraint",
+                  "--build-constraints", "-b", "--config-file")  # fmt: skip
+#: uv's own files it looks for in the working directory and in each of its parents: uv.toml and
+#: pyproject.toml (configuration, docs.astral.sh/uv/concepts/configuration-files), .python-version(s)
+#: (concepts/python-versions), .venv (the environment it installs into, pip/environments)
+_UV_FOUND = ("uv.toml", "pyproject.toml", ".python-version", ".python-versions", ".venv")
+
+
+def _uv_found_reads(cwd: str | None) -> set[str]:
+    if cwd is None:
+        return {ANY}
+    out, d = set(), cwd
+    while True:
+        out |= {_norm(posixpath.join(d, n)) for n in _UV_FOUND}
+        if d == "/":
+            return out
+        d = posixpath.dirname(d)
+
+
+@functools.lru_cache(maxsize=64)
+def _module_path_reads(cwd: str | None) -> frozenset[str]:
+    """What `python -m MODULE` may import from the working directory: it is sys.path[0], so every
+    module it imports (the standard library, pip itself) is looked up there first, as a folder
+    or a file (`.py`, `.pyc`, `.so`) of that name."""
+    if cwd is None:
+        return frozenset({ANY})
+    base = cwd.rstrip("/")
+    return frozenset({f"{base}/{n}" for n in _SHADOWING} | {f"{base}/{n}.*" for n in _SHADOWING})
+
+
+#: `python -c CODE` reads nothing of the working directory when CODE imports only `sys` and does
+#: nothing but print values read from it. Python puts the working directory on sys.path for -c
+#: only after startup (site, sitecustomize and the codecs are imported before), so only an
+#: import in CODE could find a module there; `sys` is built into the interpreter (no file is
+#: looked up). Calls are only of the builtins below and of methods of string literals
+#: ('.'.join): none opens a file. Anything else (another import, open(), an assignment) is opaque.
+_PY_C_CALLS = frozenset({"print", "str", "repr", "int", "len", "format"})
+_PY_C_NODES = (ast.Module, ast.Expr, ast.Attribute, ast.Subscript, ast.Slice, ast.Constant, ast.Tuple, ast.JoinedStr,
+               ast.FormattedValue, ast.Starred, ast.keyword, ast.alias, ast.Load, ast.Add, ast.Mod)  # fmt: skip
+
+
+def _sys_only(code: str) -> bool:
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return False
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Import):
+            ok = [(a.name, a.asname) for a in n.names] == [("sys", None)]
+        elif isinstance(n, ast.Call):
+            f = n.func
+            ok = (isinstance(f, ast.Name) and f.id in _PY_C_CALLS or isinstance(f, ast.Attribute)
+                  and isinstance(f.value, ast.Constant) and isinstance(f.value.value, str) and f.attr in ("join", "format"))  # fmt: skip
+        elif isinstance(n, ast.Name):
+            ok = n.id == "sys" or n.id in _PY_C_CALLS
+        elif isinstance(n, ast.BinOp):
+            ok = isinstance(n.op, (ast.Add, ast.Mod))
+        else:
+            ok = isinstance(n, _PY_C_NODES)
+        if not ok:
+            return False
+    return True
+
+
+_SUBST_WORD = re.compile(r'^\$\((.*)\)$|^"\$\((.*)\)"$', re.S)
+
+
+def _own_prefix(word: str) -> bool:
+    """Whether an option value is `$(python -c 'import sys; print(sys.prefix)')`: the prefix of
+    the interpreter itself, where an install without --prefix puts its files anyway."""
+    m = _SUBST_WORD.match(word)
+    script = parse_script(m.group(1) or m.group(2)) if m else None
+    if script is None or not script.ok or len(script.commands) != 1:
+        return False
+    c = script.commands[0]
+    if not _PY_CMD.match(c.basename) or len(c.program_args) != 2 or c.program_args[0] != "-c" or not _sys_only(c.program_args[1]):
+        return False
+    body = ast.parse(c.program_args[1]).body
+    return (len(body) == 2 and isinstance(body[1], ast.Expr) and ast.dump(body[1].value) ==
+            ast.dump(ast.parse("print(sys.prefix)", mode="eval").body))  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1112,6 +1273,17 @@ def install_manifests(call: PackageCall, cwd: str | None, facts, state: "State |
                 return None
         files: list[str] = []
         extra: list[str] = []
+        found: list[str] = []
+        if m == "uv":
+            if root != cwd:
+                return None  # uv also reads its configuration from the working folder, relative to it
+            found = _uv_found(call, cwd, (cwd, state, facts), facts)
+            if found is None:
+                return None
+            more = [posixpath.normpath(v) for o in _UV_REQ_OPTS for v in call.values.get(o, ())]
+            if any(f.startswith("/") or "$" in f or f.startswith("..") for f in more):
+                return None
+            todo += more
         while todo:
             f = todo.pop(0)
             if f in files:
@@ -1127,7 +1299,8 @@ def install_manifests(call: PackageCall, cwd: str | None, facts, state: "State |
                 if p.startswith(("..", "/")) or "$" in p:
                     return None
                 todo.append(p)
-        return Manifests(root, tuple(files), (), tuple(extra), "pip install -r " + " -r ".join(call.requirement_files))
+        files += [f for f in found if f not in files]
+        return Manifests(root, tuple(files), (), tuple(extra), ("uv pip" if m == "uv" else "pip") + " install -r " + " -r ".join(call.requirement_files))
     if cwd is None:
         return None
     ctx_prefix = (cwd, state, facts)
@@ -1245,6 +1418,53 @@ _GEMFILE_LOCAL = re.compile(
 )
 _BUNDLE_FILE_ENV = ("BUNDLE_GEMFILE", "BUNDLE_APP_CONFIG", "BUNDLE_PATH", "BUNDLE_BIN", "BUNDLE_CACHE_PATH", "BUNDLE_USER_HOME")
 _PY_CMD = re.compile(r"^python(\d+(\.\d+)?)?$")
+_UV_REQ_OPTS = ("--override", "--overrides", "--exclude", "--excludes", "--build-constraint", "--build-constraints", "-b")
+
+
+def _uv_found(call: PackageCall, cwd: str, where, facts) -> list[str] | None:
+    """The files uv looks for in the working directory and its parents (``_UV_FOUND``) that the
+    context holds, relative to ``cwd``; None when uv would read more of the project than them:
+    a .venv, a workspace, a configuration naming a local path (find-links, sources, a cache),
+    -r of a project file (pyproject.toml, setup.py: uv builds it), options moving its root."""
+    if call.has("--config-file", "--directory", "--project"):
+        return None
+    if any(posixpath.basename(f) in ("setup.py", "setup.cfg") or f.endswith((".py", ".toml")) for f in call.requirement_files):
+        return None
+    out, d = [], cwd
+    while True:
+        for n in _UV_FOUND:
+            rel = posixpath.relpath(posixpath.join(d, n), cwd)
+            if not _exists(facts, where, rel):
+                continue
+            if n == ".venv":
+                return None
+            if n.endswith(".toml"):
+                try:
+                    conf = tomllib.loads(_reader(facts, where)(rel) or "")
+                except ValueError:
+                    return None
+                conf = (conf.get("tool") or {}).get("uv", {}) if n == "pyproject.toml" and isinstance(conf.get("tool") or {}, dict) else conf
+                if not isinstance(conf, dict) or "workspace" in conf or any(_pathish(v) for v in _strings(conf)):
+                    return None
+            out.append(rel)
+        if d == "/":
+            return out
+        d = posixpath.dirname(d)
+
+
+def _strings(x) -> Iterable[str]:
+    if isinstance(x, str):
+        yield x
+    elif isinstance(x, dict):
+        for v in x.values():
+            yield from _strings(v)
+    elif isinstance(x, list):
+        for v in x:
+            yield from _strings(v)
+
+
+def _pathish(v: str) -> bool:
+    return "file:" in v or v.startswith((".", "/", "~")) or "/" in v and "://" not in v
 _SHADOWING = frozenset(__import__("sys").stdlib_module_names) | {"pip", "setuptools", "wheel", "_distutils_hack", "pkg_resources"}
 _GO_LOCAL_REPLACE = re.compile(r"=>\s*(\.{1,2}/|/)", re.M)
 _REQ_OPT = re.compile(r"^\s*(-r|--requirement|-c|--constraint)(?:\s*=?\s*|\s+)(\S+)")
@@ -1356,6 +1576,26 @@ def conflict(a: Effects, b: Effects, exempt_reads: frozenset[str] = frozenset())
     if both:
         return f"both set {_var_name(sorted(both)[0])}"
     return None
+
+
+def recopied(model: "Dockerfile", broad: "Instruction", other: "Instruction", facts) -> frozenset[str]:
+    """The files a later ``COPY`` (``other``) writes exactly as ``broad`` (a COPY of the whole
+    context) wrote them, untouched in between: the same context file to the same path, directly
+    in ``broad``'s destination folder, with the same flags — the same bytes, mode and owner, so
+    the two COPYs leave the same files in either order. Empty unless every file it writes is one."""
+    if other.keyword != "COPY" or other.flag("from") is not None or sorted(other.flags) != sorted(broad.flags) or facts is None:
+        return frozenset()
+    states = stage_states(model, broad.stage)
+    before = states[other.index]
+    after_broad = _track_ctx(model, broad, states[broad.index], _step(model, broad, states[broad.index]))
+    after = _track_ctx(model, other, before, _step(model, other, before))
+    base = _resolve(broad.value[-1], states[broad.index].cwd, states[broad.index].env)
+    writes = facts_of(model, other, facts).writes
+    for w in writes:
+        src = after_broad.locate(w)
+        if base == ANY or posixpath.dirname(w) != base or src is None or before.locate(w) != src or after.locate(w) != src:
+            return frozenset()
+    return frozenset(writes)
 
 
 def _var_name(v: str) -> str:

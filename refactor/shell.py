@@ -1101,9 +1101,10 @@ _TAKES = {
     "uv": _opts("-r --requirement -c --constraint -e --editable -i --index-url --extra-index-url -f --find-links "
                 "-t --target --prefix --python -p --cache-dir --index --default-index --group --extra --only-group "
                 "--project --directory --no-install-package --python-platform --index-strategy --resolution --prerelease "
-                "--keyring-provider --link-mode --compile-bytecode= --package --only-binary --no-binary"),
+                "--keyring-provider --link-mode --compile-bytecode= --package --only-binary --no-binary --override "
+                "--overrides --exclude --excludes --build-constraint --build-constraints -b --config-file"),
 }  # fmt: skip
-_SHORT_TAKES = {"apt": "oct", "apk": "Xtp", "yum": "xcde", "dnf": "xcde", "pip": "rceiftd", "uv": "rceiftp", "zypper": "Rrt"}
+_SHORT_TAKES = {"apt": "oct", "apk": "Xtp", "yum": "xcde", "dnf": "xcde", "pip": "rceiftd", "uv": "rceiftpb", "zypper": "Rrt"}
 _NO_CLUSTERS = frozenset({"go", "mvn", "gradle", "cargo", "npm", "yarn", "pnpm", "gem", "bundle", "composer", "poetry"})
 _TAKES["dnf"] = _TAKES["microdnf"] = _TAKES["yum"]
 

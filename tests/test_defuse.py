@@ -179,8 +179,14 @@ def test_copy_into_the_image_root_is_a_known_destination(tmp_path: Path) -> None
     run = defuse.facts_of(m, _ins(m, 3), facts)
     assert [x.files for x in run.manifests] == [("requirements.txt",)]
     # an unknown working directory stays "anything"
-    m2 = _m("FROM tensorflow/tensorflow\nCOPY . .\n")
-    assert defuse.facts_of(m2, _ins(m2, 2), facts).writes == {defuse.ANY}
+    for base in ("tensorflow/tensorflow:latest-jupyter", "tensorflow/tensorflow:1.15.5-py3", "tensorflow/tensorflow@sha256:00",
+                 "someone/python"):  # fmt: skip
+        m2 = _m(f"FROM {base}\nCOPY . .\n")
+        assert defuse.facts_of(m2, _ins(m2, 2), facts).writes == {defuse.ANY}, base
+    # tensorflow/tensorflow's plain CPU tags set no WORKDIR (the `base` target of tensorflow/build)
+    for base in ("tensorflow/tensorflow", "tensorflow/tensorflow:latest", "docker.io/tensorflow/tensorflow:2.15.0"):
+        m2 = _m(f"FROM {base}\nCOPY . .\n")
+        assert defuse.facts_of(m2, _ins(m2, 2), facts).writes == {"/requirements.txt", "/main.py"}, base
 
 
 def test_home_of_a_user_created_in_the_stage() -> None:
@@ -261,3 +267,61 @@ def test_requirements_with_a_local_index_or_file_url_read_the_project() -> None:
     # on the command line, an index that is a folder is read
     m = _m("FROM python:3.11\nWORKDIR /app\nRUN pip install -i ./wheels flask\n")
     assert "/app/wheels" in defuse.facts_of(m, _ins(m, 3)).reads
+
+
+def test_python_c_reads_the_working_directory_only_through_its_imports() -> None:
+    # `sys` is built in and -c puts the cwd on sys.path only after startup: printing from sys reads nothing of it
+    assert defuse._sys_only("import sys; print(sys.prefix)")
+    assert defuse._sys_only("import sys; print('.'.join(str(v) for v in sys.version_info[:2]))") is False  # a generator: not read here
+    assert defuse._sys_only("import sys; print(f'{sys.version_info.major}.{sys.version_info.minor}')")
+    for code in ("import site; print(site.PREFIXES[0])", "import sys, os; print(os.getcwd())", "import sys; print(open('x').read())",
+                 "import sys; print(sys.modules['os'].listdir('.'))", "x = 1", "from sys import prefix; print(prefix)"):  # fmt: skip
+        assert not defuse._sys_only(code), code
+    m = _m("FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN python -c 'import sys; print(sys.prefix)'\nRUN python -c 'import app'\n")
+    assert swap(m.text, 3, 4)[0] and not swap(m.text, 3, 5)[0]
+    # --prefix "$(python -c 'import sys; print(sys.prefix)')": where a plain install writes anyway
+    assert defuse._own_prefix("\"$(python -c 'import sys; print(sys.prefix)')\"")
+    assert not defuse._own_prefix("$(python -c 'import sys; print(sys.base_prefix)')")
+    assert not defuse._own_prefix("$(echo /app)")
+
+
+def test_python_m_reads_the_modules_it_imports_from_the_working_directory(tmp_path: Path) -> None:
+    text = "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN python -m pip install uv\nRUN pip install uv\n"
+    ok = _facts(tmp_path / "a", {"requirements.txt": "", "main.py": ""})
+    assert swap(text, 3, 4, ok)[0]
+    shadow = _facts(tmp_path / "b", {"requirements.txt": "", "pip.py": "", "json/__init__.py": ""})
+    assert not swap(text, 3, 4, shadow)[0] and swap(text, 3, 5, shadow)[0]
+    m = _m("FROM someone/python\nCOPY . /app\nRUN python -m pip install uv\n")  # unknown working directory
+    assert defuse.ANY in defuse.facts_of(m, _ins(m, 3)).reads
+
+
+def test_uv_pip_install_reads_its_configuration_from_the_working_directory_and_parents(tmp_path: Path) -> None:
+    text = "FROM python:3.12\nWORKDIR /src/app\nCOPY . /src\nRUN uv pip install --system -r app/requirements.txt\n"
+    m = _m(text.replace("app/requirements.txt", "requirements.txt"))
+    facts = _facts(tmp_path / "a", {"app/requirements.txt": "flask\n", "uv.toml": "index-url = 'https://x.example/simple'\n",
+                                    "app/.python-version": "3.12\n", "app/main.py": ""})  # fmt: skip
+    run = defuse.facts_of(m, _ins(m, 4), facts)
+    assert [x.files for x in run.manifests] == [("requirements.txt", ".python-version", "../uv.toml")]
+    assert {"/src/app/pyproject.toml", "/src/pyproject.toml", "/uv.toml", "/src/app/.venv"} <= run.reads
+    for name, conf in (("uv.toml", "find-links = ['./wheels']\n"), ("pyproject.toml", "[tool.uv.workspace]\nmembers = ['x']\n"),
+                       ("pyproject.toml", "[tool.uv.sources]\nlib = { path = '../lib' }\n"), (".venv/pyvenv.cfg", "")):  # fmt: skip
+        facts = _facts(tmp_path / name.replace("/", "_") / conf[:5].strip("[ "), {"app/requirements.txt": "flask\n", name: conf})
+        m = _m(m.text)  # effects are cached per model and context
+        assert defuse.facts_of(m, _ins(m, 4), facts).manifests == (), (name, conf)
+    # options reading files: the override file is read, and is a manifest like -r
+    m = _m("FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN uv pip install --system -r r.txt --override o.txt\n")
+    facts = _facts(tmp_path / "o", {"r.txt": "flask\n", "o.txt": "werkzeug<3\n"})
+    assert [x.files for x in defuse.facts_of(m, _ins(m, 4), facts).manifests] == [("r.txt", "o.txt")]
+    m = _m("FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN uv pip install --system -r pyproject.toml\n")
+    facts = _facts(tmp_path / "p", {"pyproject.toml": "[project]\nname = 'x'\n"})
+    assert defuse.facts_of(m, _ins(m, 4), facts).manifests == ()  # uv builds the project from it
+
+
+def test_a_copy_of_the_same_file_to_the_same_place_commutes_with_the_broad_copy(tmp_path: Path) -> None:
+    facts = _facts(tmp_path, {"requirements.txt": "flask\n", "main.py": "", "conf/r.txt": ""})
+    m = _m("FROM python:3.12\nWORKDIR /app\nCOPY . /app\nCOPY requirements.txt .\nCOPY --chown=1 requirements.txt .\n"
+           "COPY conf/r.txt requirements.txt\nCOPY main.py sub/\n")  # fmt: skip
+    broad = _ins(m, 3)
+    assert defuse.recopied(m, broad, _ins(m, 4), facts) == {"/app/requirements.txt"}
+    for line in (5, 6, 7):  # other flags, another file, another folder
+        assert defuse.recopied(m, broad, _ins(m, line), facts) == frozenset(), line

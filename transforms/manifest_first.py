@@ -7,8 +7,11 @@ COPY follows right after the install. The user's COPY flags (`--chown`, `--chmod
 are kept on the new COPY, and its destination is the broad COPY's own folder.
 
 Installs it knows, and the files they read:
-- pip/uv `install -r f` (and `-c f`; f relative or absolute): f, and every `-r`/`-c` file it
-  includes, recursively;
+- pip/uv `install -r f` (and `-c f`; f relative or absolute): f, and every `-r`/`-c` file it includes, recursively;
+  `uv pip install` also its `--override`/`--exclude`/`--build-constraint` files and the files uv
+  looks for in the working folder and its parents (uv.toml, pyproject.toml, .python-version)
+  that the context holds; `--prefix "$(python -c 'import sys; print(sys.prefix)')"` is where
+  an install goes anyway;
 - `npm ci`, `npm install`, `yarn [install]`, `pnpm install` without package arguments:
   package.json, the lockfile, `.npmrc` (`.yarnrc`, `.yarnclean`, `.pnpmfile.cjs`) when present;
 - `go mod download`: go.mod and go.sum;
@@ -28,6 +31,10 @@ files stays with the rest (repeating it would be one more hadolint DL3003) and t
 their files by absolute path — `RUN pip3 install -r /src/requirements.txt`, then the COPY, then
 `RUN cd /src && python setup.py install` — when nothing the installs read depends on the working
 directory. The whole move is then proved on the cut file exactly as on any other.
+
+A COPY of a manifest between the broad COPY and the install (`COPY requirements.txt .`) stays:
+it copies the same file to the same place with the same flags, so either order leaves the same
+files, and the broad COPY just moves after the install.
 
 For Go, a builder stage (one whose files reach later stages only through `COPY --from`) that
 builds straight after the broad COPY gets `COPY go.mod go.sum ./` and `RUN go mod download`
@@ -59,7 +66,11 @@ Left alone (the analysis in `leanify.defuse` must prove the split changes nothin
   dependencies, workspaces, dependencies whose install scripts read the project (prisma, husky),
   yarn berry (`.yarnrc.yml`, `.pnp.cjs`, `.yarn/`), a `.yarnrc` naming another yarn
   (`yarn-path`) or a file or folder (offline mirror, modules folder),
-  `python -m pip` next to a module named like the standard library, Go `replace` directives to
+  `python -m pip` (the install or any step before it) in a folder holding a module named like
+  the standard library or pip (it comes first on sys.path), `$(python -c CODE)` where CODE
+  imports anything but `sys` or does more than print from it, a uv `.venv`, workspace or
+  configuration naming a local path, `uv pip install -r pyproject.toml` (or setup.py; uv builds
+  the project), `--config-file`/`--directory`/`--project`, Go `replace` directives to
   local folders, go.work, vendor/, a Gemfile that reads other files (`gemspec`, `path:`,
   `eval_gemfile`, `ruby file:`, a local `git:` or `source`, Ruby file access), gems.rb,
   `bundle install --binstubs`/`--standalone`, a relative BUNDLE_GEMFILE, BUNDLE_APP_CONFIG,
@@ -76,7 +87,8 @@ Left alone (the analysis in `leanify.defuse` must prove the split changes nothin
 - any instruction between the COPY and the install that reads or writes what the COPY brings
   in, or changes what the COPY means (WORKDIR, an ENV the destination uses);
 - COPY flags other than `--chown`, `--chmod`, `--link`; a destination with an unknown variable,
-  or a relative one under a base image whose WORKDIR is not known;
+  or a relative one under a base image whose WORKDIR is not known (of tensorflow/tensorflow
+  only the plain CPU tags are: `latest`, `nightly`, 2.x versions);
   manifests whose names need quoting;
 - a RUN holding the install and other steps joined by `;`, `||`, `&`, or whose install part
   sets shell state (`export`, `source`, `set`...) the rest could read; a `cd` in the install part
@@ -154,7 +166,7 @@ def apply(model: Dockerfile, facts: Facts):
         if isinstance(add_go, RunSplit):
             sp = add_go
             run = "run" if install.raw_keyword.islower() else "RUN"
-            edits.append(_replace_from(start, copy, model.lines_text(new_copies)))
+            edits.append(_replace_from(start, copy, model.lines_text(new_copies), model))
             edits.append(Edit(sp.head_start, sp.tail_start, sp.text(model, run, chunk)))
             how = (f", which names its requirements files by absolute path instead of after `cd {sp.cd}`; what follows "
                    f"it runs in a RUN after the copy, after the same `cd`)") if sp.cd else "; what follows it runs in a RUN after the copy)"
@@ -163,22 +175,31 @@ def apply(model: Dockerfile, facts: Facts):
         elif add_go:
             run = "run" if copy.raw_keyword.islower() else "RUN"
             text = model.lines_text(new_copies + [f"{run} go mod download", chunk])
-            edits.append(_replace_from(start, copy, text))
+            edits.append(_replace_from(start, copy, text, model))
             reason = (f"{_describe(copy)} split: {_names(files)} copied first and modules downloaded in their own layer "
                       f"(`go mod download`), so a change to any other file no longer re-downloads the modules "
                       f"before `go build`")  # fmt: skip
         else:
-            edits.append(_replace_from(start, copy, model.lines_text(new_copies)))
+            edits.append(_replace_from(start, copy, model.lines_text(new_copies), model))
             edits.append(model.insert_after(install, chunk))
             reason = (f"{_describe(copy)} split: {_names(files)} copied first, the rest after `{what}`, "
+                      f"so a change to any other file no longer re-runs `{what}`")  # fmt: skip
+        if not new_copies:
+            reason = (f"{_describe(copy)} moved after `{what}` ({_names(files)} copied before it already), "
                       f"so a change to any other file no longer re-runs `{what}`")  # fmt: skip
         changes.append(change(RULE, copy.lines, reason))
     return fixed(model, edits, changes)
 
 
-def _replace_from(start: int, copy: Instruction, text: str) -> Edit:
-    """Replace the broad COPY together with the comments above it (they move with it)."""
-    return Edit(start, copy.end - len(copy.line_ending), text)
+def _replace_from(start: int, copy: Instruction, text: str, model: Dockerfile) -> Edit:
+    """Replace the broad COPY together with the comments above it (they move with it); nothing
+    in its place (its manifests are copied already): drop its lines, and a blank line doubled."""
+    if text:
+        return Edit(start, copy.end - len(copy.line_ending), text)
+    end = copy.end
+    if model.text[:start].endswith(model.newline * 2) and model.text[end:].startswith(model.newline):
+        end += len(model.newline)
+    return Edit(start, end, "")
 
 
 def _describe(copy: Instruction) -> str:
@@ -236,6 +257,7 @@ def _plan(model: Dockerfile, facts: Facts, copy: Instruction, split_ok: bool = T
                 return _split_plan(model, facts, copy, ins) if split_ok else None
             continue
         files: list[str] = []
+        paths: list[str] = []
         image_paths: set[str] = set()
         for m in eff.manifests:
             srcs = defuse.manifest_sources(m, state_after[ins.index], facts)
@@ -243,14 +265,22 @@ def _plan(model: Dockerfile, facts: Facts, copy: Instruction, split_ok: bool = T
                 return None
             for f, src in zip(m.files, srcs):
                 image_paths.add(posixpath.normpath(posixpath.join(m.root, f)))
+                paths.append(posixpath.normpath(posixpath.join(m.root, f)))
                 files.append(src)
-        groups = _groups(model, facts, copy, image_paths, files)
+        # every instruction the COPY passes, the install included, must be independent of it; a
+        # COPY of some of the same files to the same place is (either order leaves them), and
+        # what it copies is not copied again before the install
+        again: set[str] = set()
+        for other in later[: k + 1]:
+            same = defuse.recopied(model, copy, other, facts)
+            eff_rest = defuse.Effects(eff_copy.reads, eff_copy.writes - same, eff_copy.uses_vars, eff_copy.sets_vars, eff_copy.user)
+            if _blocked(model, facts, eff_rest, other, frozenset(image_paths)):
+                return _split_plan(model, facts, copy, ins) if split_ok and other is ins else None
+            again |= same
+        keep = [(f, p) for f, p in zip(files, paths) if p not in again]
+        groups = _groups(model, facts, copy, image_paths, [f for f, _ in keep])
         if groups is None:
             return None
-        # every instruction the COPY passes, the install included, must be independent of it
-        for other in later[: k + 1]:
-            if _blocked(model, facts, eff_copy, other, frozenset(image_paths)):
-                return _split_plan(model, facts, copy, ins) if split_ok and other is ins else None
         what = " && ".join(dict.fromkeys(m.what for m in eff.manifests))
         return copy, ins, groups, what, files, False
     return None
