@@ -19,11 +19,15 @@ config as ``<cmd>``, ``<label:key>``... ``*`` in ``uses_vars`` means every ENV/A
 Package managers are modelled where their behaviour is documented: ``pip install -r f`` reads
 f and the files it includes (followed when the build context is known), ``npm ci`` reads
 package.json, the lockfile and .npmrc and writes node_modules, ``go mod download`` reads
-go.mod/go.sum, system package managers write the system directories. Anything else a
-package manager may do (a lifecycle script, a local path dependency) makes the call opaque.
+go.mod/go.sum, ``composer install`` reads composer.json/lock and writes vendor (when it runs
+no project code and scans nothing: ``_composer_install``), system package managers write the
+system directories; ``wget URL`` writes the file named after the URL (or ``.1``... beside it).
+Anything else a package manager may do (a lifecycle script, a local path dependency) makes the
+call opaque.
 
 Known limits, on the safe side unless noted: the working directory of an external base image is
-known only for a few official images (``_BASE_WORKDIR``), else relative paths are "anything";
+known only for a few official images (``_BASE_WORKDIR``, ``_base_workdir``: php by variant), else
+relative paths are "anything";
 a USER set by the base image is taken to be root for where caches go (official images run as
 root); a user created in the stage (useradd/adduser with a literal name) has the home
 those tools write to /etc/passwd (``-d``/``--home``/BusyBox ``-h``, else ``/home/<name>``) and
@@ -247,9 +251,11 @@ class State:
     unknown_paths: frozenset = frozenset()  # such ENV names whose value is not known here
     homes: tuple = ()  # (user name, home folder or None: unknown) of users created in this stage
     distro_apt: bool = False  # apt installs only from the distribution's own archive (nothing changed its sources)
+    composer_global: bool = False  # `composer global ...`/`config -g`, or a write to composer's home: global plugins or config
 
     def but(self, **kw) -> "State":
-        d = {k: getattr(self, k) for k in ("cwd", "env", "names", "user", "ctx", "paths", "unknown_paths", "homes", "distro_apt")}
+        d = {k: getattr(self, k) for k in ("cwd", "env", "names", "user", "ctx", "paths", "unknown_paths", "homes", "distro_apt",
+                                           "composer_global")}
         d.update(kw)
         return State(**d)
 
@@ -317,8 +323,16 @@ _TAG_WORKDIR = {
 
 
 def _base_workdir(ref: str) -> str | None:
-    """The WORKDIR an external base image leaves (None: not known here)."""
+    """The WORKDIR of an official base image, when known for its tag. The php image's apache
+    and fpm variants end with `WORKDIR /var/www/html` (docker-library/php, e.g. 5.3/apache,
+    5.4/fpm, 7.2/stretch/apache, 7.2/alpine3.10/fpm Dockerfiles); its cli/zts variants set
+    none, but only the two variants are taken here. Other images: ``_BASE_WORKDIR``, and
+    ``_TAG_WORKDIR`` for those known only for some tags."""
     name = _image_name(ref)
+    if name == "php":
+        last = ref.split("@", 1)[0].rsplit("/", 1)[-1]
+        tag = last.split(":", 1)[1] if ":" in last else ""
+        return "/var/www/html" if {"apache", "fpm"} & set(tag.split("-")) else None
     if name:
         return _BASE_WORKDIR.get(name)
     if "$" in ref or "@" in ref:
@@ -418,6 +432,8 @@ def _step(model: "Dockerfile", ins: "Instruction", s: State) -> State:
         return s.but(env=env, names=frozenset(names), unknown_paths=frozenset(unknown))
     if kw == "USER" and ins.value:
         return s.but(user=ins.value[0])
+    if kw in ("RUN", "COPY", "ADD") and not s.composer_global and _COMPOSER_GLOBAL.search(ins.original):
+        s = s.but(composer_global=True)
     if kw == "RUN" and ins.keyword == "RUN":
         made = _created_users(model, ins)
         if made:
@@ -442,6 +458,9 @@ def _step(model: "Dockerfile", ins: "Instruction", s: State) -> State:
         if new:
             return s.but(ctx=tuple(m for m in s.ctx if not overlaps(m[0], base)) + tuple(new))
     return s
+
+
+_COMPOSER_GLOBAL = re.compile(r"\bcomposer(\.phar)?\b[^\n;&|]*\s(global|-g|--global)(?=\s|$)|COMPOSER_HOME|\.composer/|/composer/config\.json")
 
 
 def _track_ctx(model, ins, before: State, after: State) -> State:
@@ -966,7 +985,12 @@ def _command(c: SimpleCommand, cwd, env, s: State, facts, acc: _Acc, script: Scr
             raise _Opaque(f"{base} reading local files")
         acc.reads.add("/etc/ssl")
         if base == "wget" and not any(a in ("-O", "--output-document") or a.startswith("-O") for a in args):
-            acc.writes.add(cwd or ANY)
+            named = _wget_named(d, args, cwd, env, s)
+            if named is None:
+                acc.writes.add(cwd or ANY)
+            else:
+                acc.reads |= {named, "/etc/wgetrc"} | _home_dirs(s)  # it checks the name; its config could change it
+                acc.writes.add(named)
         return
     if _PY_CMD.match(base) and len(args) >= 3 and args[0] == "-m" and args[1] == "venv":
         pos = _positional(args[2:], "--prompt")
@@ -982,6 +1006,38 @@ def _command(c: SimpleCommand, cwd, env, s: State, facts, acc: _Acc, script: Scr
         _package(call, cwd, env, s, facts, acc)
         return
     raise _Opaque(f"`{base}` may read or write anything")
+
+
+_WGET_FLAGS = frozenset({"-q", "--quiet", "-nv", "--no-verbose", "-v", "--verbose", "--no-check-certificate", "-nc",
+                         "--no-clobber", "-N", "--timestamping", "-c", "--continue", "--show-progress", "-4", "-6",
+                         "--inet4-only", "--inet6-only", "--https-only", "--retry-connrefused", "-S", "--server-response",
+                         "--no-cache", "--no-cookies", "-nd", "--no-directories", "--no-hsts"})  # fmt: skip
+_WGET_VALUED = frozenset({"-t", "--tries", "-T", "--timeout", "--header", "-U", "--user-agent", "--progress", "-w", "--wait",
+                          "--waitretry", "--max-redirect", "--secure-protocol", "--compression", "--user", "--password",
+                          "--http-user", "--http-password", "-P", "--directory-prefix"})  # fmt: skip
+
+
+def _wget_named(d, args, cwd, env, s: State) -> str | None:
+    """The file `wget URL` (no -O) saves, as a glob: `<dir>/<name>`, or `<name>.1`, `.2`...
+    when that exists (it checks), so `<dir>/<name>*` stands for all of them. None when other
+    options (recursion, server-chosen names, logs, input files), WGETRC or an unusual name
+    (one wget might decode) make it unsure."""
+    if len(d.urls) != 1 or "$" in d.urls[0] or d.urls[0].split("?", 1)[0].endswith("/") or "WGETRC" in s.names:
+        return None
+    if not re.fullmatch(r"[A-Za-z0-9._+-]+", posixpath.basename(d.output or "")):
+        return None
+    skip = False
+    for a in args:
+        if skip:
+            skip = False
+        elif a.startswith("-"):
+            key = a.split("=", 1)[0]
+            if key in _WGET_VALUED:
+                skip = "=" not in a
+            elif key not in _WGET_FLAGS:
+                return None
+    p = _resolve(d.output, cwd, env)
+    return None if p == ANY else p + "*"
 
 
 def _tar(args, cwd, env, acc: _Acc) -> None:
@@ -1046,6 +1102,7 @@ def _package(call: PackageCall, cwd, env, s: State, facts, acc: _Acc) -> None:
     extra = _env_paths(s) | _home_dirs(s)
     if _PY_CMD.match(call.command.basename):
         acc.reads |= _module_path_reads(cwd)
+    acc.reads |= _program_paths(call.command, cwd, env)
     if m in ("pip", "uv") and a in ("install", "download", "wheel"):
         _pip(call, cwd, env, facts, acc, extra, s)
         return
@@ -1064,6 +1121,15 @@ def _package(call: PackageCall, cwd, env, s: State, facts, acc: _Acc) -> None:
     acc.reads |= {_norm(posixpath.join(got.root, f)) for f in got.files}
     acc.reads |= set(LANG_DIRS) | extra
     acc.writes |= {_norm(posixpath.join(got.root, w)) for w in got.writes} | set(LANG_DIRS) | extra
+
+
+def _program_paths(c: SimpleCommand, cwd, env) -> set[str]:
+    """The file a package manager runs from when named by a path (`./composer.phar`,
+    `php composer.phar`: php takes its script relative to the working directory, not from PATH)."""
+    out = {_resolve(c.program, cwd, env)} if "/" in c.program else set()
+    if c.basename == "php" and c.program_args:
+        out.add(_resolve(c.program_args[0], cwd, env))
+    return out
 
 
 _CACHE_ACTIONS = {("npm", "cache"), ("yarn", "cache"), ("pnpm", "store"), ("pip", "cache"), ("uv", "cache"),
@@ -1377,21 +1443,7 @@ def install_manifests(call: PackageCall, cwd: str | None, facts, state: "State |
         writes = ("vendor", ".bundle") + ((path,) if path else ()) + (() if frozen else ("Gemfile.lock",))
         return Manifests(cwd, tuple(files), writes, (), "bundle install")
     if m == "composer" and a == "install":
-        if not (call.has("--no-scripts") and call.has("--no-autoloader")):
-            return None
-        if call.has("-d", "--working-dir"):
-            return None
-        cj = read("composer.json")
-        if cj is None:
-            return None
-        try:
-            data = _json.loads(cj)
-        except ValueError:
-            return None
-        if not isinstance(data, dict) or any(r.get("type") == "path" for r in (data.get("repositories") or []) if isinstance(r, dict)):
-            return None
-        files = ["composer.json"] + [f for f in ("composer.lock", "auth.json") if _exists(facts, ctx_prefix, f)]
-        return Manifests(cwd, tuple(files), ("vendor", "composer.lock"), (), "composer install")
+        return _composer_install(call, state, read, lambda f: _exists(facts, ctx_prefix, f), cwd)
     if m == "poetry" and a == "install" and call.has("--no-root") and not call.has("-C", "--directory", "-P", "--project"):
         pp = read("pyproject.toml")
         if pp is None or not _exists(facts, ctx_prefix, "poetry.lock") or re.search(r"\bpath\s*=", pp):
@@ -1465,6 +1517,107 @@ def _strings(x) -> Iterable[str]:
 
 def _pathish(v: str) -> bool:
     return "file:" in v or v.startswith((".", "/", "~")) or "/" in v and "://" not in v
+
+
+_COMPOSER_OPTS = frozenset({"--no-scripts", "--no-autoloader", "--no-plugins", "-n", "--no-interaction", "--no-dev", "--dev",
+                            "--prefer-dist", "--prefer-source", "--prefer-install", "--no-progress", "--no-suggest", "-q",
+                            "--quiet", "-v", "-vv", "-vvv", "--verbose", "--ansi", "--no-ansi", "--ignore-platform-reqs",
+                            "--ignore-platform-req", "--no-cache", "--audit", "--no-audit", "--audit-format",
+                            "--apcu-autoloader", "--apcu-autoloader-prefix", "--profile", "-o", "--optimize-autoloader",
+                            "-a", "--classmap-authoritative"})  # fmt: skip
+_COMPOSER_CONFIG = frozenset({"preferred-install", "sort-packages", "platform", "platform-check", "process-timeout",
+                              "secure-http", "github-protocols", "notify-on-install", "discard-changes", "allow-plugins"})  # fmt: skip
+_COMPOSER_PLATFORM = re.compile(r"^(php(-64bit|-ipv6|-zts|-debug)?|hhvm|composer(-plugin-api|-runtime-api)?|ext-.+|lib-.+)$", re.IGNORECASE)
+_COMPOSER_PLUGIN_TYPES = ("composer-plugin", "composer-installer")
+_REMOTE_URL = re.compile(r"^(https?|git|ssh|svn)://|^git@", re.IGNORECASE)
+
+
+def _json_dict(text: str | None) -> dict | None:
+    try:
+        data = _json.loads(text) if text is not None else None
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _local_urls(node) -> bool:
+    """Whether a composer repository or lock entry points at the local file system: a path or
+    artifact repository, or any url/dist/source that is not a remote address."""
+    if isinstance(node, list):
+        return any(_local_urls(x) for x in node)
+    if not isinstance(node, dict):
+        return False
+    if node.get("type") in ("path", "artifact"):
+        return True
+    url = node.get("url")
+    if url is not None and not (isinstance(url, str) and _REMOTE_URL.match(url)):
+        return True
+    return any(_local_urls(v) for v in node.values() if isinstance(v, (dict, list)))
+
+
+def _composer_install(call: PackageCall, state: State, read, exists, cwd: str) -> Manifests | None:
+    """`composer install`: what it reads of the project, when that is only its manifests.
+
+    Composer runs the root composer.json's own scripts (pre/post-install-cmd,
+    post-autoload-dump ...; never a dependency's), then dumps the autoloader: that scans the
+    project only for `classmap` entries, or for psr-0/psr-4 too when optimizing (-o, -a, or the
+    optimize-autoloader/classmap-authoritative config); `files` are only listed. Plugins
+    (packages of type composer-plugin, also with --no-scripts, and global ones from
+    `composer global`) run any code. So this holds only when, each unless switched off by its
+    flag, there are no scripts, no classmap and no optimizing, and no plugin can load: the lock
+    (the one source of what `install` installs when present) lists none, or without a lock
+    nothing but platform packages is required. A local repository (path, artifact, file url)
+    reads the file system; an unknown option, config key, another composer.json name (COMPOSER)
+    or vendor folder may change any of this, and so may global config or plugins (a RUN of
+    `composer global`/`config -g`, a write to COMPOSER_HOME or ~/.composer; those a base image
+    brings are not seen: the official php image has no composer). It writes vendor/, and composer.lock only when
+    the project has none (install only reads a committed lock)."""
+    if call.packages or not {k.split("=", 1)[0] for k in call.values} <= _COMPOSER_OPTS:
+        return None
+    if state.names & {"COMPOSER", "COMPOSER_VENDOR_DIR", "COMPOSER_BIN_DIR"}:
+        return None
+    data = _json_dict(read("composer.json"))
+    if data is None:
+        return None
+    plugins = not call.has("--no-plugins")
+    if not call.has("--no-scripts") and data.get("scripts"):
+        return None
+    if not call.has("--no-autoloader"):
+        if call.has("-o", "--optimize-autoloader", "-a", "--classmap-authoritative"):
+            return None
+        if any(not isinstance(data.get(k) or {}, dict) or (data.get(k) or {}).get("classmap") for k in ("autoload", "autoload-dev")):
+            return None
+    config = data.get("config") or {}
+    if not isinstance(config, dict) or not set(config) <= _COMPOSER_CONFIG or plugins and config.get("allow-plugins"):
+        return None
+    if _local_urls(data.get("repositories") or []):
+        return None
+    lock = None
+    if exists("composer.lock"):
+        lock = _json_dict(read("composer.lock"))
+        if lock is None:
+            return None
+        parts = [lock.get("packages") or [], lock.get("packages-dev") or []]
+        pkgs = [p for part in parts if isinstance(part, list) for p in part]
+        if not all(isinstance(part, list) for part in parts) or not all(isinstance(p, dict) for p in pkgs) or _local_urls(pkgs):
+            return None
+        if plugins and any(p.get("type") in _COMPOSER_PLUGIN_TYPES for p in pkgs):
+            return None
+    if state.composer_global:
+        return None  # a global plugin or config (optimize-autoloader, vendor-dir) applies to every project
+    if plugins:
+        if data.get("type") in _COMPOSER_PLUGIN_TYPES:
+            return None
+        reqs = [data.get("require") or {}, data.get("require-dev") or {}]
+        if not all(isinstance(r, dict) for r in reqs):
+            return None
+        if lock is None and any(not _COMPOSER_PLATFORM.match(name) for r in reqs for name in r):
+            return None
+    files = ["composer.json"] + [f for f in ("composer.lock", "auth.json") if exists(f)]
+    writes = ("vendor",) + (() if lock is not None else ("composer.lock",))
+    return Manifests(cwd, tuple(files), writes, (), "composer install")
+
+
 _SHADOWING = frozenset(__import__("sys").stdlib_module_names) | {"pip", "setuptools", "wheel", "_distutils_hack", "pkg_resources"}
 _GO_LOCAL_REPLACE = re.compile(r"=>\s*(\.{1,2}/|/)", re.M)
 _REQ_OPT = re.compile(r"^\s*(-r|--requirement|-c|--constraint)(?:\s*=?\s*|\s+)(\S+)")

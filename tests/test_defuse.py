@@ -325,3 +325,75 @@ def test_a_copy_of_the_same_file_to_the_same_place_commutes_with_the_broad_copy(
     assert defuse.recopied(m, broad, _ins(m, 4), facts) == {"/app/requirements.txt"}
     for line in (5, 6, 7):  # other flags, another file, another folder
         assert defuse.recopied(m, broad, _ins(m, line), facts) == frozenset(), line
+def test_php_apache_and_fpm_images_work_in_var_www_html() -> None:
+    for base in ("php:8.2-apache", "php:7.2-apache-stretch", "php:apache", "php:8.3-fpm-alpine", "docker.io/library/php:fpm"):
+        assert defuse.stage_states(_m(f"FROM {base}\nCOPY . .\n"), 0)[1].cwd == "/var/www/html", base
+    for base in ("php:8.2-cli", "php:8.2", "php", "php:8.2-zts", "php@sha256:" + "0" * 64, "example/php:8.2-apache"):
+        assert defuse.stage_states(_m(f"FROM {base}\nCOPY . .\n"), 0)[1].cwd is None, base
+
+
+def _composer(tmp_path: Path, run: str, files: dict[str, str], before: str = "") -> defuse.Effects:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    m = _m(f"FROM php:8.2-apache\n{before}COPY . .\n{run}\n")
+    return defuse.facts_of(m, m.instructions[-1], Facts(context=tmp_path))
+
+
+_CJ = '{"require": {"php": ">=8.1", "psr/log": "^3"}, "autoload": {"psr-4": {"App\\\\": "src/"}, "files": ["src/f.php"]}}'
+_LOCK = '{"packages": [{"name": "psr/log", "type": "library", "dist": {"type": "zip", "url": "https://example.org/log.zip"}}]}'
+
+
+def test_composer_install_reads_only_its_manifests_when_nothing_scans_or_runs_code(tmp_path: Path) -> None:
+    eff = _composer(tmp_path, "RUN composer install --no-dev", {"composer.json": _CJ, "composer.lock": _LOCK, "x.php": ""})
+    assert not eff.opaque and eff.manifests[0].files == ("composer.json", "composer.lock")
+    assert eff.manifests[0].writes == ("vendor",)  # a committed lock is only read
+    assert "/var/www/html/vendor" in eff.writes and "/var/www/html/composer.lock" not in eff.writes
+
+
+def test_composer_install_without_a_lock_writes_it_and_needs_no_plugin_possible(tmp_path: Path) -> None:
+    eff = _composer(tmp_path, "RUN composer install", {"composer.json": '{"require": {"php": "^8.1", "ext-pdo": "*"}}'})
+    assert eff.manifests[0].writes == ("vendor", "composer.lock")
+    # a package required without a lock could be a plugin (unless plugins are off)
+    assert _composer(tmp_path, "RUN composer install", {"composer.json": _CJ}).opaque
+    assert not _composer(tmp_path, "RUN composer install --no-plugins", {"composer.json": _CJ}).opaque
+
+
+def test_composer_install_that_may_read_the_project_is_opaque(tmp_path: Path) -> None:
+    def opaque(run: str, cj: str = _CJ, lock: str = _LOCK, before: str = "") -> bool:
+        for p in tmp_path.iterdir():
+            p.unlink()
+        return _composer(tmp_path, run, {"composer.json": cj, "composer.lock": lock}, before).opaque
+
+    assert opaque("RUN composer install -o") and opaque("RUN composer install --classmap-authoritative")
+    assert not opaque("RUN composer install -o --no-autoloader")
+    assert opaque("RUN composer install --unknown-flag") and opaque("RUN composer install -d sub")
+    assert opaque("RUN composer install", _CJ[:-1] + ', "config": {"optimize-autoloader": true}}')
+    assert opaque("RUN composer install", _CJ[:-1] + ', "config": {"vendor-dir": "lib"}}')
+    assert opaque("RUN composer install", _CJ[:-1] + ', "config": {"allow-plugins": {"x/y": true}}}')
+    assert opaque("RUN composer install", _CJ[:-1] + ', "autoload-dev": {"classmap": ["tests/"]}}')
+    assert opaque("RUN composer install", _CJ[:-1] + ', "scripts": {"post-autoload-dump": "php x.php"}}')
+    assert not opaque("RUN composer install --no-scripts", _CJ[:-1] + ', "scripts": {"post-autoload-dump": "php x.php"}}')
+    assert opaque("RUN composer install", _CJ[:-1] + ', "repositories": [{"type": "path", "url": "../lib"}]}')
+    assert opaque("RUN composer install", lock=_LOCK.replace("https://example.org/log.zip", "/tmp/log.zip"))
+    assert opaque("RUN composer install --no-scripts --no-autoloader", lock=_LOCK.replace('"library"', '"composer-plugin"'))
+    assert opaque("RUN composer install", lock="not json")
+    assert opaque("RUN composer install", before="ENV COMPOSER=composer-prod.json\n")
+    assert opaque("RUN composer install", before="RUN composer global require hirak/prestissimo\n")
+    assert opaque("RUN composer install --no-plugins", before="RUN composer config -g optimize-autoloader true\n")
+    assert opaque("RUN composer install", before="COPY config.json /root/.composer/config.json\n")
+
+
+def test_a_package_manager_run_from_a_path_reads_it(tmp_path: Path) -> None:
+    files = {"composer.json": '{"require": {}}'}
+    assert "/var/www/html/composer.phar" in _composer(tmp_path, "RUN php composer.phar install", files).reads
+    assert "/var/www/html/bin/composer" in _composer(tmp_path, "RUN ./bin/composer install", files).reads
+
+
+def test_wget_without_o_writes_the_file_named_after_the_url() -> None:
+    m = _m("FROM php:8.2-apache\nRUN wget -q https://example.org/dl/composer.phar\nRUN wget -r https://example.org/dl/x\n"
+           "RUN wget -P /opt https://example.org/a.tgz\n")  # fmt: skip
+    eff = defuse.facts_of(m, m.instructions[1])
+    # composer.phar, or composer.phar.1 when it exists (wget checks): reads and writes the prefix
+    assert eff.writes <= {"/var/www/html/composer.phar*", "/var/www/html/composer.phar"} and "/var/www/html/composer.phar*" in eff.reads
+    assert "/var/www/html" in defuse.facts_of(m, m.instructions[2]).writes  # recursive: anything below
+    assert defuse.facts_of(m, m.instructions[3]).writes <= {"/opt/a.tgz*", "/opt/a.tgz"}

@@ -16,7 +16,10 @@ Installs it knows, and the files they read:
   package.json, the lockfile, `.npmrc` (`.yarnrc`, `.yarnclean`, `.pnpmfile.cjs`) when present;
 - `go mod download`: go.mod and go.sum;
 - `bundle install`: Gemfile, and Gemfile.lock when present;
-- `composer install --no-scripts --no-autoloader`: composer.json, composer.lock, auth.json;
+- `composer install`: composer.json, composer.lock, auth.json — when it runs no code of the project and
+  scans none of it: no root `scripts` (or `--no-scripts`), no `classmap` autoload and no optimizing
+  (`-o`, `-a`, their config; or `--no-autoloader`), no plugin (the lock lists none, or without a lock
+  only platform packages are required; or `--no-plugins`);
 - `poetry install --no-root`: pyproject.toml, poetry.lock, poetry.toml;
 - `mvn dependency:go-offline` on a single-module pom.xml.
 
@@ -74,9 +77,12 @@ Left alone (the analysis in `leanify.defuse` must prove the split changes nothin
   local folders, go.work, vendor/, a Gemfile that reads other files (`gemspec`, `path:`,
   `eval_gemfile`, `ruby file:`, a local `git:` or `source`, Ruby file access), gems.rb,
   `bundle install --binstubs`/`--standalone`, a relative BUNDLE_GEMFILE, BUNDLE_APP_CONFIG,
-  BUNDLE_PATH ..., composer scripts and
-  autoloader, multi-module Maven builds, Gradle and Cargo (no fetch step that works without
-  the sources);
+  BUNDLE_PATH ..., composer scripts, a classmap or optimized autoloader, plugins (also global
+  ones), path repositories, config or options not known here, multi-module Maven builds, Gradle
+  and Cargo (no fetch step that works without the sources);
+- a package manager run from a file the COPY brings (`php composer.phar install` with a committed
+  composer.phar); `wget URL` into the project when the context has a file of that name (wget would
+  save `name.1`);
 - an install that writes a file the context also holds: the late COPY would overwrite its
   result. A committed node_modules, virtualenv, vendor/ or .bundle/; a committed lockfile
   (yarn.lock, Gemfile.lock ...) when the install may rewrite it, i.e. it is not frozen (`npm ci`,
@@ -87,9 +93,13 @@ Left alone (the analysis in `leanify.defuse` must prove the split changes nothin
 - any instruction between the COPY and the install that reads or writes what the COPY brings
   in, or changes what the COPY means (WORKDIR, an ENV the destination uses);
 - COPY flags other than `--chown`, `--chmod`, `--link`; a destination with an unknown variable,
-  or a relative one under a base image whose WORKDIR is not known (of tensorflow/tensorflow
-  only the plain CPU tags are: `latest`, `nightly`, 2.x versions);
-  manifests whose names need quoting;
+  or a relative one under a base image whose WORKDIR is not known (known: the official images
+  that set none, golang's /go, php's apache and fpm variants' /var/www/html, and of
+  tensorflow/tensorflow the plain CPU tags `latest`, `nightly`, 2.x); manifests whose names
+  need quoting;
+- tools whose effects are not modelled (`a2enmod`, `docker-php-ext-install`...) and package
+  installs of the system between the COPY and the install when the project lies in a system
+  folder (`/var/www/html`: installing apache2 drops index.html there);
 - a RUN holding the install and other steps joined by `;`, `||`, `&`, or whose install part
   sets shell state (`export`, `source`, `set`...) the rest could read; a `cd` in the install part
   that is not its first step, is relative or not into the broad COPY's folder, or before an
