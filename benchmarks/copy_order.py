@@ -46,6 +46,7 @@ _CONTENT = {
     "go.mod": "module example.com/app\n\ngo 1.21\n\nrequire example.com/dep v1.0.0\n",
     "Gemfile": 'source "https://rubygems.org"\ngem "rack"\n',
     "composer.json": '{\n  "require": {}\n}\n',
+    "composer.lock": '{\n  "packages": [],\n  "packages-dev": []\n}\n',
     "pyproject.toml": '[tool.poetry]\nname = "app"\nversion = "0.1.0"\n',
     "pom.xml": "<project><modelVersion>4.0.0</modelVersion></project>\n",
 }
