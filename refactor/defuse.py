@@ -253,7 +253,7 @@ class State:
     distro_apt: bool = False  # apt installs only from the distribution's own archive (nothing changed its sources)
     composer_global: bool = False  # `composer global ...`/`config -g`, or a write to composer's home: global plugins or config
 
-    def but(self, **kw) -> "State":
+    def but(self, **kw) -> State:
         d = {k: getattr(self, k) for k in ("cwd", "env", "names", "user", "ctx", "paths", "unknown_paths", "homes", "distro_apt",
                                            "composer_global")}
         d.update(kw)
@@ -274,7 +274,7 @@ class State:
         return None
 
 
-def stage_states(model: "Dockerfile", stage: int) -> dict[int, State]:
+def stage_states(model: Dockerfile, stage: int) -> dict[int, State]:
     """The state in force before each instruction of ``stage`` (cached on the model)."""
     cache = model.__dict__.setdefault("_defuse_states", {})
     if stage in cache:
@@ -385,7 +385,7 @@ def _image_name(ref: str) -> str:
     return name if "/" not in name else ""
 
 
-def _step(model: "Dockerfile", ins: "Instruction", s: State) -> State:
+def _step(model: Dockerfile, ins: Instruction, s: State) -> State:
     kw = ins.command if ins.keyword != "ONBUILD" else "ONBUILD"
     if kw == "WORKDIR" and ins.value:
         w = ins.value[0]
@@ -483,7 +483,7 @@ def _track_ctx(model, ins, before: State, after: State) -> State:
     return after.but(ctx=keep) if keep != after.ctx else after
 
 
-def _pairs(ins: "Instruction") -> list[tuple[str, str]]:
+def _pairs(ins: Instruction) -> list[tuple[str, str]]:
     """(name, value) of ENV/ARG/LABEL; BuildKit gives ``value`` as name, value, separator triples
     for ENV/LABEL and ``name[=default]`` words for ARG."""
     return [(k, _unquote(v)) for k, v in _raw_pairs(ins)]
@@ -495,7 +495,7 @@ def _unquote(v: str) -> str:
     return v
 
 
-def _raw_pairs(ins: "Instruction") -> list[tuple[str, str]]:
+def _raw_pairs(ins: Instruction) -> list[tuple[str, str]]:
     v = ins.value
     if ins.command == "ARG":
         return [(w.split("=", 1)[0], w.split("=", 1)[1] if "=" in w else "") for w in v]
@@ -509,7 +509,7 @@ def _raw_pairs(ins: "Instruction") -> list[tuple[str, str]]:
 # ---------------------------------------------------------------------------------------------
 # what one instruction does
 # ---------------------------------------------------------------------------------------------
-def facts_of(model: "Dockerfile", ins: "Instruction", facts: "Facts | None" = None) -> Effects:
+def facts_of(model: Dockerfile, ins: Instruction, facts: Facts | None = None) -> Effects:
     """The effects of ``ins`` in its stage. ``facts`` (the build context) makes COPY/ADD
     writes and manifest reads precise; without it they are over-approximated."""
     if ins.stage < 0 or ins.keyword == "FROM":
@@ -524,7 +524,7 @@ def facts_of(model: "Dockerfile", ins: "Instruction", facts: "Facts | None" = No
     return eff
 
 
-def _effects(model: "Dockerfile", ins: "Instruction", s: State, facts) -> Effects:
+def _effects(model: Dockerfile, ins: Instruction, s: State, facts) -> Effects:
     kw = ins.keyword
     args_text = " ".join(ins.flags) + " " + " ".join(ins.value)
     if kw == "ONBUILD":
@@ -575,7 +575,7 @@ def _copy_effects(model, ins, s: State, facts) -> Effects:
     reads: set[str] = set()
     src_from = ins.flag("from")
     for src in srcs:
-        if ins.keyword == "ADD" and re.match(r"^[a-z][a-z0-9+.-]*://|^git@", src, re.I):
+        if ins.keyword == "ADD" and re.match(r"^[a-z][a-z0-9+.-]*://|^git@", src, re.IGNORECASE):
             reads.add(f"url:{src}")
         elif src_from is not None:
             reads.add(f"stage:{src_from}:{src}")
@@ -588,7 +588,7 @@ def _copy_effects(model, ins, s: State, facts) -> Effects:
         uses.add("<cwd>")
     base = _resolve(dest, s.cwd, s.env)
     writes: set[str] = {base}
-    is_url = any(re.match(r"^[a-z][a-z0-9+.-]*://|^git@", x, re.I) for x in srcs)
+    is_url = any(re.match(r"^[a-z][a-z0-9+.-]*://|^git@", x, re.IGNORECASE) for x in srcs)
     if _known(dest, s.cwd, s.env) and src_from is None and not is_url and facts is not None and getattr(facts, "known", False):
         precise = _context_writes(srcs, dest, base, facts, tar=ins.keyword == "ADD")
         if precise is not None:
@@ -677,7 +677,7 @@ LANG_DIRS = ("/usr/local", "/usr/lib/python*", "/usr/lib/node_modules", "/usr/sh
              "/tmp", "/var/tmp", "/opt/conda", "/opt/venv", "/venv", "/go", "/etc/pip.conf")  # fmt: skip
 
 
-def _home_dirs(s: "State") -> set[str]:
+def _home_dirs(s: State) -> set[str]:
     """Where a language package manager keeps caches and config for the current user: the
     dot-folders of root's home, or of $HOME; the whole of /home and /root when unknown."""
     home = s.env.get("HOME")
@@ -1259,7 +1259,7 @@ def _sys_only(code: str) -> bool:
     return True
 
 
-_SUBST_WORD = re.compile(r'^\$\((.*)\)$|^"\$\((.*)\)"$', re.S)
+_SUBST_WORD = re.compile(r'^\$\((.*)\)$|^"\$\((.*)\)"$', re.DOTALL)
 
 
 def _own_prefix(word: str) -> bool:
@@ -1298,7 +1298,7 @@ _HOOK_PACKAGES = re.compile(r'"(?:node_modules/)?(@prisma/client|prisma|husky|si
 _LOCAL_SPEC = re.compile(r"^(file:|link:|workspace:|portal:|\.{0,2}/)")
 
 
-def install_manifests(call: PackageCall, cwd: str | None, facts, state: "State | None" = None) -> Manifests | None:
+def install_manifests(call: PackageCall, cwd: str | None, facts, state: State | None = None) -> Manifests | None:
     """The project files a dependency install reads, when that is provable; else None.
 
     ``cwd`` is the image folder the install runs in. ``facts`` and ``state`` (which COPY put
@@ -1619,13 +1619,13 @@ def _composer_install(call: PackageCall, state: State, read, exists, cwd: str) -
 
 
 _SHADOWING = frozenset(__import__("sys").stdlib_module_names) | {"pip", "setuptools", "wheel", "_distutils_hack", "pkg_resources"}
-_GO_LOCAL_REPLACE = re.compile(r"=>\s*(\.{1,2}/|/)", re.M)
+_GO_LOCAL_REPLACE = re.compile(r"=>\s*(\.{1,2}/|/)", re.MULTILINE)
 _REQ_OPT = re.compile(r"^\s*(-r|--requirement|-c|--constraint)(?:\s*=?\s*|\s+)(\S+)")
 _REQ_LOCAL = re.compile(
     r"^\s*(-e|--editable|-f|--find-links|--extra-index-url\s+file:|--index-url\s+file:|-i\s+file:)\b|^\s*(\.{1,2}/|/|file:)|@\s*file:|^\s*\S+\.(whl|tar\.gz|zip)\s*$|^\s*[^#\s]*/[^#\s]*$"
 )
 
-_REQ_FILE_OR_INDEX = re.compile(r"(^|[\s=@])file:|^(-i|--index-url|--extra-index-url)(?:\s*=\s*|\s+)(?![\s=]|https?://)", re.I)
+_REQ_FILE_OR_INDEX = re.compile(r"(^|[\s=@])file:|^(-i|--index-url|--extra-index-url)(?:\s*=\s*|\s+)(?![\s=]|https?://)", re.IGNORECASE)
 
 
 def _req_refs(text: str) -> Iterable[tuple[str, bool]]:
@@ -1731,7 +1731,7 @@ def conflict(a: Effects, b: Effects, exempt_reads: frozenset[str] = frozenset())
     return None
 
 
-def recopied(model: "Dockerfile", broad: "Instruction", other: "Instruction", facts) -> frozenset[str]:
+def recopied(model: Dockerfile, broad: Instruction, other: Instruction, facts) -> frozenset[str]:
     """The files a later ``COPY`` (``other``) writes exactly as ``broad`` (a COPY of the whole
     context) wrote them, untouched in between: the same context file to the same path, directly
     in ``broad``'s destination folder, with the same flags — the same bytes, mode and owner, so
@@ -1755,7 +1755,7 @@ def _var_name(v: str) -> str:
     return {"<cwd>": "the working directory", "<user>": "the user", "<shell>": "the shell"}.get(v, v)
 
 
-def can_swap(model: "Dockerfile", a: "Instruction", b: "Instruction", facts: "Facts | None" = None) -> tuple[bool, str]:
+def can_swap(model: Dockerfile, a: Instruction, b: Instruction, facts: Facts | None = None) -> tuple[bool, str]:
     """Whether ``a`` and ``b`` (same stage, any distance) may trade places."""
     if a.index > b.index:
         a, b = b, a
@@ -1770,7 +1770,7 @@ def can_swap(model: "Dockerfile", a: "Instruction", b: "Instruction", facts: "Fa
     return True, "independent"
 
 
-def can_move(model: "Dockerfile", ins: "Instruction", before: "Instruction", facts: "Facts | None" = None) -> tuple[bool, str]:
+def can_move(model: Dockerfile, ins: Instruction, before: Instruction, facts: Facts | None = None) -> tuple[bool, str]:
     """Whether ``ins`` may move to just before ``before`` (later or earlier in the same stage):
     it must be independent of every instruction it passes."""
     if ins.stage != before.stage or ins.stage < 0:

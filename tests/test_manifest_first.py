@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from leanify.context import Facts
 from leanify.model import Dockerfile
 from leanify.transforms import manifest_first as mf
