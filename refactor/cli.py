@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -120,13 +121,12 @@ def run(dockerfile: str, show_diff: bool, explain: bool, write: bool, check: boo
     dockerfile = dockerfile[0]
     label = "<stdin>" if dockerfile == "-" else dockerfile
     try:
-        cfg = _configure(ctx, dockerfile, config_path, context_dir)
+        cfg = configure(dockerfile, config_path, context_dir, command_line_values(ctx))
     except ConfigError as exc:
         _fail(_path_label(exc.path), exc)
-    select, ignore, history, unsafe_fixes = (cfg["select"], [*cfg["ignore"], *cfg.ignores_for(dockerfile)],
-                                             cfg["history"], cfg["unsafe-fixes"])
-    verify_opts = _verify_settings(cfg, verify_opts)
-    slim_bases = cfg.slim_bases() or None
+    s = settings(cfg, dockerfile, verify_opts.build_timeout)
+    select, ignore, history, unsafe_fixes, verify_opts, slim_bases = (s.select, s.ignore, s.history, s.unsafe_fixes,
+                                                                      s.verify_opts, s.slim_bases)
     if verbose:
         click.echo(f"{label}: configuration: {_path_label(cfg.path) if cfg.path else 'none (defaults)'}", err=True)
     if write and check:
@@ -363,25 +363,50 @@ _CLI_KEYS = {"select": "select", "ignore": "ignore", "history": "history", "unsa
              "keep_images": "verify.keep-images", "rebuild_file": "verify.rebuild-file", "build_args": "verify.build-args"}
 
 
-def _configure(ctx: click.Context, dockerfile: str | None, config_path: Path | None, context_dir: Path | None):
-    """The configuration file's values, each replaced by the command line's when it was given there."""
+def command_line_values(ctx: click.Context) -> dict:
+    """The configuration keys given on the command line (or by an environment variable), with their
+    values: each replaces the configuration file's. A default (``--history`` 500) is not given."""
     from click.core import ParameterSource
 
-    from .config import resolve
-
-    cfg = resolve(config_path, dockerfile, context_dir)
+    given = {}
     for param, key in _CLI_KEYS.items():
         if ctx.get_parameter_source(param) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT):
             value = ctx.params[param]
-            cfg.override(key, list(value) if isinstance(value, (list, tuple)) else value)
+            given[key] = list(value) if isinstance(value, (list, tuple)) else value
+    return given
+
+
+def configure(dockerfile: str | None, config_path: Path | None, context_dir: Path | None, given: dict):
+    """The configuration for DOCKERFILE (``--config``, else the nearest file), each value replaced
+    by the command line's when ``given`` holds it (``command_line_values``). `leanify` and
+    `leanify pr` both resolve their options here."""
+    from .config import resolve
+
+    cfg = resolve(config_path, dockerfile, context_dir)
+    for key, value in given.items():
+        cfg.override(key, value)
     return cfg
 
 
-def _verify_settings(cfg, opts: VerifyOptions) -> VerifyOptions:
-    return VerifyOptions(smoke=cfg["verify.smoke"], build_args=dict(cfg["verify.build-args"]),
-                         build_network=cfg["verify.build-network"], keep_images=cfg["verify.keep-images"],
-                         rebuild_file=cfg["verify.rebuild-file"], smoke_timeout=float(cfg["verify.smoke-timeout"]),
-                         build_timeout=opts.build_timeout)
+@dataclass
+class Settings:
+    """What one run of the pipeline (and of ``--verify``) takes from the configuration."""
+
+    select: list[str]
+    ignore: list[str]  # ignore plus the per-file-ignores matching the Dockerfile
+    history: int
+    unsafe_fixes: bool
+    verify_opts: VerifyOptions
+    slim_bases: dict | None
+
+
+def settings(cfg, dockerfile: str | None, build_timeout: float) -> Settings:
+    verify_opts = VerifyOptions(smoke=cfg["verify.smoke"], build_args=dict(cfg["verify.build-args"]),
+                                build_network=cfg["verify.build-network"], keep_images=cfg["verify.keep-images"],
+                                rebuild_file=cfg["verify.rebuild-file"],
+                                smoke_timeout=float(cfg["verify.smoke-timeout"]), build_timeout=build_timeout)
+    return Settings(cfg["select"], [*cfg["ignore"], *cfg.ignores_for(dockerfile)], cfg["history"],
+                    cfg["unsafe-fixes"], verify_opts, cfg.slim_bases() or None)
 
 
 def _show_config(dockerfile: tuple[str, ...], config_path: Path | None, context_dir: Path | None) -> int:
@@ -390,7 +415,7 @@ def _show_config(dockerfile: tuple[str, ...], config_path: Path | None, context_
     ctx = click.get_current_context()
     path = dockerfile[0] if dockerfile else None
     try:
-        cfg = _configure(ctx, path, config_path, context_dir)
+        cfg = configure(path, config_path, context_dir, command_line_values(ctx))
     except ConfigError as exc:
         _fail(_path_label(exc.path), exc)
     click.echo(show(cfg, path), nl=False)

@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from .cli_verify import VerifyOptions, verify_options
+from .config import ConfigError
 from .errors import LeanifyError
 
 EXIT_OK, EXIT_ERROR, EXIT_VERIFY_FAILED = 0, 2, 3
@@ -40,6 +41,7 @@ def _comma_list(_ctx, _param, value: tuple[str, ...]) -> list[str]:
                    "(default: $GITHUB_API_URL, else https://api.github.com).")
 @click.option("--select", multiple=True, callback=_comma_list, help="Comma list of rule ids (or prefixes) to run.")
 @click.option("--ignore", multiple=True, callback=_comma_list, help="Comma list of rule ids (or prefixes) to skip.")
+@click.option("--unsafe-fixes", is_flag=True, help="Also apply rules that need verification, without verifying.")
 @click.option("--history", type=click.IntRange(min=0), default=500, show_default=True,
               help="Commits of git history read to score how often paths change (0: off).")
 @click.option("--verify", "do_verify", is_flag=True,
@@ -48,25 +50,32 @@ def _comma_list(_ctx, _param, value: tuple[str, ...]) -> list[str]:
 @click.option("--dry-run", is_flag=True, help="Print the body and the diff; no branch, no commit, no push.")
 @verify_options
 def pr(repo: Path, dockerfiles: tuple[str, ...], base: str | None, branch: str, remote: str,
-       github_repo: str | None, api_url: str | None, select: list[str], ignore: list[str], history: int,
-       do_verify: bool, dry_run: bool, verify_opts: VerifyOptions) -> None:
+       github_repo: str | None, api_url: str | None, select: list[str], ignore: list[str], unsafe_fixes: bool,
+       history: int, do_verify: bool, dry_run: bool, verify_opts: VerifyOptions) -> None:
     """Open (or update) one pull request that rewrites the Dockerfiles of the git repository REPO.
 
+    Each Dockerfile's configuration (the nearest .leanify.toml or pyproject.toml [tool.leanify] in
+    REPO) applies as for `leanify`; the options given here replace its values.
     Set GITHUB_TOKEN to open the pull request through the GitHub REST API; without it the branch
     is pushed and the pull-request body is printed.
     """
+    from .cli import command_line_values
     from .pr import PrOptions, VerificationRefused, run_pr
 
+    # --select ... --smoke are read back from the context: given ones replace the configuration's
     opts = PrOptions(repo=repo, dockerfiles=list(dockerfiles), base=base, branch=branch, remote=remote,
                      github=github_repo, api_url=api_url, token=os.environ.get("GITHUB_TOKEN") or None,
-                     verify=do_verify, dry_run=dry_run, select=select, ignore=ignore, history=history,
-                     verify_opts=verify_opts)
+                     verify=do_verify, dry_run=dry_run, given=command_line_values(click.get_current_context()),
+                     build_timeout=verify_opts.build_timeout)
     label = str(repo)
     try:
         out = run_pr(opts)
     except VerificationRefused as exc:
         click.echo(exc.format(label), err=True)
         sys.exit(EXIT_VERIFY_FAILED)
+    except ConfigError as exc:  # the repository's configuration file, with its line
+        click.echo(exc.format(str(exc.path)), err=True)
+        sys.exit(EXIT_ERROR)
     except LeanifyError as exc:
         click.echo(exc.format(label), err=True)
         sys.exit(EXIT_ERROR)

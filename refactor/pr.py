@@ -25,7 +25,9 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
+from .config import ConfigError
 from .errors import LeanifyError
 from .pr_body import FileOutcome, body, commit_message, title
 
@@ -56,10 +58,10 @@ class PrOptions:
     token: str | None = None
     verify: bool = False
     dry_run: bool = False
-    select: list[str] = field(default_factory=list)
-    ignore: list[str] = field(default_factory=list)
-    history: int = 500
-    verify_opts: object = None  # leanify.cli_verify.VerifyOptions
+    # configuration keys given on the command line, e.g. {"select": ["LEAN0"], "verify.smoke": "app -h"}
+    # (leanify.cli.command_line_values): each replaces the value of the Dockerfile's configuration
+    given: dict[str, Any] = field(default_factory=dict)
+    build_timeout: float = 3600.0
 
 
 @dataclass
@@ -113,7 +115,10 @@ def run_pr(opts: PrOptions) -> PrOutcome:
         git(repo, "worktree", "add", "--detach", "--quiet", str(wt / "tree"), base_commit)
         wt_added = True
         tree = wt / "tree"
-        outcomes = [_rewrite(tree, p, opts) for p in paths]
+        try:
+            outcomes = [_rewrite(tree, p, opts) for p in paths]
+        except ConfigError as exc:  # name the file in REPO, not in the temporary worktree
+            raise ConfigError(repo / exc.path.relative_to(tree), exc.message, exc.line) from None
         failed = [o for o in outcomes if o.verification is not None and not o.verification.passed]
         if failed:
             why = "; ".join(f"{o.path}: {o.verification.verdict}"
@@ -238,22 +243,17 @@ def _dockerfiles(repo: Path, base_commit: str, given: list[str]) -> list[str]:
 
 
 def _rewrite(tree: Path, rel: str, opts: PrOptions) -> FileOutcome:
-    from .cli import process, process_verified
-    from .config import resolve
+    from .cli import configure, process, process_verified, settings
     from .diff import unified_diff
 
-    path = tree / rel
-    # the repository's own configuration (.leanify.toml / [tool.leanify], nearest to the file):
-    # --select/--ignore replace its values, its per-file-ignores always apply, as for `leanify`
-    cfg = resolve(None, str(path))
-    select = opts.select or cfg["select"]
-    ignore = [*(opts.ignore or cfg["ignore"]), *cfg.ignores_for(str(path))]
-    slim = cfg.slim_bases() or None
+    path = str(tree / rel)
+    # the repository's own configuration (nearest to the file), resolved as `leanify` resolves it
+    s = settings(configure(path, None, None, opts.given), path, opts.build_timeout)
     if opts.verify:
-        result, verification = process_verified(str(path), select, ignore, None, opts.history,
-                                                opts.verify_opts, "text", slim_bases=slim)
+        result, verification = process_verified(path, s.select, s.ignore, None, s.history, s.verify_opts, "text",
+                                                slim_bases=s.slim_bases)
     else:
-        result = process(str(path), select, ignore, None, False, history=opts.history, slim_bases=slim)
+        result = process(path, s.select, s.ignore, None, s.unsafe_fixes, history=s.history, slim_bases=s.slim_bases)
         verification = None
     diff = unified_diff(result.source.text, result.output.text, rel, result.changes, explain=True)
     extra = []

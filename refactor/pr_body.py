@@ -48,6 +48,14 @@ def _applied_rules(outcomes: list[FileOutcome]) -> Counter:
     return Counter(c.rule for o in outcomes for c in o.result.applied)
 
 
+def _unproven(outcomes: list[FileOutcome]) -> list[str]:
+    """The rules applied that need verification (``unsafe-fixes`` without ``--verify``)."""
+    from .rules import Safety
+
+    rules = _rules()
+    return sorted(r for r in _applied_rules(outcomes) if r in rules and rules[r].safety is Safety.NEEDS_VERIFY)
+
+
 def title(outcomes: list[FileOutcome]) -> str:
     changed = [o for o in outcomes if o.changed]
     what = changed[0].path if len(changed) == 1 else f"{len(changed)} Dockerfiles"
@@ -82,6 +90,10 @@ def commit_message(outcomes: list[FileOutcome], verified: bool) -> str:
             if o.changed and v is not None:
                 lines.append(f"- {o.path}: size {_bytes(v.before.image_bytes)} -> {_bytes(v.after.image_bytes)}, "
                              f"layers {_num(v.before.layers)} -> {_num(v.after.layers)}")
+    elif _unproven(outcomes):
+        lines.append("Not verified: no image was built (leanify pr without --verify); rules that need "
+                     f"verification were applied without verification ({', '.join(_unproven(outcomes))}), "
+                     "as unsafe-fixes asks.")
     else:
         lines.append("Not verified: no image was built (leanify pr without --verify); only rules "
                      "that preserve meaning by construction were applied.")
@@ -136,6 +148,13 @@ def body(outcomes: list[FileOutcome], *, verified: bool, base: str, branch: str,
     if verified:
         for o in changed:
             out += _verification_section(o)
+    elif _unproven(changed):
+        out += ["**Not verified.** No image was built for this pull request, so there are no "
+                "before/after numbers. Rules that need verification were applied without verification "
+                f"({', '.join(_unproven(changed))}), as `unsafe-fixes = true` in the configuration (or "
+                "`--unsafe-fixes`) asks: they can change what ends up in the image, so review them "
+                "closely. To measure and prove the rewrite, run `leanify pr --verify` (or "
+                "`leanify --verify --diff Dockerfile` locally).", ""]
     else:
         out += ["**Not verified.** No image was built for this pull request, so there are no "
                 "before/after numbers. Only rules that preserve meaning by construction were "

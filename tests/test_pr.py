@@ -349,3 +349,102 @@ def test_unpushed_commits_on_the_base_are_refused(repo, env) -> None:
     assert "leanify/rewrite" not in refs(bare) + refs(work)
     git(work, "push", "-q", "origin", "main")
     assert run(work, token=None).exit_code == 0
+
+
+def commit_config(work: Path, text: str) -> None:
+    (work / ".leanify.toml").write_text(text)
+    git(work, "add", ".leanify.toml")
+    git(work, "commit", "-q", "-m", "config")
+    git(work, "push", "-q", "origin", "main")
+
+
+def test_unsafe_fixes_from_the_configuration_apply_rules_that_need_verification(repo, env) -> None:
+    """`unsafe-fixes = true` in the repository's configuration applies LEAN004 (needs-verify) as
+    `leanify --diff` does there, and the body and the commit say it was applied unverified."""
+    work, bare = repo
+    r = run(work, "--dry-run", token=None)
+    assert "#### LEAN004" not in r.stdout and "LEAN004 — added --no-install-recommends" in r.stdout  # not applied
+    commit_config(work, "unsafe-fixes = true\n")
+    r = run(work, "--dry-run", token=None)
+    assert r.exit_code == 0, r.stderr
+    assert "#### LEAN004 — no-install-recommends (needs-verify)" in r.stdout
+    assert "+RUN apt-get update && apt-get install -y --no-install-recommends curl" in r.stdout
+    assert "Only rules that preserve meaning by construction were applied" not in r.stdout
+    assert "applied without verification (LEAN004)" in r.stdout
+    # the same rewrite `leanify --diff` makes with this configuration
+    main = CliRunner().invoke(cli.main, [str(work / "Dockerfile")])
+    assert main.exit_code == 0 and "--no-install-recommends" in main.stdout
+    assert run(work, token=None).exit_code == 0
+    tip = "refs/heads/leanify/rewrite"
+    assert git(bare, "show", f"{tip}:Dockerfile") == main.stdout
+    assert "applied without verification (LEAN004)" in git(bare, "log", "-1", "--format=%B", tip)
+
+
+def test_unsafe_fixes_on_the_command_line(repo, env) -> None:
+    work, _ = repo
+    r = run(work, "--dry-run", "--unsafe-fixes", token=None)
+    assert r.exit_code == 0, r.stderr
+    assert "#### LEAN004 — no-install-recommends (needs-verify)" in r.stdout
+
+
+def test_history_comes_from_the_configuration_unless_given(repo, env, monkeypatch) -> None:
+    """The default of --history does not override the file's value; an explicit one does."""
+    from leanify.context import Facts
+
+    work, _ = repo
+    commit_config(work, "history = 0\n")
+    seen: list[int] = []
+    real = Facts.for_path.__func__
+
+    def spy(cls, path, context=None, **kw):
+        seen.append(kw.get("history"))
+        return real(cls, path, context, **kw)
+
+    monkeypatch.setattr(Facts, "for_path", classmethod(spy))
+    assert run(work, "--dry-run", token=None).exit_code == 0
+    assert seen == [0]
+    seen.clear()
+    assert run(work, "--dry-run", "--history", "7", token=None).exit_code == 0
+    assert seen == [7]
+
+
+def test_verify_settings_from_the_configuration_reach_the_verification(repo, env, monkeypatch) -> None:
+    """`[verify]` of the repository's configuration reaches the verification of `leanify pr
+    --verify`, value by value replaced by the command line; no engine needed: the engine and the
+    harness are stand-ins that record what they were given and fail the proof."""
+    import leanify.engine
+    import leanify.verify
+    from leanify.verify import Verification
+
+    work, bare = repo
+    commit_config(work, '[verify]\nsmoke = "curl --version"\nsmoke-timeout = 5\nbuild-network = "none"\n'
+                        'keep-images = true\nbuild-args = { TOKEN = "s3cret-value" }\n')
+    calls: list[dict] = []
+
+    class Engine:
+        def cleanup(self, run_id: str) -> int:
+            raise AssertionError("keep-images = true: nothing is removed")
+
+    def verify(before, after, **kw):
+        calls.append(kw)
+        return Verification(verdict="fail", reasons=["smoke differs"])
+
+    monkeypatch.setattr(leanify.engine, "Engine", Engine)
+    monkeypatch.setattr(leanify.verify, "verify", verify)
+    before = (refs(work), refs(bare))
+    r = run(work, "--verify", "--smoke-timeout", "9", "--build-timeout", "60", token=None)
+    assert r.exit_code == 3, r.stderr
+    assert "verification failed, no pull request made and nothing pushed — Dockerfile: fail (smoke differs)" in r.stderr
+    assert calls and all(c["smoke"] == "curl --version" and c["smoke_timeout"] == 9.0 and c["build_network"] == "none"
+                         and c["keep_images"] is True and c["build_args"] == {"TOKEN": "s3cret-value"}
+                         and c["build_timeout"] == 60.0 for c in calls)
+    assert "s3cret-value" not in r.output + r.stderr
+    assert (refs(work), refs(bare)) == before
+
+
+def test_a_broken_configuration_is_named_with_its_line_in_the_repository(repo, env) -> None:
+    work, bare = repo
+    commit_config(work, 'select = ["LEAN0"]\nhistory = "all"\n')
+    r = run(work, "--dry-run", token=None)
+    assert r.exit_code == 2
+    assert r.stderr.strip() == f"{work / '.leanify.toml'}:2: history: expected an integer, got a string"

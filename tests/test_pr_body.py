@@ -95,3 +95,17 @@ def test_title_stays_short() -> None:
     assert title(many) == "leanify: rewrite 12 Dockerfiles (LEAN001, LEAN002, LEAN008)"
     one = [outcome("services/a-really-really-long-path-for-one-service/Dockerfile.production")]
     assert title(one) == "leanify: rewrite 1 Dockerfile(s) (3 rules)"  # the path would pass 72 chars
+
+
+def test_unverified_needs_verify_rules_are_named_not_called_safe() -> None:
+    """`unsafe-fixes` applied LEAN004 without a build: the body and the commit must not claim that
+    only meaning-preserving rules were applied."""
+    o = FileOutcome("Dockerfile", run_pipeline(LEGACY, unsafe=True))
+    assert any(c.rule == "LEAN004" for c in o.result.applied)  # the premise
+    text = body([o], verified=False, base="main", branch="b")
+    msg = commit_message([o], verified=False)
+    for words in (text, msg):
+        assert "Only rules that preserve meaning" not in words and "only rules that preserve meaning" not in words
+        assert "applied without verification (LEAN004)" in words
+    assert "#### LEAN004 — no-install-recommends (needs-verify)" in text
+    assert "#### Not applied" not in text

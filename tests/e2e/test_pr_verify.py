@@ -11,7 +11,6 @@ from click.testing import CliRunner
 
 from fake_github import FakeGitHub
 from leanify import cli
-from leanify.cli_verify import VerifyOptions
 from leanify.pr import PrOptions, run_pr
 from leanify.pr_body import _bytes, _num, _secs
 
@@ -49,7 +48,7 @@ def test_verified_pull_request_body_carries_the_measured_table(engine, require_i
     work, bare = make_repo(tmp_path)
     with FakeGitHub("acme/app", TOKEN, bare=bare) as fake:
         out = run_pr(PrOptions(repo=work, github="acme/app", api_url=fake.api_url, token=TOKEN, verify=True,
-                               verify_opts=VerifyOptions(smoke_timeout=120)))
+                               given={"verify.smoke-timeout": 120.0}))
         assert out.status == "opened"
         body = fake.calls("POST", "/pulls")[0].json["body"]
     v = out.outcomes[0].verification
