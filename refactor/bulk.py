@@ -21,7 +21,6 @@ processed a second time. A partial last line (the kill) is ignored.
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import json
 import multiprocessing
 import os
@@ -38,6 +37,7 @@ from pathlib import Path
 
 from .discover import Found
 from .errors import LeanifyError
+from .io import digest
 
 STATE_VERSION = 1
 STATUSES = ("changed", "unchanged", "skipped", "error")
@@ -72,8 +72,9 @@ class BulkOptions:
 def process_found(found: Found, opts: BulkOptions) -> dict:
     """The record of one file. Never raises: a bad file is an ``error`` record.
 
-    Private keys (``_write``: abs path -> new text, ``_create``: abs paths that must not exist)
-    carry what ``--write`` would write; they never reach the report or the state log."""
+    Private keys (``_write``: abs path -> new text, ``_create``: abs paths that must not exist,
+    ``_read``: abs path -> SHA-256 of the bytes read, checked again just before the write) carry
+    what ``--write`` would write; they never reach the report or the state log."""
     rec: dict = {"path": found.rel, "repo": found.repo, "repo_root": found.repo_root.as_posix(),
                  "status": "skipped", "rules": [], "changes": [], "suggestions": [], "reasons": [],
                  "files": [], "error": None, "verification": None, "written": False}
@@ -125,15 +126,19 @@ def process_found(found: Found, opts: BulkOptions) -> dict:
         rec["status"] = "changed"
         writes: dict[str, str] = {}
         creates: list[str] = []
+        read: dict[str, str] = {}
         context = found.path.resolve().parent
         for rel, (old, new) in sorted(result.files.items()):
             target = (context / rel).as_posix()
             writes[target] = new
             if old is None:
                 creates.append(target)
+            else:
+                read[target] = digest(old.encode("utf-8"))
         if result.output.text != result.source.text:
             writes[found.path.as_posix()] = result.output.text  # last: the Dockerfile itself
-        rec["_write"], rec["_create"] = writes, creates
+            read[found.path.as_posix()] = digest(result.source.text.encode("utf-8"))
+        rec["_write"], rec["_create"], rec["_read"] = writes, creates, read
     return rec
 
 
@@ -163,10 +168,6 @@ def _worker_init(parent: int) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # the state log
-
-
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 class State:
@@ -246,7 +247,7 @@ class State:
 def _disk_sha(path: str) -> str | None:
     try:
         with open(path, "rb") as fh:
-            return _sha(fh.read())
+            return digest(fh.read())
     except OSError:
         return None
 
@@ -307,7 +308,7 @@ def apply_writes(rec: dict) -> dict:
                     raise LeanifyError(f"{Path(target).name} appeared while leanify ran; not overwritten")
                 write_new(Path(target), text)
             else:
-                write_atomic(Path(target), text)
+                write_atomic(Path(target), text, expect=rec["_read"][target])
     except LeanifyError as exc:
         return {**rec, "status": "error", "error": exc.format(rec["path"]), "written": False}
     return {**rec, "written": bool(writes)}
@@ -334,7 +335,7 @@ def run_bulk(found: list[Found], opts: BulkOptions, jobs: int = 1, executor: str
 
     def finish(rec: dict) -> None:
         if rec["status"] == "changed" and opts.write and rec.get("_write"):
-            expect = {p: _sha(t.encode("utf-8")) for p, t in rec["_write"].items()}
+            expect = {p: digest(t.encode("utf-8")) for p, t in rec["_write"].items()}
             if state:
                 state.intent(rec, expect)
             rec = apply_writes(rec)
@@ -446,7 +447,7 @@ def _run_dask(work: list[Found], opts: BulkOptions, scheduler: str | None, finis
     try:
         futures = {}
         for root, items in repos.items():
-            key = "leanify-bulk-" + _sha(root.encode())[:16] + "-" + os.urandom(4).hex()
+            key = "leanify-bulk-" + digest(root.encode())[:16] + "-" + os.urandom(4).hex()
             futures[client.submit(process_repo, items, opts, key=key, pure=False)] = items
         for fut in dask_completed(list(futures)):
             items = futures[fut]

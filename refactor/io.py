@@ -3,12 +3,14 @@
 Untrusted input: a FIFO would block, a huge file would eat memory, a symlink loop or a
 directory would raise deep inside. Every such case becomes a ``DockerfileError`` with a
 line number, and a write either fully replaces the file (same mode, owner where possible)
-or leaves it untouched.
+or leaves it untouched: never over someone else's edit made since leanify read the file, and
+never on a hard-linked file (see ``write_atomic``).
 """
 
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import stat
 import sys
@@ -20,6 +22,7 @@ from .model import MAX_BYTES, Dockerfile
 
 
 _NOT_REGULAR = "not a regular file (FIFO, socket or device); refusing to read it"
+_CHANGED = "file changed while leanify was working on it; nothing written"
 
 
 def read_dockerfile(path: str, strict: bool = True) -> Dockerfile:
@@ -56,15 +59,7 @@ def read_bytes(path: str | Path) -> bytes:
             raise DockerfileError(_NOT_REGULAR)
         if st.st_size > MAX_BYTES:
             raise DockerfileError(f"file too large ({st.st_size} bytes; limit {MAX_BYTES})")
-        os.set_blocking(fd, True)
-        chunks, total = [], 0
-        while total <= MAX_BYTES:
-            chunk = os.read(fd, MAX_BYTES + 1 - total)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-        return b"".join(chunks)
+        return _read_all(fd)
     except OSError as exc:
         raise DockerfileError(_os_message(exc)) from None
     except MemoryError:
@@ -73,17 +68,56 @@ def read_bytes(path: str | Path) -> bytes:
         os.close(fd)
 
 
-def write_atomic(path: Path, text: str) -> None:
+def _read_all(fd: int) -> bytes:
+    """At most ``MAX_BYTES + 1`` bytes of an open regular file."""
+    os.set_blocking(fd, True)
+    chunks, total = [], 0
+    while total <= MAX_BYTES:
+        chunk = os.read(fd, MAX_BYTES + 1 - total)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
+
+
+def digest(data: bytes) -> str:
+    """What ``write_atomic`` compares the file on disk with: the SHA-256 of the bytes read."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_atomic(path: Path, text: str, *, expect: str) -> None:
     """Replace ``path`` with ``text`` (UTF-8, BOM and line endings are part of ``text``)
-    via a temp file in the same folder and a rename; mode and owner are kept."""
+    via a temp file in the same folder and a rename; mode and owner are kept.
+
+    ``expect`` is the ``digest`` of the bytes leanify read: if the file no longer has them (an
+    editor saved, another bot wrote, the file was deleted or a symlink re-pointed), nothing is
+    written, so that edit is never lost. A symlinked Dockerfile has its target replaced and
+    stays a link.
+
+    A hard-linked file (``st_nlink > 1``) is refused. A rename would give this name the new
+    text and leave the other names with the old one; writing into the shared inode instead
+    keeps the links but is not atomic (a crash or a full disk mid-write leaves every name
+    half-written, a reader sees a torn file) and defeats the check above. Both break what
+    ``--write`` promises and what ``leanify bulk --resume`` relies on (each file old or new,
+    never half), and which names should change (a shared file, or a ``cp -al`` snapshot that
+    must keep the old text) only the user knows: so exit 2, nothing written, and the message
+    says how to do either by hand.
+    """
     data = text.encode("utf-8")
     try:
         st = os.stat(path)
+    except FileNotFoundError:
+        raise DockerfileError(_CHANGED) from None  # it was there when leanify read it
     except OSError as exc:
         raise DockerfileError(_os_message(exc)) from None
     if not os.access(path, os.W_OK) or not st.st_mode & 0o222:
         # root passes os.access on anything; a file with no write bit is still a "do not write"
         raise DockerfileError("file is read-only; nothing was written")
+    if st.st_nlink > 1:
+        raise DockerfileError(f"file has {st.st_nlink} hard links: an atomic replace would leave the other "
+                              f"names with the old text; nothing written (copy the file to break the link, "
+                              f"or `cat` leanify's output into it to change every name)")
     target = path.resolve()  # a symlinked Dockerfile: its target is replaced, the link stays
     folder = target.parent
     try:
@@ -100,6 +134,12 @@ def write_atomic(path: Path, text: str) -> None:
         except OSError:
             pass  # not permitted for non-root: the mode is still kept
         os.chmod(tmp, stat.S_IMODE(st.st_mode))
+        # Last step before the rename, so the window is only this check's read and the rename.
+        # What remains: a write landing in between is still lost (a POSIX rename cannot be a
+        # compare-and-swap), and so is one an editor makes later through a descriptor it opened
+        # earlier (it writes into the old, now unlinked, inode).
+        if not _unchanged(target, st, expect):
+            raise DockerfileError(_CHANGED)
         os.replace(tmp, target)
         _fsync_dir(folder)
     except BaseException as exc:
@@ -110,6 +150,26 @@ def write_atomic(path: Path, text: str) -> None:
         if isinstance(exc, OSError):
             raise DockerfileError(f"write failed, original kept: {_os_message(exc)}") from None
         raise
+
+
+def _unchanged(target: Path, st: os.stat_result, expect: str) -> bool:
+    """``target`` is still the file ``st`` describes (inode, links, mode, owner: what the temp
+    file copied) and still holds the bytes leanify read."""
+    try:
+        fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0))
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENXIO, errno.EISDIR):  # now a symlink, a socket, a folder
+            return False
+        raise
+    try:
+        now = os.fstat(fd)
+        same = (now.st_dev, now.st_ino, now.st_nlink, now.st_mode, now.st_uid, now.st_gid) == \
+            (st.st_dev, st.st_ino, st.st_nlink, st.st_mode, st.st_uid, st.st_gid)
+        return same and now.st_size <= MAX_BYTES and digest(_read_all(fd)) == expect
+    finally:
+        os.close(fd)
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -197,6 +197,49 @@ def test_write_refused_is_an_error_and_the_rest_are_written(small_repos, tmp_pat
     assert recs["other"]["written"] is True and "--no-cache-dir" in other.read_text()
 
 
+def test_write_refuses_a_hard_linked_file_and_writes_the_rest(small_repos, tmp_path):
+    shutil.rmtree(small_repos / "broken")
+    legacy = small_repos / "legacy" / "Dockerfile"
+    elsewhere = tmp_path / "shared-Dockerfile"  # a second name, outside the repositories
+    os.link(legacy, elsewhere)
+    original = legacy.read_bytes()
+    (small_repos / "other").mkdir()
+    other = small_repos / "other" / "Dockerfile"
+    other.write_text("FROM python:3.11\nRUN pip install flask\n")
+    proc = bulk(small_repos, "--write", "--report", tmp_path / "r.json")
+    assert proc.returncode == 4, proc.stderr
+    recs = {r["repo"]: r for r in json.loads((tmp_path / "r.json").read_text())["files"]}
+    assert recs["legacy"]["status"] == "error" and recs["legacy"]["written"] is False
+    assert recs["legacy"]["error"].startswith("Dockerfile:1: file has 2 hard links")
+    assert legacy.read_bytes() == elsewhere.read_bytes() == original
+    assert legacy.stat().st_ino == elsewhere.stat().st_ino
+    assert recs["other"]["written"] is True and "--no-cache-dir" in other.read_text()
+    assert not list(small_repos.rglob("*.leanify"))
+
+
+def test_write_refuses_a_file_edited_after_the_worker_read_it(tmp_path):
+    """Workers read and rewrite; this process writes, possibly much later (--verify builds take
+    minutes): an edit made meanwhile is kept and the record is an error."""
+    from leanify.bulk import BulkOptions, apply_writes, process_found
+    from leanify.discover import discover
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    df = repo / "Dockerfile"
+    df.write_text("FROM python:3.11\nRUN pip install flask\n")
+    [found] = discover([repo])
+    rec = process_found(found, BulkOptions(write=True))
+    assert rec["status"] == "changed"
+    df.write_text("FROM python:3.12\nRUN pip install flask\n")  # someone else's edit, meanwhile
+    out = apply_writes(rec)
+    assert out["status"] == "error" and out["written"] is False
+    assert out["error"] == "Dockerfile:1: file changed while leanify was working on it; nothing written"
+    assert df.read_text() == "FROM python:3.12\nRUN pip install flask\n"
+    assert sorted(f.name for f in repo.iterdir()) == ["Dockerfile"]
+    df.write_text("FROM python:3.11\nRUN pip install flask\n")  # back as read: the write goes through
+    assert apply_writes(rec)["written"] is True and "--no-cache-dir" in df.read_text()
+
+
 def test_report_formats_agree(small_repos, tmp_path):
     for fmt in ("json", "csv", "md", "html"):
         bulk(small_repos, "--report", tmp_path / f"r.{fmt}", "--jobs", "1")

@@ -4,7 +4,9 @@ Through the real ``leanify`` console script: BOM and line endings (LF, CRLF, mix
 they were; mode (setuid/setgid included) and owner (root chowns the file to another uid first)
 are kept; the file is replaced by rename (a reader holding the old file still sees all of the
 old text, never a half-written one); a symlinked Dockerfile has its target replaced and stays a
-link. Real failures, not mocks, where the machine allows them (tests run as root): a full disk
+link; a hard-linked one is refused (nothing written); a file edited by someone else after leanify
+read it (in place, by an editor's rename, same size and mtime, a symlink re-pointed) is refused,
+the edit kept. Real failures, not mocks, where the machine allows them (tests run as root): a full disk
 (a 64 KiB tmpfs filled up), no free inode (tmpfs nr_inodes), a read-only file system (tmpfs
 remounted ro), an immutable file and an immutable folder (chattr +i on ext4) — each exit 2,
 one ``path:1: message`` line, the original byte-identical (same inode and mtime) and no temp file
@@ -25,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from leanify.errors import DockerfileError
-from leanify.io import write_atomic
+from leanify.io import digest, write_atomic
 
 LEANIFY = shutil.which("leanify", path=str(Path(sys.executable).parent)) or shutil.which("leanify")
 ROOT = os.geteuid() == 0
@@ -102,6 +104,21 @@ def test_write_through_a_symlink_replaces_the_target_and_keeps_the_link(tmp_path
     assert sorted(f.name for f in real.parent.iterdir()) == ["Dockerfile.real"]
 
 
+def test_write_through_a_symlink_keeps_the_targets_mode_and_owner(tmp_path: Path) -> None:
+    real = tmp_path / "Dockerfile.real"
+    real.write_bytes(_join(LINES, ENDINGS["crlf"], True))
+    if ROOT:
+        os.chown(real, 1234, 2345)
+    real.chmod(0o640)
+    link = tmp_path / "Dockerfile"
+    link.symlink_to("Dockerfile.real")  # relative, as in a repository
+    assert leanify("--write", str(link)).returncode == 0
+    assert link.is_symlink() and os.readlink(link) == "Dockerfile.real"
+    assert real.read_bytes() == _join(EXPECTED_LINES, ENDINGS["crlf"], True)
+    st = real.stat()
+    assert stat.S_IMODE(st.st_mode) == 0o640 and (not ROOT or (st.st_uid, st.st_gid) == (1234, 2345))
+
+
 def _refused(p: Path, fragment: str) -> None:
     """--write refused with one located line, exit 2, and nothing on disk changed."""
     folder = p.parent
@@ -119,6 +136,121 @@ def test_write_on_a_read_only_mode_file_fails_cleanly(tmp_path: Path) -> None:
     p.write_bytes(_join(LINES, ENDINGS["crlf"], True))
     p.chmod(0o444)
     _refused(p, "read-only")
+
+
+def test_hard_linked_file_is_refused_and_every_name_keeps_its_text(tmp_path: Path) -> None:
+    """A rename would leave the other name with the old text; an in-place write is not atomic."""
+    p = tmp_path / "Dockerfile"
+    p.write_bytes(_join(LINES, ENDINGS["lf"], False))
+    other = tmp_path / "shared" / "Dockerfile"
+    other.parent.mkdir()
+    os.link(p, other)
+    before = _state(other)
+    _refused(p, "file has 2 hard links")
+    assert _state(other) == before and p.stat().st_ino == other.stat().st_ino
+
+
+def test_symlink_to_a_hard_linked_file_is_refused(tmp_path: Path) -> None:
+    real = tmp_path / "Dockerfile.real"
+    real.write_bytes(_join(LINES, ENDINGS["lf"], False))
+    os.link(real, tmp_path / "Dockerfile.copy")
+    link = tmp_path / "Dockerfile"
+    link.symlink_to(real.name)
+    _refused(link, "file has 2 hard links")
+    assert link.is_symlink() and real.read_bytes() == _join(LINES, ENDINGS["lf"], False)
+
+
+# ---- a concurrent edit: someone else writes the file after leanify read it ----------------------
+# The real console script, with leanify's own `process` (read + rewrite) wrapped so that the
+# edit lands after the read and before the write: the gap where an editor save or another bot
+# would be lost.
+EDIT_AFTER_READ = """
+import sys
+import leanify.cli as cli
+edit = sys.argv.pop(1)
+real = cli.process
+def process(*args, **kwargs):
+    result = real(*args, **kwargs)
+    exec(edit)
+    return result
+cli.process = process
+cli.main()
+"""
+
+EDITS = {
+    # an editor writing in place: same inode, longer file
+    "in-place": "open(PATH, 'ab').write(b'RUN echo edited\\n')",
+    # an editor's save: a new file renamed over the old one (new inode)
+    "rename": "import os; open(PATH + '.swp', 'wb').write(b'FROM alpine\\n'); os.replace(PATH + '.swp', PATH)",
+    # same size and, restored, the same mtime: only the bytes tell
+    "same-size-same-mtime": ("import os; st = os.stat(PATH); b = open(PATH, 'rb').read(); "
+                             "open(PATH, 'r+b').write(b.replace(b'flask', b'FLASK')); "
+                             "os.utime(PATH, ns=(st.st_atime_ns, st.st_mtime_ns))"),
+    "deleted": "import os; os.unlink(PATH)",
+}
+
+
+def _leanify_with_edit(p: Path, edit: str) -> subprocess.CompletedProcess:
+    code = edit.replace("PATH", repr(str(p)))
+    return subprocess.run([sys.executable, "-c", EDIT_AFTER_READ, code, "--write", str(p)], capture_output=True,
+                          timeout=120, check=False)
+
+
+@pytest.mark.parametrize("how", sorted(EDITS))
+def test_edit_after_the_read_is_kept_and_nothing_is_written(tmp_path: Path, how: str) -> None:
+    p = tmp_path / "Dockerfile"
+    p.write_bytes(_join(LINES, ENDINGS["crlf"], True))
+    r = _leanify_with_edit(p, EDITS[how])
+    err = r.stderr.decode()
+    assert r.returncode == 2, err
+    assert err == f"{p}:1: file changed while leanify was working on it; nothing written\n"
+    edited = tmp_path / "edited"  # what the edit alone makes of the same file
+    edited.write_bytes(_join(LINES, ENDINGS["crlf"], True))
+    subprocess.run([sys.executable, "-c", EDITS[how].replace("PATH", repr(str(edited)))], check=True)
+    assert (p.exists(), p.exists() and p.read_bytes()) == (edited.exists(), edited.exists() and edited.read_bytes())
+    assert not [f.name for f in tmp_path.iterdir() if f.name not in ("Dockerfile", "edited")]  # no temp file
+
+
+def test_an_edit_that_rewrites_the_same_bytes_is_not_a_change(tmp_path: Path) -> None:
+    p = tmp_path / "Dockerfile"
+    p.write_bytes(_join(LINES, ENDINGS["lf"], False))
+    r = _leanify_with_edit(p, "open(PATH, 'r+b').write(open(PATH, 'rb').read())")
+    assert r.returncode == 0, r.stderr
+    assert p.read_bytes() == _join(EXPECTED_LINES, ENDINGS["lf"], False)
+
+
+def test_symlink_re_pointed_after_the_read_is_refused(tmp_path: Path) -> None:
+    """The link now names another file: writing leanify's text there would replace that file."""
+    a, b = tmp_path / "a.Dockerfile", tmp_path / "b.Dockerfile"
+    a.write_bytes(_join(LINES, ENDINGS["lf"], False))
+    b.write_bytes(b"FROM alpine\n")
+    link = tmp_path / "Dockerfile"
+    link.symlink_to(a.name)
+    r = _leanify_with_edit(link, f"import os; os.unlink(PATH); os.symlink({b.name!r}, PATH)")
+    assert r.returncode == 2 and b"file changed while leanify was working on it" in r.stderr, r.stderr
+    assert a.read_bytes() == _join(LINES, ENDINGS["lf"], False) and b.read_bytes() == b"FROM alpine\n"
+
+
+def test_edit_at_the_last_moment_before_the_rename_is_refused(tmp_path: Path, monkeypatch) -> None:
+    """Injected in-process at the last step before the rename (the temp file is written, synced
+    and has its mode): the check runs after it, so the edit is still seen."""
+    p = tmp_path / "Dockerfile"
+    old = _join(LINES, ENDINGS["lf"], False)
+    p.write_bytes(old)
+    real_chmod = os.chmod
+
+    def chmod_then_edit(*args, **kwargs):
+        real_chmod(*args, **kwargs)
+        with open(p, "ab") as fh:
+            fh.write(b"RUN echo edited\n")
+
+    monkeypatch.setattr(os, "chmod", chmod_then_edit)
+    with pytest.raises(DockerfileError) as info:
+        write_atomic(p, "FROM debian\n", expect=digest(old))
+    monkeypatch.undo()
+    assert info.value.message == "file changed while leanify was working on it; nothing written"
+    assert p.read_bytes() == old + b"RUN echo edited\n"
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["Dockerfile"]
 
 
 # ---- real failures (root: mounts and file attributes) -------------------------------------------
@@ -223,7 +355,7 @@ def test_failure_at_each_step_keeps_the_original(tmp_path: Path, monkeypatch, wh
 
     monkeypatch.setattr(os, where, fail)
     with pytest.raises(DockerfileError) as info:
-        write_atomic(p, "FROM debian\n")
+        write_atomic(p, "FROM debian\n", expect=digest(old))
     monkeypatch.undo()
     assert info.value.message == "write failed, original kept: Input/output error"
     assert _state(p) == before
@@ -240,7 +372,7 @@ def test_interrupt_mid_write_keeps_the_original_and_propagates(tmp_path: Path, m
 
     monkeypatch.setattr(os, "fsync", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        write_atomic(p, "FROM debian:bookworm\n")
+        write_atomic(p, "FROM debian:bookworm\n", expect=digest(b"FROM debian\n"))
     monkeypatch.undo()
     assert _state(p) == before
     assert sorted(f.name for f in tmp_path.iterdir()) == ["Dockerfile"]
