@@ -514,13 +514,17 @@ def facts_of(model: Dockerfile, ins: Instruction, facts: Facts | None = None) ->
     writes and manifest reads precise; without it they are over-approximated."""
     if ins.stage < 0 or ins.keyword == "FROM":
         return OPAQUE
+    # keyed by id(facts), and each entry holds that facts object: while the entry lives the
+    # object lives, so its id is not handed to another one; `is` checks it all the same (Facts
+    # is an unhashable dataclass, so no WeakKeyDictionary)
     key = (ins.index, id(facts))
     cache = model.__dict__.setdefault("_defuse_effects", {})
-    if key in cache:
-        return cache[key]
+    hit = cache.get(key)
+    if hit is not None and hit[0] is facts:
+        return hit[1]
     state = stage_states(model, ins.stage)[ins.index]
     eff = _effects(model, ins, state, facts)
-    cache[key] = eff
+    cache[key] = (facts, eff)
     return eff
 
 

@@ -397,3 +397,18 @@ def test_wget_without_o_writes_the_file_named_after_the_url() -> None:
     assert eff.writes <= {"/var/www/html/composer.phar*", "/var/www/html/composer.phar"} and "/var/www/html/composer.phar*" in eff.reads
     assert "/var/www/html" in defuse.facts_of(m, m.instructions[2]).writes  # recursive: anything below
     assert defuse.facts_of(m, m.instructions[3]).writes <= {"/opt/a.tgz*", "/opt/a.tgz"}
+
+
+def test_effects_are_cached_per_facts_object_not_per_reused_id(tmp_path: Path) -> None:
+    # a Facts freed and a new one made at once often gets the same id(): it must not get the
+    # old one's effects (the cache keeps each Facts it answered for, and checks identity)
+    m = _m("FROM python:3.12\nWORKDIR /app\nCOPY . .\n")
+    a = tmp_path / "a"
+    b = tmp_path / "b"
+    _facts(a, {"one.py": ""})
+    _facts(b, {"two.py": ""})
+    for k in range(20):
+        facts = Facts(context=a if k % 2 else b)
+        want = {"/app/one.py"} if k % 2 else {"/app/two.py"}
+        assert defuse.facts_of(m, _ins(m, 3), facts).writes == want
+        del facts
