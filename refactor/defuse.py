@@ -33,7 +33,9 @@ root); a user created in the stage (useradd/adduser with a literal name) has the
 those tools write to /etc/passwd (``-d``/``--home``/BusyBox ``-h``, else ``/home/<name>``) and
 package managers use only its dot-folders (and ``go``); a user created in a way not read
 here (a variable name, ``--system``, ``usermod``) has an unknown home (every path); a user of
-the base image is taken to live under /home or /root; ENV values are substituted only when literal; `.dockerignore` is applied to whole-context
+the base image is taken to live under /home or /root; ENV values are substituted only when literal; a
+relative path in a package manager's ENV (`PIP_TARGET=deps`) is where the tool resolves it,
+against the folder each command runs in (``_env_paths``); `.dockerignore` is applied to whole-context
 COPYs (a file it excludes is not written).
 """
 
@@ -252,10 +254,11 @@ class State:
     homes: tuple = ()  # (user name, home folder or None: unknown) of users created in this stage
     distro_apt: bool = False  # apt installs only from the distribution's own archive (nothing changed its sources)
     composer_global: bool = False  # `composer global ...`/`config -g`, or a write to composer's home: global plugins or config
+    pydirs: tuple = ()  # PYTHONPATH entries set in the stage, as written ("." for an empty one, "$" unknown)
 
     def but(self, **kw) -> State:
         d = {k: getattr(self, k) for k in ("cwd", "env", "names", "user", "ctx", "paths", "unknown_paths", "homes", "distro_apt",
-                                           "composer_global")}
+                                           "composer_global", "pydirs")}
         d.update(kw)
         return State(**d)
 
@@ -401,6 +404,7 @@ def _step(model: Dockerfile, ins: Instruction, s: State) -> State:
         env = dict(s.env)
         names = set(s.names)
         paths, unknown = set(s.paths), set(s.unknown_paths)
+        pydirs = s.pydirs
         for k, v in _pairs(ins):
             names.add(k)
             v2 = _subst(v, env) if "$" in v else v
@@ -410,18 +414,29 @@ def _step(model: Dockerfile, ins: Instruction, s: State) -> State:
                 env[k] = v2
             if k == "HOME" and v2 is not None and v2.startswith("/"):
                 continue  # a known HOME: package managers use its dot-folders (``_home_dirs``), not all of it
+            if k == "PYTHONPATH":
+                pydirs = _pythonpath_dirs(v, env, s.pydirs if k in s.names else None)
             if _PATH_ENV.match(k) and _PATHLIKE.search(k):
-                for part in (v2 if v2 is not None else v).split(":"):
+                text = v2 if v2 is not None else v
+                # PATH-like lists are split on ":" (an empty entry is the working directory);
+                # other values may list several paths (pip reads its list options split on spaces)
+                for part in text.split(":") if k in _SEARCH_PATHS else text.split():
                     if part in (f"${k}", f"${{{k}}}"):
                         continue  # PATH=/x/bin:$PATH keeps what was there
                     if "$" in part:
                         part = _subst(part, env) or "$"
+                    part = re.sub(r"^file:(//)?", "", part)
                     if "$" in part:
                         unknown.add(k)
                     elif part.startswith("/"):
                         p = _norm(part)
                         paths.add(posixpath.dirname(p) if p.endswith("/bin") else p)
-        return s.but(env=env, names=frozenset(names), paths=frozenset(paths), unknown_paths=frozenset(unknown))
+                    elif "://" not in part and k != "PYTHONPATH":
+                        # relative: the tool resolves it against the folder it runs in, so it
+                        # is kept as written and resolved per command (``_env_paths``); a
+                        # PYTHONPATH entry is a search path: its reads are ``_sys_path_reads``
+                        paths.add(posixpath.normpath(part or "."))
+        return s.but(env=env, names=frozenset(names), paths=frozenset(paths), unknown_paths=frozenset(unknown), pydirs=pydirs)
     if kw == "ARG":
         env = dict(s.env)
         names = set(s.names)
@@ -429,7 +444,8 @@ def _step(model: Dockerfile, ins: Instruction, s: State) -> State:
             names.add(k)
             env.pop(k, None)  # --build-arg may override any default
         unknown = s.unknown_paths | {k for k, _ in _pairs(ins) if _PATH_ENV.match(k) and _PATHLIKE.search(k)}
-        return s.but(env=env, names=frozenset(names), unknown_paths=frozenset(unknown))
+        pydirs = ("$",) if "PYTHONPATH" in {k for k, _ in _pairs(ins)} else s.pydirs
+        return s.but(env=env, names=frozenset(names), unknown_paths=frozenset(unknown), pydirs=pydirs)
     if kw == "USER" and ins.value:
         return s.but(user=ins.value[0])
     if kw in ("RUN", "COPY", "ADD") and not s.composer_global and _COMPOSER_GLOBAL.search(ins.original):
@@ -763,9 +779,33 @@ _PATH_ENV = re.compile(
     r"MAVEN_\w+|M2_HOME|GRADLE_\w+|HOME|XDG_\w+)$"
 )
 
-#: ENV names among those that hold a folder or file (not a URL, a flag or a version)
-_PATHLIKE = re.compile(r"^(?!.*(_NO_|DISABLE|_URL|_HOST|_PROXY|_VERSION|_TIMEOUT|_RETRIES))"
-                       r"(?:.*(PATH|HOME|DIR|PREFIX|TARGET|CACHE|ENV|BASE|ROOT|BIN|FILE|CONFIG)$|GOFLAGS$)")
+#: ENV names among those that hold a folder or file (not a URL, a flag or a version); any case
+#: (npm reads `npm_config_cache`), folders by any name (`YARN_CACHE_FOLDER`, `npm_config_tmp`)
+_PATHLIKE = re.compile(r"(?i)^(?!.*(_NO_|DISABLE|_URL|_HOST|_PROXY|_VERSION|_TIMEOUT|_RETRIES))"
+                       r"(?:.*(PATH|HOME|DIR|PREFIX|TARGET|CACHE|ENV|BASE|ROOT|BIN|FILE|CONFIG|FOLDER|TMP|LINKS|"
+                       r"CONSTRAINT|REQUIREMENT|DIRECTORY|MIRROR)$|GOFLAGS$)")
+#: ENV lists searched in order, split on ":", where an empty entry is the working directory
+_SEARCH_PATHS = frozenset({"PATH", "PYTHONPATH"})
+
+
+def _pythonpath_dirs(value: str, env: dict[str, str], before: tuple | None) -> tuple:
+    """The entries `ENV PYTHONPATH=value` puts on sys.path, as written: absolute, relative (to
+    the working directory of each python), "." for an empty one (Python reads it as the
+    working directory), "$" when not known. ``$PYTHONPATH`` is ``before`` (set earlier in the
+    stage), else the base image's value: taken to be unset (the official images set none;
+    one set there is taken to be absolute, as everywhere here), i.e. possibly empty."""
+    parts = value.split(":")
+    if not value or all(p in ("$PYTHONPATH", "${PYTHONPATH}") for p in parts):
+        return tuple(before or ())
+    out: list[str] = []
+    for part in parts:
+        if part in ("$PYTHONPATH", "${PYTHONPATH}"):
+            out += list(before) if before is not None else ["."]
+            continue
+        if "$" in part:
+            part = _subst(part, env) or "$"
+        out.append("$" if "$" in part else posixpath.normpath(part) if part else ".")
+    return tuple(dict.fromkeys(out))
 _NO_FS = frozenset({"echo", "printf", "true", "false", "test", "[", "[[", ":", "set", "export", "exit", "sleep", "uname",
                     "id", "whoami", "date", "which", "type", "hash", "nproc", "arch", "unset", "return", "shift", "umask",
                     "ulimit", "shopt", "local", "declare", "typeset", "readonly", "getent", "locale", "yes", "seq",
@@ -823,11 +863,19 @@ def _run_effects(model, ins, s: State, facts) -> Effects:
                    tuple(acc.manifests))  # fmt: skip
 
 
-def _env_paths(s: State) -> set[str]:
-    """Absolute paths named by package-manager related ENV values (venvs, prefixes, caches)."""
+def _env_paths(s: State, cwd: str | None) -> set[str]:
+    """Paths named by package-manager related ENV values (venvs, prefixes, caches); a relative
+    one (`PIP_TARGET=deps`, `YARN_CACHE_FOLDER=.cache`) as the tool reads it: against the
+    folder the command runs in (``cwd``), every path when that is not known."""
     if s.unknown_paths:
         raise _Opaque(f"{', '.join(sorted(s.unknown_paths))} set to a value not known here")
-    return set(s.paths)
+    out = set()
+    for p in s.paths:
+        if not p.startswith("/"):
+            p = _resolve(p, cwd)
+            p = posixpath.dirname(p) if p.endswith("/bin") else p
+        out.add(p)
+    return out
 
 
 def _script_effects(script: Script, s: State, facts, acc: _Acc, model, ins) -> None:
@@ -1003,7 +1051,7 @@ def _command(c: SimpleCommand, cwd, env, s: State, facts, acc: _Acc, script: Scr
             acc.writes |= paths(pos)
             return
     if _PY_CMD.match(base) and len(args) == 2 and args[0] == "-c" and not c.dynamic and _sys_only(args[1]):
-        acc.reads |= set(LANG_DIRS) | _env_paths(s) | _home_dirs(s)  # the interpreter and its site-packages
+        acc.reads |= set(LANG_DIRS) | _env_paths(s, cwd) | _home_dirs(s)  # the interpreter and its site-packages
         return
     call = _package_call_of(c, script)
     if call is not None:
@@ -1103,7 +1151,7 @@ def _package(call: PackageCall, cwd, env, s: State, facts, acc: _Acc) -> None:
             if p.startswith(("/", "./", "../")) or p.endswith((".deb", ".rpm", ".apk")):
                 acc.reads.add(_resolve(p, cwd, env))
         return
-    extra = _env_paths(s) | _home_dirs(s)
+    extra = _env_paths(s, cwd) | _home_dirs(s)
     if _PY_CMD.match(call.command.basename):
         acc.reads |= _module_path_reads(cwd)
     acc.reads |= _program_paths(call.command, cwd, env)

@@ -412,3 +412,27 @@ def test_effects_are_cached_per_facts_object_not_per_reused_id(tmp_path: Path) -
         want = {"/app/one.py"} if k % 2 else {"/app/two.py"}
         assert defuse.facts_of(m, _ins(m, 3), facts).writes == want
         del facts
+
+
+def test_relative_package_manager_env_paths_are_read_against_the_run_working_directory(tmp_path: Path) -> None:
+    # the tool resolves `PIP_TARGET=deps` against the folder it runs in: /app/deps, written by
+    # the install; a late COPY . . bringing deps/ would overwrite what pip wrote there
+    text = "FROM python:3.12\nWORKDIR /app\nENV PIP_TARGET=deps\nCOPY . .\nRUN pip install -r requirements.txt\n"
+    m = _m(text)
+    eff = defuse.facts_of(m, _ins(m, 5))
+    assert "/app/deps" in eff.writes and "/app/deps" in eff.reads
+    clash = _facts(tmp_path / "a", {"requirements.txt": "flask\n", "deps/flask/__init__.py": ""})
+    assert not swap(text, 4, 5, clash)[0]
+    fine = _facts(tmp_path / "b", {"requirements.txt": "flask\n", "main.py": ""})
+    eff = defuse.facts_of(m, _ins(m, 5), fine)
+    assert defuse.conflict(defuse.facts_of(m, _ins(m, 4), fine), eff, frozenset({"/app/requirements.txt"})) is None
+    # resolved where the command runs (after a cd), unknown (every path) where that is unknown
+    m = _m("FROM python:3.12\nENV YARN_CACHE_FOLDER=.cache npm_config_cache=.npm\nRUN cd /src && yarn cache clean\n")
+    assert {"/src/.cache", "/src/.npm"} <= defuse.facts_of(m, _ins(m, 3)).writes
+    m = _m("FROM someone/python\nENV PIP_TARGET=deps\nRUN pip install flask\n")
+    assert defuse.ANY in defuse.facts_of(m, _ins(m, 3)).writes
+    # file: values and relative entries of PATH count too; URLs, numbers and words name nothing
+    m = _m("FROM python:3.12\nWORKDIR /w\nENV PIP_CACHE_DIR=file:/c PATH=node_modules/.bin:$PATH PIP_DEFAULT_TIMEOUT=100\n"
+           "RUN pip install flask\n")
+    eff = defuse.facts_of(m, _ins(m, 4))
+    assert {"/c", "/w/node_modules/.bin"} <= eff.writes and "/w/100" not in eff.writes

@@ -84,7 +84,9 @@ Left alone (the analysis in `leanify.defuse` must prove the split changes nothin
   composer.phar); `wget URL` into the project when the context has a file of that name (wget would
   save `name.1`);
 - an install that writes a file the context also holds: the late COPY would overwrite its
-  result. A committed node_modules, virtualenv, vendor/ or .bundle/; a committed lockfile
+  result. A committed node_modules, virtualenv, vendor/ or .bundle/, or a folder a package
+  manager's ENV names relative to where it runs (`ENV PIP_TARGET=deps`, `YARN_CACHE_FOLDER=.cache`,
+  `npm_config_cache=.npm`: the tool resolves it against its working folder); a committed lockfile
   (yarn.lock, Gemfile.lock ...) when the install may rewrite it, i.e. it is not frozen (`npm ci`,
   `--frozen-lockfile`, `--immutable`, `bundle install --frozen`/`--deployment`, ENV
   BUNDLE_FROZEN/BUNDLE_DEPLOYMENT=true). A lockfile the context does not hold (not committed,

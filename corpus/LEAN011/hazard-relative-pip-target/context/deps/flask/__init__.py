@@ -1,0 +1,1 @@
+# a vendored copy, committed by mistake
