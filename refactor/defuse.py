@@ -1449,6 +1449,8 @@ def install_manifests(call: PackageCall, cwd: str | None, facts, state: State | 
                 files.append(extra_file)
         if ".yarnrc" in files and _YARNRC_PATHS.search(read(".yarnrc") or "yarn-path"):
             return None  # another yarn (yarn-path), or packages and folders named in the project
+        if ".npmrc" in files and _NPMRC_PATHS.search(read(".npmrc") or "cache=."):
+            return None  # a file or folder (cafile, cache, store-dir, a file: registry): maybe of the project
         if m == "npm" and a == "ci" and not any(f in files for f in lock):
             return None  # npm ci fails without a lockfile: nothing to gain
         for f in files:
@@ -1514,6 +1516,20 @@ def install_manifests(call: PackageCall, cwd: str | None, facts, state: State | 
 
 #: .yarnrc settings that name a file or folder: another yarn, an offline mirror, a modules folder ...
 _YARNRC_PATHS = re.compile(r"(?m)^\s*\S*(yarn-path|mirror|folder|cwd|prefix)\b|^\s*\S+\s+\"?(\.{0,2}/|~)")
+#: .npmrc settings (npm's, pnpm's; yarn 1 reads the file too) that name a file, a folder or a
+#: program: the install may read or write it, and a relative one is the project's (npm and pnpm
+#: resolve it against the working folder). By name (prefix, cache, tmp, userconfig, cafile,
+#: script-shell, init-module, git, node-gyp, pnpm's store-dir/modules-dir/virtual-store-dir/
+#: global-dir/pnpmfile/node-linker, any `*dir`/`*file`/`*folder`/`*path`/`*config`, also
+#: per registry: `//host/:certfile`), or by value: a path, `file:`/`link:`, or `${VAR}` (any of
+#: those once expanded) except in credentials (`_authToken`, `_auth`, `_password`, `username`).
+#: Anything else (registry URLs, booleans, save-exact ...) names nothing on disk.
+_NPMRC_PATHS = re.compile(
+    r"(?im)^\s*(?:[^=\s#;]*:)?(prefix|cache|tmp|shell|init-module|onload-script|git|node-gyp|python|editor|viewer|browser|"
+    r"workspaces?|pnpmfile|node-linker|hooks|[\w-]*(dir|file|folder|path|prefix|config|cache|shell|module|store))\s*="
+    r"|^\s*[^=#;\s]*=\s*[\"']?(\.{1,2}(/|\s*$)|/|~|file:|link:|portal:)"
+    r"|^\s*(?![^=#;\s]*:_|_|[^=#;\s]*:?(username|email)\s*=)[^=#;\s]*\s*=.*\$"
+)
 #: Gemfile words that read other files of the project: gemspecs, local paths and git
 #: repositories, other Gemfiles, `ruby file: ".ruby-version"`, Ruby file access, local sources
 _GEMFILE_LOCAL = re.compile(

@@ -436,3 +436,17 @@ def test_relative_package_manager_env_paths_are_read_against_the_run_working_dir
            "RUN pip install flask\n")
     eff = defuse.facts_of(m, _ins(m, 4))
     assert {"/c", "/w/node_modules/.bin"} <= eff.writes and "/w/100" not in eff.writes
+
+
+def test_npmrc_naming_a_file_or_folder_makes_the_install_read_the_project(tmp_path: Path) -> None:
+    m = _m("FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci\n")
+    lock = {"package.json": '{"name": "a", "dependencies": {}}', "package-lock.json": "{}"}
+    for k, npmrc in enumerate(["cafile=./certs/corp.pem\n", "cache = .npm\n", "//npm.example/:certfile=certs/c.pem\n",
+                               "store-dir=.pnpm-store\n", "@corp:registry=file:../registry\n", "prefix=/app/global\n",
+                               "registry=${REGISTRY}\n", "script-shell=bash\n"]):  # fmt: skip
+        facts = _facts(tmp_path / str(k), {**lock, ".npmrc": npmrc})
+        assert defuse.facts_of(m, _ins(m, 4), facts).opaque, npmrc
+    facts = _facts(tmp_path / "ok", {**lock, ".npmrc": "registry=https://npm.example/\n//npm.example/:_authToken=${NPM_TOKEN}\n"
+                                                       "save-exact=true\n; a comment: ./x\n"})  # fmt: skip
+    eff = defuse.facts_of(m, _ins(m, 4), facts)
+    assert not eff.opaque and eff.manifests[0].files == ("package.json", "package-lock.json", ".npmrc")

@@ -68,7 +68,9 @@ Left alone (the analysis in `leanify.defuse` must prove the split changes nothin
   lifecycle scripts (`preinstall`, `install`, `postinstall`, `prepare`...), `file:`/`link:`
   dependencies, workspaces, dependencies whose install scripts read the project (prisma, husky),
   yarn berry (`.yarnrc.yml`, `.pnp.cjs`, `.yarn/`), a `.yarnrc` naming another yarn
-  (`yarn-path`) or a file or folder (offline mirror, modules folder),
+  (`yarn-path`) or a file or folder (offline mirror, modules folder), a `.npmrc` naming one
+  (`cafile`, `cache`, `prefix`, `userconfig`, pnpm's `store-dir`, a `file:` registry, a `${VAR}`
+  outside credentials),
   `python -m pip` (the install or any step before it) in a folder holding a module named like
   the standard library or pip (it comes first on sys.path), `$(python -c CODE)` where CODE
   imports anything but `sys` or does more than print from it, a uv `.venv`, workspace or
