@@ -35,7 +35,8 @@ package managers use only its dot-folders (and ``go``); a user created in a way 
 here (a variable name, ``--system``, ``usermod``) has an unknown home (every path); a user of
 the base image is taken to live under /home or /root; ENV values are substituted only when literal; a
 relative path in a package manager's ENV (`PIP_TARGET=deps`) is where the tool resolves it,
-against the folder each command runs in (``_env_paths``); `.dockerignore` is applied to whole-context
+against the folder each command runs in (``_env_paths``); PYTHONPATH entries (relative, empty, or
+absolute) are folders every python imports from (``_sys_path_reads``); `.dockerignore` is applied to whole-context
 COPYs (a file it excludes is not written).
 """
 
@@ -1047,11 +1048,12 @@ def _command(c: SimpleCommand, cwd, env, s: State, facts, acc: _Acc, script: Scr
     if _PY_CMD.match(base) and len(args) >= 3 and args[0] == "-m" and args[1] == "venv":
         pos = _positional(args[2:], "--prompt")
         if len(pos) == 1:
-            acc.reads |= set(LANG_DIRS) | _module_path_reads(cwd)
+            acc.reads |= set(LANG_DIRS) | _sys_path_reads(s, cwd, facts, dash_m=True)
             acc.writes |= paths(pos)
             return
     if _PY_CMD.match(base) and len(args) == 2 and args[0] == "-c" and not c.dynamic and _sys_only(args[1]):
-        acc.reads |= set(LANG_DIRS) | _env_paths(s, cwd) | _home_dirs(s)  # the interpreter and its site-packages
+        # the interpreter and its site-packages; PYTHONPATH folders are on sys.path at startup (sitecustomize)
+        acc.reads |= set(LANG_DIRS) | _env_paths(s, cwd) | _home_dirs(s) | _sys_path_reads(s, cwd, facts)
         return
     call = _package_call_of(c, script)
     if call is not None:
@@ -1147,13 +1149,14 @@ def _package(call: PackageCall, cwd, env, s: State, facts, acc: _Acc) -> None:
             dirs.discard("/opt")  # the distribution's archive: Debian Policy keeps packages out of /opt
         acc.reads |= dirs
         acc.writes |= dirs
+        # their maintainer scripts may run python (py3compile), in "/" (dpkg, rpm) or here
+        acc.reads |= _sys_path_reads(s, "/", facts) | _sys_path_reads(s, cwd, facts)
         for p in call.packages:
             if p.startswith(("/", "./", "../")) or p.endswith((".deb", ".rpm", ".apk")):
                 acc.reads.add(_resolve(p, cwd, env))
         return
     extra = _env_paths(s, cwd) | _home_dirs(s)
-    if _PY_CMD.match(call.command.basename):
-        acc.reads |= _module_path_reads(cwd)
+    acc.reads |= _sys_path_reads(s, cwd, facts, dash_m=bool(_PY_CMD.match(call.command.basename)))  # any may run python
     acc.reads |= _program_paths(call.command, cwd, env)
     if m in ("pip", "uv") and a in ("install", "download", "wheel"):
         _pip(call, cwd, env, facts, acc, extra, s)
@@ -1270,11 +1273,42 @@ def _uv_found_reads(cwd: str | None) -> set[str]:
 def _module_path_reads(cwd: str | None) -> frozenset[str]:
     """What `python -m MODULE` may import from the working directory: it is sys.path[0], so every
     module it imports (the standard library, pip itself) is looked up there first, as a folder
-    or a file (`.py`, `.pyc`, `.so`) of that name."""
+    or a file (`.py`, `.pyc`, `.so`) of that name. The same for any folder on sys.path."""
     if cwd is None:
         return frozenset({ANY})
     base = cwd.rstrip("/")
     return frozenset({f"{base}/{n}" for n in _SHADOWING} | {f"{base}/{n}.*" for n in _SHADOWING})
+
+
+def _sys_path_dirs(s: State, cwd: str | None, dash_m: bool = False) -> list[str | None]:
+    """The folders a python started here puts on sys.path before its own (None: not known):
+    the working folder for `python -m`, and every PYTHONPATH entry set in the stage. Python
+    reads a relative entry against its working folder and an empty one as that folder
+    (`PYTHONPATH=.`, `=src`, `=:/x`, `=$PYTHONPATH:/x` with none set before), so these put
+    project folders on sys.path for any python, a pip script too, `-m` or not."""
+    out: list[str | None] = [cwd] if dash_m else []
+    for d in s.pydirs:
+        p = None if d == "$" else _resolve(d, cwd)
+        out.append(None if p == ANY else p)
+    return out
+
+
+_DIST_META = (".dist-info", ".egg-info", ".egg-link", ".egg")
+
+
+def _sys_path_reads(s: State, cwd: str | None, facts, dash_m: bool = False) -> set[str]:
+    """What a python reads of the folders ``_sys_path_dirs`` names: the modules it imports
+    (``_module_path_reads``: sitecustomize at startup, the standard library, pip), and for
+    pip, which scans every sys.path entry for installed distributions, the `*.dist-info`,
+    `*.egg-info`... names the context holds (a COPY writes no other such names; a RUN that
+    makes one is not seen here)."""
+    out: set[str] = set()
+    meta = {n for e in context_entries(facts) for n in e.split("/") if n.endswith(_DIST_META)} if facts is not None and getattr(facts, "known", False) else set()
+    for d in _sys_path_dirs(s, cwd, dash_m):
+        out |= _module_path_reads(d)
+        if d is not None:
+            out |= {_norm(posixpath.join(d, n)) for n in meta}
+    return out
 
 
 #: `python -c CODE` reads nothing of the working directory when CODE imports only `sys` and does
@@ -1377,17 +1411,21 @@ def install_manifests(call: PackageCall, cwd: str | None, facts, state: State | 
         if root is None or cwd is None and _PY_CMD.match(call.command.basename):
             return None
         read = _reader(facts, (root, state, facts))
-        if _PY_CMD.match(call.command.basename):
-            ctx_prefix = (cwd, state, facts)
-            # `python -m pip` puts the working directory first on sys.path: a module there
-            # named like the standard library (or pip itself) would be imported instead
-            here = _ctx_path(ctx_prefix, ".")
-            if here is None:
+        # `python -m pip` puts the working directory first on sys.path, PYTHONPATH its entries
+        # (``_sys_path_dirs``): a module there named like the standard library (or pip itself)
+        # would be imported instead, a *.dist-info there taken as installed
+        dash_m = bool(_PY_CMD.match(call.command.basename))
+        for k, d in enumerate(_sys_path_dirs(state, cwd, dash_m)):
+            here = None if d is None else _ctx_path((d, state, facts), ".")
+            if d is None or here is None and dash_m and k == 0:
                 return None
+            if here is None:
+                continue  # nothing of the context is known to be there; the RUN's reads say the rest
             names = {e[len(here) + 1 :] if here not in ("", ".") else e for e in context_entries(facts)
                      if here in ("", ".") or e.startswith(here + "/")}  # fmt: skip
-            tops = {n.split("/", 1)[0].removesuffix(".py") for n in names}
-            if tops & _SHADOWING:
+            tops = {n.split("/", 1)[0] for n in names}
+            mods = {t.split(".", 1)[0] if t.endswith((".so", ".pyd", ".pyc")) else t.removesuffix(".py") for t in tops}
+            if mods & _SHADOWING or any(t.endswith(_DIST_META) for t in tops):
                 return None
         files: list[str] = []
         extra: list[str] = []
@@ -1686,7 +1724,8 @@ def _composer_install(call: PackageCall, state: State, read, exists, cwd: str) -
     return Manifests(cwd, tuple(files), writes, (), "composer install")
 
 
-_SHADOWING = frozenset(__import__("sys").stdlib_module_names) | {"pip", "setuptools", "wheel", "_distutils_hack", "pkg_resources"}
+_SHADOWING = frozenset(__import__("sys").stdlib_module_names) | {"pip", "setuptools", "wheel", "_distutils_hack", "pkg_resources",
+                                                                  "sitecustomize", "usercustomize"}  # fmt: skip
 _GO_LOCAL_REPLACE = re.compile(r"=>\s*(\.{1,2}/|/)", re.MULTILINE)
 _REQ_OPT = re.compile(r"^\s*(-r|--requirement|-c|--constraint)(?:\s*=?\s*|\s+)(\S+)")
 _REQ_LOCAL = re.compile(

@@ -450,3 +450,47 @@ def test_npmrc_naming_a_file_or_folder_makes_the_install_read_the_project(tmp_pa
                                                        "save-exact=true\n; a comment: ./x\n"})  # fmt: skip
     eff = defuse.facts_of(m, _ins(m, 4), facts)
     assert not eff.opaque and eff.manifests[0].files == ("package.json", "package-lock.json", ".npmrc")
+
+
+def test_relative_or_empty_pythonpath_entries_put_project_folders_on_sys_path(tmp_path: Path) -> None:
+    # any python (a pip script too) looks up the modules it imports in each PYTHONPATH entry,
+    # resolved against its working folder (an empty entry is that folder), sitecustomize at
+    # startup, and pip reads which distributions are installed from every sys.path entry
+    text = "FROM python:3.12\nWORKDIR /app\nENV PYTHONPATH={}\nCOPY . .\nRUN pip install -r requirements.txt\n"
+    ok = _facts(tmp_path / "ok", {"requirements.txt": "flask\n", "src/app.py": "", "app.py": ""})
+
+    def blocked(text: str, facts: Facts) -> bool:
+        m = _m(text)
+        copy, run = defuse.facts_of(m, _ins(m, 4), facts), defuse.facts_of(m, _ins(m, 5), facts)
+        return defuse.conflict(copy, run, frozenset({"/app/requirements.txt"})) is not None
+
+    for k, (value, files) in enumerate([("src", {"src/logging.py": ""}), (".", {"queue.py": ""}),
+                                        ("$PYTHONPATH:/opt/lib", {"sitecustomize.py": ""}),
+                                        ("/opt/lib::/x", {"json/__init__.py": ""}),
+                                        ("src", {"src/flask-3.0.dist-info/METADATA": ""})]):  # fmt: skip
+        bad = _facts(tmp_path / str(k), {"requirements.txt": "flask\n", **files})
+        assert blocked(text.format(value), bad), value
+        call, cwd, state = _call(text.format(value), 5)
+        assert defuse.install_manifests(call, cwd, bad, state) is None, value
+        assert not blocked(text.format(value), ok), value
+        assert defuse.install_manifests(call, cwd, ok, state) is not None, value
+    # python -m venv, python -c: any python
+    m = _m("FROM python:3.12\nWORKDIR /app\nENV PYTHONPATH=lib\nCOPY . .\nRUN python -m venv /v\nRUN python -c 'import sys'\n")
+    bad = _facts(tmp_path / "venv", {"lib/os.py": ""})
+    assert not defuse.can_swap(m, _ins(m, 4), _ins(m, 5), bad)[0] and not defuse.can_swap(m, _ins(m, 4), _ins(m, 6), bad)[0]
+    assert defuse.can_swap(m, _ins(m, 4), _ins(m, 5), ok)[0] and defuse.can_swap(m, _ins(m, 4), _ins(m, 6), ok)[0]
+    # not resolvable: every path
+    for text in ("FROM someone/python\nENV PYTHONPATH=src\nRUN pip install flask\n",
+                 "FROM python:3.12\nARG PYTHONPATH\nENV PYTHONPATH=$PYTHONPATH:/x\nRUN python -m venv /v\n"):  # fmt: skip
+        m = _m(text)
+        assert defuse.ANY in defuse.facts_of(m, m.instructions[-1]).reads, text
+
+
+def _call(text: str, line: int):
+    """(package call, cwd, state) of the first package call of the RUN at ``line``, for install_manifests."""
+    m = _m(text)
+    ins = _ins(m, line)
+    state = defuse.stage_states(m, ins.stage)[ins.index]
+    from leanify.shell import analyze_run
+
+    return analyze_run(ins, m).package_calls()[0], state.cwd, state

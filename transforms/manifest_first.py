@@ -72,7 +72,10 @@ Left alone (the analysis in `leanify.defuse` must prove the split changes nothin
   (`cafile`, `cache`, `prefix`, `userconfig`, pnpm's `store-dir`, a `file:` registry, a `${VAR}`
   outside credentials),
   `python -m pip` (the install or any step before it) in a folder holding a module named like
-  the standard library or pip (it comes first on sys.path), `$(python -c CODE)` where CODE
+  the standard library or pip (it comes first on sys.path), or any python or install when a
+  PYTHONPATH entry puts such a folder on sys.path (`ENV PYTHONPATH=.`, `=src`, an empty entry
+  as in `=$PYTHONPATH:/x` with none set before; `sitecustomize.py` too), or such a folder holding
+  a `*.dist-info`/`*.egg-info` (pip takes it as installed), `$(python -c CODE)` where CODE
   imports anything but `sys` or does more than print from it, a uv `.venv`, workspace or
   configuration naming a local path, `uv pip install -r pyproject.toml` (or setup.py; uv builds
   the project), `--config-file`/`--directory`/`--project`, Go `replace` directives to

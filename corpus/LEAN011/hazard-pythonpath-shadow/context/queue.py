@@ -1,0 +1,2 @@
+# the project's own job queue helpers
+QUEUES = ["default"]
