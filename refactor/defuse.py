@@ -1303,7 +1303,8 @@ def _sys_path_reads(s: State, cwd: str | None, facts, dash_m: bool = False) -> s
     `*.egg-info`... names the context holds (a COPY writes no other such names; a RUN that
     makes one is not seen here)."""
     out: set[str] = set()
-    meta = {n for e in context_entries(facts) for n in e.split("/") if n.endswith(_DIST_META)} if facts is not None and getattr(facts, "known", False) else set()
+    known = facts is not None and getattr(facts, "known", False)
+    meta = {n for e in context_entries(facts) for n in e.split("/") if n.endswith(_DIST_META)} if known else set()
     for d in _sys_path_dirs(s, cwd, dash_m):
         out |= _module_path_reads(d)
         if d is not None:
