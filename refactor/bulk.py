@@ -32,8 +32,9 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .discover import Found
 from .errors import LeanifyError
@@ -47,22 +48,24 @@ EXIT_OK, EXIT_USAGE, EXIT_VERIFY_FAILED, EXIT_FILES_FAILED, EXIT_INTERRUPTED = 0
 
 @dataclass(frozen=True)
 class BulkOptions:
-    """What every job needs; picklable (it travels to pool workers and Dask workers)."""
+    """What every job needs: plain data, picklable (it travels to pool workers and Dask workers)."""
 
-    select: tuple[str, ...] = ()
-    ignore: tuple[str, ...] = ()
-    unsafe: bool = False
-    history: int = 500
+    # configuration keys given on the command line (leanify.cli.command_line_values), e.g.
+    # {"history": 0}: each replaces the value of the Dockerfile's own configuration, which the
+    # worker resolves for each file as `leanify` does (a default, --history 500, is not given)
+    given: dict[str, Any] = field(default_factory=dict)
     verify: bool = False
     write: bool = False
-    verify_opts: object | None = None  # leanify.cli_verify.VerifyOptions
+    build_timeout: float = 3600.0
 
     def fingerprint(self) -> dict:
-        """The options that decide a file's record: a resume must use the same ones."""
-        vo = self.verify_opts
-        return {"select": list(self.select), "ignore": list(self.ignore), "unsafe": self.unsafe,
-                "history": self.history, "verify": self.verify, "write": self.write,
-                "verify_opts": asdict(vo) if (vo is not None and self.verify) else None}
+        """The options that decide a file's record: a resume must use the same ones. Build
+        arguments are kept as a digest (their values are never written out)."""
+        given = {k: v for k, v in self.given.items() if self.verify or not k.startswith("verify.")}
+        if "verify.build-args" in given:
+            given["verify.build-args"] = _sha(json.dumps(given["verify.build-args"], sort_keys=True).encode())
+        return {"given": given, "verify": self.verify, "write": self.write,
+                "build_timeout": self.build_timeout if self.verify else None}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -81,26 +84,19 @@ def process_found(found: Found, opts: BulkOptions) -> dict:
     if found.skip:
         rec["reasons"] = [found.skip]
         return rec
-    from .cli import process, process_verified
-    from .config import resolve
+    from .cli import configure, process, process_verified, settings
 
     path = str(found.path)
     try:
-        # the repository's own configuration (.leanify.toml / [tool.leanify], nearest to the file),
-        # as `leanify` and `leanify pr` read it: --select/--ignore replace its lists, its
-        # per-file-ignores and slim-base overrides always apply
-        cfg = resolve(None, path)
-        select = list(opts.select) or cfg["select"]
-        ignore = [*(list(opts.ignore) or cfg["ignore"]), *cfg.ignores_for(path)]
-        slim = cfg.slim_bases() or None
+        # the repository's own configuration (nearest to the file), resolved as `leanify` resolves it
+        s = settings(configure(path, None, None, opts.given), path, opts.build_timeout)
         verification = None
         if opts.verify:
-            from .cli_verify import VerifyOptions
-
-            result, verification = process_verified(path, select, ignore, None, opts.history,
-                                                    opts.verify_opts or VerifyOptions(), "json", slim_bases=slim)
+            result, verification = process_verified(path, s.select, s.ignore, None, s.history, s.verify_opts, "json",
+                                                    slim_bases=s.slim_bases)
         else:
-            result = process(path, select, ignore, None, opts.unsafe, history=opts.history, slim_bases=slim)
+            result = process(path, s.select, s.ignore, None, s.unsafe_fixes, history=s.history,
+                             slim_bases=s.slim_bases)
     except LeanifyError as exc:
         where = getattr(exc, "path", None)  # a bad configuration file names itself
         return {**rec, "status": "error", "error": exc.format(str(where) if where else found.rel)}

@@ -62,7 +62,12 @@ def bulk(paths: tuple[str, ...], jobs: int | None, do_verify: bool, write: bool,
          state: Path | None, executor: str, scheduler: str | None, select: tuple[str, ...], ignore: tuple[str, ...],
          unsafe_fixes: bool, history: int, progress: bool | None, verify_opts: VerifyOptions) -> None:
     """Run leanify over every Dockerfile under PATH... (folders, Dockerfiles, or files listing
-    one repository per line), in parallel, and report per file."""
+    one repository per line), in parallel, and report per file.
+
+    Each Dockerfile's configuration (the nearest .leanify.toml or pyproject.toml [tool.leanify])
+    applies as for `leanify`; the options given here replace its values in every repository.
+    """
+    from .cli import command_line_values
     from .discover import discover
     from .pipeline import all_transforms
     from .pipeline import select as select_rules
@@ -85,8 +90,10 @@ def bulk(paths: tuple[str, ...], jobs: int | None, do_verify: bool, write: bool,
         where = getattr(exc, "path", None)
         click.echo(exc.format(where) if where else f"leanify bulk: {exc.message}", err=True)
         sys.exit(EXIT_USAGE)
-    opts = BulkOptions(select=select, ignore=ignore, unsafe=unsafe_fixes, history=history, verify=do_verify,
-                       write=write, verify_opts=verify_opts if do_verify else None)
+    # --select ... --smoke are read back from the context: given ones replace the values of each
+    # Dockerfile's configuration, resolved per file in the workers
+    opts = BulkOptions(given=command_line_values(click.get_current_context()), verify=do_verify, write=write,
+                       build_timeout=verify_opts.build_timeout)
     jobs = jobs or os.cpu_count() or 1
     show = sys.stderr.isatty() if progress is None else progress
 

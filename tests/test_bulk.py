@@ -310,3 +310,109 @@ def test_progress_bar_with_eta_and_tally_on_a_terminal(small_repos):
     assert proc.returncode == 4
     assert re.search(r"bulk ━+ 5/5 ETA 0:00:00 2 changed 1 unchanged 0 skipped 2 error", text), text
     assert f"{small_repos / 'broken'}/Dockerfile:3: unknown instruction: ENTRY_POINT" in text
+
+
+LEGACY = "FROM debian:bookworm\nMAINTAINER ops@example.com\nRUN apt-get update\nRUN apt-get install -y curl\n"
+
+
+@pytest.fixture
+def configured_repos(tmp_path) -> Path:
+    """Two repositories, the same Dockerfile, different configurations."""
+    root = tmp_path / "repos"
+    for name, config in (("alpha", 'unsafe-fixes = true\n[verify]\nsmoke = "curl --version"\n'),
+                         ("beta", 'history = 0\nselect = ["LEAN00"]\nignore = ["LEAN001"]\n')):
+        (root / name).mkdir(parents=True)
+        (root / name / "Dockerfile").write_text(LEGACY)
+        (root / name / ".leanify.toml").write_text(config)
+    return root
+
+
+def bulk_here(monkeypatch, *args):
+    """`leanify bulk --jobs 1` in this process (stand-ins can see what each file was given): the
+    report's records, each file's --history, and the result."""
+    from click.testing import CliRunner
+    from leanify import cli
+    from leanify.context import Facts
+
+    seen: dict[str, int] = {}
+    real = Facts.for_path.__func__
+
+    def spy(cls, path, context=None, **kw):
+        seen[Path(path).parent.name] = kw.get("history")
+        return real(cls, path, context, **kw)
+
+    monkeypatch.setattr(Facts, "for_path", classmethod(spy))
+    out = Path(args[0]).parent / "here.json"
+    result = CliRunner().invoke(cli.main, ["bulk", *map(str, args), "--jobs", "1", "--report", str(out)])
+    recs = {r["repo"]: r for r in json.loads(out.read_text())["files"]} if out.exists() else {}
+    return recs, seen, result
+
+
+def test_each_repository_settings_apply_and_the_command_line_overrides_them(configured_repos, monkeypatch):
+    """unsafe-fixes, history, select and ignore of each repository's own configuration apply to
+    its files, as `leanify` applies them there; a default (--history 500) does not override the
+    file, an explicit flag overrides every repository's value."""
+    alpha, beta = (str(configured_repos / n / "Dockerfile") for n in ("alpha", "beta"))
+    recs, history, result = bulk_here(monkeypatch, configured_repos)
+    assert result.exit_code == 0, result.output
+    assert history == {"alpha": 500, "beta": 0}
+    assert recs["alpha"]["rules"] == sorted({c.rule for c in process(alpha, unsafe=True).applied})
+    assert recs["beta"]["rules"] == sorted({c.rule for c in process(beta, ["LEAN00"], ["LEAN001"], history=0).applied})
+    assert "LEAN004" in recs["alpha"]["rules"] and "LEAN001" in recs["alpha"]["rules"]  # unsafe-fixes = true
+    assert "LEAN004" not in recs["beta"]["rules"] and "LEAN001" not in recs["beta"]["rules"]
+    # worker processes (forked) resolve the same settings
+    proc = bulk(configured_repos, "--jobs", "2", "--report", configured_repos.parent / "pool.json")
+    assert proc.returncode == 0, proc.stderr
+    assert {r["repo"]: r["rules"] for r in json.loads((configured_repos.parent / "pool.json").read_text())["files"]} \
+        == {k: r["rules"] for k, r in recs.items()}
+    # explicit flags replace every repository's value; the rest of each file still applies
+    recs, history, result = bulk_here(monkeypatch, configured_repos, "--unsafe-fixes", "--history", "7",
+                                      "--ignore", "LEAN009")
+    assert result.exit_code == 0, result.output
+    assert history == {"alpha": 7, "beta": 7}
+    for r in recs.values():
+        assert "LEAN004" in r["rules"] and "LEAN001" in r["rules"] and "LEAN009" not in r["rules"]
+    assert recs["beta"]["rules"] == sorted({c.rule for c in process(beta, ["LEAN00"], ["LEAN009"], unsafe=True,
+                                                                     history=7).applied})
+
+
+def test_each_repository_verify_settings_reach_its_verification(configured_repos, monkeypatch):
+    """`[verify]` of each repository's configuration reaches the verification of its files, value
+    by value replaced by the command line; no engine: stand-ins record what they were given."""
+    import leanify.engine
+    import leanify.verify
+    from leanify.verify import Verification
+
+    calls: dict[str, list[dict]] = {}
+
+    class Engine:
+        def cleanup(self, run_id: str) -> int:
+            return 0
+
+    def verify(before, after, **kw):
+        calls.setdefault(Path(kw["context"]).name, []).append(kw)
+        return Verification(verdict="fail", reasons=["smoke differs"])
+
+    monkeypatch.setattr(leanify.engine, "Engine", Engine)
+    monkeypatch.setattr(leanify.verify, "verify", verify)
+    recs, _, result = bulk_here(monkeypatch, configured_repos, "--verify", "--build-timeout", "60")
+    assert result.exit_code == 3, result.output
+    assert {r["status"] for r in recs.values()} == {"error"}
+    assert {c["smoke"] for c in calls["alpha"]} == {"curl --version"}
+    assert {c["smoke"] for c in calls["beta"]} == {None}
+    assert {c["build_timeout"] for cs in calls.values() for c in cs} == {60.0}
+    calls.clear()
+    _, _, result = bulk_here(monkeypatch, configured_repos, "--verify", "--smoke", "true")
+    assert result.exit_code == 3, result.output
+    assert {c["smoke"] for cs in calls.values() for c in cs} == {"true"} and set(calls) == {"alpha", "beta"}
+
+
+def test_resume_takes_the_same_command_line(configured_repos, tmp_path):
+    """The state file keeps what the command line gave (a default is not given): the same
+    command resumes, another --history is refused."""
+    state = tmp_path / "state.jsonl"
+    assert bulk(configured_repos, "--resume", state).returncode == 0
+    proc = bulk(configured_repos, "--resume", state)
+    assert proc.returncode == 0 and "2 from" in proc.stdout, proc.stdout
+    proc = bulk(configured_repos, "--resume", state, "--history", "500")
+    assert proc.returncode == 2 and "other options" in proc.stderr

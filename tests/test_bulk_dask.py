@@ -31,6 +31,7 @@ def test_dask_report_equals_local_report(cluster, tmp_path):
     (tmp_path / "repos" / "multi" / "svc" / "api.Dockerfile").write_text("FROM debian:bookworm\nRUN apt-get update\n"
                                                                          "RUN apt-get install -y curl\n")
     (tmp_path / "repos" / "multi" / "Dockerfile.bad").write_text("FROM debian\nNOPE x\n")
+    (tmp_path / "repos" / "multi" / ".leanify.toml").write_text("unsafe-fixes = true\n")  # read on the workers
     before = snapshot(tmp_path / "repos")
     local = bulk(tmp_path / "repos", "--report", tmp_path / "local.json", "--jobs", "2")
     remote = bulk(tmp_path / "repos", "--report", tmp_path / "dask.json", "--executor", "dask",
@@ -38,6 +39,8 @@ def test_dask_report_equals_local_report(cluster, tmp_path):
     assert remote.returncode == local.returncode == 4, remote.stderr
     assert _records(tmp_path / "dask.json") == _records(tmp_path / "local.json")
     assert len(_records(tmp_path / "dask.json")) == 43
+    api = next(r for r in _records(tmp_path / "dask.json") if r["path"] == "svc/api.Dockerfile")
+    assert "LEAN004" in api["rules"]  # the repository's unsafe-fixes = true applied (needs-verify)
     assert snapshot(tmp_path / "repos") == before
 
 
