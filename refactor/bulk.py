@@ -63,7 +63,7 @@ class BulkOptions:
         arguments are kept as a digest (their values are never written out)."""
         given = {k: v for k, v in self.given.items() if self.verify or not k.startswith("verify.")}
         if "verify.build-args" in given:
-            given["verify.build-args"] = _sha(json.dumps(given["verify.build-args"], sort_keys=True).encode())
+            given["verify.build-args"] = digest(json.dumps(given["verify.build-args"], sort_keys=True).encode())
         return {"given": given, "verify": self.verify, "write": self.write,
                 "build_timeout": self.build_timeout if self.verify else None}
 

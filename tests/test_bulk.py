@@ -416,3 +416,15 @@ def test_resume_takes_the_same_command_line(configured_repos, tmp_path):
     assert proc.returncode == 0 and "2 from" in proc.stdout, proc.stdout
     proc = bulk(configured_repos, "--resume", state, "--history", "500")
     assert proc.returncode == 2 and "other options" in proc.stderr
+
+
+def test_resume_fingerprint_keeps_build_arg_values_only_as_a_digest() -> None:
+    from leanify.bulk import BulkOptions
+
+    secret = "s3cr3t-value"
+    fp = BulkOptions(given={"verify.build-args": {"TOKEN": secret}}, verify=True).fingerprint()
+    kept = fp["given"]["verify.build-args"]
+    assert isinstance(kept, str) and len(kept) == 64 and secret not in json.dumps(fp)
+    other = BulkOptions(given={"verify.build-args": {"TOKEN": "other"}}, verify=True).fingerprint()
+    assert other["given"]["verify.build-args"] != kept  # another value is another command line
+    assert "verify.build-args" not in BulkOptions(given={"verify.build-args": {"TOKEN": secret}}).fingerprint()["given"]
