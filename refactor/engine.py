@@ -106,8 +106,13 @@ def sweep_temp(tmpdir: str | None = None) -> list[str]:
 
 def _die_with_parent(parent: int):
     """preexec_fn: the build child gets SIGINT when leanify dies, even by SIGKILL (Linux
-    PR_SET_PDEATHSIG), so buildx cancels the build instead of finishing it for nobody."""
+    PR_SET_PDEATHSIG), so buildx cancels the build instead of finishing it for nobody.
+
+    SIGINT is reset to its default first: a process started with it ignored (a `cmd &` job of
+    a script, nohup, some CI runners) passes SIG_IGN on through exec, and the child would
+    ignore both this signal and the deadline's SIGINT."""
     def hook() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
         try:
             import ctypes  # noqa: PLC0415
 

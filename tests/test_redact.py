@@ -177,13 +177,16 @@ def test_temp_dirs_of_dead_owners_are_swept_and_live_ones_kept(tmp_path: Path) -
     assert not dead.exists() and live.exists() and other.exists()
 
 
-def test_a_build_child_gets_sigint_when_its_parent_dies(tmp_path: Path) -> None:
-    """PR_SET_PDEATHSIG: `kill -9 leanify` must not leave buildx finishing a build for nobody."""
+@pytest.mark.parametrize("sigint", ["default", "ignored"])
+def test_a_build_child_gets_sigint_when_its_parent_dies(tmp_path: Path, sigint: str) -> None:
+    """PR_SET_PDEATHSIG: `kill -9 leanify` must not leave buildx finishing a build for nobody,
+    also when leanify itself started with SIGINT ignored (a background job of a script)."""
     marker = tmp_path / "child"
     child_py = tmp_path / "child.py"
     child_py.write_text(f"import os, time\nopen({str(marker)!r}, 'w').write(str(os.getpid()))\ntime.sleep(300)\n")
     parent = f"import os, sys\nfrom leanify.engine import run_cli\nrun_cli([sys.executable, {str(child_py)!r}], os.environ, 600)\n"
-    p = subprocess.Popen([sys.executable, "-c", parent])
+    ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint == "ignored" else None
+    p = subprocess.Popen([sys.executable, "-c", parent], preexec_fn=ignore)
     for _ in range(100):
         if marker.exists() and marker.read_text():
             break
