@@ -23,7 +23,7 @@ from .cli_verify import VerifyOptions, verify_options
 from .cli_verify import verify as verify_command
 from . import console
 from .config import ConfigError
-from .io import digest, read_dockerfile, write_atomic, write_new
+from .io import read_dockerfile, write_change
 from .pipeline import Result, all_transforms, run_pipeline, select
 
 EXIT_OK, EXIT_CHANGES, EXIT_ERROR, EXIT_VERIFY_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -152,13 +152,9 @@ def run(dockerfile: str, show_diff: bool, explain: bool, write: bool, check: boo
         lint_report = _lint(label, result, quiet=fmt == "json") if lint else None
         if write and result.changed and (verification is None or verification.passed):
             if result.output.text != result.source.text:
-                write_atomic(Path(dockerfile), result.output.text, expect=digest(result.source.text.encode("utf-8")))
+                write_change(Path(dockerfile), result.source.text, result.output.text)
             for rel, (old, new) in result.files.items():
-                target = context / rel
-                if old is None:
-                    write_new(target, new)
-                else:
-                    write_atomic(target, new, expect=digest(old.encode("utf-8")))
+                write_change(context / rel, old, new)
     except LeanifyError as exc:
         _fail(label, exc)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP while verifying (engine cleaned up)

@@ -196,6 +196,15 @@ def _os_message(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
+def write_change(path: Path, old: str | None, new: str) -> None:
+    """Write ``new`` where leanify read ``old`` (None: a file it proposes, which must not exist
+    yet): the one way `leanify --write` and `leanify pr` write a rewrite and its proposed files."""
+    if old is None:
+        write_new(path, new)
+    else:
+        write_atomic(path, new, expect=digest(old.encode("utf-8")))
+
+
 def write_new(path: Path, text: str) -> None:
     """Create a file that must not exist yet (a proposed .dockerignore), atomically."""
     if path.exists():

@@ -268,22 +268,19 @@ def _rewrite(tree: Path, rel: str, opts: PrOptions) -> FileOutcome:
 
 def _commit(repo: Path, tree: Path, changed: list[FileOutcome], opts: PrOptions, base_commit: str,
             previous: str | None) -> str:
-    from .io import digest, write_atomic, write_new
+    from .io import write_change
 
     git(tree, "switch", "--quiet", "-C", opts.branch)
     written = []
     for o in changed:
         r = o.result
         if r.output.text != r.source.text:
-            write_atomic(tree / o.path, r.output.text, expect=digest(r.source.text.encode("utf-8")))
+            write_change(tree / o.path, r.source.text, r.output.text)
             written.append(o.path)
         folder = (tree / o.path).parent
         for frel, (old, new) in r.files.items():
             target = folder / frel
-            if old is None:
-                write_new(target, new)
-            else:
-                write_atomic(target, new, expect=digest(old.encode("utf-8")))
+            write_change(target, old, new)
             written.append(target.relative_to(tree).as_posix())
     git(tree, "add", "--", *written)
     env = {}
