@@ -1466,13 +1466,8 @@ def install_manifests(call: PackageCall, cwd: str | None, facts, state: State | 
         if call.has("-g", "--global", "--prefix", "-C", "--dir", "--cwd", "-w", "--workspace", "--workspaces", "--filter", "--modules-folder"):
             return None
         pkg = read("package.json")
-        if pkg is None:
-            return None
-        try:
-            data = _json.loads(pkg)
-        except ValueError:
-            return None
-        if not isinstance(data, dict) or "workspaces" in data:
+        data = _json_dict(pkg)
+        if data is None or "workspaces" in data:
             return None
         scripts = data.get("scripts") or {}
         if not isinstance(scripts, dict) or any(k in scripts for k in _NPM_SCRIPTS) and not call.has("--ignore-scripts"):
