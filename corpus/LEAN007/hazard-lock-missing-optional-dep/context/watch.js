@@ -1,0 +1,1 @@
+require('chokidar').watch('.').on('all', console.log)
