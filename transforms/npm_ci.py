@@ -7,19 +7,21 @@ its options (`--omit=dev`, `--only=production`, `--production`, `--legacy-peer-d
 - the build context holds `package-lock.json` (or `npm-shrinkwrap.json`) next to `package.json`,
   no `.dockerignore` pattern can exclude either, and a COPY in the stage puts both into the
   directory the RUN works in (WORKDIR followed; no `cd` in the RUN);
-- the lockfile is in sync with package.json (lockfileVersion ≥ 2: the root entry
-  `packages[""]` lists exactly package.json's dependencies, devDependencies,
-  optionalDependencies and peerDependencies; lockfileVersion 1: every dependency of package.json
-  is in the lock);
+- npm itself would call the lockfile in sync (`leanify.npm_lock`, npm's own check replayed from
+  its source): lockfileVersion 2 or 3, package.json declares exactly what the lock's root entry
+  records, and every dependency of every package in the lock (optional and peer dependencies
+  included) finds a package there that satisfies it, the way node resolves it; no package that
+  is not optional is limited to some platforms;
 - no `node_modules` can already be in that directory (`npm ci` deletes it; `npm install` would
   have merged into it): none in the context unless `.dockerignore` excludes it, no `COPY --from`,
   and no earlier RUN of npm/yarn/pnpm in the stage;
-- the base is the official `node` image, version 10 or later (older npm has no `ci`).
+- the base is the official `node` image, version 15 or later (npm 7 and later; npm 6's `npm ci`
+  reads another part of the lockfile).
 
 Why: `npm ci` installs exactly what the lockfile says — reproducible builds — is faster, and
 fails loudly when package.json and the lockfile drift apart instead of silently resolving new
 versions inside the image. The committed lockfile also reaches the image unchanged (`npm install`
-may rewrite it, e.g. upgrade a lockfileVersion 1 file).
+may rewrite it).
 
 Example:
     COPY package.json package-lock.json ./
@@ -28,11 +30,15 @@ Use instead:
     COPY package.json package-lock.json ./
     RUN npm ci --omit=dev
 
-Left alone (silently: `npm install` is not wrong there, only `npm ci` would break): no build
-context, no lockfile or one out of sync, workspaces, `npm install <pkg>`, options `npm ci` does not
-share (`-g`, `--prefix`, `--no-package-lock`, `--save*`, `--force` ...), `cd` in the RUN, bind
-mounts, `sh -c` strings, exec form, a non-default SHELL. `yarn install` and `pnpm install` are not
-rewritten by this rule.
+Left alone, with the reason in `skip_reasons` (`npm ci` would fail, or leanify cannot tell): a lock
+npm would refuse (a dependency missing from it, optional ones included, such as `fsevents` under
+`chokidar`; a version that does not satisfy its spec), lockfileVersion 1 (npm 7 and later fetch
+every manifest from the registry before judging it), workspaces, links, `overrides`, git/file/URL
+dependencies, a node image older than 15.
+Left alone silently (`npm install` is not wrong there): no build context, no lockfile, `npm install
+<pkg>`, options `npm ci` does not share (`-g`, `--prefix`, `--no-package-lock`, `--save*`,
+`--force` ...), `cd` in the RUN, bind mounts, `sh -c` strings, exec form, a non-default SHELL.
+`yarn install` and `pnpm install` are not rewritten by this rule.
 """
 
 from __future__ import annotations
@@ -42,12 +48,18 @@ import json
 import posixpath
 import re
 
+from leanify import npm_lock
 from leanify.context import Facts
 from leanify.edits import Edit
 from leanify.model import Dockerfile, Instruction
 from leanify.rules import Rule, Safety, change, fixed
 from leanify.shell import Script, analyze_run, parse_script
-from leanify.transforms.pip_no_cache import logical_shift, run_instructions, stage_chain, word_spans
+from leanify.transforms.pip_no_cache import (
+    logical_shift,
+    run_instructions,
+    stage_chain,
+    word_spans,
+)
 
 RULE = Rule(
     id="LEAN007",
@@ -70,7 +82,6 @@ _VALUED_OK = {"--only": {"prod", "production", "dev", "development"}, "--omit": 
               "--include": {"dev", "optional", "peer", "prod"}}  # fmt: skip
 _EARLIER_NODE_WORK = re.compile(r"\b(npm|npx|yarn|pnpm|corepack)\b|node_modules|package(-lock)?\.json|npm-shrinkwrap")
 _NODE_BASE = re.compile(r"^(?:(?:docker\.io/)?library/)?node(?::([\w.-]+))?$", re.I)
-_DEP_KEYS = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
 
 
 # ---- context --------------------------------------------------------------------------------------
@@ -92,23 +103,9 @@ def ignored(facts: Facts, relpath: str) -> bool:
     return False
 
 
-def in_sync(package: dict, lock: dict) -> bool:
-    """``npm ci`` accepts this lockfile for this package.json (the checks npm itself makes first)."""
-    version = lock.get("lockfileVersion")
-    if not isinstance(version, int) or package.get("workspaces") or package.get("bundleDependencies") or package.get("bundledDependencies"):
-        return False
-    if version >= 2:
-        root = (lock.get("packages") or {}).get("")
-        if not isinstance(root, dict):
-            return False
-        return all((package.get(k) or {}) == (root.get(k) or {}) for k in _DEP_KEYS)
-    if version == 1:
-        deps = lock.get("dependencies") or {}
-        wanted = {}
-        for k in _DEP_KEYS[:3]:
-            wanted.update(package.get(k) or {})
-        return isinstance(deps, dict) and all(name in deps for name in wanted)
-    return False
+def in_sync(package: dict, lock: dict, *, legacy_peer_deps: bool = False) -> npm_lock.Verdict:
+    """Whether ``npm ci`` accepts this lockfile for this package.json, and why not."""
+    return npm_lock.check(package, lock, legacy_peer_deps=legacy_peer_deps)
 
 
 def _load(facts: Facts, relpath: str) -> dict | None:
@@ -136,18 +133,26 @@ def _global_args(model: Dockerfile) -> dict[str, str]:
     return out
 
 
-def node_base_ok(model: Dockerfile, stage: int) -> bool:
+def node_major(model: Dockerfile, stage: int) -> int | None:
+    """The node major version of the stage's official `node` base (99 for a moving tag such as
+    `lts` or `alpine`), None when the base is not the official node image or cannot be read."""
     base = model.stages[stage_chain(model, stage)[-1]].base.strip()
     args = _global_args(model)
     base = re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: args.get(m.group(1) or m.group(2), "\0"), base)
     m = _NODE_BASE.match(base)
     if not m or "\0" in base:
-        return False
+        return None
     tag = (m.group(1) or "latest").lower()
     if tag.split("-")[0] in ("latest", "lts", "current", "alpine", "slim", "bookworm", "bullseye", "buster", "trixie"):
-        return True
+        return 99
     major = re.match(r"^(\d+)", tag)
-    return bool(major) and int(major.group(1)) >= 10
+    return int(major.group(1)) if major else None
+
+
+def node_base_ok(model: Dockerfile, stage: int) -> bool:
+    """npm 7 or later (node 15+): the npm whose `npm ci` check ``leanify.npm_lock`` replays."""
+    major = node_major(model, stage)
+    return major is not None and major >= 15
 
 
 def _is_dir_dest(dest: str, nsrc: int, known_dirs: set[str], abs_dest: str) -> bool:
@@ -267,10 +272,12 @@ def _options_ok(call) -> bool:
     return True
 
 
-def apply(model: Dockerfile, facts: Facts):
+def _candidates(model: Dockerfile, facts: Facts):
+    """Each `npm install` RUN the rule considers, as (ins, script, cmd, workdir, lock_src, pkg_src,
+    why_not): ``why_not`` is '' when the rewrite is proven, else the reason a reviewer reads.
+    RUNs the rule does not take up at all (no lockfile copied, other options...) are not yielded."""
     if not facts.known:
-        return model, []
-    edits, changes = [], []
+        return
     for ins in run_instructions(model):
         if ins.heredocs or "npm" not in ins.value[0]:
             continue
@@ -289,7 +296,8 @@ def apply(model: Dockerfile, facts: Facts):
         cmd = call.command
         if cmd.basename != "npm" or cmd.wrappers or any(k.lower().startswith("npm_config") for k in cmd.env) or any(c.basename in ("cd", "pushd", "popd") for c in script.commands):
             continue
-        if not node_base_ok(model, ins.stage):
+        major = node_major(model, ins.stage)
+        if major is None:
             continue
         st = image_state(model, ins, facts)
         if st.blocked or st.workdir is None:
@@ -304,8 +312,24 @@ def apply(model: Dockerfile, facts: Facts):
         lock_src = st.files[posixpath.join(w, lock_name)]
         if lock_src is None:
             continue
+        if major < 15:
+            why = (f"node {major} ships npm 6, whose `npm ci` reads another part of {lock_src} "
+                   f"(lockfileVersion 3 has none); not checked")
+            yield ins, script, cmd, w, lock_src, pkg_src, why
+            continue
         package, lock = _load(facts, pkg_src), _load(facts, lock_src)
-        if package is None or lock is None or not in_sync(package, lock):
+        if package is None or lock is None:
+            why = f"{pkg_src if package is None else lock_src} is not a JSON object leanify can read"
+            yield ins, script, cmd, w, lock_src, pkg_src, why
+            continue
+        verdict = in_sync(package, lock, legacy_peer_deps="--legacy-peer-deps" in call.options)
+        yield ins, script, cmd, w, lock_src, pkg_src, "" if verdict.in_sync else f"{lock_src}: {verdict.why}"
+
+
+def apply(model: Dockerfile, facts: Facts):
+    edits, changes = [], []
+    for ins, script, cmd, w, lock_src, pkg_src, why_not in _candidates(model, facts):
+        if why_not:
             continue
         edit = _action_edit(ins, script, cmd)
         if edit is None:
@@ -321,6 +345,12 @@ def apply(model: Dockerfile, facts: Facts):
             )
         )
     return fixed(model, edits, changes)
+
+
+def skip_reasons(model: Dockerfile, facts: Facts) -> list[tuple[tuple[int, int], str]]:
+    """Why each `npm install` whose lockfile reaches the image stays `npm install`: the lock npm
+    would refuse, or what leanify cannot judge (as (lines, reason), like ``multistage.skip_reasons``)."""
+    return [(ins.lines, f"`npm install` kept: {why}") for ins, *_, why in _candidates(model, facts) if why]
 
 
 def _action_edit(ins: Instruction, script: Script, cmd) -> Edit | None:
