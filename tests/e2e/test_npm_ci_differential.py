@@ -26,7 +26,7 @@ import pytest
 from leanify import npm_lock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import npm_dry_run  # noqa: E402
+import npm_dry_run
 
 pytestmark = pytest.mark.e2e
 
