@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import site
 import subprocess
 import sys
 import venv
@@ -83,11 +84,19 @@ def test_lint_passes_over_the_real_rules_on_a_corpus_app(tmp_path: Path) -> None
 
 
 def test_lint_without_hadolint_says_how_to_install_it(tmp_path: Path) -> None:
-    """A real environment without hadolint: a venv over this interpreter's packages (leanify is
-    importable) whose scripts folder and PATH have no hadolint."""
+    """A real environment without hadolint: a venv whose scripts folder and PATH have no hadolint,
+    over the site-packages of the interpreter running the tests (leanify and its dependencies
+    importable) — whether that is the system's Python or itself a venv, whose packages a
+    `system_site_packages` venv would not see (it reads the base interpreter's)."""
     env_dir = tmp_path / "venv"
-    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
+    venv.EnvBuilder(with_pip=False).create(env_dir)
     py = env_dir / "bin" / "python"
+    inner = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    # an `import` line of a .pth file runs at start-up: addsitedir also reads the outer .pth files
+    # (an editable install of leanify is one)
+    Path(inner, "outer-site.pth").write_text(
+        "".join(f"import site; site.addsitedir({d!r})\n" for d in site.getsitepackages()))
     env = {**os.environ, "PATH": f"{env_dir / 'bin'}:/usr/bin:/bin"}
     assert subprocess.run(["sh", "-c", "command -v hadolint"], env=env, capture_output=True).returncode != 0
     (tmp_path / "Dockerfile").write_text(LEGACY)
