@@ -101,7 +101,7 @@ def process_found(found: Found, opts: BulkOptions) -> dict:
         where = getattr(exc, "path", None)  # a bad configuration file names itself
         return {**rec, "status": "error", "error": exc.format(str(where) if where else found.rel)}
     except Exception as exc:  # noqa: BLE001 - one bad file never stops the run
-        return {**rec, "status": "error", "error": f"{found.rel}:1: internal error: {type(exc).__name__}: {exc}"}
+        return {**rec, "status": "error", "error": f"{found.rel}: internal error: {type(exc).__name__}: {exc}"}
     applied = result.applied
     rec["rules"] = sorted({c.rule for c in applied})
     rec["changes"] = [{"rule": c.rule, "lines": list(c.lines), "reason": c.reason} for c in applied]
@@ -117,7 +117,7 @@ def process_found(found: Found, opts: BulkOptions) -> dict:
     elif verification is not None and not verification.passed:
         why = "; ".join(verification.reasons) or verification.verdict
         rec["status"] = "error"
-        rec["error"] = f"{found.rel}:1: verification failed: {why}"
+        rec["error"] = f"{found.rel}: verification failed: {why}"
     else:
         rec["status"] = "changed"
         writes: dict[str, str] = {}
@@ -459,7 +459,7 @@ def _run_dask(work: list[Found], opts: BulkOptions, scheduler: str | None, finis
 
 def _error_record(f: Found, message: str) -> dict:
     return {"path": f.rel, "repo": f.repo, "repo_root": f.repo_root.as_posix(), "status": "error", "rules": [],
-            "changes": [], "suggestions": [], "reasons": [], "files": [], "error": f"{f.rel}:1: {message}",
+            "changes": [], "suggestions": [], "reasons": [], "files": [], "error": f"{f.rel}: {message}",
             "verification": None, "written": False}
 
 

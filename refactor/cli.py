@@ -19,6 +19,7 @@ from . import __version__
 from .context import Facts
 from .diff import unified_diff
 from .errors import LeanifyError
+from .cli_options import rule_ids
 from .cli_verify import VerifyOptions, verify_options
 from .cli_verify import verify as verify_command
 from . import console
@@ -56,22 +57,40 @@ def main() -> None:
     """Refactor Dockerfiles into small, cache-friendly builds."""
 
 
-def _comma_list(_ctx, _param, value: tuple[str, ...]) -> list[str]:
-    return [v for item in value for v in item.split(",") if v.strip()]
+class RunContext(click.Context):
+    """``leanify --help`` is ``run``'s help, so a usage error says ``Try 'leanify --help'`` (what
+    users type: ``run`` is implied), not ``leanify run --help``."""
+
+    @property
+    def command_path(self) -> str:
+        return self.parent.command_path if self.parent is not None else super().command_path
 
 
 class RunCommand(click.Command):
-    """The default command: its usage line is the one users type."""
+    """The default command: its usage line is the one users type, and its help (which is
+    ``leanify --help``) ends with every other command of the group."""
+
+    context_class = RunContext
 
     def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         formatter.write_usage("leanify", "[OPTIONS] DOCKERFILE...\n       leanify COMMAND [ARGS]...")
 
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        group = ctx.parent.command if ctx.parent is not None else None
+        if not isinstance(group, click.Group):
+            return
+        rows = []
+        for name in group.list_commands(ctx):
+            cmd = group.get_command(ctx, name)
+            if cmd is None or cmd is self or cmd.hidden:
+                continue
+            pieces = [p for p in cmd.collect_usage_pieces(ctx) if p != cmd.options_metavar]
+            rows.append((" ".join(["leanify", name, *pieces]), cmd.get_short_help_str(limit=120)))
+        with formatter.section("Other commands (`leanify COMMAND --help` for each)"):
+            formatter.write_dl(rows)
 
-@main.command(
-    "run",
-    cls=RunCommand,
-    epilog="Other commands: `leanify rules`, `leanify explain LEAN0NN`, `leanify verify BEFORE AFTER`.",
-)
+
+@main.command("run", cls=RunCommand)
 @click.argument("dockerfile", type=str, nargs=-1, required=False, metavar="DOCKERFILE...")
 @click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff instead of the rewritten file.")
 @click.option("--explain", is_flag=True, help="Precede each diff hunk with the reasons (# LEAN0NN: ...).")
@@ -79,9 +98,10 @@ class RunCommand(click.Command):
 @click.option("--check", is_flag=True, help="Print a one-line summary; exit 1 when changes would be made.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]), default="text", show_default=True,
               help="text, json, sarif (SARIF 2.1.0 with fixes) or github (Actions annotations).")
-@click.option("--select", multiple=True, callback=_comma_list, help="Comma list of rule ids (or prefixes) to run.")
-@click.option("--ignore", multiple=True, callback=_comma_list, help="Comma list of rule ids (or prefixes) to skip.")
-@click.option("--context", "context_dir", type=click.Path(file_okay=False, path_type=Path), help="Build context (default: the Dockerfile's folder).")
+@click.option("--select", multiple=True, callback=rule_ids, help="Comma list of rule ids (or prefixes) to run.")
+@click.option("--ignore", multiple=True, callback=rule_ids, help="Comma list of rule ids (or prefixes) to skip.")
+@click.option("--context", "context_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Build context: the folder `docker build` is given (default: the Dockerfile's folder).")
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply rules that need verification, without verifying.")
 @click.option("--history", type=click.IntRange(min=0), default=500, show_default=True,
               help="Commits of git history read to score how often paths change (0: off).")
@@ -111,6 +131,12 @@ def run(dockerfile: str, show_diff: bool, explain: bool, write: bool, check: boo
         raise click.UsageError("Missing argument 'DOCKERFILE...'.")
     if quiet and verbose:
         raise click.UsageError("--quiet and --verbose exclude each other")
+    if write and check:
+        raise click.UsageError("--write and --check exclude each other")
+    if write and "-" in dockerfile:
+        raise click.UsageError("--write needs a file, not stdin")
+    if do_verify and "-" in dockerfile and context_dir is None:
+        raise click.UsageError("--verify reading stdin needs --context DIR")
     if len(dockerfile) != 1:
         if fmt == "sarif":  # one log for all the files: each run below adds its results here
             ctx.meta["leanify.sarif"] = []
@@ -129,15 +155,9 @@ def run(dockerfile: str, show_diff: bool, explain: bool, write: bool, check: boo
                                                                       s.verify_opts, s.slim_bases)
     if verbose:
         click.echo(f"{label}: configuration: {_path_label(cfg.path) if cfg.path else 'none (defaults)'}", err=True)
-    if write and check:
-        _fail(label, LeanifyError("--write and --check exclude each other"))
-    if write and dockerfile == "-":
-        _fail(label, LeanifyError("--write needs a file, not stdin"))
     verification = None
     try:
         if do_verify:
-            if dockerfile == "-" and context_dir is None:
-                raise LeanifyError("--verify reading stdin needs --context DIR")
             result, verification = process_verified(dockerfile, select, ignore, context_dir, history, verify_opts, fmt,
                                                     slim_bases=slim_bases)
         else:
@@ -167,7 +187,7 @@ def run(dockerfile: str, show_diff: bool, explain: bool, write: bool, check: boo
     tty_err = console.colour(sys.stderr)
     if not quiet:
         for err in result.errors:
-            click.echo(f"{label}:1: {console.label('warning', 'warning', tty_err)}: {err}", err=True, color=tty_err)
+            click.echo(f"{label}: {console.label('warning', 'warning', tty_err)}: {err}", err=True, color=tty_err)
         for line, note in result.notes:
             click.echo(f"{label}:{line}: {console.label('note', 'note', tty_err)}: {note}", err=True, color=tty_err)
     if verbose and fmt == "text" and not (explain and not (check or show_diff or write)):
@@ -222,8 +242,8 @@ def run(dockerfile: str, show_diff: bool, explain: bool, write: bool, check: boo
 def _run_each(ctx: click.Context, paths: tuple[str, ...], per_file_output: bool, fmt: str) -> int:
     """The run command once per path (what pre-commit and CI pass); the highest exit code wins."""
     if fmt == "json" or (fmt == "text" and not per_file_output):  # sarif: one log; github: one line per change
-        _fail(paths[0], LeanifyError("several DOCKERFILEs need --check, --diff, --write, --format sarif or "
-                                     "--format github (one JSON document is one file)"))
+        raise click.UsageError("several DOCKERFILEs need --check, --diff, --write, --format sarif or "
+                               "--format github (one JSON document is one file)")
     codes = []
     for path in paths:
         try:
@@ -486,7 +506,7 @@ def _fail(label: str, exc: LeanifyError) -> None:
     sys.exit(EXIT_ERROR)
 
 
-@main.command("rules")
+@main.command("rules", short_help="List the rules (or write their pages with --docs DIR).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--docs", "docs_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write one Markdown page per rule (the `leanify explain` text) and an index into DIR.")
@@ -496,7 +516,10 @@ def rules_cmd(fmt: str, docs_dir: Path | None) -> None:
     if docs_dir is not None:
         from .ruledocs import write as write_docs
 
-        touched = write_docs(docs_dir, transforms)
+        try:
+            touched = write_docs(docs_dir, transforms)
+        except OSError as exc:
+            _fail(str(docs_dir), LeanifyError(f"cannot write the rule pages: {exc.strerror or exc}"))
         click.echo(f"{docs_dir}: {len(transforms)} rule page(s); {len(touched)} file(s) written or removed", err=True)
         return
     if fmt == "json":
@@ -507,7 +530,7 @@ def rules_cmd(fmt: str, docs_dir: Path | None) -> None:
         click.echo(f"{t.rule.id}  {t.rule.title:<{width}}  {t.rule.safety.value:<12}  {t.rule.summary}")
 
 
-@main.command("explain")
+@main.command("explain", short_help="Print a rule's documentation page.")
 @click.argument("rule_id")
 def explain_cmd(rule_id: str) -> None:
     """Print a rule's documentation: why, safety class, what it does, an example, how to silence it
@@ -517,15 +540,15 @@ def explain_cmd(rule_id: str) -> None:
     by_id = {t.rule.id: t for t in all_transforms()}
     t = by_id.get(rule_id.strip().upper())
     if t is None:
-        _fail(rule_id, LeanifyError(f"unknown rule {rule_id!r}; `leanify rules` lists them"))
+        _fail("leanify explain", LeanifyError(f"unknown rule {rule_id!r}; `leanify rules` lists them"))
     click.echo(render(t), nl=False)
 
 
 main.add_command(verify_command, "verify")
 
 
-@main.command("completion")
-@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+@main.command("completion", short_help="Print the shell completion script (bash, zsh, fish).")
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]), metavar="SHELL")
 def completion_cmd(shell: str) -> None:
     """Print the shell completion script for SHELL: `eval "$(leanify completion bash)"` in ~/.bashrc,
     `eval "$(leanify completion zsh)"` in ~/.zshrc, `leanify completion fish | source` in fish."""

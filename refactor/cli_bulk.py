@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 
 from .bulk import EXIT_USAGE, STATUSES, BulkOptions, run_bulk, summarize
+from .cli_options import rule_ids
 from .cli_verify import VerifyOptions, verify_options
 from .errors import LeanifyError
 
@@ -28,16 +29,12 @@ failed verification; 4 some files failed (see the report); 130 interrupted.
 Report format follows the file name: .json .csv .md .html."""
 
 
-def _comma_list(_ctx, _param, value: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(v.strip() for item in value for v in item.split(",") if v.strip())
-
-
 def _die(message: str) -> None:
     click.echo(f"leanify bulk: {message}", err=True)
     sys.exit(EXIT_USAGE)
 
 
-@click.command("bulk", epilog=EPILOG)
+@click.command("bulk", epilog=EPILOG, short_help="Every Dockerfile of many repositories, in parallel, with a report.")
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="N",
               help="Processes computing: this one and N-1 workers (default: the number of CPUs).")
@@ -51,15 +48,15 @@ def _die(message: str) -> None:
 @click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
               help="local: a process pool here; dask: one job per repository on a Dask cluster.")
 @click.option("--scheduler", metavar="tcp://HOST:PORT", help="The Dask scheduler (with --executor dask).")
-@click.option("--select", multiple=True, callback=_comma_list, help="Comma list of rule ids (or prefixes) to run.")
-@click.option("--ignore", multiple=True, callback=_comma_list, help="Comma list of rule ids (or prefixes) to skip.")
+@click.option("--select", multiple=True, callback=rule_ids, help="Comma list of rule ids (or prefixes) to run.")
+@click.option("--ignore", multiple=True, callback=rule_ids, help="Comma list of rule ids (or prefixes) to skip.")
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply rules that need verification, without verifying.")
 @click.option("--history", type=click.IntRange(min=0), default=500, show_default=True,
               help="Commits of git history read to score how often paths change (0: off).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when stderr is a terminal).")
 @verify_options
 def bulk(paths: tuple[str, ...], jobs: int | None, do_verify: bool, write: bool, report: Path | None,
-         state: Path | None, executor: str, scheduler: str | None, select: tuple[str, ...], ignore: tuple[str, ...],
+         state: Path | None, executor: str, scheduler: str | None, select: list[str], ignore: list[str],
          unsafe_fixes: bool, history: int, progress: bool | None, verify_opts: VerifyOptions) -> None:
     """Run leanify over every Dockerfile under PATH... (folders, Dockerfiles, or files listing
     one repository per line), in parallel, and report per file.
@@ -69,8 +66,6 @@ def bulk(paths: tuple[str, ...], jobs: int | None, do_verify: bool, write: bool,
     """
     from .cli import command_line_values
     from .discover import discover
-    from .pipeline import all_transforms
-    from .pipeline import select as select_rules
 
     if report is not None:
         from .bulk_report import report_format
@@ -84,7 +79,6 @@ def bulk(paths: tuple[str, ...], jobs: int | None, do_verify: bool, write: bool,
     if executor == "dask" and not scheduler:
         _die("--executor dask needs --scheduler tcp://HOST:PORT")
     try:
-        select_rules(all_transforms(), select, ignore)  # unknown rule ids fail before any work
         found = discover(list(paths))
     except LeanifyError as exc:
         where = getattr(exc, "path", None)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from .cli_options import rule_ids
 from .cli_verify import VerifyOptions, verify_options
 from .config import ConfigError
 from .errors import LeanifyError
@@ -21,11 +22,7 @@ from .errors import LeanifyError
 EXIT_OK, EXIT_ERROR, EXIT_VERIFY_FAILED = 0, 2, 3
 
 
-def _comma_list(_ctx, _param, value: tuple[str, ...]) -> list[str]:
-    return [v for item in value for v in item.split(",") if v.strip()]
-
-
-@click.command("pr")
+@click.command("pr", short_help="Open (or update) a pull request that rewrites a clone's Dockerfiles.")
 @click.argument("repo", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--dockerfile", "dockerfiles", multiple=True, metavar="PATH",
               help="Dockerfile to rewrite, relative to REPO (repeatable; default: every Dockerfile "
@@ -39,8 +36,8 @@ def _comma_list(_ctx, _param, value: tuple[str, ...]) -> list[str]:
 @click.option("--api-url", metavar="URL", default=None,
               help="GitHub REST API root, e.g. https://ghe.example.com/api/v3 for GitHub Enterprise "
                    "(default: $GITHUB_API_URL, else https://api.github.com).")
-@click.option("--select", multiple=True, callback=_comma_list, help="Comma list of rule ids (or prefixes) to run.")
-@click.option("--ignore", multiple=True, callback=_comma_list, help="Comma list of rule ids (or prefixes) to skip.")
+@click.option("--select", multiple=True, callback=rule_ids, help="Comma list of rule ids (or prefixes) to run.")
+@click.option("--ignore", multiple=True, callback=rule_ids, help="Comma list of rule ids (or prefixes) to skip.")
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply rules that need verification, without verifying.")
 @click.option("--history", type=click.IntRange(min=0), default=500, show_default=True,
               help="Commits of git history read to score how often paths change (0: off).")
@@ -86,7 +83,7 @@ def pr(repo: Path, dockerfiles: tuple[str, ...], base: str | None, branch: str, 
         sys.exit(EXIT_ERROR)
     for o in out.outcomes:
         for err in o.result.errors:
-            click.echo(f"{o.path}:1: warning: {err}", err=True)
+            click.echo(f"{o.path}: warning: {err}", err=True)
     for m in out.messages:
         click.echo(m, err=True)
     if out.status == "dry-run":

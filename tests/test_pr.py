@@ -254,7 +254,7 @@ def test_a_dirty_work_tree_is_refused(repo, env, dirt: str) -> None:
         r = run(work, *api_args(fake), monkeypatch=env)
         assert fake.requests == []
     assert r.exit_code == 2
-    assert r.stderr.startswith(f"{work}:1: work tree has uncommitted changes (")
+    assert r.stderr.startswith(f"{work}: work tree has uncommitted changes (")
     assert ("M Dockerfile" if dirt == "modified" else "?? notes.txt") in r.stderr
     assert (refs(work), refs(bare)) == before
 

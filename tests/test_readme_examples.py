@@ -76,6 +76,28 @@ def test_readme_has_marked_examples_for_each_section() -> None:
     assert {"Quick start", "Rules", "pre-commit", "GitHub Action"} <= marked, marked
 
 
+def _section(title: str) -> str:
+    text = README.read_text(encoding="utf-8")
+    return next(s for s in re.split(r"(?m)^## ", text) if s.split("\n", 1)[0].strip() == title)
+
+
+def test_quick_start_shows_the_multistage_split() -> None:
+    """The main job on the shipped app: its build context is `context/`, and without `--context`
+    the rules that read it (LEAN011, LEAN014) cannot fire. The quick start's run must show the
+    builder stage and the slim runtime stage, and its install must work where PEP 668 refuses
+    `pip install` outside a venv (Debian's system Python)."""
+    quick = _section("Quick start")
+    shown = blocks(quick)  # the same blocks test_readme_example runs
+    assert shown, "the quick start has no executed example"
+    commands = [command for _, block in shown for command, _ in block]
+    expected = [line for _, block in shown for _, lines in block for line in lines]
+    assert any("--context context" in c for c in commands), commands
+    assert any(re.match(r"\+FROM \S+ AS builder$", line) for line in expected), expected
+    assert any(re.match(r"\+FROM \S+-slim$", line) for line in expected), expected
+    install = quick.split("```sh", 1)[1].split("```", 1)[0]
+    assert "python3 -m venv" in install, install
+
+
 @pytest.mark.parametrize("line,steps", BLOCKS, ids=[f"README.md:{n}" for n, _ in BLOCKS])
 def test_readme_example(line: int, steps: list[tuple[str, list[str]]], tmp_path: Path) -> None:
     work = shutil.copytree(APP, tmp_path / APP.name)

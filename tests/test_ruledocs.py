@@ -145,4 +145,4 @@ def test_docstring_code_blocks_are_fenced() -> None:
 def test_explain_unknown_rule_is_an_error() -> None:
     r = CliRunner().invoke(main, ["explain", "LEAN999"])
     assert r.exit_code == 2
-    assert "LEAN999:1: unknown rule 'LEAN999'" in r.output
+    assert "leanify explain: unknown rule 'LEAN999'" in r.output

@@ -76,7 +76,7 @@ def test_failed_verification_refuses_the_pull_request(engine, require_images, tm
                                           fake.api_url, "--smoke", "sh -c 'cat /a /b; date +%N'"])
         assert fake.requests == []
     assert r.exit_code == 3, r.output + r.stderr
-    assert f"{work}:1: verification failed, no pull request made and nothing pushed — Dockerfile: fail" in r.stderr
+    assert f"{work}: verification failed, no pull request made and nothing pushed — Dockerfile: fail" in r.stderr
     assert "smoke" in r.stderr
     assert (refs(work), refs(bare)) == before
     assert git(work, "worktree", "list", "--porcelain").count("worktree ") == 1
