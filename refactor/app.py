@@ -91,23 +91,23 @@ def _facts(path: str, context: Path | None, history: int, slim_bases: dict | Non
 
 def process_verified(path: str, select_ids, ignore_ids, context: Path | None, history: int,
                      opts: VerifyOptions, fmt: str, slim_bases: dict | None = None):
-    """The rewrite with every rule, proven on the engine; if that proof fails and rules that need
-    verification were applied, the safe-only rewrite is proven instead and those rules are
-    reported as rejected (with why). Returns (result, verification); verification is None when
-    there was nothing to verify."""
+    """The rewrite with every rule, proven on the engine. When the proof fails, the rules that
+    broke it are found (``leanify.culprit``: candidates without some rules, built with the
+    engine's cache), rejected with the failure each caused, and the rewrite without them is
+    proven and returned. Returns (result, verification); verification is None when there was
+    nothing to verify."""
+    import functools
+
     from rich.console import Console
 
     from .engine import Engine, EngineError, new_run_id
-    from .rules import Change
     from .verify import verify
 
     model, facts = read_dockerfile(path), _facts(path, context, history, slim_bases)  # one read: stdin cannot be read twice
     transforms = select(all_transforms(), select_ids, ignore_ids)
     full = run_pipeline(model, facts, transforms, unsafe=True)
-    safe = run_pipeline(model, facts, transforms, unsafe=False)
-    candidates = [full] if full.output.text == safe.output.text else [full, safe]
     if not full.changed:
-        return safe, None
+        return run_pipeline(model, facts, transforms, unsafe=False), None
     ctx = str(facts.context)
     try:
         engine = Engine()
@@ -115,26 +115,21 @@ def process_verified(path: str, select_ids, ignore_ids, context: Path | None, hi
         raise LeanifyError(f"--verify: {exc}") from None
     run_id, prebuilt = new_run_id(), {}
     status = Console(stderr=True).status("verifying") if fmt != "json" else None
+    say = (lambda msg: status.update(f"verifying: {msg}")) if status else (lambda msg: None)
     try:
         if status:
             status.start()
         if _needs_evidence(full, transforms):
-            full = _with_runtime_evidence(engine, model, facts, transforms, full, ctx, run_id, opts, status)
-            candidates = [full] if full.output.text == safe.output.text else [full, safe]
-        for n, cand in enumerate(candidates):
-            v = verify(cand.source.text, cand.output.text, context=ctx, smoke=opts.smoke, build_args=opts.build_args,
-                       build_network=opts.build_network, keep_images=opts.keep_images, rebuild_file=opts.rebuild_file,
-                       engine=engine, smoke_timeout=opts.smoke_timeout, run_id=run_id, prebuilt=prebuilt, build_timeout=opts.build_timeout,
-                       progress=(lambda msg: status.update(f"verifying: {msg}")) if status else None)
-            if v.passed or v.verdict == "error" or n == len(candidates) - 1:
-                break
-            rejected = [c for c in full.applied if c not in safe.applied]
-            why = "; ".join(v.reasons) or "verification failed"
-            gone = {c.rule for c in rejected}  # the rejection replaces the rule's plain suggestions
-            safe.changes[:] = [c for c in safe.changes if c.applied or c.rule not in gone]
-            safe.changes.extend(Change(c.rule, c.title, c.lines, f"{c.reason} — rejected: verification failed ({why})",
-                                       applied=False, data=c.data) for c in rejected)
-        return cand, v
+            full, facts = _with_runtime_evidence(engine, model, facts, transforms, full, ctx, run_id, opts, say)
+        prove = functools.partial(verify, context=ctx, smoke=opts.smoke, build_args=opts.build_args,
+                                  build_network=opts.build_network, keep_images=opts.keep_images,
+                                  rebuild_file=opts.rebuild_file, engine=engine, smoke_timeout=opts.smoke_timeout,
+                                  run_id=run_id, prebuilt=prebuilt, build_timeout=opts.build_timeout,
+                                  progress=say if status else None)
+        v = prove(full.source.text, full.output.text)
+        if v.passed or v.verdict == "error":  # "error": the original does not build, or a timeout
+            return full, v
+        return _without_culprits(model, facts, transforms, full, v, prove, say)
     except EngineError as exc:
         raise LeanifyError(f"--verify: {exc}") from None
     finally:
@@ -147,22 +142,77 @@ def process_verified(path: str, select_ids, ignore_ids, context: Path | None, hi
                 pass
 
 
+def _without_culprits(model, facts, transforms, full: Result, failed, prove, say):
+    """The rewrite without the rules that broke it (``leanify.culprit.search``), proven. Each
+    candidate of the search is built with the cache and without the rebuild measurement; the
+    one delivered is then verified as the first was (cold, rebuild measured), so its figures
+    are comparable. The verification carries the search (``Verification.search``)."""
+    from .culprit import build_error, search
+    from .rules import Change
+
+    order = {t.rule.id: i for i, t in enumerate(transforms)}
+    applied = sorted({c.rule for c in full.applied}, key=lambda r: order.get(r, len(order)))
+    tried: dict[str, tuple[bool, tuple[Result, object]]] = {full.output.text: (False, (full, failed))}
+
+    def without(dropped) -> Result:
+        return run_pipeline(model, facts, [t for t in transforms if t.rule.id not in dropped], unsafe=True)
+
+    def trial(dropped: frozenset[str]):
+        cand = without(dropped)
+        if cand.output.text not in tried:  # another set of rules can write the same file
+            say(f"finding the rule that broke the rewrite: candidate {len(tried)}, without "
+                f"{', '.join(r for r in applied if r in dropped)}")
+            v = prove(cand.source.text, cand.output.text, cold=False, rebuild=False)
+            tried[cand.output.text] = (v.passed, (cand, v))
+        return tried[cand.output.text]
+
+    found = search(applied, trial, (full, failed))
+    result = without(set(applied) - set(found.delivered))
+    say("proving the rewrite without " + ", ".join(r for r, _ in found.culprits))
+    v = prove(result.source.text, result.output.text)
+    culprits = []
+    for rule, (_cand, why_v) in found.culprits:
+        why, log = _failure(why_v, build_error)
+        culprits.append({"rule": rule, "reason": why, "log": log})
+        result.changes.extend(Change(c.rule, c.title, c.lines, f"{c.reason} — rejected: verification failed ({why})",
+                                     applied=False, data=c.data) for c in full.applied if c.rule == rule)
+    for c in full.applied:
+        if c.rule in found.unproven:
+            result.changes.append(Change(c.rule, c.title, c.lines, f"{c.reason} — not applied: not proven (the "
+                                         f"search for the rule that broke the rewrite stopped after "
+                                         f"{len(tried) - 1} candidate builds)", applied=False, data=c.data))
+    v.search = {"culprits": culprits, "candidates_built": len(tried) - 1, "budget": found.budget,
+                "delivered": list(found.delivered), "unproven": list(found.unproven)}
+    return result, v
+
+
+def _failure(v, build_error) -> tuple[str, list[str]]:
+    """Why a candidate failed, in one line, and the failed build step's last output lines."""
+    why = "; ".join(v.reasons) or "verification failed"
+    if v.after.image_bytes is None and v.log_tail:  # the rewrite did not build: say where and how
+        line, log = build_error(v.log_tail)
+        return f"{why}: {line}", log
+    return why, []
+
+
 def _needs_evidence(result: Result, transforms) -> bool:
     """Did a rule that reads build evidence (``Rule.needs_runtime_evidence``) change the file?"""
     wanting = {t.rule.id for t in transforms if t.rule.needs_runtime_evidence}
     return any(c.rule in wanting for c in result.applied)
 
 
-def _with_runtime_evidence(engine, model, facts, transforms, full: Result, ctx: str, run_id: str, opts, status) -> Result:
+def _with_runtime_evidence(engine, model, facts, transforms, full: Result, ctx: str, run_id: str, opts,
+                           say) -> tuple[Result, Facts]:
     """The rewrite again, the runtime packages of its multi-stage split taken from the built
-    builder stage's artifacts instead of the knowledge table (``leanify.runtime_evidence``)."""
+    builder stage's artifacts instead of the knowledge table (``leanify.runtime_evidence``).
+    Returns the rewrite and the facts it was made from (with the evidence when it was used)."""
     from .runtime_evidence import gather, with_evidence
 
-    if status:
-        status.update("verifying: the libraries the builder's artifacts link against")
+    say("the libraries the builder's artifacts link against")
     libs, _why = gather(engine, full.output.text, ctx, run_id=run_id, build_args=opts.build_args,
                         network=opts.build_network)
     if libs is None:
-        return full  # the table's choice stands; the verification below proves or rejects it
-    again = run_pipeline(model, with_evidence(facts, libs), transforms, unsafe=True)
-    return again if _needs_evidence(again, transforms) else full
+        return full, facts  # the table's choice stands; the verification below proves or rejects it
+    evidence = with_evidence(facts, libs)
+    again = run_pipeline(model, evidence, transforms, unsafe=True)
+    return (again, evidence) if _needs_evidence(again, transforms) else (full, facts)

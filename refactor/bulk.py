@@ -112,12 +112,12 @@ def process_found(found: Found, opts: BulkOptions) -> dict:
         rec["warnings"] = list(result.errors)
     if verification is not None:
         rec["verification"] = _verification_figures(verification)
-    if not result.changed:
-        rec["status"] = "unchanged"
-    elif verification is not None and not verification.passed:
+    if verification is not None and not verification.passed:  # also when no rule could be kept
         why = "; ".join(verification.reasons) or verification.verdict
         rec["status"] = "error"
         rec["error"] = f"{found.rel}:1: verification failed: {why}"
+    elif not result.changed:
+        rec["status"] = "unchanged"
     else:
         rec["status"] = "changed"
         writes: dict[str, str] = {}
@@ -142,7 +142,7 @@ def _verification_figures(v) -> dict:
     j = v.to_json()
     return {"verdict": v.verdict, "passed": v.passed, "reasons": list(v.reasons),
             "warnings": list(v.warnings), "before": j.get("before"), "after": j.get("after"),
-            "rebuild": j.get("rebuild")}
+            "rebuild": j.get("rebuild"), **({"search": j["search"]} if "search" in j else {})}
 
 
 def process_repo(items: list[Found], opts: BulkOptions) -> list[dict]:

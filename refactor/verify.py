@@ -568,6 +568,9 @@ class Verification:
     warnings: list[str] = field(default_factory=list)
     log_tail: list[str] = field(default_factory=list)
     images: dict[str, str] = field(default_factory=dict)
+    # set by `leanify --verify` when the first rewrite failed (leanify.app): the rules that broke
+    # it, each with its failure, the candidates built to find them, and what was delivered
+    search: dict | None = None
 
     @property
     def passed(self) -> bool:
@@ -602,6 +605,8 @@ class Verification:
         }
         if self.log_tail:
             out["log_tail"] = list(self.log_tail)
+        if self.search is not None:
+            out["search"] = self.search
         return out
 
 
@@ -1585,6 +1590,22 @@ def render_table(v: Verification, console) -> None:
         console.print("build log (last lines):")
         for line in v.log_tail:
             console.print("  " + line, markup=False, highlight=False)
+    if v.search is not None:
+        _render_search(v.search, console)
+
+
+def _render_search(search: dict, console) -> None:
+    """The rules that broke the first rewrite, each with its failure (``leanify.culprit``)."""
+    delivered = ", ".join(search["delivered"]) or "none (the file is left as it was)"
+    console.print(f"culprit search: {search['candidates_built']} candidate(s) built (at most "
+                  f"{search['budget']}); rules delivered: {delivered}", markup=False, highlight=False)
+    for c in search["culprits"]:
+        console.print(f"  culprit: {c['rule']} — {c['reason']}", markup=False, highlight=False)
+        for line in c["log"]:
+            console.print("    " + line, markup=False, highlight=False)
+    if search["unproven"]:
+        console.print(f"  not proven (the search stopped): {', '.join(search['unproven'])}",
+                      markup=False, highlight=False)
 
 
 __all__ = ["verify", "Verification", "render_table", "diff_config", "ConfigDiff", "compare_runs",
