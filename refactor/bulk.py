@@ -7,7 +7,7 @@ Shape of a run::
                                 ─▶ records come back to this process, which alone writes:
                                    the state log (--resume), the files (--write), the report
 
-Workers only compute (``process`` / ``process_verified`` from ``leanify.cli``, the same entry
+Workers only compute (``process`` / ``process_verified`` from ``leanify.app``, the same entry
 points as ``leanify FILE``); every write happens here, in one process, so a killed run never
 leaves half-written state and a worker that dies costs only its own files.
 
@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .app import configure, process, process_verified, settings
 from .discover import Found
 from .errors import LeanifyError
 from .io import digest
@@ -50,7 +51,7 @@ EXIT_OK, EXIT_USAGE, EXIT_VERIFY_FAILED, EXIT_FILES_FAILED, EXIT_INTERRUPTED = 0
 class BulkOptions:
     """What every job needs: plain data, picklable (it travels to pool workers and Dask workers)."""
 
-    # configuration keys given on the command line (leanify.cli.command_line_values), e.g.
+    # configuration keys given on the command line (leanify.cli_options.command_line_values), e.g.
     # {"history": 0}: each replaces the value of the Dockerfile's own configuration, which the
     # worker resolves for each file as `leanify` does (a default, --history 500, is not given)
     given: dict[str, Any] = field(default_factory=dict)
@@ -84,7 +85,6 @@ def process_found(found: Found, opts: BulkOptions) -> dict:
     if found.skip:
         rec["reasons"] = [found.skip]
         return rec
-    from .cli import configure, process, process_verified, settings
 
     path = str(found.path)
     try:
@@ -112,12 +112,12 @@ def process_found(found: Found, opts: BulkOptions) -> dict:
         rec["warnings"] = list(result.errors)
     if verification is not None:
         rec["verification"] = _verification_figures(verification)
-    if not result.changed:
-        rec["status"] = "unchanged"
-    elif verification is not None and not verification.passed:
+    if verification is not None and not verification.passed:  # also when no rule could be kept
         why = "; ".join(verification.reasons) or verification.verdict
         rec["status"] = "error"
         rec["error"] = f"{found.rel}: verification failed: {why}"
+    elif not result.changed:
+        rec["status"] = "unchanged"
     else:
         rec["status"] = "changed"
         writes: dict[str, str] = {}
@@ -142,7 +142,7 @@ def _verification_figures(v) -> dict:
     j = v.to_json()
     return {"verdict": v.verdict, "passed": v.passed, "reasons": list(v.reasons),
             "warnings": list(v.warnings), "before": j.get("before"), "after": j.get("after"),
-            "rebuild": j.get("rebuild")}
+            "rebuild": j.get("rebuild"), **({"search": j["search"]} if "search" in j else {})}
 
 
 def process_repo(items: list[Found], opts: BulkOptions) -> list[dict]:

@@ -10,22 +10,23 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
 from . import __version__
-from .context import Facts
+from .app import configure, process, process_verified, settings
 from .diff import unified_diff
 from .errors import LeanifyError
-from .cli_options import rule_ids
+from .cli_bulk import bulk as bulk_command
+from .cli_options import command_line_values, rule_ids
+from .cli_pr import pr as pr_command
 from .cli_verify import VerifyOptions, verify_options
 from .cli_verify import verify as verify_command
 from . import console
 from .config import ConfigError
-from .io import read_dockerfile, write_change
-from .pipeline import Result, all_transforms, run_pipeline, select
+from .io import write_change
+from .pipeline import Result, all_transforms
 
 EXIT_OK, EXIT_CHANGES, EXIT_ERROR, EXIT_VERIFY_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -288,143 +289,7 @@ def _lint(label: str, result: Result, quiet: bool = False) -> dict:
     return report
 
 
-def process(path: str, select_ids=(), ignore_ids=(), context: Path | None = None, unsafe: bool = False,
-            history: int = 500, slim_bases: dict | None = None) -> Result:
-    """Read, parse and run the pipeline on one file (the unit the CLI, bulk and bots share)."""
-    model, facts = read_dockerfile(path), _facts(path, context, history, slim_bases)
-    return run_pipeline(model, facts, select(all_transforms(), select_ids, ignore_ids), unsafe=unsafe)
-
-
-def _facts(path: str, context: Path | None, history: int, slim_bases: dict | None = None) -> Facts:
-    extra = {"slim_bases": slim_bases} if slim_bases else {}
-    return Facts.for_path(None if path == "-" else Path(path), context, history=history, **extra)
-
-
-def process_verified(path: str, select_ids, ignore_ids, context: Path | None, history: int,
-                     opts: VerifyOptions, fmt: str, slim_bases: dict | None = None):
-    """The rewrite with every rule, proven on the engine; if that proof fails and rules that need
-    verification were applied, the safe-only rewrite is proven instead and those rules are
-    reported as rejected (with why). Returns (result, verification); verification is None when
-    there was nothing to verify."""
-    from rich.console import Console
-
-    from .engine import Engine, EngineError, new_run_id
-    from .rules import Change
-    from .verify import verify
-
-    model, facts = read_dockerfile(path), _facts(path, context, history, slim_bases)  # one read: stdin cannot be read twice
-    transforms = select(all_transforms(), select_ids, ignore_ids)
-    full = run_pipeline(model, facts, transforms, unsafe=True)
-    safe = run_pipeline(model, facts, transforms, unsafe=False)
-    candidates = [full] if full.output.text == safe.output.text else [full, safe]
-    if not full.changed:
-        return safe, None
-    ctx = str(facts.context)
-    try:
-        engine = Engine()
-    except EngineError as exc:
-        raise LeanifyError(f"--verify: {exc}") from None
-    run_id, prebuilt = new_run_id(), {}
-    status = Console(stderr=True).status("verifying") if fmt != "json" else None
-    try:
-        if status:
-            status.start()
-        if any(c.rule == "LEAN014" for c in full.applied):
-            full = _with_runtime_evidence(engine, model, facts, transforms, full, ctx, run_id, opts, status)
-            candidates = [full] if full.output.text == safe.output.text else [full, safe]
-        for n, cand in enumerate(candidates):
-            v = verify(cand.source.text, cand.output.text, context=ctx, smoke=opts.smoke, build_args=opts.build_args,
-                       build_network=opts.build_network, keep_images=opts.keep_images, rebuild_file=opts.rebuild_file,
-                       engine=engine, smoke_timeout=opts.smoke_timeout, run_id=run_id, prebuilt=prebuilt, build_timeout=opts.build_timeout,
-                       progress=(lambda msg: status.update(f"verifying: {msg}")) if status else None)
-            if v.passed or v.verdict == "error" or n == len(candidates) - 1:
-                break
-            rejected = [c for c in full.applied if c not in safe.applied]
-            why = "; ".join(v.reasons) or "verification failed"
-            gone = {c.rule for c in rejected}  # the rejection replaces the rule's plain suggestions
-            safe.changes[:] = [c for c in safe.changes if c.applied or c.rule not in gone]
-            safe.changes.extend(Change(c.rule, c.title, c.lines, f"{c.reason} — rejected: verification failed ({why})",
-                                       applied=False, data=c.data) for c in rejected)
-        return cand, v
-    except EngineError as exc:
-        raise LeanifyError(f"--verify: {exc}") from None
-    finally:
-        if status:
-            status.stop()
-        if not opts.keep_images:
-            try:
-                engine.cleanup(run_id)
-            except Exception:  # noqa: BLE001 - best effort; stale images carry our label
-                pass
-
-
-def _with_runtime_evidence(engine, model, facts, transforms, full: Result, ctx: str, run_id: str, opts, status) -> Result:
-    """The multi-stage rewrite again, its runtime packages taken from the built builder stage's
-    artifacts instead of the knowledge table (``leanify.runtime_evidence``)."""
-    from .runtime_evidence import gather, with_evidence
-
-    if status:
-        status.update("verifying: the libraries the builder's artifacts link against")
-    libs, _why = gather(engine, full.output.text, ctx, run_id=run_id, build_args=opts.build_args,
-                        network=opts.build_network)
-    if libs is None:
-        return full  # the table's choice stands; the verification below proves or rejects it
-    again = run_pipeline(model, with_evidence(facts, libs), transforms, unsafe=True)
-    return again if any(c.rule == "LEAN014" for c in again.applied) else full
-
-
 # ---- configuration and output formats (leanify.config, leanify.sarif, leanify.annotations) -------
-_CLI_KEYS = {"select": "select", "ignore": "ignore", "history": "history", "unsafe_fixes": "unsafe-fixes",
-             "smoke": "verify.smoke", "build_network": "verify.build-network", "smoke_timeout": "verify.smoke-timeout",
-             "keep_images": "verify.keep-images", "rebuild_file": "verify.rebuild-file", "build_args": "verify.build-args"}
-
-
-def command_line_values(ctx: click.Context) -> dict:
-    """The configuration keys given on the command line (or by an environment variable), with their
-    values: each replaces the configuration file's. A default (``--history`` 500) is not given."""
-    from click.core import ParameterSource
-
-    given = {}
-    for param, key in _CLI_KEYS.items():
-        if ctx.get_parameter_source(param) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT):
-            value = ctx.params[param]
-            given[key] = list(value) if isinstance(value, (list, tuple)) else value
-    return given
-
-
-def configure(dockerfile: str | None, config_path: Path | None, context_dir: Path | None, given: dict):
-    """The configuration for DOCKERFILE (``--config``, else the nearest file), each value replaced
-    by the command line's when ``given`` holds it (``command_line_values``). `leanify` and
-    `leanify pr` both resolve their options here."""
-    from .config import resolve
-
-    cfg = resolve(config_path, dockerfile, context_dir)
-    for key, value in given.items():
-        cfg.override(key, value)
-    return cfg
-
-
-@dataclass
-class Settings:
-    """What one run of the pipeline (and of ``--verify``) takes from the configuration."""
-
-    select: list[str]
-    ignore: list[str]  # ignore plus the per-file-ignores matching the Dockerfile
-    history: int
-    unsafe_fixes: bool
-    verify_opts: VerifyOptions
-    slim_bases: dict | None
-
-
-def settings(cfg, dockerfile: str | None, build_timeout: float) -> Settings:
-    verify_opts = VerifyOptions(smoke=cfg["verify.smoke"], build_args=dict(cfg["verify.build-args"]),
-                                build_network=cfg["verify.build-network"], keep_images=cfg["verify.keep-images"],
-                                rebuild_file=cfg["verify.rebuild-file"],
-                                smoke_timeout=float(cfg["verify.smoke-timeout"]), build_timeout=build_timeout)
-    return Settings(cfg["select"], [*cfg["ignore"], *cfg.ignores_for(dockerfile)], cfg["history"],
-                    cfg["unsafe-fixes"], verify_opts, cfg.slim_bases() or None)
-
-
 def _show_config(dockerfile: tuple[str, ...], config_path: Path | None, context_dir: Path | None) -> int:
     from .config import show
 
@@ -557,10 +422,7 @@ def completion_cmd(shell: str) -> None:
     cls = get_completion_class(shell)
     click.echo(cls(main, {}, "leanify", "_LEANIFY_COMPLETE").source())
 
-from .cli_pr import pr as pr_command  # noqa: E402 - registered last: cli_pr reuses process()
 main.add_command(pr_command, "pr")
-
-from .cli_bulk import bulk as bulk_command  # noqa: E402 - registered last: bulk workers reuse process()
 main.add_command(bulk_command, "bulk")
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from .bulk import EXIT_USAGE, STATUSES, BulkOptions, run_bulk, summarize
-from .cli_options import rule_ids
+from .cli_options import command_line_values, rule_ids
 from .cli_verify import VerifyOptions, verify_options
 from .errors import LeanifyError
 
@@ -64,7 +64,6 @@ def bulk(paths: tuple[str, ...], jobs: int | None, do_verify: bool, write: bool,
     Each Dockerfile's configuration (the nearest .leanify.toml or pyproject.toml [tool.leanify])
     applies as for `leanify`; the options given here replace its values in every repository.
     """
-    from .cli import command_line_values
     from .discover import discover
 
     if report is not None:

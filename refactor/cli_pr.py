@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from .cli_options import rule_ids
+from .cli_options import command_line_values, rule_ids
 from .cli_verify import VerifyOptions, verify_options
 from .config import ConfigError
 from .errors import LeanifyError
@@ -56,7 +56,6 @@ def pr(repo: Path, dockerfiles: tuple[str, ...], base: str | None, branch: str, 
     Set GITHUB_TOKEN to open the pull request through the GitHub REST API; without it the branch
     is pushed and the pull-request body is printed.
     """
-    from .cli import command_line_values
     from .pr import PrOptions, VerificationRefused, run_pr
 
     # --select ... --smoke are read back from the context: given ones replace the configuration's

@@ -12,23 +12,13 @@ import functools
 import json
 import os
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
 
+from .app import VerifyOptions
+
 EXIT_PASS, EXIT_USAGE, EXIT_FAIL, EXIT_INTERRUPTED = 0, 2, 3, 130
-
-
-@dataclass
-class VerifyOptions:
-    smoke: str | None = None
-    build_args: dict[str, str] = field(default_factory=dict)
-    build_network: str = "host"
-    keep_images: bool = False
-    rebuild_file: str | None = None
-    smoke_timeout: float = 60.0
-    build_timeout: float = 3600.0
 
 
 def _build_args(_ctx, _param, value):

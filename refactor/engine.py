@@ -475,8 +475,10 @@ class Engine:
 
     def run(self, image: str, argv: Sequence[str] | None, *, run_id: str, role: str,
             entrypoint: Sequence[str] | None = None, timeout: float = 60,
-            cap_drop_all: bool = True, mem_limit: str = "1g", user: str | None = None) -> "RunResult":
-        """Run a container confined (no network, limits, no new privileges) and remove it."""
+            cap_drop_all: bool = True, mem_limit: str = "1g", user: str | None = None,
+            environment: Mapping[str, str] | None = None) -> "RunResult":
+        """Run a container confined (no network, limits, no new privileges) and remove it.
+        ``environment`` adds to (or replaces) the image's variables, as ``docker run -e`` does."""
         from docker.types import LogConfig  # noqa: PLC0415
 
         name = f"leanify-{run_id}-{role}-{uuid.uuid4().hex[:8]}"
@@ -493,6 +495,8 @@ class Engine:
             kwargs["entrypoint"] = list(entrypoint)
         if user is not None:
             kwargs["user"] = user
+        if environment:
+            kwargs["environment"] = dict(environment)
         t0 = time.monotonic()
         container = None
         try:

@@ -6,7 +6,7 @@ The flow, in order, so that a refusal leaves nothing behind:
    GitHub repository is known when a token will be used;
 2. a temporary detached worktree of BASE (the user's checkout is never touched, and what is
    rewritten and verified is exactly what is committed);
-3. the pipeline on every Dockerfile there (``leanify.cli.process`` / ``process_verified``: the
+3. the pipeline on every Dockerfile there (``leanify.app.process`` / ``process_verified``: the
    same unit the CLI and bulk use); a failed verification refuses here — no branch, no commit,
    no push; nothing to change stops here too;
 4. the branch BRANCH is (re)made on BASE, the files are written atomically, one commit;
@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from .app import configure, process, process_verified, settings
 from .config import ConfigError
 from .errors import LeanifyError
 from .pr_body import FileOutcome, body, commit_message, title
@@ -59,7 +60,7 @@ class PrOptions:
     verify: bool = False
     dry_run: bool = False
     # configuration keys given on the command line, e.g. {"select": ["LEAN0"], "verify.smoke": "app -h"}
-    # (leanify.cli.command_line_values): each replaces the value of the Dockerfile's configuration
+    # (leanify.cli_options.command_line_values): each replaces the value of the Dockerfile's configuration
     given: dict[str, Any] = field(default_factory=dict)
     build_timeout: float = 3600.0
 
@@ -243,7 +244,6 @@ def _dockerfiles(repo: Path, base_commit: str, given: list[str]) -> list[str]:
 
 
 def _rewrite(tree: Path, rel: str, opts: PrOptions) -> FileOutcome:
-    from .cli import configure, process, process_verified, settings
     from .diff import unified_diff
 
     path = str(tree / rel)

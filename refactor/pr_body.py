@@ -216,6 +216,12 @@ def _verification_section(o: FileOutcome) -> list[str]:
         out.append(f"- {_md(r)}")
     for w in v.warnings:
         out.append(f"- warning: {_md(w)}")
+    if v.search is not None:  # the first rewrite failed: which rules broke it (leanify.culprit)
+        out.append(f"- the rewrite with every rule failed; {v.search['candidates_built']} candidate(s) were built "
+                   "to find the rules that broke it:")
+        out += [f"  - {c['rule']} rejected: {_md(c['reason'])}" for c in v.search["culprits"]]
+        if v.search["unproven"]:
+            out.append(f"  - not proven (the search stopped): {', '.join(v.search['unproven'])}")
     out.append("")
     return out
 

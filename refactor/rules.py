@@ -30,6 +30,9 @@ class Rule:
     safety: Safety
     summary: str  # one paragraph: why the rule exists
     phase: int = 50  # pipeline position: lower runs first (see transforms/__init__.py)
+    # under --verify, run the rule again with evidence from the built rewrite (the libraries its
+    # builder stage's artifacts link against: leanify.runtime_evidence) before proving it
+    needs_runtime_evidence: bool = False
     doc: str = field(default="", repr=False)  # the module docstring, the rule's documentation page
 
 

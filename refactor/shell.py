@@ -34,6 +34,7 @@ __all__ = [
     "Download",
     "Cleanup",
     "parse_script",
+    "plain_command",
     "analyze_run",
     "shell_options",
     "classify_path",
@@ -372,6 +373,35 @@ def parse_script(source: str, *, errexit: bool = False, pipefail: bool = False) 
     """Parse ``source`` as a POSIX/bash script. ``errexit``/``pipefail`` give the state the
     shell starts in (from SHELL ["/bin/bash", "-o", "pipefail", "-c"] for example)."""
     return _Reader(source, errexit, pipefail).script()
+
+
+#: node types of a command a shell runs exactly as written: assignments, words, quoting
+_PLAIN = frozenset({"command", "command_name", "variable_assignment", "variable_name", "=", "word", "number",
+                    "string", "string_content", '"', "raw_string", "concatenation", "ansi_c_string"})
+_QUOTED = frozenset({"string", "raw_string", "ansi_c_string"})
+_UNQUOTED_SPECIAL = re.compile(r"[*?\[\]{}~]")  # globs, brace expansion, tilde: the shell rewrites the word
+
+
+def plain_command(source: str) -> SimpleCommand | None:
+    """The one simple command ``source`` is, when a shell would run exactly its words with its
+    leading assignments as the environment (``A='x y' app --flag``); None when a shell would
+    do more: operators, pipes, redirections, expansions, globs, ``~``, comments, or text that
+    does not parse. Used to run a ``--smoke`` command in an image without a shell."""
+    root = _parser().parse(source.encode("utf-8")).root_node
+    if root.has_error or len(root.children) != 1 or root.children[0].type != "command":
+        return None
+
+    def plain(node, quoted: bool) -> bool:
+        if node.type not in _PLAIN:
+            return False
+        if node.type == "word" and not quoted and _UNQUOTED_SPECIAL.search(node.text.decode("utf-8", "replace")):
+            return False
+        return all(plain(c, quoted or node.type in _QUOTED) for c in node.children)
+
+    if not plain(root.children[0], False):
+        return None
+    commands = parse_script(source).commands
+    return commands[0] if len(commands) == 1 and commands[0].name else None
 
 
 def shell_options(shell: Iterable[str]) -> tuple[bool, bool] | None:

@@ -202,6 +202,7 @@ class SmokeResult:
     how: str  # "given" | "image" | "probe:python" ...
     before: RunResult | None
     after: RunResult | None
+    env: dict[str, str] = field(default_factory=dict)  # a given command's leading assignments
 
     @property
     def equal(self) -> bool:
@@ -210,6 +211,7 @@ class SmokeResult:
     def to_json(self) -> dict:
         return {
             "command": self.command, "how": self.how,
+            "env": [f"{k}={v}" for k, v in self.env.items()],  # as K=V: scrubbed like Dockerfile text
             "before": self.before.to_json() if self.before else None,
             "after": self.after.to_json() if self.after else None,
             "equal": self.equal,
@@ -246,13 +248,20 @@ def _last_line(s: str) -> str:
     return _clip(lines[-1]) if lines else ""
 
 
-def smoke_argv(smoke: str | Sequence[str]) -> list[str]:
-    """A smoke given as argv stays argv; a string with shell syntax runs under ``sh -c``."""
+def smoke_command(smoke: str | Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    """(argv, environment) of a smoke command. A list is argv as given. A string is read as a
+    shell reads it (tree-sitter-bash, ``leanify.shell.plain_command``): a plain command runs as
+    its words, its leading assignments (``SECRET_KEY=x app check``) in the environment, so an
+    image without a shell can run it; anything more (``&&``, pipes, ``$X``, globs) runs as
+    ``/bin/sh -c TEXT``. Either way it replaces the image's ENTRYPOINT and CMD."""
     if not isinstance(smoke, str):
-        return list(smoke)
-    if re.search(r"[|&;<>$`(){}*?]|\n", smoke):
-        return ["/bin/sh", "-c", smoke]
-    return shlex.split(smoke)
+        return list(smoke), {}
+    from .shell import plain_command
+
+    cmd = plain_command(smoke)
+    if cmd is None:
+        return ["/bin/sh", "-c", smoke], {}
+    return [cmd.name, *cmd.args], dict(cmd.env)
 
 
 # =============================================================================================
@@ -568,6 +577,9 @@ class Verification:
     warnings: list[str] = field(default_factory=list)
     log_tail: list[str] = field(default_factory=list)
     images: dict[str, str] = field(default_factory=dict)
+    # set by `leanify --verify` when the first rewrite failed (leanify.app): the rules that broke
+    # it, each with its failure, the candidates built to find them, and what was delivered
+    search: dict | None = None
 
     @property
     def passed(self) -> bool:
@@ -602,6 +614,8 @@ class Verification:
         }
         if self.log_tail:
             out["log_tail"] = list(self.log_tail)
+        if self.search is not None:
+            out["search"] = self.search
         return out
 
 
@@ -1231,8 +1245,9 @@ def _default_smoke(engine: Engine, before_img: str, cfg: Mapping, tree: Mapping,
 
 def run_smoke(engine: Engine, before_img: str, after_img: str, smoke, cfg: Mapping, tree: Mapping,
               run_id: str, timeout: float, has_python: bool) -> SmokeResult:
+    env: dict[str, str] = {}
     if smoke:
-        argv, how = smoke_argv(smoke), "given"
+        (argv, env), how = smoke_command(smoke), "given"
     else:
         argv, how, _ = _default_smoke(engine, before_img, cfg, tree, run_id, timeout, has_python)
         if how == "none":
@@ -1243,7 +1258,7 @@ def run_smoke(engine: Engine, before_img: str, after_img: str, smoke, cfg: Mappi
             return engine.run(img, None, run_id=run_id, role=role, timeout=timeout,
                               cap_drop_all=cap_drop)
         return engine.run(img, argv[1:], entrypoint=argv[:1], run_id=run_id, role=role,
-                          timeout=timeout, cap_drop_all=cap_drop)
+                          timeout=timeout, cap_drop_all=cap_drop, environment=env or None)
 
     cap_drop = True
     b = go(before_img, "before", True)
@@ -1252,7 +1267,7 @@ def run_smoke(engine: Engine, before_img: str, after_img: str, smoke, cfg: Mappi
         if b2.exit_code == 0:  # dropping all capabilities breaks this image: run it as-is
             b, cap_drop = b2, False
     a = go(after_img, "after", cap_drop)
-    return SmokeResult(argv, how + ("" if cap_drop else " (default capabilities)"), b, a)
+    return SmokeResult(argv, how + ("" if cap_drop else " (default capabilities)"), b, a, env)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1585,6 +1600,22 @@ def render_table(v: Verification, console) -> None:
         console.print("build log (last lines):")
         for line in v.log_tail:
             console.print("  " + line, markup=False, highlight=False)
+    if v.search is not None:
+        _render_search(v.search, console)
+
+
+def _render_search(search: dict, console) -> None:
+    """The rules that broke the first rewrite, each with its failure (``leanify.culprit``)."""
+    delivered = ", ".join(search["delivered"]) or "none (the file is left as it was)"
+    console.print(f"culprit search: {search['candidates_built']} candidate(s) built (at most "
+                  f"{search['budget']}); rules delivered: {delivered}", markup=False, highlight=False)
+    for c in search["culprits"]:
+        console.print(f"  culprit: {c['rule']} — {c['reason']}", markup=False, highlight=False)
+        for line in c["log"]:
+            console.print("    " + line, markup=False, highlight=False)
+    if search["unproven"]:
+        console.print(f"  not proven (the search stopped): {', '.join(search['unproven'])}",
+                      markup=False, highlight=False)
 
 
 __all__ = ["verify", "Verification", "render_table", "diff_config", "ConfigDiff", "compare_runs",

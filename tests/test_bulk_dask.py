@@ -54,7 +54,7 @@ def test_dask_jobs_ran_on_the_cluster_workers(tmp_path):
     copy_corpus(tmp_path / "repos", 6)
 
     def imported():
-        return "leanify.cli" in sys.modules and "leanify.transforms" in sys.modules
+        return "leanify.app" in sys.modules and "leanify.transforms" in sys.modules
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                       host="127.0.0.1", silence_logs=40) as fresh, Client(fresh.scheduler_address) as client:

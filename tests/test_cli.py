@@ -167,6 +167,7 @@ def test_bad_input_is_a_one_line_error(tmp_path: Path, case: str) -> None:
 def test_proposed_file_is_a_second_file_in_the_diff_and_is_written(tmp_path: Path, monkeypatch) -> None:
     from click.testing import CliRunner
 
+    from leanify import app
     import leanify.cli as cli
     from leanify.rules import Rule, Safety, Transform, change
 
@@ -175,7 +176,7 @@ def test_proposed_file_is_a_second_file_in_the_diff_and_is_written(tmp_path: Pat
     def propose(model, facts):
         return model, [change(rule, (1, 1), "add .dockerignore", add_file={"path": ".dockerignore", "content": ".git\n", "old": None})]
 
-    monkeypatch.setattr(cli, "all_transforms", lambda: [Transform(rule, propose)])
+    monkeypatch.setattr(app, "all_transforms", lambda: [Transform(rule, propose)])
     (tmp_path / "Dockerfile").write_text("FROM debian\n")
     monkeypatch.chdir(tmp_path)
     out = CliRunner().invoke(cli.main, ["--diff", "Dockerfile"])

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from leanify import app
 import leanify.cli as cli
 from leanify.edits import Edit
 from leanify.lint import hadolint_path
@@ -60,7 +61,7 @@ def test_lint_refuses_a_rewrite_that_adds_a_finding_and_writes_nothing(tmp_path:
         end = model.instructions[-1].end
         return model.edit([Edit(end, end, "RUN cd /tmp && touch x\n")]), [change(rule, (1, 1), "adds a cd")]
 
-    monkeypatch.setattr(cli, "all_transforms", lambda: [Transform(rule, add_cd)])
+    monkeypatch.setattr(app, "all_transforms", lambda: [Transform(rule, add_cd)])
     df = tmp_path / "Dockerfile"
     df.write_text(LEGACY)
     monkeypatch.chdir(tmp_path)

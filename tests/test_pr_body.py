@@ -109,3 +109,14 @@ def test_unverified_needs_verify_rules_are_named_not_called_safe() -> None:
         assert "applied without verification (LEAN004)" in words
     assert "#### LEAN004 — no-install-recommends (needs-verify)" in text
     assert "#### Not applied" not in text
+
+
+def test_verified_body_names_the_rules_that_broke_the_first_rewrite() -> None:
+    search = {"culprits": [{"rule": "LEAN007", "reason": "the rewritten Dockerfile does not build: step 3/5 "
+                            "`RUN npm ci` failed (exit code: 1): npm ERR! Missing: fsevents@2.3.3 from lock file",
+                            "log": []}],
+              "candidates_built": 3, "budget": 5, "delivered": ["LEAN001", "LEAN014"], "unproven": ["LEAN015"]}
+    text = body([outcome(verification=measured(search=search))], verified=True, base="main", branch="b")
+    assert "- the rewrite with every rule failed; 3 candidate(s) were built to find the rules that broke it:" in text
+    assert "  - LEAN007 rejected: the rewritten Dockerfile does not build: step 3/5 `RUN npm ci` failed" in text
+    assert "  - not proven (the search stopped): LEAN015" in text

@@ -6,6 +6,8 @@ import json
 import os
 import struct
 
+import pytest
+
 from leanify.engine import RunResult, count_buildkit_steps, count_classic_steps, redact
 from leanify.verify import (
     FileEntry,
@@ -24,7 +26,7 @@ from leanify.verify import (
     pick_rebuild_file,
     python_imports,
     runtime_relevance,
-    smoke_argv,
+    smoke_command,
     build_scripts,
 )
 
@@ -143,10 +145,38 @@ def test_smoke_equal_needs_exit_code_and_stdout():
     assert not compare_runs(run(timed_out=True, code=None), run())[0]
 
 
-def test_smoke_argv():
-    assert smoke_argv(["python", "-c", "import app"]) == ["python", "-c", "import app"]
-    assert smoke_argv("app --version") == ["app", "--version"]
-    assert smoke_argv("app --version | head -1") == ["/bin/sh", "-c", "app --version | head -1"]
+def sh(text):
+    return ["/bin/sh", "-c", text], {}
+
+
+@pytest.mark.parametrize("smoke, expected", [
+    (["python", "-c", "import app"], (["python", "-c", "import app"], {})),  # argv stays argv
+    ("app --version", (["app", "--version"], {})),
+    # leading assignments are the program's environment, as a shell reads them (issue 15: this
+    # ran `SECRET_KEY=x` as the program)
+    ("SECRET_KEY=x python manage.py check", (["python", "manage.py", "check"], {"SECRET_KEY": "x"})),
+    ("A='a b' B=\"c d\" C=e\\ f app 'x y' \"z\" w\\ v",
+     (["app", "x y", "z", "w v"], {"A": "a b", "B": "c d", "C": "e f"})),
+    ("python -c 'import sys; print(sys.argv)'", (["python", "-c", "import sys; print(sys.argv)"], {})),
+    ("env A=1 app", (["env", "A=1", "app"], {})),
+    # anything a shell does beyond running the words: the image's /bin/sh runs the text
+    ("SECRET_KEY=x python manage.py check && echo ok", sh("SECRET_KEY=x python manage.py check && echo ok")),
+    ("app --version | head -1", sh("app --version | head -1")),
+    ("A=$HOME app", sh("A=$HOME app")),
+    ("app \"$X\"", sh("app \"$X\"")),
+    ("app $(date)", sh("app $(date)")),
+    ("app *.py", sh("app *.py")),
+    ("app ~/x", sh("app ~/x")),
+    ("app {a,b}", sh("app {a,b}")),
+    ("app > /tmp/out", sh("app > /tmp/out")),
+    ("app; other", sh("app; other")),
+    ("app &", sh("app &")),
+    ("app # comment", sh("app # comment")),
+    ("A=1", sh("A=1")),
+    ("app 'unterminated", sh("app 'unterminated")),
+])
+def test_smoke_command_reads_a_string_as_a_shell_would(smoke, expected):
+    assert smoke_command(smoke) == expected
 
 
 # -- content ---------------------------------------------------------------------------------

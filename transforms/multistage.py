@@ -90,6 +90,7 @@ RULE = Rule(
     safety=Safety.NEEDS_VERIFY,
     summary="A single-stage image that compiles ships its compilers; build in a builder stage and copy only the output into a slim runtime stage.",
     phase=70,
+    needs_runtime_evidence=True,
 )
 
 VENV = "/opt/venv"

@@ -1,0 +1,218 @@
+"""The application core: one Dockerfile through the pipeline, and the proof of it on the engine.
+
+`leanify` (cli.py), `leanify bulk` and `leanify pr` are interfaces over this module: they parse
+options and print; what they share (resolving the configuration, running the rules, proving a
+rewrite with ``--verify``) lives here, free of click, so every interface runs the same code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .context import Facts
+from .errors import LeanifyError
+from .io import read_dockerfile
+from .pipeline import Result, all_transforms, run_pipeline, select
+
+
+@dataclass
+class VerifyOptions:
+    """What ``--verify`` (and ``leanify verify``) take from the options or the configuration."""
+
+    smoke: str | None = None
+    build_args: dict[str, str] = field(default_factory=dict)
+    build_network: str = "host"
+    keep_images: bool = False
+    rebuild_file: str | None = None
+    smoke_timeout: float = 60.0
+    build_timeout: float = 3600.0
+
+
+# ---- configuration ------------------------------------------------------------------------------
+#: command-line parameter -> the configuration key it replaces (`leanify`, bulk and pr share them)
+OPTION_KEYS = {"select": "select", "ignore": "ignore", "history": "history", "unsafe_fixes": "unsafe-fixes",
+               "smoke": "verify.smoke", "build_network": "verify.build-network",
+               "smoke_timeout": "verify.smoke-timeout", "keep_images": "verify.keep-images",
+               "rebuild_file": "verify.rebuild-file", "build_args": "verify.build-args"}
+
+
+def given_values(params: dict) -> dict:
+    """Configuration keys and values from the parameters the user gave (by parameter name)."""
+    return {OPTION_KEYS[p]: list(v) if isinstance(v, (list, tuple)) else v
+            for p, v in params.items() if p in OPTION_KEYS}
+
+
+def configure(dockerfile: str | None, config_path: Path | None, context_dir: Path | None, given: dict):
+    """The configuration for DOCKERFILE (``--config``, else the nearest file), each value replaced
+    by the command line's when ``given`` holds it (``given_values``). `leanify`, `leanify bulk`
+    and `leanify pr` all resolve their options here."""
+    from .config import resolve
+
+    cfg = resolve(config_path, dockerfile, context_dir)
+    for key, value in given.items():
+        cfg.override(key, value)
+    return cfg
+
+
+@dataclass
+class Settings:
+    """What one run of the pipeline (and of ``--verify``) takes from the configuration."""
+
+    select: list[str]
+    ignore: list[str]  # ignore plus the per-file-ignores matching the Dockerfile
+    history: int
+    unsafe_fixes: bool
+    verify_opts: VerifyOptions
+    slim_bases: dict | None
+
+
+def settings(cfg, dockerfile: str | None, build_timeout: float) -> Settings:
+    verify_opts = VerifyOptions(smoke=cfg["verify.smoke"], build_args=dict(cfg["verify.build-args"]),
+                                build_network=cfg["verify.build-network"], keep_images=cfg["verify.keep-images"],
+                                rebuild_file=cfg["verify.rebuild-file"],
+                                smoke_timeout=float(cfg["verify.smoke-timeout"]), build_timeout=build_timeout)
+    return Settings(cfg["select"], [*cfg["ignore"], *cfg.ignores_for(dockerfile)], cfg["history"],
+                    cfg["unsafe-fixes"], verify_opts, cfg.slim_bases() or None)
+
+
+# ---- one file -----------------------------------------------------------------------------------
+def process(path: str, select_ids=(), ignore_ids=(), context: Path | None = None, unsafe: bool = False,
+            history: int = 500, slim_bases: dict | None = None) -> Result:
+    """Read, parse and run the pipeline on one file (the unit the CLI, bulk and bots share)."""
+    model, facts = read_dockerfile(path), _facts(path, context, history, slim_bases)
+    return run_pipeline(model, facts, select(all_transforms(), select_ids, ignore_ids), unsafe=unsafe)
+
+
+def _facts(path: str, context: Path | None, history: int, slim_bases: dict | None = None) -> Facts:
+    extra = {"slim_bases": slim_bases} if slim_bases else {}
+    return Facts.for_path(None if path == "-" else Path(path), context, history=history, **extra)
+
+
+def process_verified(path: str, select_ids, ignore_ids, context: Path | None, history: int,
+                     opts: VerifyOptions, fmt: str, slim_bases: dict | None = None):
+    """The rewrite with every rule, proven on the engine. When the proof fails, the rules that
+    broke it are found (``leanify.culprit``: candidates without some rules, built with the
+    engine's cache), rejected with the failure each caused, and the rewrite without them is
+    proven and returned. Returns (result, verification); verification is None when there was
+    nothing to verify."""
+    import functools
+
+    from rich.console import Console
+
+    from .engine import Engine, EngineError, new_run_id
+    from .verify import verify
+
+    model, facts = read_dockerfile(path), _facts(path, context, history, slim_bases)  # one read: stdin cannot be read twice
+    transforms = select(all_transforms(), select_ids, ignore_ids)
+    full = run_pipeline(model, facts, transforms, unsafe=True)
+    if not full.changed:
+        return run_pipeline(model, facts, transforms, unsafe=False), None
+    ctx = str(facts.context)
+    try:
+        engine = Engine()
+    except EngineError as exc:
+        raise LeanifyError(f"--verify: {exc}") from None
+    run_id, prebuilt = new_run_id(), {}
+    status = Console(stderr=True).status("verifying") if fmt != "json" else None
+    say = (lambda msg: status.update(f"verifying: {msg}")) if status else (lambda msg: None)
+    try:
+        if status:
+            status.start()
+        if _needs_evidence(full, transforms):
+            full, facts = _with_runtime_evidence(engine, model, facts, transforms, full, ctx, run_id, opts, say)
+        prove = functools.partial(verify, context=ctx, smoke=opts.smoke, build_args=opts.build_args,
+                                  build_network=opts.build_network, keep_images=opts.keep_images,
+                                  rebuild_file=opts.rebuild_file, engine=engine, smoke_timeout=opts.smoke_timeout,
+                                  run_id=run_id, prebuilt=prebuilt, build_timeout=opts.build_timeout,
+                                  progress=say if status else None)
+        v = prove(full.source.text, full.output.text)
+        if v.passed or v.verdict == "error":  # "error": the original does not build, or a timeout
+            return full, v
+        return _without_culprits(model, facts, transforms, full, v, prove, say)
+    except EngineError as exc:
+        raise LeanifyError(f"--verify: {exc}") from None
+    finally:
+        if status:
+            status.stop()
+        if not opts.keep_images:
+            try:
+                engine.cleanup(run_id)
+            except Exception:  # noqa: BLE001 - best effort; stale images carry our label
+                pass
+
+
+def _without_culprits(model, facts, transforms, full: Result, failed, prove, say):
+    """The rewrite without the rules that broke it (``leanify.culprit.search``), proven. Each
+    candidate of the search is built with the cache and without the rebuild measurement; the
+    one delivered is then verified as the first was (cold, rebuild measured), so its figures
+    are comparable. The verification carries the search (``Verification.search``)."""
+    from .culprit import build_error, search
+    from .rules import Change
+
+    order = {t.rule.id: i for i, t in enumerate(transforms)}
+    applied = sorted({c.rule for c in full.applied}, key=lambda r: order.get(r, len(order)))
+    tried: dict[str, tuple[bool, tuple[Result, object]]] = {full.output.text: (False, (full, failed))}
+
+    def without(dropped) -> Result:
+        return run_pipeline(model, facts, [t for t in transforms if t.rule.id not in dropped], unsafe=True)
+
+    def trial(dropped: frozenset[str]):
+        cand = without(dropped)
+        if cand.output.text not in tried:  # another set of rules can write the same file
+            say(f"finding the rule that broke the rewrite: candidate {len(tried)}, without "
+                f"{', '.join(r for r in applied if r in dropped)}")
+            v = prove(cand.source.text, cand.output.text, cold=False, rebuild=False)
+            tried[cand.output.text] = (v.passed, (cand, v))
+        return tried[cand.output.text]
+
+    found = search(applied, trial, (full, failed))
+    result = without(set(applied) - set(found.delivered))
+    say("proving the rewrite without " + ", ".join(r for r, _ in found.culprits))
+    v = prove(result.source.text, result.output.text)
+    culprits = []
+    for rule, (_cand, why_v) in found.culprits:
+        why, log = _failure(why_v, build_error)
+        culprits.append({"rule": rule, "reason": why, "log": log})
+        result.changes.extend(Change(c.rule, c.title, c.lines, f"{c.reason} — rejected: verification failed ({why})",
+                                     applied=False, data=c.data) for c in full.applied if c.rule == rule)
+    for c in full.applied:
+        if c.rule in found.unproven:
+            result.changes.append(Change(c.rule, c.title, c.lines, f"{c.reason} — not applied: not proven (the "
+                                         f"search for the rule that broke the rewrite stopped after "
+                                         f"{len(tried) - 1} candidate builds)", applied=False, data=c.data))
+    v.search = {"culprits": culprits, "candidates_built": len(tried) - 1, "budget": found.budget,
+                "delivered": list(found.delivered), "unproven": list(found.unproven)}
+    return result, v
+
+
+def _failure(v, build_error) -> tuple[str, list[str]]:
+    """Why a candidate failed, in one line, and the failed build step's last output lines."""
+    why = "; ".join(v.reasons) or "verification failed"
+    if v.after.image_bytes is None and v.log_tail:  # the rewrite did not build: say where and how
+        line, log = build_error(v.log_tail)
+        return f"{why}: {line}", log
+    return why, []
+
+
+def _needs_evidence(result: Result, transforms) -> bool:
+    """Did a rule that reads build evidence (``Rule.needs_runtime_evidence``) change the file?"""
+    wanting = {t.rule.id for t in transforms if t.rule.needs_runtime_evidence}
+    return any(c.rule in wanting for c in result.applied)
+
+
+def _with_runtime_evidence(engine, model, facts, transforms, full: Result, ctx: str, run_id: str, opts,
+                           say) -> tuple[Result, Facts]:
+    """The rewrite again, the runtime packages of its multi-stage split taken from the built
+    builder stage's artifacts instead of the knowledge table (``leanify.runtime_evidence``).
+    Returns the rewrite and the facts it was made from (with the evidence when it was used)."""
+    from .runtime_evidence import gather, with_evidence
+
+    say("the libraries the builder's artifacts link against")
+    libs, _why = gather(engine, full.output.text, ctx, run_id=run_id, build_args=opts.build_args,
+                        network=opts.build_network)
+    if libs is None:
+        return full, facts  # the table's choice stands; the verification below proves or rejects it
+    evidence = with_evidence(facts, libs)
+    again = run_pipeline(model, evidence, transforms, unsafe=True)
+    return (again, evidence) if _needs_evidence(again, transforms) else (full, facts)
