@@ -133,8 +133,9 @@ def apply(model: Dockerfile, facts: Facts):
                 change(
                     RULE,
                     ins.lines,
-                    f"cleanup of {detail} moved into the RUN that created the files (line {creator.start_line}): "
-                    f"deleted in a later layer, they still ship in line {creator.start_line}'s layer (`{moved}`)",
+                    f"cleanup of {detail} moved into the RUN that created the files ({{line:creator}}): "
+                    f"deleted in a later layer, they still ship in {{line:creator}}'s layer (`{moved}`)",
+                    refs={"creator": [creator.start_line]},
                 )
             )
     return fixed(model, edits, changes)
