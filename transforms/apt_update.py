@@ -142,8 +142,8 @@ def _scan(model: Dockerfile, facts: Facts, later: list[Instruction]) -> tuple[li
     for n, j in enumerate(later):
         if j.keyword == "USER":
             if any(k.keyword in ("RUN", "ONBUILD") and _APT_WORD.search(k.original) for k in later[n + 1:]):
-                fixes = []  # installs after it run as another user: not ours to fix, and they read the lists
-            return fixes, True
+                return [], True  # installs after it run as another user: not ours to fix, and they read the lists
+            return fixes, keep  # nothing after the USER reads the lists
         if j.keyword == "ONBUILD" and _APT_WORD.search(j.original):
             keep, fixes = True, []
         if j.keyword != "RUN":
