@@ -50,10 +50,10 @@ Whose intent: a RUN counts as written as a step of its own (see `deliberate`) by
 author wrote, not by what an earlier rule made of it: `apt-get update` that LEAN002 put into
 each of three one-line installs does not make them three deliberate chains (the model's
 provenance, `Dockerfile.as_written`). Joined apt RUNs refresh the package lists once: when a
-piece ends by deleting the lists (`rm -rf /var/lib/apt/lists/*`) and the next starts by
-downloading them again with the same `apt-get update`, both go (the second download fetches
-what the first just fetched, and nothing between them changed the sources); the lists are
-still deleted at the end.
+piece starts by downloading the lists again with the same `apt-get update` that downloaded them
+before it, and only apt ran since, that update goes (it would fetch what the first just fetched:
+nothing between changed the sources), and so does a deletion of the lists
+(`rm -rf /var/lib/apt/lists/*`) right before it; the lists are still deleted at the end.
 
 Only stages that ship: the last stage and the stages it is built `FROM` (or copies whole). A
 builder's layers never leave the build, so merging them buys no image size, and separate RUNs
@@ -296,14 +296,17 @@ def _lists_removal(item: Item) -> bool:
 
 
 def _refresh_once(model: Dockerfile, pieces: list[Piece]) -> tuple[list[Piece], int]:
-    """Drop ``rm -rf /var/lib/apt/lists/* && apt-get update`` between two joined pieces when the
-    lists were downloaded by the same ``apt-get update`` and since then only apt itself ran: the
-    second download would fetch what the first just fetched (see the docstring)."""
+    """Drop a piece's leading ``apt-get update`` when the lists it would download were just
+    downloaded by the same update and since then only apt itself ran; when the piece before
+    deleted them at its end (``rm -rf /var/lib/apt/lists/*``), that deletion goes too. The lists
+    are still deleted at the end where they were (see the docstring)."""
     info = [_flat_items(model, p, k == len(pieces) - 1) for k, p in enumerate(pieces)]
     cuts = [[p.ins.body_start, p.ins.body_start + len(p.text(k == len(pieces) - 1) or "")] if p.ins else None
             for k, p in enumerate(pieces)]
     dropped = 0
     fresh: tuple[str, ...] | None = None  # the update whose lists are current, when only apt ran after it
+    removed = False  # ... and the piece before deleted them at its end
+    left = 0  # items left in the piece before
     for k, got in enumerate(info):
         if got is None:
             fresh = None
@@ -312,13 +315,15 @@ def _refresh_once(model: Dockerfile, pieces: list[Piece]) -> tuple[list[Piece], 
         lo = 0
         prev = info[k - 1] if k else None
         if (prev is not None and fresh is not None and len(items) >= 2 and _apt_update(items[0]) == fresh
-                and "#" not in model.text[prev[1][-2][1] : prev[1][-1][0]]
-                and "#" not in model.text[spans[0][0] : spans[1][0]]):
-            cuts[k - 1][1] = prev[1][-2][1]  # the previous piece ends before its `rm -rf` of the lists
+                and "#" not in model.text[spans[0][0] : spans[1][0]]
+                and (not removed or (left >= 2 and "#" not in model.text[prev[1][-2][1] : prev[1][-1][0]]))):
+            if removed:
+                cuts[k - 1][1] = prev[1][-2][1]  # the piece before ends before its `rm -rf` of the lists
             cuts[k][0] = spans[1][0]  # this one starts after its `apt-get update`
             lo = 1
             dropped += 1
-        fresh = _fresh_after(items[lo:], fresh if lo else None)
+        fresh, removed = _fresh_after(items[lo:], fresh if lo else None)
+        left = len(items) - lo
     out = list(pieces)
     for k, p in enumerate(pieces):
         cut = cuts[k]
@@ -328,17 +333,17 @@ def _refresh_once(model: Dockerfile, pieces: list[Piece]) -> tuple[list[Piece], 
     return out, dropped
 
 
-def _fresh_after(items: list[Item], fresh: tuple[str, ...] | None) -> tuple[str, ...] | None:
-    """The update whose lists a piece ends with deleting, when after it only apt ran (None: none)."""
-    if len(items) < 2 or not _lists_removal(items[-1]):
-        return None
-    for it in items[:-1]:
+def _fresh_after(items: list[Item], fresh: tuple[str, ...] | None) -> tuple[tuple[str, ...] | None, bool]:
+    """After a piece: the update whose lists are current when only apt ran since (None: none or
+    something else ran), and whether the piece ends by deleting them."""
+    removed = bool(items) and _lists_removal(items[-1])
+    for it in items[:-1] if removed else items:
         words = _apt_update(it)
         if words is not None:
             fresh = words
         elif not (it.kind == "command" and len(it.commands) == 1 and it.commands[0].basename in ("apt-get", "apt")):
-            return None
-    return fresh
+            return None, False
+    return fresh, removed
 
 
 def _flat_items(model: Dockerfile, p: Piece, last: bool) -> tuple[list[Item], list[tuple[int, int]]] | None:
