@@ -204,8 +204,8 @@ def _run(model: Dockerfile, facts: Facts, transforms: list[Transform], unsafe: b
             break
     result.output = current
     seen: set[tuple] = set()
-    for t in transforms:  # in rule order; one per rule, instruction as written and kind of message
-        for c in pending.get(t.rule.id, []):
+    for t in transforms:  # in rule order, then the file's; one per rule, instruction as written and message
+        for c in sorted(pending.get(t.rule.id, []), key=lambda c: c.lines):
             key = (c.rule, c.lines, c.template, c.kind)
             if key in seen:
                 continue

@@ -269,7 +269,7 @@ def analyze(model: Dockerfile, facts: Facts) -> Plan | Skip | None:
         return Skip("unreadable RUN", unreadable.lines, "a RUN is not a plain shell script leanify can read (exec form, heredoc or another SHELL): its effect on the image is unknown")
     if unknown is not None:
         ins, st = unknown
-        return Skip("unknown step", ins.lines, f"{st.why or st.item.text}: left as one stage")
+        return Skip("unknown step", _step_lines(model, runs[ins.index], st), f"{st.why or st.item.text}: left as one stage")
     if not build_runs:
         return Skip("no build step", build_pkgs[0][0].lines, f"installs build tools ({build_pkgs[0][1]}) but runs no build step leanify knows")
     if "$" in base:
@@ -357,6 +357,15 @@ def analyze(model: Dockerfile, facts: Facts) -> Plan | Skip | None:
         if len(kinds) > 1 and not run.reading.ops_ok:
             return Skip("mixed RUN", run.ins.lines, "this RUN joins build and runtime steps with ; or ||: taking it apart would change its exit status")
     return plan
+
+
+def _step_lines(model: Dockerfile, run: _Run, st: Step) -> tuple[int, int]:
+    """The line a step of a RUN starts on (a long RUN: the line of that command, not the RUN's first)."""
+    got = run.ins.logical()
+    if got is None or not got[1] or st.item.start + run.shift >= len(got[1]):
+        return run.ins.lines
+    line = model.text.count("\n", 0, got[1][st.item.start + run.shift]) + 1
+    return (line, line)
 
 
 def _runs_a_build(ins: Instruction) -> str | None:
