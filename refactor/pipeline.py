@@ -294,7 +294,8 @@ def _carry_origin(old: str, new: str, origin: list[int]) -> list[int]:
     take the number of the original line they replaced or follow."""
     a, b = split_lines(old), split_lines(new)
     out: list[int | None] = [None] * len(b)
-    sm = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    # a blank line anchors nothing: between rewritten RUNs it would pair each with the wrong one
+    sm = difflib.SequenceMatcher(lambda line: not line.strip(), a, b, autojunk=False)
     ops = sm.get_opcodes()
     removed: dict[str, list[int]] = {}
     for tag, i1, i2, j1, j2 in ops:
@@ -313,15 +314,38 @@ def _carry_origin(old: str, new: str, origin: list[int]) -> list[int]:
             continue
         anchor = origin[i1] if i1 < len(origin) else (origin[-1] if origin else 1)
         span = origin[i1:i2] or [anchor]
+        paired = _align(a[i1:i2], b[j1:j2]) if tag == "replace" else {}
         for k, j in enumerate(range(j1, j2)):
             if out[j] is not None:
                 continue
-            best = max(range(i1, i2), key=lambda i: _resemblance(a[i], b[j]), default=None)
-            if best is not None and _resemblance(a[best], b[j]) >= 0.5:
-                out[j] = origin[best]
-            else:
-                out[j] = span[min(k, len(span) - 1)]
+            out[j] = origin[i1 + paired[k]] if k in paired else span[min(k, len(span) - 1)]
     return [o for o in out if o is not None] or [1]
+
+
+def _align(old: list[str], new: list[str]) -> dict[int, int]:
+    """new index -> old index: the order-keeping pairing of a replaced block's lines with the
+    most resemblance in all (a rule rewrites lines in place, drops some, adds some); a line
+    that resembles none (under half) is left unpaired. Large blocks: none (positional)."""
+    n, m = len(old), len(new)
+    if not n or not m or n * m > 2500:
+        return {}
+    score = [[_resemblance(old[i], new[j]) for j in range(m)] for i in range(n)]
+    best = [[0.0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            take = score[i][j] + best[i + 1][j + 1] if score[i][j] >= 0.5 else 0.0
+            best[i][j] = max(take, best[i + 1][j], best[i][j + 1])
+    pairs: dict[int, int] = {}
+    i = j = 0
+    while i < n and j < m:
+        if score[i][j] >= 0.5 and best[i][j] == score[i][j] + best[i + 1][j + 1]:
+            pairs[j] = i
+            i, j = i + 1, j + 1
+        elif best[i][j] == best[i + 1][j]:
+            i += 1
+        else:
+            j += 1
+    return pairs
 
 
 def _resemblance(a: str, b: str) -> float:

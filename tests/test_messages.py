@@ -131,6 +131,13 @@ def test_a_rewritten_line_keeps_the_number_of_the_line_it_most_resembles() -> No
     assert _carry_origin(old, new, [1, 2, 3, 4, 5]) == [1, 3, 4, 5]
 
 
+def test_blank_lines_between_rewritten_runs_do_not_shift_their_numbers() -> None:
+    old = "FROM d\nRUN apt-get update\n\nRUN apt-get install -y a\n\nRUN apt-get install -y b\n"
+    new = "FROM d\nRUN apt-get update && apt-get install -y a\n\nRUN apt-get update && apt-get install -y b\n"
+    got = _carry_origin(old, new, [1, 2, 3, 4, 5, 6])
+    assert (got[1], got[3]) == (4, 6)
+
+
 def test_an_apt_update_and_three_installs_become_one_run(tmp_path: Path) -> None:
     """LEAN002 puts `apt-get update` into each install; LEAN010 must not take those chains for the
     author's deliberate split, and the joined RUN refreshes the lists once."""
