@@ -32,8 +32,9 @@ def lines(path: str, result) -> list[str]:
     for c in result.changes:
         kind = "warning" if level(c, safety.get(c.rule)) == "warning" else "notice"
         out.append(command(kind, c.reason, file=path, line=c.lines[0], endLine=c.lines[1], title=f"{c.rule} {c.title}"))
-    for line, note in getattr(result, "notes", []):
-        out.append(command("notice", note, file=path, line=line, title="leanify"))
+    for note in getattr(result, "notes", []):
+        out.append(command("notice", note.message, file=path, line=note.line,
+                           title=f"{note.rule} {note.kind}" if note.rule else "leanify"))
     for err in result.errors:
         out.append(command("warning", err, file=path, line=1, title="leanify"))
     return out

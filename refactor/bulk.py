@@ -106,7 +106,8 @@ def process_found(found: Found, opts: BulkOptions) -> dict:
     rec["rules"] = sorted({c.rule for c in applied})
     rec["changes"] = [{"rule": c.rule, "lines": list(c.lines), "reason": c.reason} for c in applied]
     rec["suggestions"] = [{"rule": c.rule, "lines": list(c.lines), "reason": c.reason} for c in result.suggested]
-    rec["reasons"] = [f"{c.rule}: {c.reason}" for c in applied]
+    rec["reasons"] = [f"{c.rule}: {c.reason}" for c in applied] or [n.message for n in result.declined]
+    rec["notes"] = [n.to_json() for n in result.notes]  # suppressions, rules that declined (and why), RUNs not read
     rec["files"] = sorted(result.files)
     if result.errors:
         rec["warnings"] = list(result.errors)

@@ -1,8 +1,8 @@
 """Reports of a ``leanify bulk`` run; the format follows the file name.
 
 - ``.json``: ``{"leanify_bulk": 1, "summary": {...}, "files": [record, ...]}``, one record per file
-  (path, repo, repo_root, status, rules, changes, suggestions, reasons, files, error,
-  verification, written).
+  (path, repo, repo_root, status, rules, changes, suggestions, reasons, notes, files, error,
+  verification, written); an unchanged file's ``reasons`` say why, when a rule declined.
 - ``.csv``: one row per file, the figures flattened.
 - ``.md``: counts, changes per rule, a table of the files (a PR or wiki page).
 - ``.html``: one self-contained page (no network, no external script or font): counts, a
@@ -122,7 +122,7 @@ def render_md(records: list[dict], summary: dict, meta: dict) -> str:
             lines.append(f"| {_md_cell(repo)} | {_human(b)} | {_human(a)} | {_pct(b, a)} |")
     lines += ["", "## Files", "", "| repository | path | status | rules | note |", "| --- | --- | --- | --- | --- |"]
     for r in records:
-        note = r.get("error") or ("; ".join(r["reasons"]) if r["status"] == "skipped" else "")
+        note = r.get("error") or ("; ".join(r["reasons"]) if r["status"] in ("skipped", "unchanged") else "")
         lines.append(f"| {_md_cell(r['repo'])} | {_md_cell(r['path'])} | {r['status']} | {' '.join(r['rules'])} | {_md_cell(note)} |")
     return "\n".join(lines) + "\n"
 
@@ -263,7 +263,8 @@ def render_html(records: list[dict], summary: dict, meta: dict) -> str:
             note_bits.append(f'<span class="err">{_e(r["error"])}</span>')
         if r["reasons"]:
             items = "".join(f"<li>{_e(x)}</li>" for x in r["reasons"])
-            label = "why skipped" if r["status"] == "skipped" else f"{len(r['reasons'])} reason(s)"
+            label = (f"why {r['status']}" if r["status"] in ("skipped", "unchanged")
+                     else f"{len(r['reasons'])} reason(s)")
             note_bits.append(f"<details><summary>{label}</summary><ul>{items}</ul></details>")
         if r["files"]:
             note_bits.append("new files: " + ", ".join(f"<code>{_e(f)}</code>" for f in r["files"]))

@@ -189,8 +189,10 @@ def run(dockerfile: str, show_diff: bool, explain: bool, write: bool, check: boo
     if not quiet:
         for err in result.errors:
             click.echo(f"{label}: {console.label('warning', 'warning', tty_err)}: {err}", err=True, color=tty_err)
-        for line, note in result.notes:
-            click.echo(f"{label}:{line}: {console.label('note', 'note', tty_err)}: {note}", err=True, color=tty_err)
+        for note in result.notes:
+            if note.matters:
+                continue  # said after the output (_echo_declined), in the summary line, the JSON or the annotations
+            click.echo(f"{label}:{note.line}: {console.label('note', 'note', tty_err)}: {note.message}", err=True, color=tty_err)
     if verbose and fmt == "text" and not (explain and not (check or show_diff or write)):
         for c in result.changes:
             click.echo(f"{label}:{c.lines[0]}: {c.rule}: {c.reason}", err=True)
@@ -227,6 +229,8 @@ def run(dockerfile: str, show_diff: bool, explain: bool, write: bool, check: boo
         console.echo(console.diff(diff, console.colour(sys.stdout)), nl=False)
         if explain and not quiet:
             _echo_pending(label, result)
+        if not quiet:
+            _echo_declined(label, result)
     elif write:
         if not quiet:
             click.echo(summary(label, result, written=True), err=True)
@@ -235,6 +239,8 @@ def run(dockerfile: str, show_diff: bool, explain: bool, write: bool, check: boo
         if explain:
             for c in result.changes:
                 click.echo(f"{label}:{c.lines[0]}: {c.rule}: {c.reason}", err=True)
+        if not quiet:
+            _echo_declined(label, result)
     if verification is not None and not verification.passed:
         sys.exit(EXIT_VERIFY_FAILED)
     sys.exit(EXIT_CHANGES if check and result.changed else EXIT_OK)
@@ -330,7 +336,7 @@ def to_json(label: str, result: Result, diff: str) -> dict:
         "output": result.output.text,
         "files": [{"path": p, "created": old is None, "content": new} for p, (old, new) in sorted(result.files.items())],
         "errors": result.errors,
-        "notes": [{"line": line, "message": note} for line, note in result.notes],
+        "notes": [n.to_json() for n in result.notes],
     }
 
 
@@ -345,11 +351,15 @@ def summary(label: str, result: Result, written: bool = False) -> str:
     pending = result.suggested  # needs-verify rewrites not applied, and findings (secrets, heavy packages ...)
     tail = (f"{len(pending)} finding(s) not applied ({', '.join(sorted({c.rule for c in pending}))})"
             if pending else "")
+    why = "; ".join(n.message for n in result.declined)  # a rule that declined, RUNs not read: not "already lean"
     if not result.changed:
+        if why:
+            return f"{label}: no changes" + (f"; {tail}" if tail else "") + f"; {why}"
         return f"{label}: already lean" + (f" ({tail})" if tail else "")
     rules = sorted({c.rule for c in applied})
     verb = "written" if written else "would be made"
-    return f"{label}: {len(applied)} change(s) {verb} ({', '.join(rules)})" + (f"; {tail}" if tail else "")
+    return (f"{label}: {len(applied)} change(s) {verb} ({', '.join(rules)})" + (f"; {tail}" if tail else "")
+            + (f"; {why}" if why else ""))
 
 
 def _echo_pending(label: str, result: Result) -> None:
@@ -357,6 +367,14 @@ def _echo_pending(label: str, result: Result) -> None:
     ``file:line: RULE: reason`` line each on stderr."""
     for c in result.suggested:
         click.echo(f"{label}:{c.lines[0]}: {c.rule}: {c.reason}", err=True)
+
+
+def _echo_declined(label: str, result: Result) -> None:
+    """Why something a rule would do was not done (a rule declined, RUNs not read), after the
+    output: ``file:line: note: RULE not applied: line N: reason`` on stderr."""
+    tty_err = console.colour(sys.stderr)
+    for note in result.declined:
+        click.echo(f"{label}:{note.line}: {console.label('note', 'note', tty_err)}: {note.message}", err=True, color=tty_err)
 
 
 def _diff_path(path: str) -> str:

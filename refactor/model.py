@@ -184,6 +184,11 @@ class Stage:
 class Dockerfile:
     """A parsed Dockerfile that renders back to exactly the text it came from."""
 
+    #: provenance, set by the pipeline (``with_origin``): the file as the user wrote it, and for
+    #: each line of this text the line of that file it comes from. None: this is that file.
+    written: Dockerfile | None = None
+    origin: tuple[int, ...] | None = None
+
     def __init__(self, text: str, instructions: Sequence[Instruction], directives: dict[str, str]):
         self.text = text
         self.instructions: tuple[Instruction, ...] = tuple(instructions)
@@ -369,6 +374,54 @@ class Dockerfile:
                 break
             start = line_start
         return (max(start, prev_end), ins.start)
+
+    # ---- provenance ---------------------------------------------------------------------
+    def with_origin(self, written: Dockerfile, origin: Sequence[int]) -> Dockerfile:
+        """This model, knowing which line of ``written`` (the file as the user wrote it) each of
+        its lines comes from (a copy: the model a rule returned is not changed)."""
+        import copy
+
+        out = copy.copy(self)
+        out.written, out.origin = (None, None) if written is self else (written, tuple(origin))
+        return out
+
+    def as_written(self, ins: Instruction) -> tuple[Instruction, ...]:
+        """The instructions of the file as the user wrote it that ``ins`` comes from: ``(ins,)``
+        in that file itself. A rule that judges the author's intent (a RUN written as a chain of
+        its own) reads these, not an earlier rule's rewrite of them."""
+        if self.written is None or self.origin is None:
+            return (ins,)
+        lines = {self.origin[n - 1] for n in range(ins.start_line, ins.end_line + 1) if 0 < n <= len(self.origin)}
+        return tuple(i for i in self.written.instructions if any(i.start_line <= n <= i.end_line for n in lines))
+
+    def shipped_stages(self) -> frozenset[int]:
+        """The stages whose layers are in the image: the last stage and the stages it is built
+        FROM (``FROM base``), and any stage copied whole (``COPY --from=stage / ...``). Layers of
+        the others (a builder) never leave the build: making them smaller buys nothing."""
+        if not self.stages:
+            return frozenset()
+        by_name = {s.name.lower(): s.index for s in self.stages if s.name}
+
+        def stage_of(ref: str) -> int | None:
+            if ref.lower() in by_name:
+                return by_name[ref.lower()]
+            return int(ref) if ref.isdigit() and int(ref) < len(self.stages) else None
+
+        todo, shipped = [self.stages[-1].index], set()
+        while todo:
+            k = todo.pop()
+            if k in shipped:
+                continue
+            shipped.add(k)
+            parent = stage_of(self.stages[k].base)
+            if parent is not None and parent < k:
+                todo.append(parent)
+            for ins in self.stage_instructions(k):
+                src = ins.flag("from") if ins.command in ("COPY", "ADD") else None
+                if src is not None and stage_of(src) is not None and any(
+                        v.rstrip("/") in ("", ".") or v == "/" for v in ins.value[:-1]):
+                    todo.append(stage_of(src))
+        return frozenset(shipped)
 
     # ---- editing ------------------------------------------------------------------------
     def edit(self, edits: Iterable[Edit]) -> "Dockerfile":

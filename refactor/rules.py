@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import inspect
+import re
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Callable, Iterable
@@ -36,19 +37,52 @@ class Rule:
     doc: str = field(default="", repr=False)  # the module docstring, the rule's documentation page
 
 
+#: ``{line:NAME}`` in a reason: the lines ``refs[NAME]`` names, rendered after the pipeline has
+#: mapped them to the file as the user wrote it ("line 7", "lines 6, 8").
+_REF = re.compile(r"\{line:([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def render_lines(lines: Iterable[int]) -> str:
+    got = sorted(set(lines))
+    return ("line " if len(got) == 1 else "lines ") + ", ".join(map(str, got))
+
+
 @dataclass(frozen=True)
 class Change:
-    """One proposed rewrite: which rule, which source lines (1-based, inclusive), and why."""
+    """One proposed rewrite: which rule, which source lines (1-based, inclusive), and why.
+
+    A reason that names other lines does not write their numbers: a rule sees a file other
+    rules may have rewritten already, whose numbers are not the user's. It writes
+    ``{line:NAME}`` in ``template`` and the lines in ``refs`` (``(("creator", (5,)),)``); the
+    pipeline maps ``refs`` back to the original file as it maps ``lines``, and ``reason`` renders
+    them. ``kind`` is ``"change"`` (a rewrite, applied or suggested, or a finding) or
+    ``"declined"``: the rule looked at ``lines`` and left them alone for the reason given (the
+    pipeline turns it into a note, ``leanify.pipeline.Note``)."""
 
     rule: str
     title: str
     lines: tuple[int, int]
-    reason: str
+    template: str
     applied: bool = True
     data: dict = field(default_factory=dict, compare=False)  # rule-specific figures (scores, sizes)
+    refs: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    kind: str = "change"
+
+    @property
+    def reason(self) -> str:
+        if not self.refs:
+            return self.template
+        refs = dict(self.refs)
+        return _REF.sub(lambda m: render_lines(refs[m.group(1)]) if m.group(1) in refs else m.group(0), self.template)
+
+    @property
+    def declined(self) -> bool:
+        return self.kind == "declined"
 
     def to_json(self) -> dict:
         out = {"rule": self.rule, "title": self.title, "lines": list(self.lines), "reason": self.reason}
+        if self.refs:
+            out["refs"] = {name: list(lines) for name, lines in self.refs}
         if not self.applied:
             out["applied"] = False
         if self.data:
@@ -72,8 +106,24 @@ class Transform:
         return cls(rule, module.apply)
 
 
-def change(rule: Rule, lines: tuple[int, int], reason: str, **data) -> Change:
-    return Change(rule.id, rule.title, (lines[0], lines[1]), reason, data=data)
+def change(rule: Rule, lines: tuple[int, int], reason: str, refs: dict[str, Iterable[int]] | None = None,
+           **data) -> Change:
+    """A change of ``rule`` at ``lines``; ``refs`` names the other lines ``reason`` cites as
+    ``{line:NAME}`` (see ``Change``)."""
+    return Change(rule.id, rule.title, (lines[0], lines[1]), reason, data=data, refs=_refs(refs))
+
+
+def declined(rule: Rule, lines: tuple[int, int], reason: str, refs: dict[str, Iterable[int]] | None = None,
+             **data) -> Change:
+    """Why ``rule`` left ``lines`` alone, when that matters to the user (an image that keeps its
+    toolchain is not "already lean"): ``--check``, the notes on stderr, the JSON ``notes`` and
+    the bulk reports say it as ``RULE not applied: line N: reason``."""
+    return Change(rule.id, rule.title, (lines[0], lines[1]), reason, applied=False, data=data, refs=_refs(refs),
+                  kind="declined")
+
+
+def _refs(refs: dict[str, Iterable[int]] | None) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    return tuple((name, tuple(lines)) for name, lines in (refs or {}).items())
 
 
 def fixed(model: "Dockerfile", edits: Iterable["Edit"], changes: list[Change]) -> tuple["Dockerfile", list[Change]]:

@@ -43,7 +43,7 @@ def test_per_instruction_rule_skips_only_the_suppressed_instruction() -> None:
     assert "install -y curl" in r.output.text and "install -y jq" in r.output.text
     assert "apt-get install wget\n" in r.output.text  # untouched
     assert {c.lines for c in r.changes} == {(2, 2), (5, 5)}
-    assert r.notes and r.notes[0][0] == 4 and "LEAN003" in r.notes[0][1]
+    assert r.notes and r.notes[0].line == 4 and "LEAN003" in r.notes[0].message
     # other rules still change the suppressed instruction
     r = run_pipeline(src, transforms=only("LEAN003", "LEAN009"))
     assert "apt-get install wget && rm -rf /var/lib/apt/lists/*" in r.output.text
@@ -110,7 +110,7 @@ def test_multistage_split_held_back_by_a_suppressed_instruction() -> None:
     sup = src.replace("RUN CGO_ENABLED=0", "# leanify: ignore=LEAN014\nRUN CGO_ENABLED=0")
     r = run_pipeline(sup, facts, only("LEAN014"), unsafe=True)
     assert r.output.text == sup and not r.applied
-    assert any("LEAN014" in n for _, n in r.notes)
+    assert any("LEAN014" in n.message for n in r.notes)
     # a suppression for another rule does not stop it
     other = src.replace("RUN CGO_ENABLED=0", "# leanify: ignore=LEAN010\nRUN CGO_ENABLED=0")
     assert len(Dockerfile.parse(run_pipeline(other, facts, only("LEAN014"), unsafe=True).output.text).stages) == 2
@@ -127,8 +127,8 @@ def test_own_multistage_comment_is_not_a_directive() -> None:
 def test_skip_file() -> None:
     src = "# syntax=docker/dockerfile:1\n# owned by team x\n# leanify: skip-file\nFROM debian:bookworm\nMAINTAINER me\n"
     r = run_pipeline(src)
-    assert r.output.text == src and not r.changes and r.notes == [(3, r.notes[0][1])]
-    assert "skip-file" in r.notes[0][1]
+    assert r.output.text == src and not r.changes and [n.line for n in r.notes] == [3]
+    assert "skip-file" in r.notes[0].message
 
 
 def test_skip_file_cli(tmp_path: Path) -> None:

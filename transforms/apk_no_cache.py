@@ -22,6 +22,8 @@ on that index being there; removing it is not provably redundant, so the index i
 commands left.
 
 Left alone:
+- a stage that does not ship (a builder only copied from): its layers never reach the image,
+  so the flag there would buy nothing;
 - a RUN with a `--mount=type=cache` (the cache is meant to persist, outside the layer), or a
   stage that enables apk's package cache (`/etc/apk/cache`);
 - `RUN --network=none` and `apk add --no-network` (`--no-cache` must download the index; working
@@ -80,9 +82,10 @@ def _wanted(call) -> bool:
 
 def apply(model: Dockerfile, facts: Facts):
     edits, changes = [], []
+    shipped = model.shipped_stages()
     for ins in run_instructions(model):
-        if "apk" not in run_text(ins):
-            continue
+        if "apk" not in run_text(ins) or ins.stage not in shipped:
+            continue  # a builder's cache never reaches the image: the flag would buy nothing there
         script = analyze_run(ins, model)
         if script is None or not script.ok:
             continue

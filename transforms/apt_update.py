@@ -142,8 +142,8 @@ def _scan(model: Dockerfile, facts: Facts, later: list[Instruction]) -> tuple[li
     for n, j in enumerate(later):
         if j.keyword == "USER":
             if any(k.keyword in ("RUN", "ONBUILD") and _APT_WORD.search(k.original) for k in later[n + 1:]):
-                fixes = []  # installs after it run as another user: not ours to fix, and they read the lists
-            return fixes, True
+                return [], True  # installs after it run as another user: not ours to fix, and they read the lists
+            return fixes, keep  # nothing after the USER reads the lists
         if j.keyword == "ONBUILD" and _APT_WORD.search(j.original):
             keep, fixes = True, []
         if j.keyword != "RUN":
@@ -201,15 +201,16 @@ def apply(model: Dockerfile, facts: Facts):
                 removal = _removal(model, u_ins, u_script, u_shift, k)
                 if removal is not None:
                     edits.append(removal)
-                    lines = ", ".join(str(j.start_line) for j, _, _ in fixes)
-                    where = f"the RUN that installs (line {lines})" if len(fixes) == 1 else f"the RUNs that install (lines {lines})"
-                    changes.append(change(RULE, u_ins.lines, f"`{text}` moved into {where}: alone, its cached layer keeps "
-                                          "serving the same old lists to every later install"))
+                    where = "the RUN that installs" if len(fixes) == 1 else "the RUNs that install"
+                    changes.append(change(RULE, u_ins.lines, f"`{text}` moved into {where} ({{line:installs}}): alone, its "
+                                          "cached layer keeps serving the same old lists to every later install",
+                                          refs={"installs": [j.start_line for j, _, _ in fixes]}))
             for j, call, _ in fixes:
                 changes.append(change(RULE, j.lines, f"{describe(call, 4)} used the package lists of the `{text}` in its own "
-                                      f"RUN on line {u_ins.start_line}, a layer the build cache keeps as long as that line is "
+                                      "RUN on {line:update}, a layer the build cache keeps as long as that line is "
                                       "unchanged: once it is cached, editing this install resolves packages against stale "
-                                      f"lists (missing versions, 404s); added `{_same_tool(text, u_call, call)}` to this RUN"))
+                                      f"lists (missing versions, 404s); added `{_same_tool(text, u_call, call)}` to this RUN",
+                                      refs={"update": [u_ins.start_line]}))
     return fixed(model, edits, changes)
 
 

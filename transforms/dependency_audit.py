@@ -215,12 +215,12 @@ def _rewrite(model: Dockerfile, facts: Facts, audit: da.Audit, inst: da.PipInsta
         pip = _pip_word(inst)
         names = " ".join(dict.fromkeys(r.name for r in used_later))
         edits.append(model.insert_after(last_use, f"{_kw(model, 'RUN')} {pip} uninstall -y {names}"))
-        where = ", ".join(f"line {i.lines[0]}" for i in sorted(set(steps), key=lambda i: i.index))
         listed = ", ".join(f"{r.name} ({r.file}:{r.line}; {_where(audit, r)})" for r in used_later)
         changes.append(change(RULE, last_use.lines,
                               f"test/dev tools never imported by {runs} stay in the builder for the build steps that use them "
-                              f"({where}) and are uninstalled after the last of them, before the runtime stage copies the "
-                              f"builder's packages: {listed} (their own dependencies stay)", files=[top.rel]))
+                              "({line:steps}) and are uninstalled after the last of them, before the runtime stage copies the "
+                              f"builder's packages: {listed} (their own dependencies stay)",
+                              refs={"steps": [i.lines[0] for i in sorted(set(steps), key=lambda i: i.index)]}, files=[top.rel]))
     return edits, changes
 
 

@@ -113,7 +113,14 @@ def _uses(analysis: pi.Analysis, facts: Facts, top: str) -> dict[str, list[str]]
 
 
 def _finding(inst: da.PipInstall, reason: str, files: list[str]) -> Change:
-    return Change(RULE.id, RULE.title, inst.ins.lines, reason, applied=False, data={"files": files})
+    return Change(RULE.id, RULE.title, inst.ins.lines, reason, applied=False, data={"files": files},
+                  refs=(("run", (inst.ins.lines[0],)),))
+
+
+def _files(where: str, files: list[str]) -> list[str]:
+    """The requirements file ``where`` names (``requirements.txt:3``; none for the RUN's own
+    command line) and the code files."""
+    return ([where.rsplit(":", 1)[0]] if not where.startswith("the RUN") else []) + files
 
 
 def _requirements(inst: da.PipInstall) -> list[tuple[str, str, str]]:
@@ -122,7 +129,7 @@ def _requirements(inst: da.PipInstall) -> list[tuple[str, str, str]]:
     for p in inst.packages:
         m = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(.*)$", p)
         if m and "/" not in p:
-            out.append((m.group(1), m.group(2), f"the RUN on line {inst.ins.lines[0]}"))
+            out.append((m.group(1), m.group(2), "the RUN on {line:run}"))
     return out
 
 
@@ -159,7 +166,7 @@ def apply(model: Dockerfile, facts: Facts):
             if gui or not files:
                 continue  # it opens windows, or the code that would show it is not in the build context
             changes.append(_finding(inst, f"{name} ({where}) → {info['instead']}: {info['why']}; the runtime code "
-                                          f"({shown}) opens no window (no cv2.imshow/namedWindow/waitKey)", [where.rsplit(':', 1)[0]] + files))
+                                          f"({shown}) opens no window (no cv2.imshow/namedWindow/waitKey)", _files(where, files)))
         elif key.startswith("tensorflow"):
             if not cpu:
                 continue
@@ -168,10 +175,10 @@ def apply(model: Dockerfile, facts: Facts):
                 changes.append(_finding(inst, f"{name} ({where}) → {info['interpreter_only']}: the runtime code ({shown}) "
                                               "uses only the TFLite interpreter (tf.lite.Interpreter), which tflite-runtime "
                                               "(or its successor ai-edge-litert) provides as tflite_runtime.interpreter.Interpreter in a few MB; "
-                                              f"{info['why']}", [where.rsplit(':', 1)[0]] + files))
+                                              f"{info['why']}", _files(where, files)))
             else:
                 changes.append(_finding(inst, f"{name} ({where}; imported by {shown}) → {info['instead']} in this CPU image "
-                                              f"({base}): {info['why']}", [where.rsplit(':', 1)[0]] + files))
+                                              f"({base}): {info['why']}", _files(where, files)))
         elif key in ("torch", "torchvision", "torchaudio"):
             if not cpu or "+cpu" in spec:
                 continue
@@ -181,8 +188,8 @@ def apply(model: Dockerfile, facts: Facts):
             cuda = [u for u in idx if re.search(r"download\.pytorch\.org/whl/(nightly/)?(cu|rocm)", u)]
             src = f"from the CUDA index {cuda[0]}" if cuda else "from PyPI (its Linux wheels depend on the nvidia-* CUDA wheels)"
             changes.append(_finding(inst, f"{name} ({where}; imported by {shown}) {src} in a CPU image ({base}): install it with "
-                                          f"--index-url {info['cpu_index']}; {info['why']}", [where.rsplit(':', 1)[0]] + files))
+                                          f"--index-url {info['cpu_index']}; {info['why']}", _files(where, files)))
         elif cpu:
             changes.append(_finding(inst, f"{name} ({where}; imported by {shown}) → {info['instead']} in this CPU image "
-                                          f"({base}): {info['why']}", [where.rsplit(':', 1)[0]] + files))
+                                          f"({base}): {info['why']}", _files(where, files)))
     return model, changes

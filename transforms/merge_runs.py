@@ -46,6 +46,19 @@ belongs when that is provably safe), a build folder, archive or temporary file w
 right before it; a cleanup that is not of a package cache also takes the step after it
 (`rm -rf target/release/deps/app* && cargo build --release`).
 
+Whose intent: a RUN counts as written as a step of its own (see `deliberate`) by the text its
+author wrote, not by what an earlier rule made of it: `apt-get update` that LEAN002 put into
+each of three one-line installs does not make them three deliberate chains (the model's
+provenance, `Dockerfile.as_written`). Joined apt RUNs refresh the package lists once: when a
+piece starts by downloading the lists again with the same `apt-get update` that downloaded them
+before it, and only apt ran since, that update goes (it would fetch what the first just fetched:
+nothing between changed the sources), and so does a deletion of the lists
+(`rm -rf /var/lib/apt/lists/*`) right before it; the lists are still deleted at the end.
+
+Only stages that ship: the last stage and the stages it is built `FROM` (or copies whole). A
+builder's layers never leave the build, so merging them buys no image size, and separate RUNs
+there cache separately (an edit re-runs only its own step): its RUNs stay as written.
+
 Left alone: RUNs with different flags (`--mount`, `--network`, `--security`), exec form,
 heredoc RUNs, RUNs under a SHELL that is not a plain POSIX shell (PowerShell, cmd), a body
 with `exit`/`exec` that something would follow, a body with a trailing shell comment that
@@ -56,6 +69,7 @@ job).
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
 
 from leanify.context import Facts
@@ -63,13 +77,14 @@ from leanify.edits import Edit
 from leanify.model import Dockerfile, Instruction
 from leanify.rules import Rule, Safety, change, fixed
 from leanify.runs import (
+    Piece,
     comment_lines_before,
     has_pragma,
     join_pieces,
     piece_of,
     pieces_of,
 )
-from leanify.shell import Script, analyze_run
+from leanify.shell import Item, Script, analyze_run
 from leanify.transforms.manifest_first import is_broad_copy
 from leanify.transforms.package_cache_cleanup import shell_script_arg
 from leanify.transforms.same_layer_cleanup import CACHE_MAKERS, CREATORS
@@ -144,6 +159,18 @@ def deliberate(script: Script) -> bool:
     return len(script.items) > 1 or any(i.kind not in ("command", "pipeline") for i in script.items)
 
 
+def written_deliberate(model: Dockerfile, ins: Instruction, script: Script) -> bool:
+    """``deliberate`` judged on the RUN(s) the author wrote that ``ins`` comes from: a chain an
+    earlier rule made (LEAN002's ``apt-get update &&``, LEAN009's cleanup) is not the author's."""
+    written = model.as_written(ins)
+    if written == (ins,) or model.written is None:
+        return deliberate(script)
+    scripts = [analyze_run(w, model.written) for w in written if w.command == "RUN"]
+    if not scripts or any(s is None for s in scripts):
+        return deliberate(script)
+    return any(deliberate(s) for s in scripts)
+
+
 def _compatible(a: str, b: str, broad: bool) -> bool:
     if "cleanup" in (a, b):
         return False  # decided by _cleanup_joins
@@ -181,9 +208,10 @@ def _merge(a: str, b: str) -> str:
 def apply(model: Dockerfile, facts: Facts):
     edits: list[Edit] = []
     changes = []
+    shipped = model.shipped_stages()
     for stage in model.stages:
         members = model.stage_instructions(stage.index)
-        if sum(1 for i in members if i.keyword == "RUN") < 2:
+        if stage.index not in shipped or sum(1 for i in members if i.keyword == "RUN") < 2:
             continue
         group: list[Instruction] = []
         group_class = "setup"
@@ -199,7 +227,7 @@ def apply(model: Dockerfile, facts: Facts):
             if ins is not None and ins.keyword == "RUN" and not has_pragma(model, ins):
                 script = analyze_run(ins, model)
                 if script is not None:
-                    cls, multi = run_class(script), deliberate(script)
+                    cls, multi = run_class(script), written_deliberate(model, ins, script)
             joins = cls is not None and group and (
                 _cleanup_joins(model, group, script) if cls == "cleanup" else _compatible(group_class, cls, broad))
             if (
@@ -214,7 +242,8 @@ def apply(model: Dockerfile, facts: Facts):
                 continue
             if len(group) > 1:
                 edits.append(_edit(model, group))
-                changes.append(change(RULE, (group[0].start_line, group[-1].end_line), _reason(model, group)))
+                changes.append(change(RULE, (group[0].start_line, group[-1].end_line), _reason(model, group),
+                                      refs={"runs": [r.start_line for r in group]}))
             group, group_class, group_deliberate = [], "setup", False
             if ins is not None and cls is not None and piece_of(model, ins) is not None and (
                     cls != "cleanup" or _cleanup_leads(script)):
@@ -224,6 +253,12 @@ def apply(model: Dockerfile, facts: Facts):
 
 
 def _join(model: Dockerfile, runs: list[Instruction]) -> str | None:
+    got = _joined(model, runs)
+    return None if got is None else got[0]
+
+
+def _joined(model: Dockerfile, runs: list[Instruction]) -> tuple[str, int] | None:
+    """The merged RUN's text and how many repeated list downloads it dropped (None: not joinable)."""
     first = runs[0]
     if any(r.flags != first.flags for r in runs):
         return None
@@ -234,7 +269,98 @@ def _join(model: Dockerfile, runs: list[Instruction]) -> str | None:
         script = analyze_run(p.ins, model)
         if deliberate(script) and p.ins.start_line != p.ins.end_line and p.wrapped(k == len(pieces) - 1):
             return None  # a chain written out over several lines is joined as it is, or not at all
-    return join_pieces(model, model.text[first.start : first.body_start], pieces)
+    pieces, dropped = _refresh_once(model, pieces)
+    text = join_pieces(model, model.text[first.start : first.body_start], pieces)
+    return None if text is None else (text, dropped)
+
+
+_LISTS = ("/var/lib/apt/lists/*", "/var/lib/apt/lists", "/var/lib/apt/lists/")
+
+
+def _apt_update(item: Item) -> tuple[str, ...] | None:
+    """The words of an ``apt-get update`` item (None: the item is something else)."""
+    if item.kind != "command" or len(item.commands) != 1:
+        return None
+    c = item.commands[0]
+    if c.basename not in ("apt-get", "apt") or "update" not in c.program_args or c.env or c.redirects or c.dynamic:
+        return None
+    return (c.basename, *c.program_args)
+
+
+def _lists_removal(item: Item) -> bool:
+    if item.kind != "command" or len(item.commands) != 1:
+        return False
+    c = item.commands[0]
+    args = [a for a in c.program_args if not a.startswith("-")]
+    return c.basename == "rm" and bool(args) and all(a in _LISTS for a in args) and not c.dynamic and not c.redirects
+
+
+def _refresh_once(model: Dockerfile, pieces: list[Piece]) -> tuple[list[Piece], int]:
+    """Drop a piece's leading ``apt-get update`` when the lists it would download were just
+    downloaded by the same update and since then only apt itself ran; when the piece before
+    deleted them at its end (``rm -rf /var/lib/apt/lists/*``), that deletion goes too. The lists
+    are still deleted at the end where they were (see the docstring)."""
+    info = [_flat_items(model, p, k == len(pieces) - 1) for k, p in enumerate(pieces)]
+    cuts = [[p.ins.body_start, p.ins.body_start + len(p.text(k == len(pieces) - 1) or "")] if p.ins else None
+            for k, p in enumerate(pieces)]
+    dropped = 0
+    fresh: tuple[str, ...] | None = None  # the update whose lists are current, when only apt ran after it
+    removed = False  # ... and the piece before deleted them at its end
+    left = 0  # items left in the piece before
+    for k, got in enumerate(info):
+        if got is None:
+            fresh = None
+            continue
+        items, spans = got
+        lo = 0
+        prev = info[k - 1] if k else None
+        if (prev is not None and fresh is not None and len(items) >= 2 and _apt_update(items[0]) == fresh
+                and "#" not in model.text[spans[0][0] : spans[1][0]]
+                and (not removed or (left >= 2 and "#" not in model.text[prev[1][-2][1] : prev[1][-1][0]]))):
+            if removed:
+                cuts[k - 1][1] = prev[1][-2][1]  # the piece before ends before its `rm -rf` of the lists
+            cuts[k][0] = spans[1][0]  # this one starts after its `apt-get update`
+            lo = 1
+            dropped += 1
+        fresh, removed = _fresh_after(items[lo:], fresh if lo else None)
+        left = len(items) - lo
+    out = list(pieces)
+    for k, p in enumerate(pieces):
+        cut = cuts[k]
+        if cut is not None and info[k] is not None and (cut[0], cut[1]) != (p.ins.body_start, p.ins.body_start + len(p.text(k == len(pieces) - 1) or "")):
+            text = model.text[cut[0] : cut[1]]
+            out[k] = dataclasses.replace(p, text_inner=text, text_last=text, core=text)
+    return out, dropped
+
+
+def _fresh_after(items: list[Item], fresh: tuple[str, ...] | None) -> tuple[tuple[str, ...] | None, bool]:
+    """After a piece: the update whose lists are current when only apt ran since (None: none or
+    something else ran), and whether the piece ends by deleting them."""
+    removed = bool(items) and _lists_removal(items[-1])
+    for it in items[:-1] if removed else items:
+        words = _apt_update(it)
+        if words is not None:
+            fresh = words
+        elif not (it.kind == "command" and len(it.commands) == 1 and it.commands[0].basename in ("apt-get", "apt")):
+            return None, False
+    return fresh, removed
+
+
+def _flat_items(model: Dockerfile, p: Piece, last: bool) -> tuple[list[Item], list[tuple[int, int]]] | None:
+    """The items of a piece joined as it is written (not grouped), with each item's source span;
+    None for a grouped piece or one whose text is not its own source (already cut)."""
+    text = p.text(last)
+    if p.ins is None or text is None or p.wrapped(last) or not model.text.startswith(text, p.ins.body_start):
+        return None
+    script = analyze_run(p.ins, model)
+    got = p.ins.logical()
+    if script is None or got is None or any(it.op_after not in ("&&", None) for it in script.items[:-1]):
+        return None
+    _, offsets = got
+    spans = [(offsets[it.start], offsets[it.end - 1] + 1) for it in script.items]
+    if spans[-1][1] > p.ins.body_start + len(text):
+        return None
+    return list(script.items), spans
 
 
 def _edit(model: Dockerfile, runs: list[Instruction]) -> Edit:
@@ -258,5 +384,8 @@ def _edit(model: Dockerfile, runs: list[Instruction]) -> Edit:
 
 
 def _reason(model: Dockerfile, runs: list[Instruction]) -> str:
-    lines = ", ".join(str(r.start_line) for r in runs)
-    return f"{len(runs)} consecutive RUN instructions (lines {lines}) merged into one layer; each keeps its own exit status and shell state"
+    got = _joined(model, runs)
+    once = ("; the package lists are downloaded once: each later `apt-get update` would fetch what the one before "
+            "had just fetched, and they are deleted at the end" if got is not None and got[1] else "")
+    return (f"{len(runs)} consecutive RUN instructions ({{line:runs}}) merged into one layer; each keeps its own exit "
+            f"status and shell state{once}")

@@ -57,7 +57,8 @@ Needs verification: the runtime stage can lack something the build installed and
 uses (a library the knowledge table does not know, a devDependency required at run time).
 ``leanify --verify`` builds both and compares config, a smoke run and content.
 
-Left alone (``skip_reasons`` says why): Dockerfiles that are already multi-stage; files with a
+Left alone — and said, as ``LEAN014 not applied: line N: why`` in ``--check``, the notes on
+stderr, the JSON ``notes`` and the bulk reports (``skip_reasons`` returns the same): Dockerfiles that are already multi-stage; files with a
 credential written in ENV, ARG or RUN (LEAN020: a split must not copy it into a new stage); build steps
 leanify cannot see the outputs of (``make install`` into system paths, ``./build.sh`` that is
 not in the build context, ``cargo build``, ``go install``, downloads); any RUN whose effect on
@@ -79,7 +80,7 @@ from leanify.buildtime import Reading, Step
 from leanify.context import Facts
 from leanify.edits import Edit
 from leanify.model import Dockerfile, Instruction
-from leanify.rules import Rule, Safety, change, fixed
+from leanify.rules import Rule, Safety, change, declined, fixed
 from leanify.runtime_evidence import EVIDENCE_KEY
 from leanify.shell import analyze_run
 from leanify.transforms.apt_assume_yes import mapped_script, word_spans
@@ -218,13 +219,6 @@ def analyze(model: Dockerfile, facts: Facts) -> Plan | Skip | None:
     stage = stages[0]
     items = model.stage_instructions(0)
     first = items[0]
-    for ins in model.instructions:
-        if ins.keyword == "ONBUILD":
-            return Skip("ONBUILD", ins.lines, "ONBUILD runs in images built FROM this one; a split would move it out of their reach")
-    from leanify.transforms.secrets import findings as _secrets  # noqa: PLC0415 - rule modules load lazily
-
-    for ins, _where, _hit in _secrets(model)[:1]:
-        return Skip("secret", ins.lines, "a credential is written in this file (LEAN020): a split would copy it into the new stage")
     runs: dict[int, _Run] = {}
     family = knowledge.family_of(stage.base) or "debian"
     wd: str | None = None
@@ -264,12 +258,19 @@ def analyze(model: Dockerfile, facts: Facts) -> Plan | Skip | None:
                     return Skip("build as non-root USER", ins.lines, "the build runs as a non-root USER: the copied output's ownership would change")
     if not build_runs and not build_pkgs:
         return None  # nothing is built here
+    for ins in model.instructions:
+        if ins.keyword == "ONBUILD":
+            return Skip("ONBUILD", ins.lines, "ONBUILD runs in images built FROM this one; a split would move it out of their reach")
+    from leanify.transforms.secrets import findings as _secrets  # noqa: PLC0415 - rule modules load lazily
+
+    for ins, _where, _hit in _secrets(model)[:1]:
+        return Skip("secret", ins.lines, "a credential is written in this file (LEAN020): a split would copy it into the new stage")
     base = stage.base
     if unreadable is not None:
         return Skip("unreadable RUN", unreadable.lines, "a RUN is not a plain shell script leanify can read (exec form, heredoc or another SHELL): its effect on the image is unknown")
     if unknown is not None:
         ins, st = unknown
-        return Skip("unknown step", ins.lines, f"{st.why or st.item.text}: left as one stage")
+        return Skip("unknown step", _step_lines(model, runs[ins.index], st), f"{st.why or st.item.text}: left as one stage")
     if not build_runs:
         return Skip("no build step", build_pkgs[0][0].lines, f"installs build tools ({build_pkgs[0][1]}) but runs no build step leanify knows")
     if "$" in base:
@@ -357,6 +358,15 @@ def analyze(model: Dockerfile, facts: Facts) -> Plan | Skip | None:
         if len(kinds) > 1 and not run.reading.ops_ok:
             return Skip("mixed RUN", run.ins.lines, "this RUN joins build and runtime steps with ; or ||: taking it apart would change its exit status")
     return plan
+
+
+def _step_lines(model: Dockerfile, run: _Run, st: Step) -> tuple[int, int]:
+    """The line a step of a RUN starts on (a long RUN: the line of that command, not the RUN's first)."""
+    got = run.ins.logical()
+    if got is None or not got[1] or st.item.start + run.shift >= len(got[1]):
+        return run.ins.lines
+    line = model.text.count("\n", 0, got[1][st.item.start + run.shift]) + 1
+    return (line, line)
 
 
 def _runs_a_build(ins: Instruction) -> str | None:
@@ -733,7 +743,11 @@ def render(model: Dockerfile, facts: Facts, plan: Plan):
     runtime_from = f"{kw('FROM')} " + (f"--platform={first.flag('platform')} " if first.flag("platform") else "") + plan.slim.image
     prune = []
     if plan.npm_prune:
-        prune = [f"{kw('RUN')} {plan.npm_prune}"]
+        joined = _joined_prune(model, last, plan.npm_prune)
+        if joined is None:
+            prune = [f"{kw('RUN')} {plan.npm_prune}"]
+        else:
+            edits.append(model.replace(last, joined))
         changes.append(change(RULE, last.lines, f"`{plan.npm_prune}` drops devDependencies (compilers, type definitions, test tools) "
                                                 "from node_modules before the runtime stage copies it"))
     block = prune + ["", "# leanify: runtime stage — only what the app needs at run time", runtime_from] + head_text
@@ -757,6 +771,17 @@ def render(model: Dockerfile, facts: Facts, plan: Plan):
             changes.append(change(RULE, ins.lines, _residual_reason(plan, run, notes, "tail")))
     changes.sort(key=lambda c: c.lines)
     return edits, changes
+
+
+def _joined_prune(model: Dockerfile, last: Instruction, prune: str) -> str | None:
+    """The builder's last RUN with the prune joined to it (``leanify.runs``: its exit status and
+    shell state kept), so the builder gains no RUN of its own; None when it cannot be joined."""
+    from leanify.runs import Piece, join_pieces, piece_of
+
+    piece = piece_of(model, last)
+    if piece is None or last.keyword != "RUN":
+        return None
+    return join_pieces(model, model.text[last.start : last.body_start], [piece, Piece(None, prune, prune, (), prune)])
 
 
 def _delete_block(model: Dockerfile, ins: Instruction) -> Edit:
@@ -876,14 +901,24 @@ def _residual_reason(plan: Plan, run: _Run, notes: list[str], where: str) -> str
     return "the runtime stage repeats this RUN" + (" without its build steps" if dropped else "") + ": it " + " and ".join(what)
 
 
+#: skip categories that are no news to the user: the file is already what the rule would make
+_NOT_NEWS = frozenset({"already multi-stage"})
+
+
 def apply(model: Dockerfile, facts: Facts):
     plan = analyze(model, facts)
-    if not isinstance(plan, Plan):
+    if isinstance(plan, Skip):
+        if plan.category in _NOT_NEWS:
+            return model, []
+        # the image keeps its toolchain: say why (`--check` says it instead of "already lean")
+        return model, [declined(RULE, plan.lines, plan.reason)]
+    if plan is None:
         return model, []
     try:
         edits, changes = render(model, facts, plan)
-    except _CannotEdit:
-        return model, []
+    except _CannotEdit as exc:
+        return model, [declined(RULE, exc.ins.lines, "this RUN's package list cannot be edited word by word: left as "
+                                                     "one stage")]
     return fixed(model, edits, changes)
 
 

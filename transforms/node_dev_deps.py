@@ -65,8 +65,9 @@ _REQUIRE = re.compile(r"""(?:\brequire\s*\(\s*|\bimport\s*\(\s*|\bfrom\s+|^\s*im
 _SRC_EXT = (".js", ".mjs", ".cjs", ".ts", ".tsx", ".jsx", ".mts", ".cts")
 
 
-def _finding(lines, reason: str, **data) -> Change:
-    return Change(RULE.id, RULE.title, lines, reason, applied=False, data=data)
+def _finding(lines, reason: str, refs: dict | None = None, **data) -> Change:
+    return Change(RULE.id, RULE.title, lines, reason, applied=False, data=data,
+                  refs=tuple((k, tuple(v)) for k, v in (refs or {}).items()))
 
 
 def package_of(spec: str) -> str | None:
@@ -118,21 +119,22 @@ def _npm_installs(model: Dockerfile, stage: int):
     return out
 
 
-def _later_needs_dev(model: Dockerfile, stage: int, after_index: int, ins_call) -> str | None:
+def _later_needs_dev(model: Dockerfile, stage: int, after_index: int, ins_call) -> tuple[str, int] | None:
+    """What, after the install, needs the devDependencies (said with ``{line:later}``) and its line."""
     for ins in model.stage_instructions(stage):
         if ins.command != "RUN" or ins.index < after_index:
             continue
         script = analyze_run(ins, model)
         if script is None:
-            return f"the RUN on line {ins.lines[0]} cannot be read"
+            return "the RUN on {line:later}, which cannot be read,", ins.lines[0]
         for c in script.commands:
             if ins.index == after_index and c.start <= ins_call.command.start:
                 continue
             b = c.basename
             if _NEEDS_DEV.match(b):
-                return f"`{b}` (line {ins.lines[0]})"
+                return f"`{b}` ({{line:later}})", ins.lines[0]
             if b in ("npm", "yarn", "pnpm") and c.program_args[:1] and c.program_args[0] in ("run", "run-script", "test", "t", "exec", "rebuild", "x"):
-                return f"`{b} {' '.join(c.program_args[:2])}` (line {ins.lines[0]})"
+                return f"`{b} {' '.join(c.program_args[:2])}` ({{line:later}})", ins.lines[0]
     return None
 
 
@@ -216,14 +218,15 @@ def apply(model: Dockerfile, facts: Facts):
                                                    f"{call.action} --omit=dev` can leave the other devDependencies out",
                                         files=[rel]))
                 continue
-            why = _later_needs_dev(model, last, ins.index, call)
-            if why is not None:
+            later = _later_needs_dev(model, last, ins.index, call)
+            if later is not None:
+                why, at = later
                 if len(model.stages) == 1:
                     changes.append(_finding(ins.lines, f"`npm {call.action}` installs the devDependencies "
                                                        f"({', '.join(sorted(dev)[:6])}{' …' if len(dev) > 6 else ''}) into the "
                                                        f"only stage, where {why} needs them: LEAN014's multi-stage split builds in a "
                                                        "builder and runs `npm prune --omit=dev` before the runtime stage copies "
-                                                       "node_modules", files=[rel]))
+                                                       "node_modules", refs={"later": [at]}, files=[rel]))
                 continue
             if major is None:
                 continue

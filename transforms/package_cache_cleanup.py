@@ -24,6 +24,8 @@ Use instead:
     RUN apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*
 
 Left alone (each a hazard case in corpus/LEAN009):
+- a stage that does not ship (a builder only copied from): its layers never reach the image,
+  so deleting the lists there would buy nothing;
 - a later RUN of the same stage, an `ONBUILD RUN`, or a RUN of a stage built FROM this one
   runs `apt-get install`/`upgrade` without its own `apt-get update`: it relies on these lists,
   and deleting them would break the build (likewise zypper, which needs its metadata);
@@ -327,9 +329,10 @@ def _layout(model: Dockerfile, ins: Instruction) -> tuple[str, str, str] | None:
 def apply(model: Dockerfile, facts: Facts):
     edits, changes = [], []
     interesting = ("apt", "yum", "dnf", "zypper")
+    shipped = model.shipped_stages()
     for ins in model.instructions:
-        if ins.keyword != "RUN" or not any(w in ins.original for w in interesting):
-            continue
+        if ins.keyword != "RUN" or not any(w in ins.original for w in interesting) or ins.stage not in shipped:
+            continue  # a builder's lists never reach the image: deleting them would buy nothing there
         got = mapped_script(ins, model)
         if got is None:
             continue

@@ -15,6 +15,8 @@ Use instead:
     RUN pip install --no-cache-dir -r requirements.txt
 
 Left alone:
+- a stage that does not ship (a builder only copied from): its layers never reach the image,
+  so the flag there would buy nothing;
 - `PIP_NO_CACHE_DIR` or `PIP_CACHE_DIR` (uv: `UV_NO_CACHE`, `UV_CACHE_DIR`) set by ENV or ARG
   earlier in the stage (or a stage it is built FROM), in the RUN itself (`export`, a prefix
   assignment, `env X=..`), or an explicit `--cache-dir`: the user decided about the cache. Note
@@ -229,9 +231,10 @@ def _signature(script: Script):
 def apply(model: Dockerfile, facts: Facts):
     edits, changes = [], []
     old_stages: dict[int, bool] = {}
+    shipped = model.shipped_stages()
     for ins in run_instructions(model):
-        if "pip" not in run_text(ins):
-            continue
+        if "pip" not in run_text(ins) or ins.stage not in shipped:
+            continue  # a builder's cache never reaches the image: the flag would buy nothing there
         script = analyze_run(ins, model)
         if script is None or not script.ok:
             continue

@@ -21,7 +21,8 @@ Which RUN created the files: for apt lists, the last earlier RUN of the stage th
 runs that package manager (a later RUN that uses the manager is a user: then nothing moves); for an archive, the last earlier RUN that downloaded a file of that
 name (curl/wget output).
 
-Left alone: a cleanup RUN with a tool pragma above it (`# hadolint ignore=...` governs that RUN
+Left alone: a stage that does not ship (a builder only copied from: its layers never reach the
+image, so moving the cleanup would buy nothing there); a cleanup RUN with a tool pragma above it (`# hadolint ignore=...` governs that RUN
 only, and would be left governing nothing); anything between creator and cleanup that may use or replace the files — a RUN that
 mentions the package manager or the archive, a COPY/ADD (it may bring the archive), and any
 `ENV`, `ARG`, `USER`, `WORKDIR`, `SHELL` (the cleanup would run as another user, elsewhere, with
@@ -103,7 +104,10 @@ def apply(model: Dockerfile, facts: Facts):
     edits: list[Edit] = []
     changes = []
     touched: set[int] = set()
+    shipped = model.shipped_stages()
     for stage in model.stages:
+        if stage.index not in shipped:
+            continue  # a builder's layers never reach the image: moving the cleanup would buy nothing there
         members = model.stage_instructions(stage.index)
         runs = [i for i in members if i.keyword == "RUN"]
         if len(runs) < 2:
@@ -133,8 +137,9 @@ def apply(model: Dockerfile, facts: Facts):
                 change(
                     RULE,
                     ins.lines,
-                    f"cleanup of {detail} moved into the RUN that created the files (line {creator.start_line}): "
-                    f"deleted in a later layer, they still ship in line {creator.start_line}'s layer (`{moved}`)",
+                    f"cleanup of {detail} moved into the RUN that created the files ({{line:creator}}): "
+                    f"deleted in a later layer, they still ship in {{line:creator}}'s layer (`{moved}`)",
+                    refs={"creator": [creator.start_line]},
                 )
             )
     return fixed(model, edits, changes)

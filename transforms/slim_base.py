@@ -31,7 +31,8 @@ Use instead:
     COPY --from=builder /opt/venv /opt/venv
     CMD ["/opt/venv/bin/gunicorn", "app:app"]
 
-Left alone:
+Left alone — and said, as ``LEAN015 not applied: line N: why`` (``--check``, the notes, the
+JSON ``notes``), whenever the base has a slim counterpart the stage does not use:
 - a final stage that compiles: a RUN that installs build packages (gcc, ``*-dev``) or runs a
   build step (pip install, make, go build, npm ci...) — single-stage files like that are the
   multi-stage split's (LEAN014) to rewrite;
@@ -59,7 +60,7 @@ from leanify.buildtime import classify_run
 from leanify.context import Facts
 from leanify.edits import Edit
 from leanify.model import Dockerfile, Instruction
-from leanify.rules import Rule, Safety, change, fixed
+from leanify.rules import Rule, Safety, change, declined, fixed
 from leanify.shell import analyze_run
 
 RULE = Rule(
@@ -143,32 +144,56 @@ def _uses_full_only_tool(ins: Instruction) -> str | None:
     return None
 
 
-def _compiles_or_unknown(model: Dockerfile, stage: int, family: str) -> str | None:
-    """Why the stage is not a pure runtime stage (None: it is)."""
+def _compiles_or_unknown(model: Dockerfile, stage: int, family: str) -> tuple[str, Instruction, str] | None:
+    """Why the stage is not a pure runtime stage, as (kind, instruction, why); None: it is one.
+    ``kind``: ``build`` (build packages or a build step), ``unknown`` (a step leanify cannot
+    classify), ``tool`` (a tool only the full image has), ``unreadable``, ``onbuild``."""
     workdir: str | None = "/"
     for ins in model.stage_instructions(stage):
         kw = ins.keyword
         if kw == "ONBUILD":
-            return "ONBUILD"
+            return "onbuild", ins, "ONBUILD runs in images built from this one: what they need is not visible here"
         if kw == "WORKDIR":
             path = ins.value[0] if ins.value else ""
             workdir = path if path.startswith("/") and "$" not in path else None
         if kw in ("CMD", "ENTRYPOINT", "HEALTHCHECK", "RUN"):
             tool = _uses_full_only_tool(ins)
             if tool:
-                return f"uses {tool}"
+                return "tool", ins, f"{kw} names `{tool}`"
         if kw != "RUN":
             continue
         script = analyze_run(ins, model)
         if script is None:
-            return "unreadable RUN"
+            return "unreadable", ins, "this RUN is not a shell script leanify reads"
         for step in classify_run(script, workdir).steps:
             if step.kind in ("build", "unknown"):
-                return step.why or step.kind
+                return step.kind, ins, step.why or step.kind
             for call in step.calls:
                 if call.action in ("install", "add") and any(knowledge.is_build_package(p, family) for p in call.packages):
-                    return "installs build packages"
+                    return "build", ins, "it installs build packages"
     return None
+
+
+def _builds(model: Dockerfile, stage: int, family: str) -> bool:
+    """The stage installs build packages or runs a build step."""
+    for ins in model.stage_instructions(stage):
+        script = analyze_run(ins, model) if ins.keyword == "RUN" else None
+        if script is None:
+            continue
+        for step in classify_run(script, None).steps:
+            if step.kind == "build" or any(call.action in ("install", "add") and any(
+                    knowledge.is_build_package(p, family) for p in call.packages) for call in step.calls):
+                return True
+    return False
+
+
+_WHY = {
+    "tool": "{why}, a tool {slim} does not have",
+    "build": "the final stage builds ({why}): {slim} has no compilers or headers",
+    "unknown": "{why}: leanify cannot tell whether {slim} has what it needs",
+    "unreadable": "{why}: what it needs from {base} is unknown",
+    "onbuild": "{why}",
+}
 
 
 def _image_span(model: Dockerfile, ins: Instruction, image: str) -> tuple[int, int] | None:
@@ -179,31 +204,55 @@ def _image_span(model: Dockerfile, ins: Instruction, image: str) -> tuple[int, i
 
 
 def apply(model: Dockerfile, facts: Facts):
+    """The slim base for the final stage, or, when its base has a slim counterpart that is not
+    used, why (``declined``): a final stage on the full image is not lean, and the user should
+    know what keeps it there."""
     stages = model.stages
     if not stages:
         return fixed(model, [], [])
     final = stages[-1]
     base = final.base
+    from_ins = model.instructions[final.instructions[0]]
     if not base or base.lower() == "scratch":
         return fixed(model, [], [])
     names = {s.name.lower() for s in stages[:-1] if s.name}
-    if base.lower() in names or "@" in base:
+    if base.lower() in names:
         return fixed(model, [], [])
+    if "@" in base:
+        slim = knowledge.slim_base(base)
+        if slim is None:
+            return fixed(model, [], [])
+        return model, [declined(RULE, from_ins.lines, f"the base {base.split('@', 1)[0]} is pinned by digest: the digest "
+                                                      f"of {slim.image} cannot be computed here, and keeping the old digest "
+                                                      "would keep the old image")]
     got = _resolve(base, model)
     if got is None:
         return fixed(model, [], [])
     resolved, variable = got
     tag = knowledge.parse_image(resolved).tag
-    if tag in (None, "latest", "stable", "testing", "unstable", "sid", "lts", "current"):
-        return fixed(model, [], [])  # a floating tag: leave which image it floats to as the user chose
     slim = knowledge.slim_base(resolved)
-    if slim is None or slim.pinned:
+    if slim is None:
         return fixed(model, [], [])
-    if knowledge.parse_image(slim.image).repo != knowledge.parse_image(resolved).repo:
-        return fixed(model, [], [])  # another image's environment: the multi-stage split's call
+    if tag in (None, "latest", "stable", "testing", "unstable", "sid", "lts", "current"):
+        # a floating tag: leave which image it floats to as the user chose
+        return model, [declined(RULE, from_ins.lines, f"the base {base} floats ({tag or 'no tag'}): which image it "
+                                                      f"follows stays your choice; with a version, e.g. {resolved.split(':')[0]}:X.Y, "
+                                                      "its slim variant would be used")]
+    if slim.pinned:
+        return fixed(model, [], [])
     family = slim.family or "debian"
-    if _compiles_or_unknown(model, final.index, family) is not None:
-        return fixed(model, [], [])
+    if len(stages) == 1 and _builds(model, final.index, family):
+        return fixed(model, [], [])  # a single stage that builds: the multi-stage split's (LEAN014) to rewrite or decline
+    blocker = _compiles_or_unknown(model, final.index, family)
+    if knowledge.parse_image(slim.image).repo != knowledge.parse_image(resolved).repo:
+        # another image's environment: the multi-stage split's call
+        return model, [declined(RULE, from_ins.lines, f"the slim counterpart of {base} is {slim.image}, another image "
+                                                      "whose environment (PATH, variables, working directory) differs: "
+                                                      "moving a final stage onto it is a multi-stage split (LEAN014)")]
+    if blocker is not None:
+        kind, ins, why = blocker
+        return model, [declined(RULE, ins.lines, _WHY[kind].format(why=why, slim=slim.image, base=base)
+                                                 + f"; the final stage keeps {base}")]
     new_image = slim.image
     if variable is not None:
         value = resolved[resolved.rfind(":") + 1:]
@@ -211,7 +260,6 @@ def apply(model: Dockerfile, facts: Facts):
         new_image = _templated(slim.image, resolved, value, variable)
         if new_image is None:
             return fixed(model, [], [])
-    from_ins = model.instructions[final.instructions[0]]
     span = _image_span(model, from_ins, base)
     if span is None:
         return fixed(model, [], [])

@@ -1,0 +1,4 @@
+import flask
+import psycopg2
+
+app = flask.Flask(__name__)

@@ -1,0 +1,1 @@
+public class App { public static void main(String[] a) {} }

@@ -1,0 +1,6 @@
+import fastapi
+import tokenizers
+import uvicorn
+
+app = fastapi.FastAPI()
+uvicorn.run(app)

@@ -1,0 +1,2 @@
+#!/bin/sh
+exec yt-dlp -o '/out/%(title)s.%(ext)s' "$@"
