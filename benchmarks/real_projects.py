@@ -303,6 +303,18 @@ class Bench:
             js = js[0] if js else {}
         return {"exit_code": r.returncode, "json": js, "stderr": r.stderr[-3000:]}, secs
 
+    def candidate(self, copy: Path, p: Project) -> str | None:
+        """What ``--unsafe-fixes`` would write: the file --verify builds as its candidate."""
+        argv = [self.leanify, "--unsafe-fixes", "--format", "json", "--history", "0",
+                "--context", str(copy / p.context), str(copy / p.dockerfile)]
+        r = subprocess.run(argv, check=False, capture_output=True, text=True, cwd=copy)
+        try:
+            js = json.loads(r.stdout)
+        except json.JSONDecodeError:
+            return None
+        js = js[0] if isinstance(js, list) and js else js
+        return js.get("output") if isinstance(js, dict) else None
+
     def measure(self, p: Project) -> dict:
         from leanify.engine import new_run_id
 
@@ -342,6 +354,11 @@ class Bench:
             if "verify" in modes:
                 self.say(f"[{p.name}] leanify --write --verify")
                 copy = fresh_copy(src, base / "verify")
+                # the bases --verify's candidate introduces (python:3.9 -> python:3.9-slim) must
+                # exist before leanify builds it: read them from the unverified rewrite
+                cand = self.candidate(copy, p)
+                if cand:
+                    self.tag_for(cand, p.stand_ins, row)
                 res, secs = self.run_leanify(copy, p, verify=True)
                 new = (copy / p.dockerfile).read_text()
                 js = res["json"]
