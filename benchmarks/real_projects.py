@@ -323,7 +323,8 @@ class Bench:
         text = (src / p.dockerfile).read_text()
         run_id = new_run_id()
         row: dict = {"name": p.name, "repo": p.repo, "commit": p.commit, "ecosystem": p.ecosystem,
-                     "toolchain": p.toolchain, "ml": p.ml, "digest": p.digest, "problems": []}
+                     "toolchain": p.toolchain, "ml": p.ml, "digest": p.digest, "problems": [],
+                     "lean014_skip": lean014_skip(src / p.dockerfile, src / p.context)}
         modes = self.args.modes
         try:
             self.tag_for(text, p.stand_ins, row)
@@ -424,6 +425,28 @@ class Bench:
             return ((tree / ex["path"]).read_text(), tree / ex.get("context", "."),
                     f"upstream {ex['repo']}@{ex['commit'][:12]}:{ex['path']}")
         return None
+
+
+def lean014_skip(dockerfile: Path, context: Path) -> str | None:
+    """LEAN014's own reason for leaving a file single-stage, read through the API as
+    benchmarks/multistage.py does (``multistage.analyze`` on what the earlier rules leave).
+    Today this reason reaches neither the JSON notes nor ``--check`` (issue 15, item 4)."""
+    try:
+        from leanify.context import Facts
+        from leanify.model import Dockerfile
+        from leanify.pipeline import all_transforms, run_pipeline
+        from leanify.transforms import multistage as ms
+
+        model = Dockerfile.from_bytes(dockerfile.read_bytes())
+        facts = Facts.for_path(dockerfile, context, history=0)
+        pre = run_pipeline(model, facts, [t for t in all_transforms() if t.rule.phase < ms.RULE.phase],
+                           unsafe=True).output
+        plan = ms.analyze(pre, facts)
+    except Exception as exc:  # noqa: BLE001 - the benchmark reports, it does not crash
+        return f"(could not read LEAN014's plan: {type(exc).__name__}: {exc})"
+    if plan is None:
+        return "LEAN014 found no build step to split off"
+    return getattr(plan, "reason", None)
 
 
 def _stderr_notes(stderr: str) -> list[str]:
@@ -562,7 +585,9 @@ def render(rows: list[dict], s: dict) -> None:
     for r in rows:
         v = r.get("verify") or {}
         if v and not v.get("rules") or (v and size_change(r, "verify") is not None and size_change(r, "verify") > -5):
-            why = v.get("left_alone") or ["(no reason given)"]
+            why = v.get("left_alone") or ["(no reason given in leanify's JSON)"]
+            if r.get("lean014_skip"):
+                why = why + [f"LEAN014, read from its plan (not in the JSON): {r['lean014_skip']}"]
             if v.get("verdict") not in (None, "pass"):
                 why = [f"verification {v.get('verdict')}: {'; '.join(v.get('reasons') or [])}"] + why
             con.print(f"  {r['name']}:", highlight=False)
@@ -638,6 +663,10 @@ def main(argv: list[str] | None = None) -> int:
             row = json.loads(f.read_text())
             if row.get("digest") == p.digest and set(args.modes) <= set(row.get("modes", ())):
                 bench.say(f"[{p.name}] cached")
+                if "lean014_skip" not in row:
+                    src = args.cache / "projects" / p.name / "src"
+                    row["lean014_skip"] = lean014_skip(src / p.dockerfile, src / p.context)
+                    f.write_text(json.dumps(row, indent=1))
                 if ("expert" in args.modes and not row.get("expert") and row.get("original", {}).get("ok")
                         and not row.get("unusable") and bench.measure_expert(p, row)):
                     f.write_text(json.dumps(row, indent=1))
