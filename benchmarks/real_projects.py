@@ -514,8 +514,9 @@ def summarize(rows: list[dict]) -> dict:
             "broken_smokes": sum(1 for r in usable if r.get(mode, {}).get("ok")
                                  and r[mode].get("smoke") and not r[mode]["smoke"]["ok"]),
         }
+    # over the projects where --verify built something (no change: nothing to verify)
     ratios = [r["verify"]["verify_seconds"] / r["original"]["build_seconds"] for r in usable
-              if r.get("verify", {}).get("verify_seconds") and r["original"].get("build_seconds")]
+              if r.get("verify", {}).get("verdict") and r["original"].get("build_seconds")]
     s["verify"]["median_verify_over_cold_build"] = round(statistics.median(ratios), 2) if ratios else None
     s["verify"]["verdicts"] = _count(r.get("verify", {}).get("verdict") for r in usable if r.get("verify"))
     s["verify"]["total_verify_seconds"] = round(sum(r.get("verify", {}).get("verify_seconds") or 0 for r in usable))
