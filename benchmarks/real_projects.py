@@ -445,7 +445,7 @@ def lean014_skip(dockerfile: Path, context: Path) -> str | None:
     except Exception as exc:  # noqa: BLE001 - the benchmark reports, it does not crash
         return f"(could not read LEAN014's plan: {type(exc).__name__}: {exc})"
     if plan is None:
-        return "LEAN014 found no build step to split off"
+        return "LEAN014 made no plan (no build step it recognises, or no runtime base it knows for this base)"
     return getattr(plan, "reason", None)
 
 
