@@ -339,13 +339,15 @@ class Bench:
                 copy = fresh_copy(src, base / "write")
                 res, secs = self.run_leanify(copy, p, verify=False)
                 new = (copy / p.dockerfile).read_text()
+                # a rewrite may only add files (LEAN013's .dockerignore): that changes the build too
+                changed = new != text or bool(res["json"].get("files"))
                 w = row["write"] = {"leanify_exit": res["exit_code"], "leanify_seconds": round(secs, 1),
-                                    "changed": new != text, "rules": _rules(res["json"], applied=True),
+                                    "changed": changed, "rules": _rules(res["json"], applied=True),
                                     "left_alone": _left_alone(res["json"]),
                                     "stderr": _stderr_notes(res["stderr"])}
                 if res["exit_code"] not in (0, 1):
                     w["leanify_error"] = res["stderr"][-1500:]
-                if new != text:
+                if changed:
                     self.tag_for(new, p.stand_ins, row)
                     w |= self.build(new, copy / p.context, run_id, "write", p, cold=self.args.cold_all)
                     self.smoke(w, p, run_id, "write")
@@ -364,14 +366,15 @@ class Bench:
                 new = (copy / p.dockerfile).read_text()
                 js = res["json"]
                 ver = js.get("verification") or {}
+                changed = new != text or bool(js.get("files"))
                 v = row["verify"] = {"leanify_exit": res["exit_code"], "verify_seconds": round(secs, 1),
                                      "verdict": ver.get("verdict"), "reasons": ver.get("reasons", []),
-                                     "changed": new != text, "rules": _rules(js, applied=True),
+                                     "changed": changed, "rules": _rules(js, applied=True),
                                      "left_alone": _left_alone(js),
                                      "stderr": _stderr_notes(res["stderr"])}
                 if res["exit_code"] not in (0, 1):
                     v["leanify_error"] = res["stderr"][-1500:]
-                if new != text:
+                if changed:
                     self.tag_for(new, p.stand_ins, row)
                     v |= self.build(new, copy / p.context, run_id, "verify", p, cold=self.args.cold_all)
                     self.smoke(v, p, run_id, "verify")
