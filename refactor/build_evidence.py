@@ -14,10 +14,10 @@ normalised (``/app/static/x.css``), never with a trailing slash.
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
 
-__all__ = ["KEY", "Written", "StepEvidence", "BaseEvidence", "BuildEvidence", "under"]
+__all__ = ["KEY", "BaseEvidence", "BuildEvidence", "StepEvidence", "Written", "under"]
 
 #: the Facts option the planner (LEAN014/LEAN015) reads build evidence from
 KEY = "build_evidence"
