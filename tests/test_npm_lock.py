@@ -126,8 +126,9 @@ def test_skip_reason_names_the_missing_optional_dependency(tmp_path: Path) -> No
     model = Dockerfile.parse("FROM node:20\nWORKDIR /app\nCOPY package*.json ./\nRUN npm install\n")
     facts = Facts(context=tmp_path)
     out, changes = npm_ci.apply(model, facts)
-    assert not changes and out.text == model.text
+    assert out.text == model.text and all(c.declined for c in changes)  # declined, said, not applied
     (lines, why), = npm_ci.skip_reasons(model, facts)
+    assert [(c.lines, c.reason) for c in changes] == [(lines, why)]
     assert lines == (4, 4) and "fsevents@~2.3.2" in why and why.startswith("`npm install` kept: package-lock.json: ")
 
 

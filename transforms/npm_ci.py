@@ -52,7 +52,7 @@ from leanify import npm_lock
 from leanify.context import Facts
 from leanify.edits import Edit
 from leanify.model import Dockerfile, Instruction
-from leanify.rules import Rule, Safety, change, fixed
+from leanify.rules import Rule, Safety, change, declined, fixed
 from leanify.shell import Script, analyze_run, parse_script
 from leanify.transforms.pip_no_cache import (
     logical_shift,
@@ -329,7 +329,8 @@ def _candidates(model: Dockerfile, facts: Facts):
 def apply(model: Dockerfile, facts: Facts):
     edits, changes = [], []
     for ins, script, cmd, w, lock_src, pkg_src, why_not in _candidates(model, facts):
-        if why_not:
+        if why_not:  # a lock that reaches the image but is not provably in sync: say why npm install stays
+            changes.append(declined(RULE, ins.lines, f"`npm install` kept: {why_not}"))
             continue
         edit = _action_edit(ins, script, cmd)
         if edit is None:
@@ -350,7 +351,7 @@ def apply(model: Dockerfile, facts: Facts):
 def skip_reasons(model: Dockerfile, facts: Facts) -> list[tuple[tuple[int, int], str]]:
     """Why each `npm install` whose lockfile reaches the image stays `npm install`: the lock npm
     would refuse, or what leanify cannot judge (as (lines, reason), like ``multistage.skip_reasons``)."""
-    return [(ins.lines, f"`npm install` kept: {why}") for ins, *_, why in _candidates(model, facts) if why]
+    return [(c.lines, c.reason) for c in apply(model, facts)[1] if c.declined]
 
 
 def _action_edit(ins: Instruction, script: Script, cmd) -> Edit | None:
