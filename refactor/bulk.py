@@ -39,7 +39,7 @@ from typing import Any
 from .app import configure, process, process_verified, settings
 from .discover import Found
 from .errors import LeanifyError
-from .io import digest
+from .io import digest, remove_stale_temps
 
 STATE_VERSION = 1
 STATUSES = ("changed", "unchanged", "skipped", "error")
@@ -210,8 +210,11 @@ class State:
             elif "intent" in entry:
                 intents[_key(entry["intent"])] = (entry["intent"], entry.get("expect", {}))
         # killed between an intent and its done line: the write happened iff every file has
-        # the expected content now (writes are atomic: each file is old or new, never half)
+        # the expected content now (writes are atomic: each file is old or new, never half); a
+        # write killed before its rename left its temp file beside the file
         for key, (rec, expect) in intents.items():
+            for p in expect:
+                remove_stale_temps(Path(p))
             if expect and all(_disk_sha(p) == sha for p, sha in expect.items()):
                 self.done[key] = {**rec, "written": True}
                 self.recovered += 1

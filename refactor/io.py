@@ -10,6 +10,7 @@ never on a hard-linked file (see ``write_atomic``).
 from __future__ import annotations
 
 import errno
+import glob
 import hashlib
 import os
 import stat
@@ -86,6 +87,26 @@ def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _temp_for(path: Path) -> tuple[str, str]:
+    """(prefix, suffix) of the temp file a write of ``path`` makes beside it."""
+    return f".{path.name}.", ".leanify"
+
+
+def remove_stale_temps(path: Path) -> list[Path]:
+    """Delete the temp files a killed write of ``path`` left beside it (``kill -9`` between the
+    temp file and its rename); a resumed bulk run calls this for every write it was killed in."""
+    target = path.resolve() if path.is_symlink() else path
+    prefix, suffix = _temp_for(target)
+    gone = []
+    for stale in target.parent.glob(f"{glob.escape(prefix)}*{glob.escape(suffix)}"):
+        try:
+            stale.unlink()
+            gone.append(stale)
+        except OSError:
+            pass
+    return gone
+
+
 def write_atomic(path: Path, text: str, *, expect: str) -> None:
     """Replace ``path`` with ``text`` (UTF-8, BOM and line endings are part of ``text``)
     via a temp file in the same folder and a rename; mode and owner are kept.
@@ -121,7 +142,8 @@ def write_atomic(path: Path, text: str, *, expect: str) -> None:
     target = path.resolve()  # a symlinked Dockerfile: its target is replaced, the link stays
     folder = target.parent
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".leanify", dir=folder)
+        prefix, suffix = _temp_for(target)
+        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=folder)
     except OSError as exc:
         raise DockerfileError(f"cannot write next to the file: {_os_message(exc)}") from None
     try:
@@ -209,7 +231,8 @@ def write_new(path: Path, text: str) -> None:
     """Create a file that must not exist yet (a proposed .dockerignore), atomically."""
     if path.exists():
         raise DockerfileError(f"{path} appeared while leanify ran; not overwritten")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".leanify", dir=path.parent)
+    prefix, suffix = _temp_for(path)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(text.encode("utf-8"))

@@ -113,3 +113,27 @@ def test_resume_recovers_a_write_whose_done_line_was_lost(tmp_path):
     assert rec["status"] == "changed" and rec["written"] is True and rec["rules"] == ["LEAN005"]
     assert df.read_text() == written and df.stat().st_mtime_ns == mtime  # not written a second time
     assert "1 from" in again.stdout and "0 processed" in again.stdout
+
+
+def test_resume_removes_the_temp_file_of_a_write_killed_before_its_rename(tmp_path):
+    """Killed after the intent line and mkstemp, before os.replace: the file is old, a
+    ``.Dockerfile.*.leanify`` temp file is beside it. Resume redoes the write and leaves no temp
+    file (the race behind an intermittent failure of the kill -9 test above)."""
+    repo = tmp_path / "repos" / "r"
+    repo.mkdir(parents=True)
+    df = repo / "Dockerfile"
+    original = "FROM python:3.11\nRUN pip install flask\n"
+    df.write_text(original)
+    state = tmp_path / "state.jsonl"
+    first = bulk(tmp_path / "repos", "--write", "--resume", state)
+    assert first.returncode == 0
+    written = df.read_text()
+    lines = state.read_text().splitlines()
+    state.write_text("\n".join(lines[:-1]) + "\n")  # the intent is durable, the done line never came
+    df.write_text(original)  # ... and the rename never happened
+    stale = repo / ".Dockerfile.k1ll3d.leanify"
+    stale.write_text(written[:10])  # the temp file, cut short
+    again = bulk(tmp_path / "repos", "--write", "--resume", state)
+    assert again.returncode == 0, again.stderr
+    assert df.read_text() == written
+    assert not list(repo.glob("*.leanify")), "the killed write's temp file is still there"
