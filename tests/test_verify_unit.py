@@ -394,3 +394,42 @@ def test_a_few_hundred_bytes_larger_passes_with_a_warning():
 def test_build_scripts_are_build_inputs():
     text = "FROM x\nWORKDIR /opt/app\nCOPY . .\nRUN sh build.sh && ./scripts/gen.sh\nRUN python manage.py x\n"
     assert build_scripts(text) == {"build.sh", "scripts/gen.sh"}
+
+
+# -- its place in the house ------------------------------------------------------------------
+
+GH_TOKEN = "ghp_" + "R7xQ2mN9vK4pL8sT1wY6zB3cD5fG0hJ2aE4u"
+
+
+def test_verify_scrubs_the_credentials_lean020_finds():
+    """Every credential rule LEAN020 reports in either Dockerfile is scrubbed from the result."""
+    from leanify.model import Dockerfile
+    from leanify.transforms.secrets import findings
+    from leanify.verify.run import _secret_values
+
+    text = (f"FROM debian:bookworm-slim\nARG NPM_TOKEN=npm_k3Jd8fQ2LmZx9WvB7nR4tY1pC6sH0gA5eU2i\n"
+            f"ENV DB_PASSWORD=Tr0ub4dor-prod\nRUN git clone https://{GH_TOKEN}@github.com/acme/x.git\n")
+    got = _secret_values(text)
+    assert got == [h.value for _ins, _w, h in findings(Dockerfile.parse(text))]
+    assert set(got) == {"npm_k3Jd8fQ2LmZx9WvB7nR4tY1pC6sH0gA5eU2i", "Tr0ub4dor-prod", GH_TOKEN}
+    assert _secret_values("FROM x\nRUN echo hi\n") == []
+
+
+def test_verification_imports_no_rule():
+    """The core stands below the rules: verification (and what it reads credentials with)
+    imports no module of ``leanify.transforms``, late imports included."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "refactor"
+    files = sorted((root / "verify").glob("*.py")) + [root / "secretscan.py"]
+    assert all(f.is_file() for f in files), files
+    for f in files:
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [a.name for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            assert not any("transforms" in n.split(".") for n in names), (f.name, node.lineno)

@@ -13,7 +13,9 @@ import threading
 from collections.abc import Mapping, Sequence
 
 from ..engine import BuildResult, Engine, new_run_id
+from ..model import Dockerfile
 from ..redact import build_arg_values, secret_env_values
+from ..secretscan import findings
 from .config_diff import declared_keys, diff_config
 from .content import build_scripts, compare_content
 from .rebuild import _measure_rebuild
@@ -148,9 +150,6 @@ def _terminate_as_interrupt():
 def _secret_values(dockerfile_text: str) -> list[str]:
     """Credentials written in a Dockerfile (LEAN020's reading): scrubbed from every report."""
     try:
-        from ..model import Dockerfile
-        from ..transforms.secrets import findings
-
         return [h.value for _ins, _w, h in findings(Dockerfile.parse(dockerfile_text))]
     except Exception:  # noqa: BLE001 - unparsable: the pattern scrub still applies
         return []
