@@ -27,6 +27,7 @@ from . import pyimports as pi
 if TYPE_CHECKING:
     from .context import Facts
     from .model import Dockerfile, Instruction
+    from .pysource import Import
     from .shell import PackageCall
 
 __all__ = ["Requirement", "ReqFile", "PipInstall", "Finding", "Audit", "read_requirements", "audit", "dev_tool",
@@ -327,8 +328,10 @@ def audit(model: "Dockerfile", facts: "Facts", metadata=None) -> Audit:
 MAX_CONTEXT_FILES = 400
 
 
-def _context_imports(facts: "Facts", done: set[str]) -> dict[str, list[pi.Import]]:
-    out: dict[str, list[pi.Import]] = {}
+def _context_imports(facts: "Facts", done: set[str]) -> dict[str, list[Import]]:
+    from .pysource import ParseError, imports_in_source  # late: libcst loads only when a file is read
+
+    out: dict[str, list[Import]] = {}
     todo = [f for f in facts.files if f.endswith(".py") and f not in done][:MAX_CONTEXT_FILES]
     local = {f.split("/", 1)[0].removesuffix(".py") for f in facts.files if f.endswith(".py")}
     for rel in todo:
@@ -336,8 +339,8 @@ def _context_imports(facts: "Facts", done: set[str]) -> dict[str, list[pi.Import
         if text is None:
             continue
         try:
-            imports = pi.imports_in_source(text, "", False, rel)
-        except pi.ParseError:
+            imports = imports_in_source(text, "", False, rel)
+        except ParseError:
             continue
         for imp in imports:
             if imp.top not in pi.STDLIB and imp.top not in local:
