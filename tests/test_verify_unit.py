@@ -348,6 +348,26 @@ def test_pick_rebuild_file_prefers_recent_sources_over_manifests(tmp_path):
     assert pick_rebuild_file("FROM x\nCOPY requirements.txt .\n", str(tmp_path)) is None
 
 
+
+# What BuildKit sends for each .dockerignore below (Engine 26, checked with `RUN find /ctx` after
+# `COPY . /ctx`): the rebuild file must be one of those files, or touching it re-runs nothing.
+# The old fnmatch reading got each of them wrong.
+@pytest.mark.parametrize("ignore, files, picked", [
+    # `*` does not cross `/`: `*.py` leaves out app.py at the root only (fnmatch: src/app.py too)
+    ("*.py\n", ["app.py", "src/app.py"], "src/app.py"),
+    # `**/generated` leaves out src/generated at any depth (fnmatch: only a root-level match)
+    ("**/generated\n", ["src/app.py", "src/generated/out.py"], "src/app.py"),
+    # `!src/*.py` brings back src/a.py, not src/sub/b.py (fnmatch: both)
+    ("src\n!src/*.py\n", ["src/a.py", "src/sub/b.py"], "src/a.py"),
+], ids=["star-stops-at-slash", "double-star-at-any-depth", "exception-is-not-recursive"])
+def test_pick_rebuild_file_reads_dockerignore_as_buildkit_does(tmp_path, ignore, files, picked):
+    (tmp_path / ".dockerignore").write_text(ignore)
+    for n, rel in enumerate(files):  # the last one is the newest: picked unless ignored
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x = 1\n")
+        os.utime(tmp_path / rel, (10**9 + n, 10**9 + n))
+    assert pick_rebuild_file("FROM python:3.11\nCOPY . .\n", str(tmp_path)) == picked
+
 # -- verdict and JSON shape ------------------------------------------------------------------
 
 def test_json_shape_and_verdict():

@@ -1,4 +1,5 @@
-"""The rebuild after a source change: pick a source file a COPY brings in, build both
+"""The rebuild after a source change: pick a source file a COPY brings in (and the context's
+.dockerignore, read as BuildKit reads it by ``leanify.dockerignore``, lets through), build both
 Dockerfiles warm in a copy of the context, touch the file, build again and count the steps
 that re-ran."""
 
@@ -11,6 +12,7 @@ import shutil
 import tempfile
 import time
 
+from ..dockerignore import IgnoreFile
 from ..engine import temp_prefix
 from .content import _BUILD_INPUT_NAMES, _DEP_DIRS, runtime_relevance
 from .result import Verification
@@ -31,7 +33,7 @@ def pick_rebuild_file(dockerfile_text: str, context: str) -> str | None:
         model = Dockerfile.parse(dockerfile_text)
     except Exception:  # noqa: BLE001
         return None
-    ignore = _dockerignore(context)
+    ignore = _ignore_file(context)
     sources: list[str] = []
     for ins in model.instructions:
         if ins.command in ("COPY", "ADD") and not any(f.lower().startswith("--from") for f in ins.flags):
@@ -57,7 +59,7 @@ def pick_rebuild_file(dockerfile_text: str, context: str) -> str | None:
                 name = os.path.basename(f)
                 if name in _MANIFEST_NAMES or any(fnmatch.fnmatch(name, m) for m in _MANIFEST_NAMES):
                     continue
-                if _ignored(rel, ignore) or os.path.islink(f):
+                if (ignore is not None and ignore.excluded(rel)) or os.path.islink(f):
                     continue
                 is_src = os.path.splitext(name)[1] in _SOURCE_EXT and not runtime_relevance(rel) == "tests"
                 cands.append((is_src, os.path.getmtime(f), rel))
@@ -71,27 +73,15 @@ def _in_dep_dir(root: str, context: str) -> bool:
     return any(p in _DEP_DIRS for p in rel.split("/"))
 
 
-def _dockerignore(context: str) -> list[tuple[bool, str]]:
-    path = os.path.join(context, ".dockerignore")
-    pats: list[tuple[bool, str]] = []
-    if os.path.exists(path):
-        for line in open(path, encoding="utf-8", errors="replace"):
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            neg = line.startswith("!")
-            pats.append((neg, line.lstrip("!").strip("/")))
-    return pats
-
-
-def _ignored(rel: str, pats: list[tuple[bool, str]]) -> bool:
-    out = False
-    for neg, p in pats:
-        pp = p.replace("**/", "")
-        if fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(rel, pp) or rel.startswith(p.rstrip("*") + "/") \
-                or fnmatch.fnmatch(rel.split("/")[0], p):
-            out = not neg
-    return out
+def _ignore_file(context: str) -> IgnoreFile | None:
+    """The context's .dockerignore, read and matched as BuildKit does (None: there is none)."""
+    try:
+        with open(os.path.join(context, ".dockerignore"), encoding="utf-8", errors="replace") as fh:
+            return IgnoreFile.parse(fh.read())
+    except OSError:
+        return None
+    except ValueError:  # a pattern BuildKit rejects as well: the builds failed before this
+        return None
 
 
 def _copy_context(context: str, dest: str) -> None:
