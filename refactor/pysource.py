@@ -4,10 +4,10 @@ resolved against the file's module, ``importlib.import_module("x")`` /
 ``import_module(".x", "pkg")`` with literal strings, and ``__import__("x")``. An import inside a
 string or a comment is not one.
 
-The one Python import reader: ``leanify.pyimports`` (what an image's code imports and reaches)
-and the dependency audit read files through it. A module of its own, imported late by its
-callers, so that libcst (slower to import than the whole pipeline's start-up) is loaded only
-when a Python file is read.
+The one Python import reader: ``leanify.pyimports`` (what an image's code imports and reaches),
+the dependency audit and verification (the app's imports, against removed distributions) read
+files through it. A module of its own, imported late by its callers, so that libcst (slower to
+import than the whole pipeline's start-up) is loaded only when a Python file is read.
 """
 
 from __future__ import annotations

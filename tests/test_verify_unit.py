@@ -254,6 +254,33 @@ def test_python_imports():
     assert python_imports([src]) == {"os", "numpy", "flask", "a"}
 
 
+
+@pytest.mark.parametrize("src, imported", [
+    # an import written in a docstring is an example, not an import
+    ('"""Usage:\n\n    import numpy as np\n"""\nimport os\n', {"os"}),
+    # the regex stopped at `;` and at a line continuation
+    ("import os; import yaml\n", {"os", "yaml"}),
+    ("import os, \\\n    yaml\n", {"os", "yaml"}),
+    # a module loaded by its literal name is imported too
+    ('import importlib\nyaml = importlib.import_module("yaml")\n', {"importlib", "yaml"}),
+    # not Python 3: the image's interpreter (3.8 or later: the probe reads importlib.metadata)
+    # cannot import it either, so what it names is never loaded
+    ("import yaml\nprint 'hello'\n", set()),
+], ids=["docstring", "semicolon", "continuation", "import_module", "not-python-3"])
+def test_python_imports_are_read_as_python_reads_them(src, imported):
+    """Read with libcst (leanify.pysource), the project's one import reader; the regex it
+    replaces got each of these wrong."""
+    assert python_imports([src]) == imported
+
+
+def test_a_distribution_only_a_docstring_names_may_go_and_one_imported_after_a_semicolon_may_not():
+    before = {"numpy": {"version": "1.26.4", "top": ["numpy"], "requires": []},
+              "pyyaml": {"version": "6.0.1", "top": ["yaml"], "requires": []}}
+    srcs = ['"""Example:\n    import numpy\n"""\nimport os; import yaml\n']
+    d = diff_python_dists(before, {}, python_imports(srcs))
+    assert d["missing"] == ["python:pyyaml==6.0.1 (imported by the app)"]
+    assert d["removed"] == ["numpy==1.26.4"]
+
 def test_node_packages_policy():
     manifest = {"dependencies": {"express": "^4"}, "devDependencies": {"typescript": "^5"}}
     before = {"express": {"version": "4.18.2", "dependencies": {"debug": "2"}},

@@ -57,20 +57,19 @@ def diff_python_dists(before: Mapping[str, dict], after: Mapping[str, dict],
     return {"missing": missing, "changed": changed, "removed": removed, "extra": extra}
 
 
-_IMPORT = re.compile(r"^\s*(?:from\s+([A-Za-z_][\w]*)[\w.]*\s+import|import\s+([\w., ]+))", re.M)
-
-
 def python_imports(sources: Iterable[str]) -> set[str]:
+    """The top-level names the app's own Python sources import, read by ``leanify.pysource``
+    (libcst: docstrings and strings are not imports; ``importlib.import_module("x")`` is). A
+    source libcst cannot parse is not Python 3, so the image's interpreter (3.8 or later: the
+    probe reads importlib.metadata) cannot import it either: it names nothing."""
+    from ..pysource import ParseError, imports_in_source  # late: loads libcst
+
     out: set[str] = set()
     for src in sources:
-        for m in _IMPORT.finditer(src):
-            if m.group(1):
-                out.add(m.group(1))
-            else:
-                for part in m.group(2).split(","):
-                    name = part.strip().split(" ")[0].split(".")[0]
-                    if name:
-                        out.add(name)
+        try:
+            out.update(i.top for i in imports_in_source(src))
+        except ParseError:
+            continue
     return out
 
 
