@@ -3,7 +3,8 @@ real engine and compare what was measured — never estimated.
 
 Compared: image size and layers, cold build time, the image config, a smoke run, the content
 the runtime needs (WORKDIR tree, files ENTRYPOINT/CMD reference, installed Python
-distributions and node packages, the shared libraries that ELF files need), waste (when
+distributions and node packages, the shared libraries that ELF files need), the whole image
+file by file (every difference in a named class, or the proof fails), waste (when
 ``leanify.waste`` is available) and the rebuild after a source change.
 
 The rooms, bottom to top (an import only goes down):
@@ -11,7 +12,9 @@ The rooms, bottom to top (an import only goes down):
 - pure comparisons, dicts in and findings out, unit tested without an engine:
   ``config_diff`` (the image config), ``file_entry`` (one file digested: sha256, ELF, zip),
   ``packages`` (Python distributions, node packages), ``content`` (trees, referenced files,
-  libraries), ``result`` (:class:`Verification` and the verdict, :func:`decide`);
+  libraries), ``owners`` (who owns a file: dpkg/apk, RECORD, npm's record),
+  ``image_classes`` (why a difference is allowed) and ``whole_image`` (every entry of both
+  final filesystems, classified), ``result`` (:class:`Verification` and the verdict, :func:`decide`);
 - reading a built image: ``image_reader`` (files through a created container) and
   ``runtime_needs`` (what the image's command needs, for ``content``);
 - running things: ``smoke`` (the smoke command, in both images) and ``rebuild`` (the rebuild
@@ -48,9 +51,11 @@ from .result import SIZE_SLACK_BYTES, ImageFacts, Rebuild, Verification, decide
 from .run import Terminated, _terminate_as_interrupt, build_key, verify
 from .runtime_needs import _probe_source, referenced_files, unresolved_libs
 from .smoke import SmokeResult, compare_runs, run_smoke, smoke_command
+from .whole_image import WholeImage, compare_images
 
 __all__ = ["verify", "Verification", "render_table", "diff_config", "ConfigDiff", "compare_runs",
            "SmokeResult", "diff_trees", "diff_python_dists", "diff_node_packages", "elf_dynamic",
+           "compare_images", "WholeImage",
            "runtime_relevance", "pick_rebuild_file", "decide", "EngineError",
            # also imported by leanify's own modules and tests
            "FileEntry", "ImageFacts", "Rebuild", "SIZE_SLACK_BYTES", "declared_keys", "final_base",

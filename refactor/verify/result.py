@@ -49,6 +49,8 @@ class Verification:
     config: ConfigDiff | None = None
     smoke: SmokeResult | None = None
     content: dict | None = None
+    # the whole-image comparison (leanify.verify.whole_image): classes with bytes, the unclassified
+    whole_image: dict | None = None
     rebuild_before: Rebuild = field(default_factory=Rebuild)
     rebuild_after: Rebuild = field(default_factory=Rebuild)
     rebuild_file: str | None = None
@@ -84,6 +86,7 @@ class Verification:
                 "extra": content.get("extra", []),
                 **{k: v for k, v in content.items() if k not in ("equal", "missing", "extra")},
             },
+            "whole_image": self.whole_image,
             "rebuild": {"before": self.rebuild_before.to_json(),
                         "after": self.rebuild_after.to_json(),
                         "file": self.rebuild_file},
@@ -115,6 +118,9 @@ def decide(v: Verification) -> None:
             reasons.append(f"content different: {m}")
         for m in v.content.get("changed", []):
             reasons.append(f"package version changed: {m}")
+    if v.whole_image is not None and not v.whole_image.get("equal", True):
+        reasons += v.whole_image.get("reasons") or [
+            f"whole image: {v.whole_image.get('unclassified_count', '?')} differences in no class"]
     if v.before.image_bytes is not None and v.after.image_bytes is not None and \
             v.after.image_bytes > v.before.image_bytes:
         grown = v.after.image_bytes - v.before.image_bytes

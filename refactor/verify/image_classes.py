@@ -1,0 +1,853 @@
+"""The classes of the whole-image comparison: why a file the rewrite lacks, adds or changes is
+allowed (pure).
+
+A difference is allowed only when it belongs to a named class, each backed by evidence read off
+the two images (package databases, RECORDs, npm's record) or by the rewrite itself (its
+Dockerfile, leanify's knowledge tables):
+
+=================  ==========================================================================
+class              what it covers
+=================  ==========================================================================
+build-only         files of a system package the rewrite dropped that only a build needs
+                   (``leanify.knowledge``: compilers, ``-dev`` headers...), or that only such
+                   packages pulled in; never one a kept package depends on or the original
+                   asked for by name (unless the rewrite installs it in its builder only)
+base-omitted       files and packages of the original's base that its slim counterpart (the
+                   rewrite's base, ``knowledge.slim_base``) does not have
+recommended-only   packages a kept package only recommends (``--no-install-recommends``)
+state              package-manager databases, logs, generated indexes
+cache              package-manager and build caches (apt lists, pip, npm, Go...)
+toolchain          a toolchain tree outside the package manager (``/usr/local/go``, headers)
+intermediate       build intermediates (``.o``, ``.a``, ``CMakeFiles``, bytecode)
+source             the source of a compiled artifact, when the rewrite has an artifact of that
+                   language where the source was
+not-runtime        tests, docs and build inputs in the app's folder (``content.runtime_relevance``)
+dev-dependency     Python dev tools (LEAN016) and what only they require (METADATA); npm
+                   packages npm itself marks ``dev`` (LEAN018)
+build-tool         Python installers and build backends (pip, wheel, Cython...) the rewrite
+                   does not have at that version and site
+relocation         a Python distribution moved to another site (``/opt/venv``): same name,
+                   version and RECORD, every recorded file present with the same digest
+venv               the virtualenv's own files (``pyvenv.cfg``, activate scripts, its pip)
+runtime-package    files of a runtime package installed again or added for a dropped build
+                   package (``knowledge.runtime_counterpart``), and what it depends on
+runtime-base       files of the rewrite's base image as that image has them
+artifact           what the rewrite copies from its builder stage (``COPY --from``): new files,
+                   and rebuilt artifacts (executables, libraries, archives, bytecode)
+=================  ==========================================================================
+
+Everything else is unclassified, with the reason a rule gave (``file of kept package libpq5``),
+and fails the proof.
+"""
+
+from __future__ import annotations
+
+import bisect
+import fnmatch
+import posixpath
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from .. import knowledge
+from ..build_evidence import Written, under
+from ..dep_audit import dev_tool
+from .content import runtime_relevance
+from .owners import (
+    Dist,
+    NpmProject,
+    PackageDb,
+    Read,
+    Tree,
+    npm_projects,
+    package_db,
+    python_dists,
+)
+
+__all__ = ["CLASSES", "Classifier", "ImageView", "Rewrite", "Verdict", "rewrite_facts"]
+
+#: class key -> how the report names it
+CLASSES = {
+    "build-only": "build-only packages",
+    "base-omitted": "what the slim base omits",
+    "recommended-only": "recommended-only packages",
+    "state": "package-manager state",
+    "cache": "caches",
+    "toolchain": "toolchain trees",
+    "intermediate": "build intermediates",
+    "source": "sources of compiled artifacts",
+    "not-runtime": "tests, docs and build inputs",
+    "dev-dependency": "dev dependencies",
+    "build-tool": "Python build tools",
+    "relocation": "relocated Python distributions",
+    "venv": "the virtualenv's own files",
+    "runtime-package": "runtime packages",
+    "runtime-base": "the runtime base's files",
+    "artifact": "artifacts copied from the builder",
+}
+
+_REBUILT = ("*.so", "*.so.*", "*.node", "*.jar", "*.war", "*.ear", "*.class", "*.pyc", "*.whl", "*.a")
+
+
+def _table() -> dict:
+    return knowledge._table("image_classes.json")
+
+
+@dataclass(frozen=True)
+class ImageView:
+    """One image's filesystem: its final tree and the content of the files the rules read."""
+
+    tree: Tree
+    read: Read
+    name: str | None = None  # the image reference (for a base image: as the FROM line names it)
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """What the Dockerfiles say, for the rules: read by :func:`rewrite_facts`."""
+
+    requested: frozenset[str] = frozenset()  # system packages the original installs by name
+    builder_only: frozenset[str] = frozenset()  # packages the rewrite installs in a builder stage only
+    copied: tuple[tuple[str, str | None], ...] = ()  # the rewrite's final-stage COPY --from: (destination, name)
+    workdir: str = "/"  # the original image's WorkingDir
+    build_scripts: frozenset[str] = frozenset()  # scripts the original's RUN steps run (absolute)
+    before_base: str | None = None  # the final stage's base image, through stage aliases
+    after_base: str | None = None
+
+    @property
+    def base_switched(self) -> bool:
+        """The rewrite runs on the slim counterpart of the original's base (or an alternative)."""
+        if not self.before_base or not self.after_base or self.before_base == self.after_base:
+            return False
+        slim = knowledge.slim_base(self.before_base)
+        if slim is None:
+            return False
+        return self.after_base in (slim.image, *(alt for _k, alt in slim.alternatives))
+
+    @property
+    def family(self) -> str:
+        return knowledge.family_of(self.before_base or "") or "debian"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A class and the group inside it a difference is counted in (a package, a cache), or
+    ``cls`` None with ``why`` it belongs to none."""
+
+    cls: str | None
+    group: str = ""
+    why: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.cls is not None
+
+
+CONTAINER = Verdict("", "", "a directory whose contents are judged one by one")
+
+
+def _no(why: str) -> Verdict:
+    return Verdict(None, "", why)
+
+
+def _root_match(path: str, root: str) -> bool:
+    rp = [p for p in root.split("/") if p]
+    pp = [p for p in path.split("/") if p]
+    if len(pp) < len(rp):
+        return False
+    return all(fnmatch.fnmatchcase(a, b) if "*" in b else a == b for a, b in zip(pp, rp))
+
+
+def _first_root(path: str, rules: list[dict]) -> dict | None:
+    for r in rules:
+        if _root_match(path, r["root"]):
+            return r
+    return None
+
+
+def _name_match(name: str, globs) -> bool:
+    return any(fnmatch.fnmatchcase(name, g) for g in globs)
+
+
+# ---------------------------------------------------------------------------------- Dockerfiles
+
+
+def _bare(name: str) -> str:
+    for sep in ("=", "<", ">", "~"):
+        name = name.split(sep, 1)[0]
+    return name.split(":", 1)[0]
+
+
+def _installs(model, stage: int) -> set[str]:
+    from ..shell import analyze_run
+
+    out: set[str] = set()
+    for ins in model.stage_instructions(stage):
+        script = analyze_run(ins, model) if ins.keyword == "RUN" else None
+        if script is None:
+            continue
+        for call in script.package_calls():
+            if call.manager in ("apt", "apk", "yum", "dnf", "microdnf", "zypper") and \
+                    call.action in ("install", "add"):
+                out |= {_bare(p) for p in call.packages if not p.startswith("$")}
+    return out
+
+
+def _final_base(model) -> str | None:
+    stages = {s.name.lower(): s for s in model.stages if s.name}
+    stage = model.stages[-1]
+    for _ in range(len(model.stages)):
+        prev = stages.get(stage.base.lower())
+        if prev is None or prev.index >= stage.index:
+            break
+        stage = prev
+    return None if "$" in stage.base else stage.base
+
+
+def _copied(model, default_workdir: str) -> tuple[tuple[str, str | None], ...]:
+    """(destination, name) of each source of the final stage's ``COPY --from``: a name when the
+    source may land inside the destination folder under its own name."""
+    out = []
+    final = model.stages[-1]
+    wd = default_workdir or "/"
+    for ins in model.stage_instructions(final.index)[1:]:
+        if ins.keyword == "WORKDIR" and ins.value:
+            wd = posixpath.normpath(posixpath.join(wd, ins.value[0]))
+        if ins.keyword != "COPY" or ins.flag("from") is None or len(ins.value) < 2:
+            continue
+        *srcs, dest = ins.value
+        if "$" in dest or any("$" in s for s in srcs):
+            continue
+        dest_abs = posixpath.normpath(posixpath.join(wd, dest))
+        into = dest.endswith("/") or dest in (".", "./") or len(srcs) > 1
+        for src in srcs:
+            contents = src.endswith(("/", "/.")) or src in (".", "/")
+            name = posixpath.basename(posixpath.normpath(src))
+            out.append((dest_abs, name if into and not contents and name not in ("", ".") else None))
+    return tuple(dict.fromkeys(out))
+
+
+def rewrite_facts(before_text: str, after_text: str, workdir: str = "/", after_workdir: str | None = None) -> Rewrite:
+    """The rules' reading of both Dockerfiles (unparsable text: nothing is assumed)."""
+    from ..model import Dockerfile
+
+    try:
+        before = Dockerfile.parse(before_text)
+        after = Dockerfile.parse(after_text)
+    except Exception:  # noqa: BLE001 - the builds already showed whether they parse
+        return Rewrite(workdir=workdir or "/")
+    requested: set[str] = set()
+    for s in before.stages:
+        requested |= _installs(before, s.index)
+    final = after.stages[-1].index
+    builder = set().union(*(_installs(after, s.index) for s in after.stages if s.index != final)) \
+        if len(after.stages) > 1 else set()
+    from .content import build_scripts
+
+    wd = workdir or "/"
+    scripts = frozenset(posixpath.normpath(posixpath.join(wd, s)) for s in build_scripts(before_text))
+    return Rewrite(requested=frozenset(requested), builder_only=frozenset(builder - _installs(after, final)),
+                   build_scripts=scripts,
+                   copied=_copied(after, after_workdir or "/"), workdir=workdir or "/",
+                   before_base=_final_base(before), after_base=_final_base(after))
+
+
+# ---------------------------------------------------------------------------------- the rules
+
+
+@dataclass
+class _Side:
+    view: ImageView
+    base: ImageView | None
+
+    @property
+    def tree(self) -> Tree:
+        return self.view.tree
+
+    @cached_property
+    def db(self) -> PackageDb | None:
+        return package_db(self.view.tree, self.view.read)
+
+    @cached_property
+    def base_db(self) -> PackageDb | None:
+        return package_db(self.base.tree, self.base.read) if self.base is not None else None
+
+    @cached_property
+    def dists(self) -> list[Dist]:
+        return python_dists(self.view.tree, self.view.read)
+
+    @cached_property
+    def dist_of(self) -> dict[str, Dist]:
+        """path -> the distribution that installed it (its RECORD, and its metadata folder)."""
+        out = {}
+        infos = {d.dist_info: d for d in self.dists}
+        for d in self.dists:
+            for p in d.files:
+                out[p] = d
+        for p in self.view.tree:
+            parent = posixpath.dirname(p)
+            if parent in infos and p not in out:
+                out[p] = infos[parent]
+        return out
+
+    @cached_property
+    def npm(self) -> list[NpmProject]:
+        return npm_projects(self.view.tree, self.view.read)
+
+    @cached_property
+    def parents(self) -> set[str]:
+        return {posixpath.dirname(p) for p in self.view.tree}
+
+    @cached_property
+    def venvs(self) -> list[str]:
+        return [posixpath.dirname(p) for p, w in self.view.tree.items()
+                if w.kind == "file" and posixpath.basename(p) == "pyvenv.cfg"]
+
+    def owners(self, path: str) -> frozenset[str]:
+        return self.db.owners.get(path, frozenset()) if self.db else frozenset()
+
+
+@dataclass
+class Classifier:
+    """Judges each difference between ``before`` and ``after`` (see the module docstring)."""
+
+    before_view: ImageView
+    after_view: ImageView
+    rewrite: Rewrite = field(default_factory=Rewrite)
+    before_base: ImageView | None = None
+    after_base: ImageView | None = None
+    #: sonames the rewrite's ELF files need and cannot load (``runtime_needs.unresolved_libs``)
+    unresolved: Mapping[str, list[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.b = _Side(self.before_view, self.before_base)
+        self.a = _Side(self.after_view, self.after_base)
+        self.t = _table()
+        self._memo: dict[tuple[str, str], Verdict] = {}
+
+    @cached_property
+    def base_comparable(self) -> bool:
+        """Both base images are known, and the rewrite's is the original's or its slim
+        counterpart: only then do the base classes apply."""
+        rw = self.rewrite
+        return self.b.base is not None and self.a.base is not None and (
+            rw.base_switched or (rw.before_base is not None and rw.before_base == rw.after_base))
+
+    @cached_property
+    def copied_roots(self) -> tuple[str, ...]:
+        """Where the rewrite's COPY --from put what it copied: ``dest/name`` when the rewrite
+        has it (a file or directory copied into a folder), else ``dest`` (a folder's contents)."""
+        out = []
+        for dest, name in self.rewrite.copied:
+            if name is not None and posixpath.join(dest, name) in self.a.tree:
+                out.append(posixpath.join(dest, name))
+            else:
+                out.append(dest)
+        return tuple(dict.fromkeys(out))
+
+    # ---- package classes ------------------------------------------------------------------
+    @cached_property
+    def dropped(self) -> dict[str, Verdict]:
+        """Each system package of the original the rewrite lacks, with its verdict."""
+        bdb, adb = self.b.db, self.a.db
+        if bdb is None:
+            return {}
+        kept = adb.packages if adb else {}
+        gone = {n: p for n, p in bdb.packages.items() if n not in kept}
+        rw, family = self.rewrite, self.rewrite.family
+        base_b = set(self.b.base_db.packages) if self.b.base_db else set()
+        base_a = set(self.a.base_db.packages) if self.a.base_db else set()
+        out: dict[str, Verdict] = {}
+        # what no rule may classify: a kept package depends on it, the rewrite lacks its library
+        for n, k in self._needed_by_kept(gone).items():
+            out[n] = _no(f"package {n} was dropped, but {k} (kept) depends on it")
+        for n, why in self._lacking_sonames(gone).items():
+            out.setdefault(n, _no(why))
+        for n in gone:
+            if n in out:
+                continue
+            if knowledge.is_build_package(n, family):
+                out[n] = Verdict("build-only", n, "a build-only package")
+            elif knowledge.build_only_when(n, family) and n in rw.builder_only:
+                out[n] = Verdict("build-only", n, "the rewrite installs it in its builder only ("
+                                 f"{knowledge.build_only_when(n, family)})")
+        pulls = {q: bdb.satisfiers(p.depends + p.recommends) for q, p in gone.items()}
+        self._pulled_in(out, gone, pulls)
+        if self.base_comparable:
+            for n in gone:
+                if n not in out and n not in rw.requested and n in base_b and n not in base_a:
+                    out[n] = Verdict("base-omitted", n, f"{rw.before_base} has it, {rw.after_base} does not")
+            self._pulled_in(out, gone, pulls)
+        for n in gone:
+            if n in out:
+                continue
+            by = sorted(k.name for k in kept.values() if n in bdb.satisfiers(k.recommends))
+            if by and n not in rw.requested:
+                out[n] = Verdict("recommended-only", n, f"recommended by {by[0]}")
+            else:
+                out[n] = _no(f"package {n} was dropped: " + (
+                    "the original installs it by name, and it is not a build-only package" if n in rw.requested
+                    else "not a build-only package, nor pulled in only by one"))
+        return out
+
+    def _pulled_in(self, out: dict[str, Verdict], gone: Mapping, pulls: Mapping[str, set[str]]) -> None:
+        """Give each dropped package that a classified dropped package depends on or recommends
+        its class (never one the original asks for by name), to a fixpoint."""
+        changed = True
+        while changed:
+            changed = False
+            for n in gone:
+                if n in out or n in self.rewrite.requested:
+                    continue
+                by = next((q for q, v in out.items() if v.ok and n in pulls.get(q, ())), None)
+                if by is not None:
+                    out[n] = Verdict(out[by].cls, n, f"pulled in by {by}")
+                    changed = True
+
+    def _lacking_sonames(self, gone: Mapping) -> dict[str, str]:
+        """Dropped packages that ship a library the rewrite's ELF files need and cannot load."""
+        if not self.unresolved:
+            return {}
+        out: dict[str, str] = {}
+        for n, p in gone.items():
+            for f in p.files:
+                so = posixpath.basename(f)
+                if so in self.unresolved:
+                    users = self.unresolved[so]
+                    out[n] = (f"package {n} was dropped, and it ships {so}, which "
+                              f"{users[0] if users else 'the rewrite'} needs")
+                    break
+        return out
+
+    def _needed_by_kept(self, gone: Mapping) -> dict[str, str]:
+        adb, bdb = self.a.db, self.b.db
+        if adb is None or bdb is None:
+            return {}
+        out: dict[str, str] = {}
+        for k in adb.packages.values():
+            for req in k.depends:
+                if any(adb.providers(alt) for alt in req):
+                    continue
+                for n in bdb.satisfiers((req,)):
+                    if n in gone:
+                        out.setdefault(n, k.name)
+        return out
+
+    @cached_property
+    def added_packages(self) -> dict[str, Verdict]:
+        """Each system package of the rewrite the original lacks, or has at another version."""
+        adb = self.a.db
+        if adb is None:
+            return {}
+        before = self.b.db.packages if self.b.db else {}
+        base_a = set(self.a.base_db.packages) if self.a.base_db else set()
+        rw = self.rewrite
+        counterparts: dict[str, str] = {}
+        for n, v in self.dropped.items():
+            if v.cls == "build-only":
+                for c in knowledge.runtime_counterpart(n, rw.family):
+                    counterparts.setdefault(c, n)
+        out: dict[str, Verdict] = {}
+        for n, p in adb.packages.items():
+            if n in before:
+                if before[n].version != p.version:
+                    out[n] = Verdict("runtime-package", n, f"installed again: {before[n].version} -> {p.version}")
+                continue
+            if n in base_a and self.base_comparable:
+                out[n] = Verdict("runtime-base", n, f"a package of {rw.after_base or 'the runtime base'}")
+            elif n in counterparts:
+                out[n] = Verdict("runtime-package", n, f"the runtime package of {counterparts[n]}")
+        changed = True
+        while changed:
+            changed = False
+            for n in adb.packages:
+                if n in out or n in before:
+                    continue
+                for q, v in list(out.items()):
+                    if v.ok and any(n in adb.providers(alt) for req in adb.packages[q].depends for alt in req):
+                        out[n] = Verdict(v.cls, n, f"a dependency of {q}")
+                        changed = True
+                        break
+        for n in adb.packages:
+            if n not in out and n not in before:
+                out[n] = _no(f"package {n} is new in the rewrite")
+        return out
+
+    # ---- Python and npm -------------------------------------------------------------------
+    @cached_property
+    def _dists_by_name(self) -> tuple[dict, dict]:
+        bd: dict[str, list[Dist]] = {}
+        ad: dict[str, list[Dist]] = {}
+        for d in self.b.dists:
+            bd.setdefault(d.name, []).append(d)
+        for d in self.a.dists:
+            ad.setdefault(d.name, []).append(d)
+        return bd, ad
+
+    def _moved(self, d: Dist, here: dict, there: dict) -> Dist | None:
+        """The counterpart of ``d`` at another site in the other image when ``d`` is gone from
+        its own site there: a relocation."""
+        if any(o.site == d.site and o.version == d.version for o in there.get(d.name, [])):
+            return None
+        for o in there.get(d.name, []):
+            if o.version == d.version and o.site != d.site and \
+                    not any(x.site == o.site for x in here.get(d.name, [])):
+                return o
+        return None
+
+    @cached_property
+    def dev_dists(self) -> dict[str, str]:
+        """Distributions of the original gone from the rewrite as dev tools (LEAN016) or
+        required only by them: name -> why."""
+        bd, ad = self._dists_by_name
+        gone = {n for n in bd if n not in ad}
+        kept_requires = {r for d in self.a.dists for r in d.requires}
+        out = {n: "a dev tool (LEAN016)" for n in gone if dev_tool(n)}
+        changed = True
+        while changed:
+            changed = False
+            for n in gone - set(out) - kept_requires:
+                users = {d.name for d in self.b.dists if n in d.requires}
+                if users and users <= set(out):
+                    out[n] = f"required only by {', '.join(sorted(users))}"
+                    changed = True
+        return out
+
+    def _py_removed(self, path: str, d: Dist) -> Verdict:
+        bd, ad = self._dists_by_name
+        o = self._moved(d, bd, ad)
+        if o is not None:
+            twin = posixpath.normpath(posixpath.join(o.site, d.relative(path)))
+            bw, aw = self.b.tree.get(path), self.a.tree.get(twin)
+            if self._same_or_rewritten(path, d, bw, aw):
+                return Verdict("relocation", f"{d.name} {d.version}", f"moved to {o.site}")
+            return _no(f"{path}: distribution {d.name} {d.version} moved to {o.site} without it"
+                       if aw is None else f"{path}: differs in the moved distribution {d.name} ({twin})")
+        if d.name in self.dev_dists:
+            return Verdict("dev-dependency", d.name, self.dev_dists[d.name])
+        if d.name in self.t["python_build_tools"] and not any(
+                o.site == d.site and o.version == d.version for o in ad.get(d.name, [])):
+            return Verdict("build-tool", d.name, "an installer or build backend the runtime does not run")
+        if d.name in ad:
+            return _no(f"file of Python distribution {d.name} {d.version}, which the rewrite still has")
+        return _no(f"Python distribution {d.name} {d.version} was dropped and is not a dev dependency")
+
+    def _same_or_rewritten(self, path: str, d: Dist, bw: Written | None, aw: Written | None) -> bool:
+        name = posixpath.basename(path)
+        if not under(path, d.site) or under(path, d.dist_info):
+            return True  # console scripts (their shebang names the interpreter) and install metadata
+        if name.endswith(".pyc"):
+            return True  # bytecode is compiled again where the source is
+        if aw is None or bw is None:
+            return False
+        if bw.sha256 == aw.sha256 and bw.kind == aw.kind:
+            return True
+        return name.endswith((".so", ".pyd")) or ".so." in name  # an extension compiled again
+
+    def _py_added(self, path: str, d: Dist) -> Verdict:
+        bd, ad = self._dists_by_name
+        o = self._moved(d, ad, bd)
+        if o is not None:
+            twin = posixpath.normpath(posixpath.join(o.site, d.relative(path)))
+            if self._same_or_rewritten(path, d, self.b.tree.get(twin), self.a.tree.get(path)) or \
+                    twin not in o.files and path.endswith(".pyc"):
+                return Verdict("relocation", f"{d.name} {d.version}", f"moved from {o.site}")
+            return _no(f"{path}: not in {d.name} {d.version} as the original had it at {o.site}")
+        venv = self._venv_of(path)
+        if venv and d.name in self.t["venv_own_distributions"]:
+            return Verdict("venv", venv, f"{d.name}: the virtualenv's own")
+        return _no(f"Python distribution {d.name} {d.version} is new in the rewrite")
+
+    def _venv_of(self, path: str) -> str | None:
+        for v in self.a.venvs:
+            if under(path, v):
+                return v
+        return None
+
+    def _npm(self, side: _Side, path: str) -> tuple[NpmProject, str] | None:
+        for proj in side.npm:
+            if under(path, proj.root + "/node_modules"):
+                key = proj.owner(path)
+                if key is not None:
+                    return proj, key
+        return None
+
+    def _npm_record_changed(self, path: str) -> Verdict | None:
+        """npm's own record of node_modules, rewritten by the prune that dropped dev packages."""
+        for proj in self.b.npm:
+            if path != proj.root + "/node_modules/.package-lock.json":
+                continue
+            after = next((p for p in self.a.npm if p.root == proj.root), None)
+            if after is None:
+                return None
+            gone = set(proj.packages) - set(after.packages)
+            new = set(after.packages) - set(proj.packages)
+            if gone and not new and all(proj.dev(k) for k in gone):
+                return Verdict("dev-dependency", "npm's record (.package-lock.json)", "npm prune --omit=dev")
+        return None
+
+    # ---- path rules -----------------------------------------------------------------------
+    def _state_or_cache(self, path: str) -> Verdict | None:
+        r = _first_root(path, self.t["caches"])
+        if r is not None:
+            return Verdict("cache", r["label"])
+        r = _first_root(path, self.t["state"])
+        if r is not None:
+            return Verdict("state", r["label"])
+        return None
+
+    def _generated_by(self, path: str) -> str | None:
+        for pkg, roots in self.t["generated"].items():
+            if any(_root_match(path, r) for r in roots):
+                return pkg
+        return None
+
+    @cached_property
+    def _artifacts(self) -> dict[str, list[str]]:
+        """Per language, the sorted paths of the rewrite's artifacts outside its packages."""
+        out: dict[str, list[str]] = {lang: [] for lang in self.t["sources"]}
+        owned = self.a.db.owners if self.a.db else {}
+        for path, w in self.a.tree.items():
+            if w.kind != "file" or path in owned:
+                continue
+            name = posixpath.basename(path)
+            for lang, spec in self.t["sources"].items():
+                art = spec["artifacts"]
+                if (art["executable"] and w.mode & 0o111) or _name_match(name, art["names"]):
+                    out[lang].append(path)
+        for v in out.values():
+            v.sort()
+        return out
+
+    def _has_artifact(self, lang: str, root: str) -> bool:
+        paths = self._artifacts[lang]
+        prefix = root.rstrip("/") + "/"
+        i = bisect.bisect_left(paths, prefix)
+        return i < len(paths) and paths[i].startswith(prefix)
+
+    def _app_root(self, path: str) -> str:
+        wd = self.rewrite.workdir
+        if wd != "/" and under(path, wd):
+            return wd
+        parts = [p for p in path.split("/") if p][:2]
+        return "/" + "/".join(parts[:-1] if len(parts) > 1 else parts)
+
+    def _source(self, path: str) -> Verdict | None:
+        name = posixpath.basename(path)
+        for lang, spec in self.t["sources"].items():
+            if _name_match(name, spec["names"]):
+                root = self._app_root(path)
+                if self._has_artifact(lang, root):
+                    return Verdict("source", lang, f"a {lang} artifact is under {root}")
+                return None
+        return None
+
+    def _intermediate(self, path: str) -> Verdict | None:
+        spec = self.t["intermediates"]
+        parts = path.split("/")
+        if _name_match(parts[-1], spec["names"]) or any(p in spec["dirs"] for p in parts[:-1]):
+            return Verdict("intermediate", "build intermediates")
+        return None
+
+    def _not_runtime(self, path: str) -> Verdict | None:
+        if path in self.rewrite.build_scripts:
+            return Verdict("not-runtime", "run at build time")
+        wd = self.rewrite.workdir
+        if wd == "/" or not under(path, wd) or path == wd:
+            return None
+        if any(_name_match(posixpath.basename(path), spec["names"]) for spec in self.t["sources"].values()):
+            return None  # a compiler's input: the source rule decides
+        why = runtime_relevance(posixpath.relpath(path, wd))
+        if why in ("tests", "build input"):
+            return Verdict("not-runtime", why)
+        return None
+
+    def _ancestor_owner(self, side: _Side, path: str, verdicts: Mapping[str, Verdict]) -> Verdict | None:
+        """A file no package lists, in a directory that only packages of one verdict own (a
+        maintainer script's output, bytecode compiled on install)."""
+        if side.db is None:
+            return None
+        cur = posixpath.dirname(path)
+        while cur != "/":
+            owners = side.db.owners.get(cur)
+            if owners:
+                vs = [verdicts.get(o) for o in owners]
+                if all(v is not None and v.ok for v in vs):
+                    return vs[0]
+                return None
+            cur = posixpath.dirname(cur)
+        return None
+
+    def _symlink_target(self, tree: Tree, path: str, w: Written) -> str | None:
+        if w.kind != "symlink" or not w.link:
+            return None
+        return posixpath.normpath(w.link if w.link.startswith("/")
+                                  else posixpath.join(posixpath.dirname(path), w.link))
+
+    # ---- the three judgments --------------------------------------------------------------
+    def removed(self, path: str) -> Verdict:
+        """The verdict on the original's entry at ``path`` (the rewrite lacks it or has it
+        differently)."""
+        key = ("removed", path)
+        if key not in self._memo:
+            self._memo[key] = CONTAINER  # a symlink loop ends here
+            self._memo[key] = self._removed(path)
+        return self._memo[key]
+
+    def _removed(self, path: str) -> Verdict:
+        b, a, rw = self.b, self.a, self.rewrite
+        w = b.tree[path]
+        v = self._state_or_cache(path)
+        if v:
+            return v
+        owners = b.owners(path)
+        if owners and w.kind != "dir":
+            kept = sorted(o for o in owners if a.db and o in a.db.packages)
+            if kept:
+                if all(self.added_packages.get(k, _no("")).ok for k in kept):
+                    return self.added_packages[kept[0]]  # installed again at another version
+                return _no(f"file of kept package {kept[0]}")
+            vs = [self.dropped.get(o, _no(f"package {o}")) for o in sorted(owners)]
+            return next((x for x in vs if not x.ok), vs[0])
+        d = b.dist_of.get(path)
+        if d is not None:
+            return self._py_removed(path, d)
+        hit = self._npm(b, path)
+        if hit is not None:
+            proj, key = hit
+            if proj.dev(key):
+                return Verdict("dev-dependency", key.rsplit("node_modules/", 1)[-1], "an npm devDependency")
+            return _no(f"npm package {key.rsplit('node_modules/', 1)[-1]} is not a devDependency")
+        gen = self._generated_by(path)
+        if gen is not None and gen in self.dropped:
+            return self.dropped[gen]
+        r = _first_root(path, self.t["toolchains"])
+        if r is not None:
+            return Verdict("toolchain", r["label"])
+        bb, ab = b.base, a.base
+        if self.base_comparable and bb.tree.get(path) == w and path not in ab.tree:
+            return Verdict("base-omitted", "files", f"{rw.before_base} has it, {rw.after_base} does not")
+        for rule in (self._intermediate, self._source, self._not_runtime):
+            v = rule(path) if w.kind != "dir" else None
+            if v:
+                return v
+        target = self._symlink_target(b.tree, path, w)
+        if target is not None and target in b.tree and target not in a.tree:
+            v = self.removed(target)
+            if v.ok and v is not CONTAINER:
+                return Verdict(v.cls, v.group, f"a link to {target}")
+        if w.kind != "dir":
+            v = self._ancestor_owner(b, path, self.dropped)
+            if v:
+                return v
+        if w.kind == "dir":
+            if owners:
+                vs = [self.dropped.get(o) for o in owners]
+                if all(x is not None and x.ok for x in vs):
+                    return vs[0]
+            if path in b.parents:
+                return CONTAINER
+            return _no("an empty directory the rewrite lacks")
+        return _no("not a file of any package, cache, toolchain or build step leanify can name")
+
+    def added(self, path: str) -> Verdict:
+        key = ("added", path)
+        if key not in self._memo:
+            self._memo[key] = CONTAINER
+            self._memo[key] = self._added(path)
+        return self._memo[key]
+
+    def _added(self, path: str) -> Verdict:
+        b, a, rw = self.b, self.a, self.rewrite
+        w = a.tree[path]
+        v = self._state_or_cache(path)
+        if v:
+            return v
+        owners = a.owners(path)
+        if owners and w.kind != "dir":
+            vs = []
+            for o in sorted(owners):
+                if o in self.added_packages:
+                    vs.append(self.added_packages[o])
+                else:  # the original has it at the same version, and a file of it removed
+                    vs.append(Verdict("runtime-package", o, "installed again"))
+            return next((x for x in vs if not x.ok), vs[0])
+        d = a.dist_of.get(path)
+        if d is not None:
+            return self._py_added(path, d)
+        venv = self._venv_of(path)
+        if venv is not None and (path == venv or _name_match(posixpath.relpath(path, venv), self.t["venv"])):
+            return Verdict("venv", venv)
+        hit = self._npm(a, path)
+        if hit is not None:
+            return _no(f"npm package {hit[1].rsplit('node_modules/', 1)[-1]} is new in the rewrite")
+        gen = self._generated_by(path)
+        if gen is not None and a.db and gen in a.db.packages:
+            return Verdict("state", f"written by {gen}'s scripts")
+        if self.base_comparable and a.base.tree.get(path) == w:
+            return Verdict("runtime-base", rw.after_base or "the runtime base")
+        for root in self.copied_roots:
+            if under(path, root):
+                return Verdict("artifact", root)
+        target = self._symlink_target(a.tree, path, w)
+        if target is not None and target in a.tree and target not in b.tree:
+            v = self.added(target)
+            if v.ok and v is not CONTAINER:
+                return Verdict(v.cls, v.group, f"a link to {target}")
+        if w.kind != "dir":
+            v = self._ancestor_owner(a, path, self.added_packages)
+            if v:
+                return v
+        if w.kind == "dir":
+            if owners:
+                return Verdict("runtime-package", min(owners))
+            if path in a.parents:
+                return CONTAINER
+            return _no("an empty directory new in the rewrite")
+        return _no("a new file of no package, virtualenv, base image or builder output")
+
+    def changed(self, path: str) -> Verdict:
+        b, a, rw = self.b, self.a, self.rewrite
+        bw, aw = b.tree[path], a.tree[path]
+        v = self._state_or_cache(path)
+        if v:
+            return v
+        if self.base_comparable and b.base.tree.get(path) == bw and a.base.tree.get(path) == aw:
+            return Verdict("runtime-base", rw.after_base or "the runtime base",
+                           f"as {rw.before_base} and {rw.after_base} have it")
+        gen = self._generated_by(path)
+        if gen is not None and b.db and a.db and gen in b.db.packages and gen in a.db.packages:
+            return Verdict("state", f"written by {gen}'s scripts")
+        v = self._npm_record_changed(path)
+        if v:
+            return v
+        owners = b.owners(path) | a.owners(path)
+        if owners and aw.kind != "dir":
+            vs = [self.added_packages.get(o) for o in sorted(owners)]
+            if all(x is not None and x.ok for x in vs):
+                return vs[0]
+            return _no(f"file of package {min(owners)} differs ({_what_differs(bw, aw)})")
+        if aw.kind == "file" and bw.kind == "file" and (aw.mode & 0o111 or _name_match(posixpath.basename(path), _REBUILT)):
+            for root in self.copied_roots:
+                if under(path, root):
+                    return Verdict("artifact", root, "built again in the builder stage")
+        if bw.kind != "dir" and aw.kind != "dir":
+            rv, av = self.removed(path), self.added(path)
+            if rv.ok and av.ok and rv is not CONTAINER and av is not CONTAINER:
+                return rv
+        return _no(f"differs: {_what_differs(bw, aw)}")
+
+
+def _what_differs(b: Written, a: Written) -> str:
+    if b.kind != a.kind:
+        return f"{b.kind} -> {a.kind}"
+    out = []
+    if b.kind == "file" and (b.sha256 != a.sha256 or b.size != a.size):
+        out.append(f"content ({b.size} -> {a.size} bytes)" if b.size != a.size else "content")
+    if b.link != a.link:
+        out.append(f"link {b.link} -> {a.link}")
+    if b.mode != a.mode:
+        out.append(f"mode {b.mode:o} -> {a.mode:o}")
+    if (b.uid, b.gid) != (a.uid, a.gid):
+        out.append(f"owner {b.uid}:{b.gid} -> {a.uid}:{a.gid}")
+    return ", ".join(out) or "metadata"
