@@ -210,8 +210,16 @@ def _verification_section(o: FileOutcome) -> list[str]:
         checks.append(f"smoke run ({v.smoke.how}) {'equal' if v.smoke.equal else 'differs'}")
     if v.content is not None and v.content.get("equal") is not None:
         checks.append(f"runtime content {'equal' if v.content.get('equal') else 'differs'}")
+    wi = v.whole_image
+    if wi is not None:
+        checks.append("every file difference accounted for" if wi.get("equal")
+                      else f"{wi.get('unclassified_count')} file difference(s) in no class")
     if checks:
         out.append("Checks: " + ", ".join(checks) + ".")
+    if wi is not None and wi.get("summary"):
+        out += ["", "What the rewrite removed, added and changed, file by file against the original:", ""]
+        out += [f"- {_md(line)}" for line in wi["summary"]]
+        out.append("")
     for r in v.reasons:
         out.append(f"- {_md(r)}")
     for w in v.warnings:

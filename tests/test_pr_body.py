@@ -120,3 +120,26 @@ def test_verified_body_names_the_rules_that_broke_the_first_rewrite() -> None:
     assert "- the rewrite with every rule failed; 3 candidate(s) were built to find the rules that broke it:" in text
     assert "  - LEAN007 rejected: the rewritten Dockerfile does not build: step 3/5 `RUN npm ci` failed" in text
     assert "  - not proven (the search stopped): LEAN015" in text
+
+
+def test_verified_body_shows_the_whole_image_classes_with_their_bytes() -> None:
+    from image_trees import debian_base
+    from leanify.verify.image_classes import Rewrite
+    from leanify.verify.whole_image import compare_images
+
+    before = debian_base().pkg("gcc-12", {"/usr/bin/gcc-12": b"g" * 290_000_000})
+    before.file("/var/lib/apt/lists/InRelease", b"l" * 24_000_000)
+    after = debian_base()
+    wi = compare_images(before.view(), after.view(), Rewrite(workdir="/app")).to_json()
+    text = body([outcome(verification=measured(whole_image=wi))], verified=True, base="main", branch="b")
+    assert "every file difference accounted for" in text
+    assert "- removed 314.0 MB: build-only package gcc-12 290.0 MB, apt lists 24.0 MB" in text
+    broken = debian_base().remove("/usr/lib/x86_64-linux-gnu/libc.so.6")
+    wi = compare_images(before.view(), broken.view(), Rewrite(workdir="/app")).to_json()
+    v = measured(whole_image=wi)
+    from leanify.verify import decide
+
+    decide(v)
+    text = body([outcome(verification=v)], verified=True, base="main", branch="b")
+    assert "Verification **FAILED**" in text and "1 file difference(s) in no class" in text
+    assert "- whole image: /usr/lib/x86_64-linux-gnu/libc.so.6 removed — file of kept package libc6" in text

@@ -60,6 +60,12 @@ def render_table(v: Verification, console) -> None:
         console.print(f"content: {ok(c.get('equal'))}; {len(c.get('missing', []))} missing, "
                       f"{len(c.get('extra', []))} extra, {len(c.get('rebuilt', []))} rebuilt, "
                       f"{len(c.get('removed_packages', []))} packages removed")
+    if v.whole_image is not None:
+        wi = v.whole_image
+        console.print("whole image: " + ("[green]every difference classified[/]" if wi.get("equal") else
+                                         f"[red]{wi.get('unclassified_count')} unclassified[/]"))
+        for line in wi.get("summary", []):
+            console.print(f"  {line}", markup=False, highlight=False)
     if v.rebuild_file:
         console.print(f"rebuild: touched {v.rebuild_file}")
     color = {"pass": "green", "fail": "red"}.get(v.verdict, "yellow")
