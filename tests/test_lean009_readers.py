@@ -1,0 +1,126 @@
+"""LEAN009 against the real apt: "nothing later in the build reads the lists" (issue 15).
+
+LEAN009 appends `rm -rf /var/lib/apt/lists/*` to a RUN that runs `apt-get update` when no
+later command needs the lists. tests/cache_observe.py built the debian:bookworm stand-in twice
+(the update's lists kept, and removed by that very command) and ran each command of
+tests/data/lean009/readers.json as a later RUN on both, with the network a build has. A command
+whose exit code, installed packages, files, or — for a query — output differ is a reader. The
+behaviour pinned: apt 2.6 (`tool` in each row) in the debian:bookworm stand-in, the command in
+each row.
+
+The unit tests check, without an engine, that LEAN009 keeps the lists (and says why, naming
+the reader) for every reader the table holds, and that none of the cleanups it applies to the
+real-world corpus is followed by a reader; the e2e test observes the table again.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from cache_observe import TABLE
+from corpus_paths import ROOT
+from leanify.context import Facts
+from leanify.model import Dockerfile
+from leanify.pipeline import all_transforms, run_pipeline, select
+from leanify.transforms import package_cache_cleanup as lean009
+
+ROWS = json.loads(TABLE.read_text()) if TABLE.is_file() else {}
+READERS = sorted(cid for cid, row in ROWS.items() if row["reads"])
+SHARED = ROOT.parent / "shared" / "corpus"
+
+
+def _lean009(text: str):
+    model = Dockerfile.parse(text)
+    return model, run_pipeline(model, Facts(), select(all_transforms(), ["LEAN009"]))
+
+
+def test_the_table_holds_readers_and_non_readers() -> None:
+    assert len(ROWS) >= 30
+    assert len(READERS) >= 10 and len(READERS) < len(ROWS)
+    for row in ROWS.values():
+        assert row["tool"].startswith("apt ") and row["command"], row
+
+
+@pytest.mark.parametrize("cid", READERS)
+def test_lean009_keeps_the_lists_for_every_real_reader(cid: str) -> None:
+    row = ROWS[cid]
+    text = f"FROM debian:bookworm\nRUN apt-get update && apt-get install -y --no-install-recommends curl\nRUN {row['command']}\n"
+    model, result = _lean009(text)
+    assert result.changes == [], f"{cid}: `{row['command']}` reads the lists ({'; '.join(row['differences'])})"
+    reasons = lean009.skip_reasons(model, Facts())
+    assert [lines for lines, _ in reasons] == [(2, 2)]
+    assert "line 3" in reasons[0][1] and "reads them" in reasons[0][1], reasons
+
+
+def test_a_command_that_updates_first_is_no_reader() -> None:
+    # the table's own evidence: the same install after its own update reads its own lists
+    row = ROWS["apt-get-update-then-install"]
+    assert not row["reads"]
+    _, result = _lean009(f"FROM debian:bookworm\nRUN apt-get update && apt-get install -y curl\nRUN {row['command']}\n")
+    assert [c.lines for c in result.changes] == [(2, 2), (3, 3)]
+
+
+def _reader_patterns() -> list[re.Pattern]:
+    """Each reader of the table as text: its apt program and subcommand, anywhere in a line."""
+    out = []
+    for cid in READERS:
+        words = re.findall(r"[\w.+-]+", ROWS[cid]["command"])
+        prog = next(i for i, w in enumerate(words) if w in ("apt-get", "apt", "apt-cache", "aptitude"))
+        sub = next((w for w in words[prog + 1 :] if not w.startswith("-")), "")
+        out.append(re.compile(rf"\b{re.escape(words[prog])}\b[^\n;&|]*\b{re.escape(sub)}\b"))
+    return out
+
+
+def _corpus_files() -> list[Path]:
+    out = []
+    for sub in ("real", "gold"):
+        folder = SHARED / sub
+        if folder.is_dir():
+            out += sorted(p for p in folder.rglob("*") if p.is_file() and (p.name == "Dockerfile" or p.suffix == ".Dockerfile"))
+    return out
+
+
+def test_no_cleanup_in_the_corpus_is_followed_by_a_reader() -> None:
+    """Every RUN LEAN009 cleans in ../shared/corpus/{real,gold}: no later RUN of its stage (or
+    of a stage built FROM it) runs a reader of the table before its own `update`."""
+    files = _corpus_files()
+    if not files:
+        pytest.skip("../shared/corpus is not here")
+    patterns = _reader_patterns()
+    applied = 0
+    for path in files:
+        try:
+            model = Dockerfile.parse(path.read_text(errors="replace"))
+        except Exception:  # noqa: BLE001 - files BuildKit refuses are the parser tests' business
+            model = None
+        if model is None:
+            continue
+        result = run_pipeline(model, Facts(), select(all_transforms(), ["LEAN009"]))
+        for change in result.changes:
+            ins = next(i for i in model.instructions if i.lines == change.lines)
+            applied += 1
+            for later in lean009._later(model, ins):
+                if later.command != "RUN":
+                    continue
+                for line in re.split(r"&&|;|\n|\|\|", later.original):
+                    if re.search(r"\b(apt-get|apt|aptitude)\b[^\n]*\bupdate\b", line):
+                        break  # its own update comes first: what follows reads its own lists
+                    hit = next((p.pattern for p in patterns if p.search(line)), None)
+                    assert hit is None, f"{path}: LEAN009 cleans line {ins.start_line}, but line {later.start_line} reads the lists ({line.strip()})"
+    assert applied > 0
+
+
+@pytest.mark.e2e
+def test_the_readers_table_holds_today(engine) -> None:
+    from cache_observe import observe
+
+    fresh = observe()
+    changed = {cid: (ROWS[cid]["reads"], row["reads"]) for cid, row in fresh.items() if cid in ROWS and ROWS[cid]["reads"] != row["reads"]}
+    assert changed == {}, f"apt reads the lists differently now (stored, observed): {changed}; re-run `python tests/cache_observe.py --write`"
+    for cid, row in fresh.items():
+        if row["reads"]:
+            _, result = _lean009(f"FROM debian:bookworm\nRUN apt-get update && apt-get install -y curl\nRUN {row['command']}\n")
+            assert result.changes == [], cid
