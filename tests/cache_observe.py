@@ -8,7 +8,7 @@ downloads leaves it, once with the cleanup leanify appends in that RUN (LEAN009'
 code, output (for a query: what it prints is its result), installed packages and the files it
 left. A command whose result differs is a reader of that cache.
 
-    python tests/cache_observe.py [--write]
+    python tests/cache_observe.py [CACHE ...] [--write]
 
 prints the table; ``--write`` stores it in tests/data/lean009/readers.json.
 """
@@ -29,20 +29,29 @@ TABLE = DATA / "readers.json"
 
 APT_LISTS = "rm -rf /var/lib/apt/lists/*"
 
-#: name -> (base stand-in, the RUN that downloads (and prepares the state the commands need),
-#:          the cleanup LEAN009 appends to it)
+_APT_DOWNLOAD = (
+    # the archive's lists plus its source lists (for `apt-get source`/`build-dep`); hello's .deb
+    # kept for the local installs; `hello` recorded one version older than the archive's in
+    # dpkg's status, as in an image built before the archive moved on (for `upgrade`)
+    "printf 'deb-src http://deb.debian.org/debian bookworm main\\n' > /etc/apt/sources.list.d/src.list"
+    " && apt-get update && apt-get install -y --no-install-recommends hello"
+    " && apt-get download hello && mv hello_*.deb /tmp/hello.deb"
+    " && sed -i '/^Package: hello$/,/^$/s/^Version: .*/Version: 2.10-2/' /var/lib/dpkg/status"
+)
+_NPM_PROJECT = "mkdir -p /w && cd /w && echo '{\"name\": \"w\", \"version\": \"1.0.0\"}' > package.json"
+
+#: cache -> (base image, the RUN that fills it, the same RUN as leanify leaves it): apt's lists
+#: (LEAN009 appends the cleanup), pip's cache (LEAN005 adds --no-cache-dir), npm's and yarn's
+#: caches (LEAN008 moves a later `npm cache clean --force` / `yarn cache clean` into that RUN)
 ARMS = {
-    "apt-lists": (
-        "debian:bookworm",
-        # the archive's lists plus its source lists (for `apt-get source`/`build-dep`); hello's
-        # .deb kept for the local installs; `hello` recorded one version older than the archive's
-        # in dpkg's status, as in an image built before the archive moved on (for `upgrade`)
-        ("printf 'deb-src http://deb.debian.org/debian bookworm main\\n' > /etc/apt/sources.list.d/src.list"
-         " && apt-get update && apt-get install -y --no-install-recommends hello"
-         " && apt-get download hello && mv hello_*.deb /tmp/hello.deb"
-         " && sed -i '/^Package: hello$/,/^$/s/^Version: .*/Version: 2.10-2/' /var/lib/dpkg/status"),
-        APT_LISTS,
-    ),
+    "apt-lists": ("debian:bookworm", _APT_DOWNLOAD, f"{_APT_DOWNLOAD} && {APT_LISTS}"),
+    # docopt 0.6.2 is an sdist only: pip builds its wheel and keeps it in ~/.cache/pip/wheels
+    # (the HTTP cache stays empty behind this machine's proxy)
+    "pip-cache": ("python:3.11", "pip install docopt==0.6.2", "pip install --no-cache-dir docopt==0.6.2"),
+    "npm-cache": ("node:18", f"{_NPM_PROJECT} && npm install left-pad@1.3.0",
+                  f"{_NPM_PROJECT} && npm install left-pad@1.3.0 && npm cache clean --force"),
+    "yarn-cache": ("leanify-difftest-node:1", f"{_NPM_PROJECT} && yarn add left-pad@1.3.0",
+                   f"{_NPM_PROJECT} && yarn add left-pad@1.3.0 && yarn cache clean"),
 }
 
 #: (id, arm, kind, command): kind "query" — what it prints is its result; "action" — its exit
@@ -89,14 +98,34 @@ COMMANDS = [
     ("dpkg-install-local-deb", "apt-lists", "action", "dpkg -i /tmp/hello.deb"),
     ("dpkg-query", "apt-lists", "query", "dpkg-query -W hello"),
     ("apt-get-update-then-install", "apt-lists", "action", "apt-get update && apt-get install -y --no-install-recommends tree"),
+    # pip's cache
+    ("pip-cache-list", "pip-cache", "query", "pip cache list"),
+    ("pip-cache-info", "pip-cache", "query", "pip cache info | grep -v 'size'"),
+    ("pip-cache-dir", "pip-cache", "query", "pip cache dir"),
+    ("pip-install-again", "pip-cache", "action", "pip install --force-reinstall docopt==0.6.2"),
+    ("pip-download", "pip-cache", "action", "pip download --no-deps -d /tmp/dl docopt==0.6.2"),
+    ("pip-install-no-index", "pip-cache", "action", "pip install --no-index --force-reinstall docopt==0.6.2"),
+    ("pip-find-links-cache", "pip-cache", "action",
+     "pip install --no-index --find-links \"$(dirname \"$(find /root/.cache/pip/wheels -name '*.whl' | head -1)\")\" --force-reinstall docopt==0.6.2"),
+    # npm's cache
+    ("npm-install-offline", "npm-cache", "action", "mkdir /o && cd /o && npm install --offline left-pad@1.3.0"),
+    ("npm-install-prefer-offline", "npm-cache", "action", "mkdir /o && cd /o && npm install --prefer-offline left-pad@1.3.0"),
+    ("npm-ci-offline", "npm-cache", "action", "cd /w && rm -rf node_modules && npm ci --offline"),
+    ("npm-cache-verify", "npm-cache", "query", "npm cache verify | grep -i 'content'"),
+    ("npm-cache-ls", "npm-cache", "query", "npm cache ls"),
+    # yarn's cache
+    ("yarn-add-offline", "yarn-cache", "action", "mkdir /o && cd /o && echo '{}' > package.json && yarn add --offline left-pad@1.3.0"),
+    ("yarn-install-offline", "yarn-cache", "action", "cd /w && rm -rf node_modules && yarn install --offline"),
+    ("yarn-cache-list", "yarn-cache", "query", "yarn cache list"),
 ]
 
 #: lines that differ from run to run (download speeds and times), not with the lists
 _VOLATILE = re.compile(r"^(Fetched .* in .*|Get:\d+ .*|Hit:\d+ .*|Ign:\d+ .*|.*\d+(\.\d+)? [kM]B/s.*|Reading database \.\.\..*)$")
-#: files every apt run touches (its own logs, status backups, caches)
+#: files every run touches (apt's logs and status backups; the caches themselves and npm's logs)
 _SKIP = ("./var/lib/apt/lists/", "./var/cache/", "./var/log/", "./var/lib/dpkg/status-old", "./var/lib/dpkg/lock",
          "./var/lib/dpkg/triggers/Lock", "./var/lib/apt/extended_states", "./etc/ld.so.cache", "./var/lib/dpkg/status",
-         "./tmp/leanify-", "./var/lib/dpkg/updates/")  # fmt: skip
+         "./tmp/leanify-", "./var/lib/dpkg/updates/", "./root/.cache/", "./root/.npm/", "./usr/local/share/.cache/",
+         "./root/.yarnrc", "./root/.config/")  # fmt: skip
 
 
 def docker_env() -> dict[str, str]:
@@ -108,9 +137,9 @@ def docker_env() -> dict[str, str]:
 
 def dockerfile(commands: list[tuple[str, str, str, str]]) -> str:
     lines = ["# syntax-free: one stage per arm and per command"]
-    for arm, (base, download, clean) in ARMS.items():
-        lines += [f"FROM {base} AS {arm}-kept", f"RUN {download}",
-                  f"FROM {base} AS {arm}-cleaned", f"RUN {download} && {clean}"]  # fmt: skip
+    for arm in dict.fromkeys(a for _, a, _, _ in commands):
+        base, kept, cleaned = ARMS[arm]
+        lines += [f"FROM {base} AS {arm}-kept", f"RUN {kept}", f"FROM {base} AS {arm}-cleaned", f"RUN {cleaned}"]
     probe = ("touch /tmp/leanify-mark && mkdir /leanify-out && ({cmd}) >/leanify-out/stdout 2>/leanify-out/stderr;"
              " echo $? >/leanify-out/rc; dpkg-query -W -f '${{Package}} ${{Version}} ${{Status}}\\n' >/leanify-out/dpkg;"
              " cd / && find . -xdev -type f -newer /tmp/leanify-mark -not -path './leanify-out/*' -not -path './proc/*'"
@@ -165,8 +194,7 @@ def _observe(commands, timeout: float) -> dict:
         r = subprocess.run(cmd, env=docker_env(), capture_output=True, text=True, timeout=timeout, check=False)
         if r.returncode != 0:
             raise RuntimeError(f"observation build failed:\n{r.stderr[-3000:]}")
-        version = subprocess.run(["docker", "run", "--rm", "--network", "none", ARMS["apt-lists"][0], "apt-get", "--version"],
-                                 env=docker_env(), capture_output=True, text=True, check=False).stdout.splitlines()[:1]  # fmt: skip
+        version = {arm: _version(arm) for arm in dict.fromkeys(a for _, a, _, _ in commands)}
         table = {}
         for cid, arm, kind, command in commands:
             sides = {}
@@ -177,7 +205,7 @@ def _observe(commands, timeout: float) -> dict:
             diff = compare(kind, sides["kept"], sides["cleaned"])
             reads = any(not d.endswith("(not its result)") for d in diff)
             table[cid] = {
-                "cache": arm, "kind": kind, "command": command, "tool": version[0] if version else "",
+                "cache": arm, "kind": kind, "command": command, "tool": version[arm],
                 "image": ARMS[arm][0] + " stand-in", "reads": reads, "differences": diff,
                 "exit": [sides["kept"]["rc"], sides["cleaned"]["rc"]],
                 "stderr_without": [ln[:200] for ln in sides["cleaned"]["stderr"].splitlines() if ln.startswith("E:")][:2],
@@ -185,8 +213,20 @@ def _observe(commands, timeout: float) -> dict:
         return table
 
 
+_VERSION = {"apt-lists": "apt-get --version", "pip-cache": "pip --version", "npm-cache": "npm --version | sed 's/^/npm /'",
+            "yarn-cache": "yarn --version | sed 's/^/yarn /'"}
+
+
+def _version(arm: str) -> str:
+    r = subprocess.run(["docker", "run", "--rm", "--network", "none", ARMS[arm][0], "sh", "-c", _VERSION[arm]],
+                       env=docker_env(), capture_output=True, text=True, check=False)  # fmt: skip
+    return (r.stdout.splitlines() or [""])[0].strip()
+
+
 def main(argv: list[str]) -> int:
-    table = observe()
+    only = [a for a in argv if not a.startswith("--")]  # cache names: observe only their commands
+    table = json.loads(TABLE.read_text()) if only and TABLE.is_file() else {}
+    table.update(observe([c for c in COMMANDS if not only or c[1] in only]))
     for cid, row in table.items():
         print(f"{cid:30s} {'READS' if row['reads'] else '-':6s} {row['exit']} {'; '.join(row['differences'])}")
     if "--write" in argv:

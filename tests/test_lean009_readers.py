@@ -1,12 +1,14 @@
 """LEAN009 against the real apt: "nothing later in the build reads the lists" (issue 15).
 
 LEAN009 appends `rm -rf /var/lib/apt/lists/*` to a RUN that runs `apt-get update` when no
-later command needs the lists. tests/cache_observe.py built the debian:bookworm stand-in twice
+later command needs the lists (LEAN005 drops pip's cache with `--no-cache-dir`, and LEAN008 moves
+a later `npm cache clean`/`yarn cache clean` into the RUN that filled the cache, on the same
+claim: their readers are in the table too). tests/cache_observe.py built the debian:bookworm stand-in twice
 (the update's lists kept, and removed by that very command) and ran each command of
 tests/data/lean009/readers.json as a later RUN on both, with the network a build has. A command
 whose exit code, installed packages, files, or — for a query — output differ is a reader. The
-behaviour pinned: apt 2.6 (`tool` in each row) in the debian:bookworm stand-in, the command in
-each row.
+behaviour pinned: apt 2.6.1 in the debian:bookworm stand-in, pip 23.0.1 (python:3.11), npm
+9.2.0 (node:18) and yarn 1.22.22 (`tool` in each row), the command in each row.
 
 The unit tests check, without an engine, that LEAN009 keeps the lists (and says why, naming
 the reader) for every reader the table holds, and that none of the cleanups it applies to the
@@ -28,7 +30,8 @@ from leanify.pipeline import all_transforms, run_pipeline, select
 from leanify.transforms import package_cache_cleanup as lean009
 
 ROWS = json.loads(TABLE.read_text()) if TABLE.is_file() else {}
-READERS = sorted(cid for cid, row in ROWS.items() if row["reads"])
+READERS = sorted(cid for cid, row in ROWS.items() if row["reads"] and row["cache"] == "apt-lists")
+CACHE_READERS = sorted(cid for cid, row in ROWS.items() if row["reads"] and row["cache"] != "apt-lists")
 SHARED = ROOT.parent / "shared" / "corpus"
 
 
@@ -38,10 +41,12 @@ def _lean009(text: str):
 
 
 def test_the_table_holds_readers_and_non_readers() -> None:
-    assert len(ROWS) >= 30
-    assert len(READERS) >= 10 and len(READERS) < len(ROWS)
-    for row in ROWS.values():
+    apt = [row for row in ROWS.values() if row["cache"] == "apt-lists"]
+    assert len(apt) >= 30
+    assert len(READERS) >= 10 and len(READERS) < len(apt)
+    for row in apt:
         assert row["tool"].startswith("apt ") and row["command"], row
+    assert {ROWS[c]["cache"] for c in CACHE_READERS} == {"pip-cache", "npm-cache", "yarn-cache"}
 
 
 @pytest.mark.parametrize("cid", READERS)
@@ -61,6 +66,29 @@ def test_a_command_that_updates_first_is_no_reader() -> None:
     assert not row["reads"]
     _, result = _lean009(f"FROM debian:bookworm\nRUN apt-get update && apt-get install -y curl\nRUN {row['command']}\n")
     assert [c.lines for c in result.changes] == [(2, 2), (3, 3)]
+
+
+#: the RUN that fills each cache, as the table's arm does, and the cleanup LEAN008 could move
+_FILL = {"pip-cache": ("FROM python:3.11\nRUN pip install docopt==0.6.2\n", "RUN rm -rf /root/.cache/pip\n"),
+         "npm-cache": ("FROM node:18\nWORKDIR /w\nRUN npm install left-pad@1.3.0\n", "RUN npm cache clean --force\n"),
+         "yarn-cache": ("FROM node:18\nWORKDIR /w\nRUN yarn add left-pad@1.3.0\n", "RUN yarn cache clean\n")}
+
+
+@pytest.mark.parametrize("cid", CACHE_READERS)
+def test_pip_npm_yarn_caches_stay_for_every_real_reader(cid: str) -> None:
+    """The rules that drop these caches: LEAN005 (`--no-cache-dir`) must not drop pip's before a
+    reader; LEAN008 may move a later cleanup only to after the reader (into its RUN when it
+    fills the cache too: `npm install --offline` is the last RUN that makes the cache)."""
+    row = ROWS[cid]
+    fill, cleanup = _FILL[row["cache"]]
+    text = fill + f"RUN {row['command']}\n" + cleanup
+    model = Dockerfile.parse(text)
+    for rule in ("LEAN005", "LEAN008"):
+        out = run_pipeline(model, Facts(), select(all_transforms(), [rule])).output.text.splitlines()
+        assert "--no-cache-dir" not in out[1], f"{rule} drops pip's cache before `{row['command']}`"
+        reader = next(i for i, line in enumerate(out) if row["command"][:24] in line)
+        cleaned = min((i for i, line in enumerate(out) if line.strip() == cleanup.strip()[4:] or cleanup.strip()[4:] in line), default=len(out))
+        assert cleaned >= reader, f"{rule} moves `{cleanup.strip()}` before `{row['command']}`:\n" + "\n".join(out)
 
 
 def _reader_patterns() -> list[re.Pattern]:
@@ -119,8 +147,8 @@ def test_the_readers_table_holds_today(engine) -> None:
 
     fresh = observe()
     changed = {cid: (ROWS[cid]["reads"], row["reads"]) for cid, row in fresh.items() if cid in ROWS and ROWS[cid]["reads"] != row["reads"]}
-    assert changed == {}, f"apt reads the lists differently now (stored, observed): {changed}; re-run `python tests/cache_observe.py --write`"
+    assert changed == {}, f"the tools read their caches differently now (stored, observed): {changed}; re-run `python tests/cache_observe.py --write`"
     for cid, row in fresh.items():
-        if row["reads"]:
+        if row["reads"] and row["cache"] == "apt-lists":
             _, result = _lean009(f"FROM debian:bookworm\nRUN apt-get update && apt-get install -y curl\nRUN {row['command']}\n")
             assert result.changes == [], cid
