@@ -185,6 +185,11 @@ def observe(commands=COMMANDS, timeout: float = 5400, chunk: int = 6) -> dict:
 
 
 def _observe(commands, timeout: float) -> dict:
+    from install_observe import ensure_image
+
+    for arm in dict.fromkeys(a for _, a, _, _ in commands):
+        if ARMS[arm][0].startswith("leanify-difftest-node"):
+            ensure_image("node")  # yarn: the node stand-in has none
     with tempfile.TemporaryDirectory(prefix="leanify-difftest-") as tmp:
         df = Path(tmp) / "Dockerfile"
         df.write_text(dockerfile(commands))
