@@ -12,7 +12,8 @@ behaviour pinned: apt 2.6.1 in the debian:bookworm stand-in, pip 23.0.1 (python:
 
 The unit tests check, without an engine, that LEAN009 keeps the lists (and says why, naming
 the reader) for every reader the table holds, and that none of the cleanups it applies to the
-real-world corpus is followed by a reader; the e2e test observes the table again.
+real-world corpus is followed by a reader; tests/e2e/test_package_manager_differential.py
+observes the table again.
 """
 
 from __future__ import annotations

@@ -26,8 +26,9 @@ are in the image when the install runs):
 - every path it looked for and did not find would, were the context to hold it, be copied
   first or make LEAN011 decline; every path it creates, held by the context, makes LEAN011
   decline.
-The unit tests check leanify against the stored observations without an engine; the e2e test
-observes every case again with the real tools and checks leanify against what they do today.
+The unit tests check leanify against the stored observations without an engine;
+tests/e2e/test_package_manager_differential.py observes every case again with the real tools
+and checks leanify against what they do today.
 """
 
 from __future__ import annotations
