@@ -104,21 +104,27 @@ def case_names() -> list[str]:
     return sorted(p.name for p in CASES.iterdir() if (p / "case.json").is_file())
 
 
+def _context_case(name: str) -> Path:
+    """The folder holding the case's context: its own, or another case's (``context_of``)."""
+    other = json.loads((CASES / name / "case.json").read_text()).get("context_of")
+    return CASES / (other or name)
+
+
 def context_files(name: str) -> list[str]:
     """Every file of the case's context, relative: the real ones and the placeholders."""
-    ctx = CASES / name / "context"
+    ctx = _context_case(name) / "context"
     real = [p.relative_to(ctx).as_posix() for p in ctx.rglob("*") if p.is_file() or p.is_symlink()] if ctx.is_dir() else []
-    listed = CASES / name / "files.txt"
+    listed = _context_case(name) / "files.txt"
     more = [ln for ln in listed.read_text().splitlines() if ln.strip()] if listed.is_file() else []
     return sorted(set(real) | set(more))
 
 
 def materialize(name: str, dest: Path) -> Path:
     """The case's build context in ``dest``: the real files, and the listed ones empty."""
-    ctx = CASES / name / "context"
+    ctx = _context_case(name) / "context"
     if ctx.is_dir():
         shutil.copytree(ctx, dest, symlinks=True, dirs_exist_ok=True)
-    listed = CASES / name / "files.txt"
+    listed = _context_case(name) / "files.txt"
     if listed.is_file():
         for rel in listed.read_text().splitlines():
             if rel.strip():
