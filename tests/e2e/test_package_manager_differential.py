@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -20,8 +21,22 @@ from install_observe import case_names
 
 pytestmark = pytest.mark.e2e
 
+#: one install per package manager that runs to its end here (the registries of go, maven,
+#: composer and bundler are out of reach: those observations are partial); every case with
+#: LEANIFY_E2E_FULL=1 (about 40 minutes on two cores, against about 10 for these)
+REPRESENTATIVE = ("ac-django-pip3-no-cache", "ac-fastapi-uv-pip", "cleo-poetry-no-root", "corpus-archecho-django",
+                  "ac-express-mongodb-npm-ci", "ac-vuejs-npm-install", "ac-vuejs-yarn-frozen", "paystack-pnpm-frozen")
 
-@pytest.mark.parametrize("name", case_names())
+
+def _cases() -> list[str]:
+    names = case_names()
+    if os.environ.get("LEANIFY_E2E_FULL") == "1":
+        return names
+    assert set(REPRESENTATIVE) <= set(names), sorted(set(REPRESENTATIVE) - set(names))
+    return list(REPRESENTATIVE)
+
+
+@pytest.mark.parametrize("name", _cases())
 def test_lean011_against_the_real_install_now(name: str, tmp_path: Path, engine, require_images) -> None:
     from install_observe import IMAGES, load_case, observe
 
