@@ -28,6 +28,13 @@ under it from the layers below, an opaque marker empties its directory of what t
 put there, a non-directory replaces a directory with all its contents, and a hard link becomes a
 ``file`` carrying its target's size, mode, owner and digest (a hard link is the same inode: a
 rewrite that copies the file instead has the same filesystem).
+
+For the whole-image comparison: ``final_tree(read_image(client, ref))`` of the original and of
+the rewrite give every path with its kind, size, mode, owner, link target and digest;
+``Image.contents()`` / ``Image.read(path)`` give the captured files of the final filesystem
+(``/var/lib/dpkg/status``, ``/var/lib/dpkg/info/<package>.list``, ``/lib/apk/db/installed``,
+``*.dist-info/RECORD``), which say which package or distribution a file belongs to; ``upto=n``
+gives the same for the first ``n`` layers (the base's, for instance).
 """
 
 from __future__ import annotations
@@ -100,14 +107,28 @@ class Image:
     def read(self, path: str, upto: int | None = None) -> bytes | None:
         """The content of a ``captured`` file at ``path`` in the filesystem of the first ``upto``
         layers, symlinks followed; None when it is absent or not captured."""
-        if upto not in self._merged:
-            self._merged[upto] = _merge(self.layers[:upto])
-        tree, origin = self._merged[upto]
+        tree, origin = self._merge(upto)
         real = resolve(tree, path)
         if real is None or real not in origin:
             return None
         i, at = origin[real]
         return self.layers[i].contents.get(at)
+
+    def contents(self, upto: int | None = None) -> dict[str, bytes]:
+        """Every ``captured`` file of the filesystem of the first ``upto`` layers, by path (the
+        package databases, dpkg's file lists, RECORDs: who owns which file)."""
+        tree, origin = self._merge(upto)
+        out = {}
+        for path, (i, at) in origin.items():
+            data = self.layers[i].contents.get(at)
+            if data is not None and tree[path].kind == "file":
+                out[path] = data
+        return out
+
+    def _merge(self, upto: int | None):
+        if upto not in self._merged:
+            self._merged[upto] = _merge(self.layers[:upto])
+        return self._merged[upto]
 
 
 def captured(path: str) -> bool:
@@ -425,15 +446,11 @@ class _Chunks(io.RawIOBase):
         super().close()
 
 
-def read_image(client: Any, ref: str, *, cache: Any = "default") -> Image:
+def read_image(client: Any, ref: str, *, cache: Any = None) -> Image:
     """Read an image of the engine (SDK ``client``): ``inspect``, then the layers the cache does
     not hold from one ``docker save`` stream, or none at all when it holds them all and the
-    config. ``cache``: a ``leanify.layer_cache.LayerCache``, None for none, "default" for the
-    process's (memory, and disk under the user's cache dir)."""
-    from . import layer_cache
-
-    if cache == "default":
-        cache = layer_cache.default()
+    config. ``cache``: a ``leanify.layer_cache.LayerCache`` — ``layer_cache.default()`` is the
+    process's, shared by the waste numbers and the build evidence — or None."""
     attrs = client.api.inspect_image(ref)
     image_id = attrs["Id"]
     diff_ids = list((attrs.get("RootFS") or {}).get("Layers") or [])

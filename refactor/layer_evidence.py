@@ -72,8 +72,9 @@ def _agrees(ins: Instruction, recorded: str) -> str | None:
     if ins.keyword == "RUN":
         if ins.heredocs:
             ok = all(_words(h.content) in got for h in ins.heredocs)
-        else:
-            ok = got.endswith(_words(" ".join(ins.value)))
+        else:  # after BuildKit's "|N ARG=value ..." and the shell: the command, a whole word on
+            cmd = _words(" ".join(ins.value))
+            ok = got == cmd or got.endswith(" " + cmd)
     elif ins.keyword in ("COPY", "ADD"):
         ok = bool(_pattern(_words(" ".join(ins.value))).fullmatch(_unflagged(got)))
     elif ins.keyword == "WORKDIR" and ins.value:
@@ -205,9 +206,12 @@ def read_evidence(engine, image: str, dockerfile_text: str, *, context=None, bui
     ``context``, ``run_id``, ``build_args`` and ``network`` are needed only when the final stage
     is FROM an earlier stage: that stage is built on its own (from the engine's cache of the
     original's build) to know its image. The image is read with one export at most, through
-    ``leanify.layer_cache``."""
-    from . import image_layers
+    ``leanify.layer_cache`` (``cache``: a ``LayerCache``, None, or "default": the process's)."""
+    from . import image_layers, layer_cache
     from .redact import build_arg_values, redact
+
+    if cache == "default":
+        cache = layer_cache.default()
 
     build_args = dict(build_args or {})
     try:

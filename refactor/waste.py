@@ -326,8 +326,10 @@ def analyze_image(client: Any, image: Any) -> Waste:
     """Analyze an image of the engine (a reference ``name:tag`` / id, or an SDK Image) from one
     streamed ``docker save`` (no temp file), through the layer cache (``leanify.layer_cache``):
     layers read before, by this run or an earlier one, are not parsed again."""
+    from .layer_cache import default
+
     ref = image if isinstance(image, str) else image.id
     try:
-        return _analyze(image_layers.read_image(client, ref))
+        return _analyze(image_layers.read_image(client, ref, cache=default()))
     except image_layers.LayerReadError as e:
         raise WasteError(str(e)) from e

@@ -219,6 +219,19 @@ def test_captured_files_are_read_through_symlinks_in_any_layer():
     assert img.read("/etc/os-release") == b"ID=other\n"
     assert img.read("/etc/hostname") is None  # not a captured file
     assert img.read("/nope") is None
+    assert img.contents() == {"/usr/lib/os-release": b"ID=other\n"}
+    assert img.contents(upto=1) == {"/usr/lib/os-release": b"ID=debian\nVERSION_CODENAME=bookworm\n"}
+
+
+def test_captured_files_are_the_package_databases_and_records():
+    img = read([[("f", "var/lib/dpkg/status", "Package: a\n"), ("f", "var/lib/dpkg/info/libc6:amd64.list", "/lib\n"),
+                 ("f", "var/lib/dpkg/info/libc6:amd64.md5sums", "x"),
+                 ("f", "usr/lib/python3/dist-packages/six-1.16.0.dist-info/RECORD", "six.py,,\n"),
+                 ("f", "lib/apk/db/installed", "P:musl\n")],
+                [("f", "var/lib/dpkg/info/.wh.libc6:amd64.list", "")]])
+    assert set(img.contents()) == {"/var/lib/dpkg/status", "/usr/lib/python3/dist-packages/six-1.16.0.dist-info/RECORD",
+                                   "/lib/apk/db/installed"}
+    assert "/var/lib/dpkg/info/libc6:amd64.list" in img.contents(upto=1)
 
 
 def test_resolve_follows_symlinks_in_the_middle_of_a_path():

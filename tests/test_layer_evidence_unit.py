@@ -73,6 +73,7 @@ def test_entries_shifted_by_one_are_caught_by_the_keyword():
     (1, "ENV K=V OTHER=two words", "line 3"),
     (0, "ARG BAR=foo", "line 2"),
     (5, "RUN |1 FOO=bar /bin/sh -c echo something else # buildkit", "line 10"),
+    (3, "RUN |1 FOO=bar /bin/sh -c rmkdir -p /app/out &&     echo x > /app/out/a # buildkit", "line 6"),
 ])
 def test_an_entry_whose_text_is_another_instructions_is_no_mapping(index, created_by, why):
     history = [dict(h) for h in HISTORY]
