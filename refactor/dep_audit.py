@@ -27,6 +27,7 @@ from . import pyimports as pi
 if TYPE_CHECKING:
     from .context import Facts
     from .model import Dockerfile, Instruction
+    from .requirements_filter import Filter
     from .shell import PackageCall
 
 __all__ = ["Requirement", "ReqFile", "PipInstall", "Finding", "Audit", "read_requirements", "audit", "dev_tool",
@@ -148,6 +149,7 @@ class PipInstall:
     req_files: list[ReqFile]  # read from the context (includes too)
     complete: bool  # every -r file (and include) was read
     packages: tuple[str, ...]  # positional requirements
+    filtered: "Filter | None" = None  # the -r file is a runtime filter of another (leanify.requirements_filter)
 
 
 @dataclass
@@ -173,14 +175,21 @@ class Audit:
 def _pip_installs(model: "Dockerfile", facts: "Facts") -> list[PipInstall]:
     from .shell import analyze_run
 
+    from .requirements_filter import python_pattern, read_filter
+
     out: list[PipInstall] = []
     for st in range(len(model.stages)):
         files = pi.image_files(model, facts, st)
         cwd = "/"
+        filters: dict[str, tuple["Filter", str]] = {}  # image path of a filtered copy -> (filter, source path)
         for ins in model.stage_instructions(st):
             if ins.command == "WORKDIR" and ins.value:
                 cwd = pi._abs(ins.value[0], cwd)
             if ins.command != "RUN":
+                continue
+            f = read_filter(ins)
+            if f is not None:
+                filters[pi._abs(f.dst, cwd)] = (f, pi._abs(f.src, cwd))
                 continue
             script = analyze_run(ins, model)
             if script is None:
@@ -191,15 +200,24 @@ def _pip_installs(model: "Dockerfile", facts: "Facts") -> list[PipInstall]:
                 words = [v for o in ("-r", "--requirement") for v in call.values.get(o, ()) if v]
                 reqs: list[ReqFile] = []
                 complete = True
+                filtered = None
                 for w in words:
-                    rel = files.get(pi._abs(w, cwd))
+                    path = pi._abs(w, cwd)
+                    if path in filters and len(words) == 1:  # leanify's runtime filter: the source minus its lines
+                        filtered, path = filters[path]
+                    rel = files.get(path)
                     if rel is None or "$" in w:
                         complete = False
                         continue
                     got, ok = all_requirements(facts, rel)
+                    if filtered is not None and got:
+                        pat = python_pattern(filtered.names)
+                        top = got[0]
+                        got[0] = ReqFile(top.rel, [r for r in top.requirements if not pat.search(r.text)], top.includes,
+                                         top.constraints, top.index_urls, top.other, top.continuation, top.lines)
                     reqs += got
                     complete = complete and ok
-                out.append(PipInstall(ins, st, call, cwd, words, reqs, complete, call.packages))
+                out.append(PipInstall(ins, st, call, cwd, words, reqs, complete, call.packages, filtered))
     return out
 
 
@@ -278,7 +296,7 @@ def audit(model: "Dockerfile", facts: "Facts", metadata=None) -> Audit:
     """Classify every requirement the Dockerfile's pip installs read from the build context."""
     installs = _pip_installs(model, facts)
     empty = Audit(None, installs, {}, [], [], {}, {})
-    if not installs or not any(i.req_files for i in installs):
+    if not installs or not any(i.req_files or positional(i) for i in installs):
         empty.why_not = "no requirements file from the build context"
         return empty
     analysis = pi.analyze(model, facts)
@@ -290,8 +308,8 @@ def audit(model: "Dockerfile", facts: "Facts", metadata=None) -> Audit:
     if analysis.unreadable:
         empty.why_not = f"{analysis.unreadable[0]} is runtime code libcst cannot read: its imports are unknown"
         return empty
-    runtime_imports = analysis.third_party(runtime_only=True)
-    every_import = analysis.third_party(runtime_only=False)
+    runtime_imports = with_submodules(analysis.third_party(runtime_only=True))
+    every_import = with_submodules(analysis.third_party(runtime_only=False))
     runs = _image_commands(model, analysis)
     used: dict[str, list[str]] = {}
     evidence: dict[str, list[str]] = {}
@@ -299,23 +317,22 @@ def audit(model: "Dockerfile", facts: "Facts", metadata=None) -> Audit:
     unused: list[Requirement] = []
     seen: set[str] = set()
     for inst in installs:
-        for rf in inst.req_files:
-            for req in rf.requirements:
-                if req.key in seen:
-                    continue
-                seen.add(req.key)
-                hits = pi.provides(req.name, runtime_imports, metadata)
-                where = [f"{imp.file}:{imp.line}" for h in hits for imp in runtime_imports[h]]
-                anywhere = pi.provides(req.name, every_import, metadata)
-                evidence[req.key] = [f"{imp.file}:{imp.line}" for h in anywhere for imp in every_import[h]]
-                if where:
-                    used[req.key] = where
-                elif req.key in runs:
-                    used[req.key] = [runs[req.key]]
-                elif dev_tool(req.name):
-                    dev.append(req)
-                else:
-                    unused.append(req)
+        for req in [r for rf in inst.req_files for r in rf.requirements] + positional(inst):
+            if req.key in seen:
+                continue
+            seen.add(req.key)
+            hits = pi.provides(req.name, runtime_imports, metadata)
+            where = list(dict.fromkeys(f"{imp.file}:{imp.line}" for h in hits for imp in runtime_imports[h]))
+            anywhere = pi.provides(req.name, every_import, metadata)
+            evidence[req.key] = list(dict.fromkeys(f"{imp.file}:{imp.line}" for h in anywhere for imp in every_import[h]))
+            if where:
+                used[req.key] = where
+            elif req.key in runs:
+                used[req.key] = [runs[req.key]]
+            elif dev_tool(req.name):
+                dev.append(req)
+            else:
+                unused.append(req)
     if dev or unused:  # where else (tests, scripts the image does not copy) the context imports them
         extra = _context_imports(facts, set(analysis.files))
         for req in dev + unused:
@@ -325,6 +342,30 @@ def audit(model: "Dockerfile", facts: "Facts", metadata=None) -> Audit:
 
 
 MAX_CONTEXT_FILES = 400
+_POSITIONAL = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)(\[[^\]]*\])?((?:[<>=!~;].*)?)$")
+
+
+def positional(inst: PipInstall) -> list[Requirement]:
+    """The packages a ``pip install`` names on its command line, as requirements (``file`` is
+    empty; ``line`` is the RUN's first line; ``text`` the word as written)."""
+    out = []
+    for p in inst.packages:
+        m = _POSITIONAL.match(p)
+        if m and "/" not in p and not p.endswith((".whl", ".tar.gz", ".zip")):
+            out.append(Requirement(m.group(1), inst.ins.lines[0], p, "", m.group(3).strip()))
+    return out
+
+
+def with_submodules(imports: dict[str, list]) -> dict[str, list]:
+    """``from google.cloud import storage`` imports ``google.cloud.storage`` too (when it is a
+    module): the names a from-import takes count as dotted imports, for distributions that
+    provide a namespace package's submodule."""
+    out = {k: list(v) for k, v in imports.items()}
+    for name, imps in imports.items():
+        for imp in imps:
+            for n in getattr(imp, "names", ()) or ():
+                out.setdefault(f"{name}.{n}", []).append(imp)
+    return out
 
 
 def _context_imports(facts: "Facts", done: set[str]) -> dict[str, list[pi.Import]]:
