@@ -258,3 +258,20 @@ def _spec_only(spec: str) -> str | None:
     if s.startswith("@") or "--" in s:
         return None
     return s.replace(" ", "") if re.fullmatch(r"(\s*(===|==|!=|~=|>=|<=|>|<)\s*[\w.*+!-]+\s*,?)+", s) else None
+
+
+def runtime_install(model: Dockerfile, installs: list, inst) -> bool:
+    """The install whose packages the final image runs with: in the final stage, or in a builder
+    the final stage copies from (which does not install from a requirements file again)."""
+    last = len(model.stages) - 1
+    if inst.stage == last:
+        return True
+    if any(i.stage == last and i.req_files for i in installs):
+        return False
+    name = (model.stages[inst.stage].name or "").lower()
+    for ins in model.stage_instructions(last):
+        if ins.command in ("COPY", "ADD"):
+            frm = ins.flag("from")
+            if frm is not None and (frm.lower() == name or frm == str(inst.stage)):
+                return True
+    return False

@@ -50,7 +50,6 @@ file of the image runtime code;
 
 from __future__ import annotations
 
-import posixpath
 import re
 
 from leanify import dep_audit as da
@@ -59,11 +58,10 @@ from leanify.context import Facts
 from leanify.model import Dockerfile
 from leanify.pypi import registry_for
 from leanify.requirements_filter import (
-    filter_command,
+    filter_edits,
     grep_pattern,
+    keyword,
     python_pattern,
-    read_filter,
-    runtime_name,
 )
 from leanify.rules import Change, Rule, Safety, change, declined, fixed
 from leanify.transforms.apt_assume_yes import mapped_script, word_spans
@@ -327,8 +325,7 @@ def _pip_word(inst: da.PipInstall) -> str:
 
 
 def _kw(model: Dockerfile, word: str) -> str:
-    lower = sum(1 for i in model.instructions if i.raw_keyword.islower())
-    return word.lower() if lower * 2 > len(model.instructions) else word
+    return keyword(model, word)
 
 
 def _drop(model: Dockerfile, facts: Facts, audit: da.Audit, inst: da.PipInstall, reqs: list[da.Requirement]):
@@ -380,52 +377,18 @@ def _delete_words(model: Dockerfile, inst: da.PipInstall, reqs: list[da.Requirem
     return edits
 
 
-def _filter_edits(model: Dockerfile, facts: Facts, inst: da.PipInstall, reqs: list[da.Requirement]):
-    """Filter ``reqs`` (lines of the install's one top requirements file) out before the install:
-    a new filter, or leanify's existing one extended."""
-    if len(inst.req_words) != 1 or not inst.complete or not inst.req_files:
-        return None
-    top = inst.req_files[0]
-    if top.continuation or {r.file for r in reqs} != {top.rel}:
-        return None
-    word = inst.req_words[0]
-    old = inst.filtered
-    names = list(dict.fromkeys([*(old.names if old else ()), *(r.name for r in reqs)]))
-    pat = python_pattern(names)
-    dropped = [n for n, line in enumerate(top.lines, 1) if pat.search(line)]
-    prev = python_pattern(old.names) if old else None
-    expect = sorted({r.line for r in reqs} | ({n for n, line in enumerate(top.lines, 1) if prev.search(line)} if prev else set()))
-    if sorted(dropped) != expect:
-        return None  # the filter would not remove exactly these lines
-    if all(not line.strip() or line.lstrip().startswith("#") or n in dropped for n, line in enumerate(top.lines, 1)):
-        return None  # nothing but these: grep would print nothing (and fail)
-    if old is not None:
-        ins = next((i for i in model.stage_instructions(inst.stage)
-                    if i.index < inst.ins.index and read_filter(i) == old), None)
-        if ins is None:
-            return None
-        return [model.replace(ins, f"{ins.raw_keyword} {filter_command(names, old.src, old.dst)}")], old.src
-    new_word = runtime_name(word)
-    new_rel = posixpath.normpath(posixpath.join(posixpath.dirname(top.rel), posixpath.basename(new_word)))
-    if facts.exists(new_rel) or any(c in word for c in "'\"$` \\"):
-        return None
+def _located(model: Dockerfile, inst: da.PipInstall):
     got = mapped_script(inst.ins, model)
     if got is None:
         return None
-    _script, shift = got
-    cmd = inst.call.command
-    spans = word_spans(cmd)
-    if spans is None or len(spans) != len(cmd.words_text):
+    spans = word_spans(inst.call.command)
+    if spans is None or len(spans) != len(inst.call.command.words_text):
         return None
-    hits = [k for k, w in enumerate(cmd.words_text) if w == word and k and cmd.words_text[k - 1] in ("-r", "--requirement")]
-    if len(hits) != 1:
-        return None
-    s, e = spans[hits[0]]
-    body = model.body_edit(inst.ins, s + shift, e + shift, new_word)
-    if body is None:
-        return None
-    grep = f"{_kw(model, 'RUN')} {filter_command(names, word, new_word)}"
-    return [model.insert_before(inst.ins, grep), body], word
+    return got[1], spans
+
+
+def _filter_edits(model: Dockerfile, facts: Facts, inst: da.PipInstall, reqs: list[da.Requirement]):
+    return filter_edits(model, facts, inst, reqs, _located(model, inst))
 
 
 def dev_line_numbers(text: str, names: list[str]) -> list[int]:
