@@ -175,16 +175,18 @@ def removals(audit: Audit, facts: Facts, model: Dockerfile, registry: Registry |
     # runtime imports the kept requirements are not known to provide: a candidate may provide them
     runtime = analysis.third_party(runtime_only=True)
     kept_reqs = [r for r in everything if r.key not in cand_keys]
+
+    def attributed(name: str) -> bool:
+        if any(pi.provides(r.name, [name]) for r in kept_reqs + candidates):
+            return True  # a candidate that provides it would have been called used by the audit
+        return normalize(pi.distribution_for(name) or name.split(".", 1)[0]) in graph
+
     for name in sorted(runtime):
-        top = name.split(".", 1)[0]
-        if any(pi.provides(r.name, [name]) for r in kept_reqs):
+        imps = runtime[name]
+        # ``from google.cloud import storage``: the namespace package is provided by what provides its submodule
+        if attributed(name) or any(attributed(f"{name}.{n}") for imp in imps for n in imp.names):
             continue
-        dist = pi.distribution_for(name) or top
-        if normalize(dist) in graph:
-            continue
-        if any(pi.provides(c.name, [name]) for c in candidates):
-            continue  # the audit would have called that candidate used
-        imp = runtime[name][0]
+        imp = imps[0]
         out.blocked = (f"{imp.file}:{imp.line} imports {name}, which no kept requirement is known to provide: "
                        "a requirement leanify would remove may provide it")
         return out
