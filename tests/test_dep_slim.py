@@ -15,7 +15,6 @@ import zlib
 from pathlib import Path
 
 import pytest
-
 from leanify import dep_graph as dg
 from leanify import dep_slim
 from leanify.context import Facts
@@ -99,7 +98,7 @@ def fake_estimator():
         del sys.modules[n]
 
 
-@pytest.mark.parametrize("protocol", range(0, pickle.HIGHEST_PROTOCOL + 1))
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
 def test_pickle_names_its_classes_modules_at_every_protocol(fake_estimator, protocol: int) -> None:
     got = pickle_modules(pickle.dumps({"model": fake_estimator, "n": 3}, protocol=protocol))
     # protocols 0 and 1 name the object-building helpers by their Python 2 names (copy_reg, __builtin__)
