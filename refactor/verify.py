@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
 from .engine import BuildResult, Engine, EngineError, RunResult, new_run_id, temp_prefix
+from .python_image import Report as PythonReport
 from .redact import build_arg_values, secret_env_values
 
 CPU_TARGET_BYTES = 500 * 1000 * 1000
@@ -580,6 +581,7 @@ class Verification:
     # set by `leanify --verify` when the first rewrite failed (leanify.app): the rules that broke
     # it, each with its failure, the candidates built to find them, and what was delivered
     search: dict | None = None
+    python: PythonReport | None = None  # the rewrite's imports, pip check, size targets (leanify.python_image)
 
     @property
     def passed(self) -> bool:
@@ -616,6 +618,8 @@ class Verification:
             out["log_tail"] = list(self.log_tail)
         if self.search is not None:
             out["search"] = self.search
+        if self.python is not None:
+            out["python"] = self.python.to_json()
         return out
 
 
@@ -951,6 +955,7 @@ class _Side:
     ext: list
     unresolved: dict
     has_python: bool
+    python: str | None = None  # the interpreter the image's command or PATH names
 
 
 def _python_exe(cfg: Mapping, reader: _ImageReader) -> str | None:
@@ -990,7 +995,7 @@ def _inspect_side(engine: Engine, image: str, run_id: str, role: str, timeout: f
         elves += [(e.path, *e.elf) for e in ref_entries.values() if e and e.elf]
         elves += [(x["path"], x["needed"], x["paths"]) for x in ext]
         unresolved = unresolved_libs(reader, cfg, elves)
-        return _Side(cfg, tree, refs, ref_entries, dists, ext, unresolved, py is not None)
+        return _Side(cfg, tree, refs, ref_entries, dists, ext, unresolved, py is not None, py)
     finally:
         reader.close()
 
@@ -1459,6 +1464,16 @@ def _verify(v, engine, before_text, after_text, context, smoke, build_args, buil
         v.warnings.append("no smoke command: the image has no ENTRYPOINT/CMD and none was given")
         v.smoke = None
 
+    if aside.python:
+        from .model import Dockerfile
+        from .python_image import verify_python
+
+        say("python imports and pip check")
+        got, v.python = verify_python(engine, bb.image_id, ab.image_id, bside.python, aside.python, after_text, context,
+                                      run_id=run_id, timeout=smoke_timeout, after_attrs=a_attrs,
+                                      base=final_base(Dockerfile.parse(after_text)))
+        v.reasons += got
+
     say("waste")
     _fill_waste(engine, bb.image_id, v.before, v.warnings, "before")
     _fill_waste(engine, ab.image_id, v.after, v.warnings, "after")
@@ -1590,6 +1605,8 @@ def render_table(v: Verification, console) -> None:
                       f"{len(c.get('removed_packages', []))} packages removed")
     if v.rebuild_file:
         console.print(f"rebuild: touched {v.rebuild_file}")
+    for line in v.python.lines() if v.python is not None else ():
+        console.print(line, markup=False, highlight=False)
     color = {"pass": "green", "fail": "red"}.get(v.verdict, "yellow")
     console.print(f"verdict: [bold {color}]{v.verdict}[/]")
     for r in v.reasons:
