@@ -15,6 +15,7 @@ imports, and what its build steps run.
 
 from __future__ import annotations
 
+import codecs
 import posixpath
 import re
 from dataclasses import dataclass, field
@@ -76,6 +77,7 @@ class ReqFile:
     other: list[int] = field(default_factory=list)  # lines pip reads that name no requirement (-e, paths, URLs)
     continuation: bool = False  # a line ends with "\": lines are not one requirement each
     lines: list[str] = field(default_factory=list)
+    encoding: str = "utf-8"  # pip reads a BOM (UTF-16 from PowerShell's `pip freeze > requirements.txt`)
 
 
 def read_requirements(facts: "Facts", rel: str, _seen: frozenset[str] = frozenset()) -> ReqFile | None:
@@ -83,7 +85,15 @@ def read_requirements(facts: "Facts", rel: str, _seen: frozenset[str] = frozense
     text = facts.read_text(rel)
     if text is None:
         return None
-    out = ReqFile(rel)
+    encoding = "utf-8"
+    if facts.context is not None and text[:1] in ("\ufffd", "\ufeff"):  # a byte-order mark, as pip honours it
+        raw = (facts.context / rel).read_bytes()
+        for bom, enc in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
+                         (codecs.BOM_UTF16_BE, "utf-16"), (codecs.BOM_UTF8, "utf-8-sig")):
+            if raw.startswith(bom):
+                text, encoding = raw.decode(enc, errors="replace"), enc
+                break
+    out = ReqFile(rel, encoding=encoding)
     out.lines = text.splitlines()
     base = posixpath.dirname(rel)
     for n, raw in enumerate(out.lines, 1):
@@ -190,7 +200,6 @@ def _pip_installs(model: "Dockerfile", facts: "Facts") -> list[PipInstall]:
             f = read_filter(ins)
             if f is not None:
                 filters[pi._abs(f.dst, cwd)] = (f, pi._abs(f.src, cwd))
-                continue
             script = analyze_run(ins, model)
             if script is None:
                 continue

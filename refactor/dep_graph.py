@@ -111,21 +111,24 @@ class Closure:
     needed_by: dict[str, list[str]] = field(default_factory=dict)
     unknown: list[str] = field(default_factory=list)
     truncated: bool = False
+    roots: set[str] = field(default_factory=set)
 
     def __contains__(self, key: str) -> bool:
         return normalize(key) in self.needed_by
 
     def chain(self, key: str) -> list[str]:
-        """One path from a root to ``key`` (``["flask", "werkzeug"]``)."""
+        """The shortest path from a root to ``key`` (``["flask", "werkzeug"]``)."""
         key = normalize(key)
-        path, seen = [key], {key}
-        while self.needed_by.get(path[0]):
-            parent = next((p for p in self.needed_by[path[0]] if p not in seen), None)
-            if parent is None:
-                break
-            seen.add(parent)
-            path.insert(0, parent)
-        return path
+        paths, seen = [[key]], {key}
+        while paths:
+            path = paths.pop(0)
+            if path[0] in self.roots and len(path) > 1:
+                return path
+            for parent in self.needed_by.get(path[0], []):
+                if parent not in seen:
+                    seen.add(parent)
+                    paths.append([parent, *path])
+        return [key]
 
     @property
     def complete(self) -> bool:
@@ -133,7 +136,8 @@ class Closure:
 
 
 def closure(registry: Registry, roots: Iterable[Root]) -> Closure:
-    out = Closure()
+    roots = list(roots)
+    out = Closure(roots={normalize(r.name) for r in roots})
     todo: list[tuple[Root, str | None]] = [(r, None) for r in roots]
     done: dict[str, frozenset[str]] = {}
     while todo:

@@ -59,27 +59,33 @@ class Filter:
     names: tuple[str, ...]
     src: str  # as written (relative to the WORKDIR)
     dst: str
+    span: tuple[int, int] = (0, 0)  # where the command is in the RUN's logical text (``Instruction.logical``)
 
 
 _LINE = re.compile(r"grep -viE '\^\[\[:space:\]\]\*\(([^']*)\)\[\[:space:\]\]\*\(\[<>=!~;@#\[\]\|\$\)' (\S+) > (\S+)")
 
 
-def read_filter(ins: Instruction) -> Filter | None:
-    """The filter a RUN instruction is, when it is exactly one :func:`filter_command`."""
+def read_filter(ins: "Instruction") -> Filter | None:
+    """The filter a RUN instruction starts with, when it is exactly one :func:`filter_command`:
+    the whole RUN, or the first command of an ``&&`` list (LEAN008 merges the filter with the
+    install it feeds)."""
     if ins.command != "RUN" or ins.json or ins.heredocs:
         return None
     got = ins.logical()
     if got is None:
         return None
-    body = got[0].strip()
-    m = _LINE.fullmatch(body)
+    text = got[0]
+    start = len(text) - len(text.lstrip())
+    m = _LINE.match(text, start)
     if m is None:
         return None
-    names = tuple(n.replace("\\", "") for n in m.group(1).split("|"))
-    if filter_command(names, m.group(2), m.group(3)) != body:
+    rest = text[m.end():]
+    if rest.strip() and not rest.lstrip().startswith("&&"):
         return None
-    return Filter(names, m.group(2), m.group(3))
-
+    names = tuple(n.replace("\\", "") for n in m.group(1).split("|"))
+    if filter_command(names, m.group(2), m.group(3)) != m.group(0):
+        return None
+    return Filter(names, m.group(2), m.group(3), (m.start(), m.end()))
 
 def keyword(model: Dockerfile, word: str) -> str:
     """``word`` in the case most of the file's instructions use."""
@@ -100,8 +106,8 @@ def filter_edits(model: Dockerfile, facts: Facts, inst: PipInstall, reqs: list[R
     if len(inst.req_words) != 1 or not inst.complete or not inst.req_files:
         return None
     top = inst.req_files[0]
-    if top.continuation or {r.file for r in reqs} != {top.rel}:
-        return None
+    if top.continuation or {r.file for r in reqs} != {top.rel} or top.encoding not in ("utf-8", "utf-8-sig"):
+        return None  # grep reads bytes: a UTF-16 file's lines would not match
     word = inst.req_words[0]
     old = inst.filtered
     names = list(dict.fromkeys([*(old.names if old else ()), *(r.name for r in reqs)]))
@@ -113,10 +119,9 @@ def filter_edits(model: Dockerfile, facts: Facts, inst: PipInstall, reqs: list[R
     if all(not line.strip() or line.lstrip().startswith("#") or n in dropped for n, line in enumerate(top.lines, 1)):
         return None  # nothing but these: grep would print nothing (and fail)
     if old is not None:
-        ins = next((i for i in model.stage_instructions(inst.stage) if i.index < inst.ins.index and read_filter(i) == old), None)
-        if ins is None:
-            return None
-        return [model.replace(ins, f"{ins.raw_keyword} {filter_command(names, old.src, old.dst)}")], old.src
+        ins = next((i for i in model.stage_instructions(inst.stage) if i.index <= inst.ins.index and read_filter(i) == old), None)
+        edit = model.body_edit(ins, *old.span, filter_command(names, old.src, old.dst)) if ins is not None else None
+        return ([edit], old.src) if edit is not None else None
     new_word = runtime_name(word)
     new_rel = posixpath.normpath(posixpath.join(posixpath.dirname(top.rel), posixpath.basename(new_word)))
     if facts.exists(new_rel) or any(c in word for c in "'\"$` \\") or located is None:

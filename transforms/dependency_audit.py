@@ -78,6 +78,9 @@ RULE = Rule(
 )
 
 
+MAX_LISTED = 12  # kept requirements a note names (a pip freeze lists a hundred)
+
+
 def _finding(lines: tuple[int, int], reason: str, **data) -> Change:
     return Change(RULE.id, RULE.title, lines, reason, applied=False, data=data)
 
@@ -252,7 +255,9 @@ def _rewrite(model: Dockerfile, facts: Facts, audit: da.Audit, inst: da.PipInsta
                               refs={"steps": [i.lines[0] for i in sorted(set(steps), key=lambda i: i.index)]},
                               files=_files(used_later)))
     if kept:
-        listed = ", ".join(f"{r.name} ({_at(r)}; {why})" for r, why in kept)
+        listed = ", ".join(f"{r.name} ({_at(r)}; {why})" for r, why in kept[:MAX_LISTED])
+        if len(kept) > MAX_LISTED:
+            listed += f" and {len(kept) - MAX_LISTED} more"
         changes.append(declined(RULE, inst.ins.lines, f"requirements never imported by {runs} stay in the image: {listed}",
                                 files=_files([r for r, _ in kept])))
     return edits, changes
@@ -268,6 +273,8 @@ def _unused_finding(audit: da.Audit, inst: da.PipInstall, reqs, runs: str, why: 
 
 
 def _why_not_unused(inst: da.PipInstall) -> str:
+    if inst.req_files and inst.req_files[0].encoding.startswith("utf-16"):
+        return f"{inst.req_files[0].rel} is UTF-16, which grep cannot filter: drop them by hand"
     if inst.req_files and inst.req_files[0].continuation:
         return "the requirements file continues lines with \\: drop them from it by hand"
     return "leanify cannot filter them out of this install (an included -r file, several -r files, or a variable): drop them by hand"
