@@ -159,7 +159,7 @@ class PipInstall:
     req_files: list[ReqFile]  # read from the context (includes too)
     complete: bool  # every -r file (and include) was read
     packages: tuple[str, ...]  # positional requirements
-    filtered: "Filter | None" = None  # the -r file is a runtime filter of another (leanify.requirements_filter)
+    filtered: Filter | None = None  # the -r file is a runtime filter of another (leanify.requirements_filter)
 
 
 @dataclass
@@ -183,15 +183,14 @@ class Audit:
 
 
 def _pip_installs(model: "Dockerfile", facts: "Facts") -> list[PipInstall]:
-    from .shell import analyze_run
-
     from .requirements_filter import python_pattern, read_filter
+    from .shell import analyze_run
 
     out: list[PipInstall] = []
     for st in range(len(model.stages)):
         files = pi.image_files(model, facts, st)
         cwd = "/"
-        filters: dict[str, tuple["Filter", str]] = {}  # image path of a filtered copy -> (filter, source path)
+        filters: dict[str, tuple[Filter, str]] = {}  # image path of a filtered copy -> (filter, source path)
         for ins in model.stage_instructions(st):
             if ins.command == "WORKDIR" and ins.value:
                 cwd = pi._abs(ins.value[0], cwd)

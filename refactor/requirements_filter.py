@@ -65,7 +65,7 @@ class Filter:
 _LINE = re.compile(r"grep -viE '\^\[\[:space:\]\]\*\(([^']*)\)\[\[:space:\]\]\*\(\[<>=!~;@#\[\]\|\$\)' (\S+) > (\S+)")
 
 
-def read_filter(ins: "Instruction") -> Filter | None:
+def read_filter(ins: Instruction) -> Filter | None:
     """The filter a RUN instruction starts with, when it is exactly one :func:`filter_command`:
     the whole RUN, or the first command of an ``&&`` list (LEAN008 merges the filter with the
     install it feeds)."""
