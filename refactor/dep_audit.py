@@ -353,12 +353,17 @@ MAX_CONTEXT_FILES = 400
 _POSITIONAL = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)(\[[^\]]*\])?((?:[<>=!~;].*)?)$")
 
 
+_INSTALLER = frozenset({"pip", "setuptools", "wheel"})
+
+
 def positional(inst: PipInstall) -> list[Requirement]:
     """The packages a ``pip install`` names on its command line, as requirements (``file`` is
     empty; ``line`` is the RUN's first line; ``text`` the word as written)."""
     out = []
     for p in inst.packages:
         m = _POSITIONAL.match(p)
+        if m and pi.normalize(m.group(1)) in _INSTALLER:
+            continue  # `pip install --upgrade pip setuptools`: the installer itself, not the app's
         if m and "/" not in p and not p.endswith((".whl", ".tar.gz", ".zip")):
             out.append(Requirement(m.group(1), inst.ins.lines[0], p, "", m.group(3).strip()))
     return out

@@ -94,7 +94,7 @@ def test_tools_run_in_the_builder_are_uninstalled_after_their_step(tmp_path: Pat
     model, facts = make(tmp_path, APP, SPLIT)
     result = run_pipeline(model, facts, select(all_transforms(), ["LEAN016"]), unsafe=True)
     lines = result.output.text.splitlines()
-    assert lines[5] == "RUN pip uninstall -y pytest responses"  # right after `RUN /opt/venv/bin/pytest tests`
+    assert lines[lines.index("RUN /opt/venv/bin/pytest tests") + 1] == "RUN pip uninstall -y pytest responses"
     # ... and a second run leaves it alone
     again = run_pipeline(result.output, facts, select(all_transforms(), ["LEAN016"]), unsafe=True)
     assert again.output.text == result.output.text and not again.applied

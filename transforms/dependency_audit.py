@@ -1,25 +1,34 @@
-"""LEAN016 — Keep test and dev tools out of the runtime image; report requirements nothing imports.
+"""LEAN016 — Keep test and dev tools, and requirements nothing imports, out of the runtime image.
 
-What it does: reads the requirements files the Dockerfile's ``pip install -r`` steps use (from
-the build context), the Python code the final stage copies (with libcst), and what the image
-runs (ENTRYPOINT/CMD ``python -m mod``, a script, gunicorn/uvicorn ``module:app``, a console
-script), and classifies every requirement:
+What it does: reads the requirements the Dockerfile's ``pip install`` steps use (``-r`` files
+from the build context and packages named on the command line), the Python code the final stage
+copies (with libcst, everything the entry point reaches), and what the image runs (ENTRYPOINT/CMD
+``python -m mod``, a script, gunicorn/uvicorn ``module:app``, a console script), and takes out of
+the runtime install:
 
 - test, lint, format, type-check and notebook tools (pytest and ``pytest-*`` plugins, tox, nox,
   black, ruff, mypy, isort, flake8, pylint, coverage, ipython, jupyter, ...) that the code the
-  image runs never imports: in a multi-stage build whose runtime stage copies the builder's
-  virtualenv (LEAN014's output, or a hand-written one), the builder installs a filtered copy of
-  the requirements file instead (``grep -v`` of exactly those lines, next to the original), so
-  neither the tools nor their own dependencies reach the runtime stage. When a builder RUN step
-  uses a tool (``RUN pytest``), the tool stays for that step and is uninstalled right after it;
-- requirements that no runtime code imports and the image does not run: reported, with the files
-  that show it (``imported only by tests/test_model.py``), never removed — a pinned transitive
-  dependency, a database driver named in a URL, or a plugin loaded by entry point look the same.
+  image runs never imports. When a builder RUN step uses a tool (``RUN pytest``), the tool stays
+  for that step and is uninstalled right after it;
+- requirements that no runtime code imports and the image does not run, when nothing else shows
+  they are needed (``leanify.dep_slim``): no kept requirement declares them (PyPI's metadata of
+  each release, extras and markers included: Flask needs Werkzeug, ``uvicorn[standard]`` needs
+  uvloop), no pickled model the image ships names one of their modules (a scikit-learn model
+  unpickled by ``joblib.load``), and no string of the runtime code names them (a driver in a
+  database URL, a plugin path).
 
-Why: a requirements.txt copy-pasted from a research or dev repository ships pytest, black and
-their dependencies in every production image: megabytes per image, more CVEs to triage, and
-tools an attacker can use. The multi-stage split (LEAN014) removes the compilers; this removes
-what was installed with them but is never used at run time.
+A command-line package is deleted from the RUN. A requirements file's lines are filtered out of a
+copy made right before the install (``grep -v`` of exactly those lines, next to the original),
+and the install reads the copy. Why a filter and not a generated requirements file proposed
+beside the user's: the user's requirements.txt stays the one source of truth (a requirement
+added to it later still reaches the image; a generated copy would drift from it), the diff is one
+line a reviewer reads as "these leave", and ``--verify`` builds the rewrite from the build context
+as it is. LEAN017 extends the same filter (``leanify.requirements_filter``).
+
+Why: a requirements.txt copy-pasted from a research or dev repository ships pytest, black, a
+notebook stack and libraries nobody imports in every production image: megabytes to gigabytes
+per image, more CVEs to triage, and tools an attacker can use. The multi-stage split (LEAN014)
+removes the compilers; this removes what was installed with them but is never used at run time.
 
 Example (after LEAN014):
     FROM python:3.11 AS builder
@@ -27,25 +36,28 @@ Example (after LEAN014):
     COPY . .
     RUN python3 -m venv /opt/venv
     ENV PATH="/opt/venv/bin:$PATH"
-    RUN pip install -r requirements.txt          # numpy, pytest, black
+    RUN pip install -r requirements.txt          # numpy, requests (unused), pytest, black
     ...
     COPY --from=builder /opt/venv /opt/venv
 Use instead:
-    RUN grep -viE '^[[:space:]]*(pytest|black)[[:space:]]*([<>=!~;@#[]|$)' requirements.txt > requirements.runtime.txt
+    RUN grep -viE '^[[:space:]]*(pytest|black|requests)[[:space:]]*([<>=!~;@#[]|$)' requirements.txt > requirements.runtime.txt
     RUN pip install -r requirements.runtime.txt
 
-Needs verification: the code could load a tool by a name leanify cannot read (a computed
-``importlib.import_module``), and a filtered file can resolve dependency versions differently.
-Applied when ``--verify`` passes (the smoke command runs and every distribution the app imports
-is still there) or with ``--unsafe-fixes``; otherwise reported.
+Needs verification: a filtered file can resolve versions differently, and code can load a module
+in ways no static reading sees. Applied when ``--verify`` passes (the smoke command runs, every
+module the app imports imports in the rewritten image, ``pip check`` adds nothing) or with
+``--unsafe-fixes``; otherwise suggested.
 
-Left alone (reported, not rewritten): single-stage images (the tools would be removed from the
-only stage, after steps that may need them — LEAN014 splits the build first); requirements files
-with ``\\`` continuation lines; tools listed in an included ``-r`` file; a filter that would leave
-the file empty; runtime code libcst cannot parse (its imports are unknown: nothing is reported); code that
-loads modules by name (Django settings, celery, ``import_module(name)``) makes every non-test
-file of the image runtime code;
-``pip install`` of positional packages.
+Left alone, with the reason (a note names each requirement kept and why): a requirement another
+kept requirement needs, a model file names or a string of the code names; every requirement
+nothing imports when the runtime code imports a module by a computed name
+(``importlib.import_module(name)``), loads plugins by entry point, ships a model file leanify
+cannot read to its end, imports a module no kept requirement is known to provide, or when PyPI
+cannot say what the kept requirements need (``LEANIFY_PYPI=off``, an sdist-only release); a
+later RUN of the stage that runs Python; tools a RUN of the final image uses; requirements files
+with ``\\`` continuation lines, in UTF-16, or listed in an included ``-r`` file; a filter that
+would leave the file empty; installs in a stage the image does not copy; runtime code libcst
+cannot parse (its imports are unknown: nothing is reported).
 """
 
 from __future__ import annotations
