@@ -270,14 +270,14 @@ class Bench:
         return out
 
     def smoke(self, m: dict, p: Project, run_id: str, role: str) -> None:
-        from leanify.verify import smoke_command
+        from leanify.verify.smoke import smoke_command
 
         if not m.get("ok"):
             return
-        argv, env = smoke_command(p.smoke)
-        r = self.engine.run(m["image"], argv[1:], entrypoint=argv[:1], run_id=run_id,
+        argv, env = smoke_command(p.smoke)  # as --verify reads it: assignments, quotes, /bin/sh -c
+        r = self.engine.run(m["image"], argv[1:], entrypoint=argv[:1], environment=env, run_id=run_id,
                             role=f"smoke-{role}", timeout=p.smoke_timeout, cap_drop_all=False,
-                            mem_limit="4g", environment=env or None)
+                            mem_limit="4g")
         m["smoke"] = {"ok": r.exit_code == 0 and not r.timed_out and not r.error,
                       "exit_code": r.exit_code, "timed_out": r.timed_out, "seconds": round(r.seconds, 1)}
         if not m["smoke"]["ok"]:

@@ -28,6 +28,7 @@ from . import pyimports as pi
 if TYPE_CHECKING:
     from .context import Facts
     from .model import Dockerfile, Instruction
+    from .pysource import Import
     from .requirements_filter import Filter
     from .shell import PackageCall
 
@@ -381,8 +382,10 @@ def with_submodules(imports: dict[str, list]) -> dict[str, list]:
     return out
 
 
-def _context_imports(facts: "Facts", done: set[str]) -> dict[str, list[pi.Import]]:
-    out: dict[str, list[pi.Import]] = {}
+def _context_imports(facts: "Facts", done: set[str]) -> dict[str, list[Import]]:
+    from .pysource import ParseError, imports_in_source  # late: libcst loads only when a file is read
+
+    out: dict[str, list[Import]] = {}
     todo = [f for f in facts.files if f.endswith(".py") and f not in done][:MAX_CONTEXT_FILES]
     local = {f.split("/", 1)[0].removesuffix(".py") for f in facts.files if f.endswith(".py")}
     for rel in todo:
@@ -390,8 +393,8 @@ def _context_imports(facts: "Facts", done: set[str]) -> dict[str, list[pi.Import
         if text is None:
             continue
         try:
-            imports = pi.imports_in_source(text, "", False, rel)
-        except pi.ParseError:
+            imports = imports_in_source(text, "", False, rel)
+        except ParseError:
             continue
         for imp in imports:
             if imp.top not in pi.STDLIB and imp.top not in local:

@@ -1,13 +1,13 @@
 """What the Python code an image ships imports, and which of it the image's command can reach.
 
-Read with libcst (a concrete syntax tree: every Python 3 file that parses, comments and all):
+Read with libcst, one file at a time through ``leanify.pysource`` (loaded only when a Python
+file is read):
 
 - the ``.py`` files the image copies from the build context (``COPY``/``ADD`` sources, through
   ``--from`` stages of the same Dockerfile, minus ``.dockerignore``), with their path in the
   image and their module name relative to the import roots (WORKDIR, the script's folder, ``src/``);
-- each file's imports: ``import a.b``, ``from a import b``, relative ``from ..x import y``,
-  ``importlib.import_module("x")`` / ``import_module(".x", "pkg")`` with literal strings, and
-  ``__import__("x")``;
+- each file's imports (``leanify.pysource``: absolute, relative, ``importlib.import_module`` and
+  ``__import__`` with literal names);
 - the entry points: ENTRYPOINT/CMD ``python -m mod``, ``python script.py``, gunicorn / uvicorn /
   hypercorn / daphne ``module:app``, ``celery -A mod``, ``FLASK_APP``, console scripts of the
   project (``[project.scripts]``, setup.cfg ``console_scripts``), and the same inside an
@@ -36,14 +36,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Iterable, Mapping
 
-
 from . import knowledge
 
 if TYPE_CHECKING:
     from .context import Facts
     from .model import Dockerfile, Instruction
+    from .pysource import Import
 
-__all__ = ["Import", "PyFile", "Entry", "Analysis", "imports_in_source", "image_files", "entry_points",
+__all__ = ["PyFile", "Entry", "Analysis", "image_files", "entry_points",
            "analyze", "normalize", "import_names_for", "distribution_for", "mapping_from_metadata",
            "is_test_path", "STDLIB"]
 
@@ -61,58 +61,6 @@ def normalize(dist: str) -> str:
 def is_test_path(rel: str) -> bool:
     parts = rel.split("/")
     return any(p in _TEST_DIRS for p in parts[:-1]) or any(fnmatch.fnmatch(parts[-1], p) for p in _TEST_FILES)
-
-
-# ---- one file's imports --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Import:
-    name: str  # absolute dotted module name ("numpy", "inference.model")
-    line: int
-    form: str  # import | from | relative | importlib | __import__
-    names: tuple[str, ...] = ()  # what a from-import takes from the module (may be submodules)
-    file: str = ""  # context-relative path of the importing file
-
-    @property
-    def top(self) -> str:
-        return self.name.split(".", 1)[0]
-
-
-def _package_of(module: str, is_package: bool) -> str:
-    return module if is_package else module.rpartition(".")[0]
-
-
-def _resolve_relative(level: int, name: str, module: str, is_package: bool) -> str | None:
-    pkg = _package_of(module, is_package)
-    parts = pkg.split(".") if pkg else []
-    if level - 1 > len(parts) or (level and not parts):
-        return None  # beyond the top-level package: an ImportError at run time
-    base = parts[: len(parts) - (level - 1)]
-    return ".".join(base + ([name] if name else [])) or None
-
-
-class ParseError(Exception):
-    pass
-
-
-def imports_in_source(source: str, module: str = "", is_package: bool = False, file: str = "") -> list[Import]:
-    """Every import of one file, in source order. ``module`` is the file's dotted module name
-    (relative imports resolve against it). Raises ParseError when libcst cannot read the file."""
-    return read_source(source, module, is_package, file)[0]
-
-
-def read_source(source: str, module: str = "", is_package: bool = False, file: str = "") -> tuple[list[Import], int]:
-    """(imports, number of imports by a computed name) of one file."""
-    import libcst as cst  # late: importing libcst costs more than the whole pipeline's start-up
-
-    from .pyimports_cst import Visitor, visit
-
-    try:
-        tree = cst.parse_module(source)
-    except (cst.ParserSyntaxError, ValueError, RecursionError) as exc:
-        raise ParseError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
-    v = Visitor(module, is_package, file)
-    visit(tree, v)
-    return v.found, v.dynamic
 
 
 # ---- the files an image copies ---------------------------------------------------------------------
@@ -462,6 +410,16 @@ def _module_name(path: str, roots: list[str]) -> tuple[str | None, bool]:
     return None, False
 
 
+def _read(text: str, module: str, is_pkg: bool, rel: str) -> tuple[list[Import], int, str | None]:
+    """(imports, imports by a computed name, why libcst could not read it) of one file."""
+    from .pysource import ParseError, read_source  # late: libcst loads only when a file is read
+
+    try:
+        return (*read_source(text, module, is_pkg, rel), None)
+    except ParseError as exc:
+        return [], 0, str(exc)
+
+
 def analyze(model: "Dockerfile", facts: "Facts") -> Analysis:
     """Read every .py file the final stage copies, its imports, and what the command reaches."""
     files = image_files(model, facts)
@@ -487,10 +445,7 @@ def analyze(model: "Dockerfile", facts: "Facts") -> Analysis:
         if text is None:
             f.error = "unreadable"
         else:
-            try:
-                f.imports, f.dynamic = read_source(text, module or "", is_pkg, rel)
-            except ParseError as exc:
-                f.error = str(exc)
+            f.imports, f.dynamic, f.error = _read(text, module or "", is_pkg, rel)
         py[rel] = f
     by_module = {f.module: f for f in py.values() if f.module}
     by_path = {f.path: f for f in py.values()}

@@ -1,5 +1,6 @@
-"""leanify.pyimports: every import form libcst reads, the files an image copies, entry points,
-reachability, and the import-name <-> distribution mapping (shipped tables and installed metadata)."""
+"""leanify.pysource: every import form libcst reads; leanify.pyimports: the files an image copies,
+entry points, reachability, and the import-name <-> distribution mapping (shipped tables and
+installed metadata)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ from pathlib import Path
 import pytest
 
 from leanify import pyimports as pi
+from leanify import pysource
 from leanify.context import Facts
 from leanify.model import Dockerfile
 
 
 def names(src: str, module: str = "", is_package: bool = False) -> list[tuple[str, str, tuple[str, ...]]]:
-    return [(i.name, i.form, i.names) for i in pi.imports_in_source(src, module, is_package)]
+    return [(i.name, i.form, i.names) for i in pysource.imports_in_source(src, module, is_package)]
 
 
 # ---- import forms --------------------------------------------------------------------------------
@@ -61,12 +63,12 @@ def test_imports_inside_functions_try_and_type_checking_count() -> None:
 
 
 def test_unparseable_file_raises() -> None:
-    with pytest.raises(pi.ParseError):
-        pi.imports_in_source("print 'python 2'\n")
+    with pytest.raises(pysource.ParseError):
+        pysource.imports_in_source("print 'python 2'\n")
 
 
 def test_line_numbers() -> None:
-    imps = pi.imports_in_source("\n\nimport requests\n", file="a.py")
+    imps = pysource.imports_in_source("\n\nimport requests\n", file="a.py")
     assert imps[0].line == 3 and imps[0].file == "a.py"
 
 

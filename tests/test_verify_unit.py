@@ -270,6 +270,33 @@ def test_python_imports():
     assert python_imports([src]) == {"os", "numpy", "flask", "a"}
 
 
+
+@pytest.mark.parametrize("src, imported", [
+    # an import written in a docstring is an example, not an import
+    ('"""Usage:\n\n    import numpy as np\n"""\nimport os\n', {"os"}),
+    # the regex stopped at `;` and at a line continuation
+    ("import os; import yaml\n", {"os", "yaml"}),
+    ("import os, \\\n    yaml\n", {"os", "yaml"}),
+    # a module loaded by its literal name is imported too
+    ('import importlib\nyaml = importlib.import_module("yaml")\n', {"importlib", "yaml"}),
+    # not Python 3: the image's interpreter (3.8 or later: the probe reads importlib.metadata)
+    # cannot import it either, so what it names is never loaded
+    ("import yaml\nprint 'hello'\n", set()),
+], ids=["docstring", "semicolon", "continuation", "import_module", "not-python-3"])
+def test_python_imports_are_read_as_python_reads_them(src, imported):
+    """Read with libcst (leanify.pysource), the project's one import reader; the regex it
+    replaces got each of these wrong."""
+    assert python_imports([src]) == imported
+
+
+def test_a_distribution_only_a_docstring_names_may_go_and_one_imported_after_a_semicolon_may_not():
+    before = {"numpy": {"version": "1.26.4", "top": ["numpy"], "requires": []},
+              "pyyaml": {"version": "6.0.1", "top": ["yaml"], "requires": []}}
+    srcs = ['"""Example:\n    import numpy\n"""\nimport os; import yaml\n']
+    d = diff_python_dists(before, {}, python_imports(srcs))
+    assert d["missing"] == ["python:pyyaml==6.0.1 (imported by the app)"]
+    assert d["removed"] == ["numpy==1.26.4"]
+
 def test_node_packages_policy():
     manifest = {"dependencies": {"express": "^4"}, "devDependencies": {"typescript": "^5"}}
     before = {"express": {"version": "4.18.2", "dependencies": {"debug": "2"}},
@@ -364,6 +391,26 @@ def test_pick_rebuild_file_prefers_recent_sources_over_manifests(tmp_path):
     assert pick_rebuild_file("FROM x\nCOPY requirements.txt .\n", str(tmp_path)) is None
 
 
+
+# What BuildKit sends for each .dockerignore below (Engine 26, checked with `RUN find /ctx` after
+# `COPY . /ctx`): the rebuild file must be one of those files, or touching it re-runs nothing.
+# The old fnmatch reading got each of them wrong.
+@pytest.mark.parametrize("ignore, files, picked", [
+    # `*` does not cross `/`: `*.py` leaves out app.py at the root only (fnmatch: src/app.py too)
+    ("*.py\n", ["app.py", "src/app.py"], "src/app.py"),
+    # `**/generated` leaves out src/generated at any depth (fnmatch: only a root-level match)
+    ("**/generated\n", ["src/app.py", "src/generated/out.py"], "src/app.py"),
+    # `!src/*.py` brings back src/a.py, not src/sub/b.py (fnmatch: both)
+    ("src\n!src/*.py\n", ["src/a.py", "src/sub/b.py"], "src/a.py"),
+], ids=["star-stops-at-slash", "double-star-at-any-depth", "exception-is-not-recursive"])
+def test_pick_rebuild_file_reads_dockerignore_as_buildkit_does(tmp_path, ignore, files, picked):
+    (tmp_path / ".dockerignore").write_text(ignore)
+    for n, rel in enumerate(files):  # the last one is the newest: picked unless ignored
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x = 1\n")
+        os.utime(tmp_path / rel, (10**9 + n, 10**9 + n))
+    assert pick_rebuild_file("FROM python:3.11\nCOPY . .\n", str(tmp_path)) == picked
+
 # -- verdict and JSON shape ------------------------------------------------------------------
 
 def test_json_shape_and_verdict():
@@ -410,3 +457,42 @@ def test_a_few_hundred_bytes_larger_passes_with_a_warning():
 def test_build_scripts_are_build_inputs():
     text = "FROM x\nWORKDIR /opt/app\nCOPY . .\nRUN sh build.sh && ./scripts/gen.sh\nRUN python manage.py x\n"
     assert build_scripts(text) == {"build.sh", "scripts/gen.sh"}
+
+
+# -- its place in the house ------------------------------------------------------------------
+
+GH_TOKEN = "ghp_" + "R7xQ2mN9vK4pL8sT1wY6zB3cD5fG0hJ2aE4u"
+
+
+def test_verify_scrubs_the_credentials_lean020_finds():
+    """Every credential rule LEAN020 reports in either Dockerfile is scrubbed from the result."""
+    from leanify.model import Dockerfile
+    from leanify.transforms.secrets import findings
+    from leanify.verify.run import _secret_values
+
+    text = (f"FROM debian:bookworm-slim\nARG NPM_TOKEN=npm_k3Jd8fQ2LmZx9WvB7nR4tY1pC6sH0gA5eU2i\n"
+            f"ENV DB_PASSWORD=Tr0ub4dor-prod\nRUN git clone https://{GH_TOKEN}@github.com/acme/x.git\n")
+    got = _secret_values(text)
+    assert got == [h.value for _ins, _w, h in findings(Dockerfile.parse(text))]
+    assert set(got) == {"npm_k3Jd8fQ2LmZx9WvB7nR4tY1pC6sH0gA5eU2i", "Tr0ub4dor-prod", GH_TOKEN}
+    assert _secret_values("FROM x\nRUN echo hi\n") == []
+
+
+def test_verification_imports_no_rule():
+    """The core stands below the rules: verification (and what it reads credentials with)
+    imports no module of ``leanify.transforms``, late imports included."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "refactor"
+    files = sorted((root / "verify").glob("*.py")) + [root / "secretscan.py"]
+    assert all(f.is_file() for f in files), files
+    for f in files:
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [a.name for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            assert not any("transforms" in n.split(".") for n in names), (f.name, node.lineno)

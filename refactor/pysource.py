@@ -1,15 +1,71 @@
-"""The libcst side of ``leanify.pyimports``: a visitor that collects a file's imports (absolute,
-relative, ``importlib.import_module``/``__import__`` with a literal name). A module of its own so
-that libcst is imported only when a Python context is read."""
+"""The imports of one Python source file, read with libcst (a concrete syntax tree: every
+Python 3 file that parses): ``import a.b``, ``from a import b``, relative ``from ..x import y``
+resolved against the file's module, ``importlib.import_module("x")`` /
+``import_module(".x", "pkg")`` with literal strings, and ``__import__("x")``. An import inside a
+string or a comment is not one.
+
+The one Python import reader: ``leanify.pyimports`` (what an image's code imports and reaches),
+the dependency audit and verification (the app's imports, against removed distributions) read
+files through it. A module of its own, imported late by its callers, so that libcst (slower to
+import than the whole pipeline's start-up) is loaded only when a Python file is read.
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from .pyimports import Import, _resolve_relative
+__all__ = ["Import", "ParseError", "imports_in_source", "read_source"]
+
+
+@dataclass(frozen=True)
+class Import:
+    name: str  # absolute dotted module name ("numpy", "inference.model")
+    line: int
+    form: str  # import | from | relative | importlib | __import__
+    names: tuple[str, ...] = ()  # what a from-import takes from the module (may be submodules)
+    file: str = ""  # context-relative path of the importing file
+
+    @property
+    def top(self) -> str:
+        return self.name.split(".", 1)[0]
+
+
+def _package_of(module: str, is_package: bool) -> str:
+    return module if is_package else module.rpartition(".")[0]
+
+
+def _resolve_relative(level: int, name: str, module: str, is_package: bool) -> str | None:
+    pkg = _package_of(module, is_package)
+    parts = pkg.split(".") if pkg else []
+    if level - 1 > len(parts) or (level and not parts):
+        return None  # beyond the top-level package: an ImportError at run time
+    base = parts[: len(parts) - (level - 1)]
+    return ".".join(base + ([name] if name else [])) or None
+
+
+class ParseError(Exception):
+    pass
+
+
+def imports_in_source(source: str, module: str = "", is_package: bool = False, file: str = "") -> list[Import]:
+    """Every import of one file, in source order. ``module`` is the file's dotted module name
+    (relative imports resolve against it). Raises ParseError when libcst cannot read the file."""
+    return read_source(source, module, is_package, file)[0]
+
+
+def read_source(source: str, module: str = "", is_package: bool = False, file: str = "") -> tuple[list[Import], int]:
+    """(imports, number of imports by a computed name) of one file."""
+    try:
+        tree = cst.parse_module(source)
+    except (cst.ParserSyntaxError, ValueError, RecursionError) as exc:
+        raise ParseError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+    v = Visitor(module, is_package, file)
+    visit(tree, v)
+    return v.found, v.dynamic
 
 
 def visit(tree: cst.Module, visitor: "Visitor") -> None:

@@ -1,4 +1,4 @@
-"""leanify.python_image, the pure half: the app's imports read from a context, the comparison of
+"""leanify.verify.python_side: the app's imports read from a context, the comparison of
 two images' import probes and pip checks, the largest distributions with why each is there, and
 the size against the CPU / GPU targets. The probe script itself runs here in a subprocess, on
 this interpreter, as it runs inside an image."""
@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from leanify.python_image import (
+from leanify.verify.python_side import (
     PROBE_SOURCE,
     AppImports,
     Probe,

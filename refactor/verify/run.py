@@ -1,0 +1,256 @@
+"""The orchestration: build both Dockerfiles (or take them from a shared cache), compare them
+part by part, decide; signals turned into an unwind so the run's images and containers are
+always removed, and credentials scrubbed from the result."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import signal
+import threading
+from collections.abc import Mapping, Sequence
+
+from ..engine import BuildResult, Engine, new_run_id
+from ..model import Dockerfile
+from ..redact import build_arg_values, secret_env_values
+from ..secretscan import findings
+from .config_diff import declared_keys, diff_config
+from .content import build_scripts, compare_content
+from .python_probe import verify_python
+from .rebuild import _measure_rebuild
+from .result import ImageFacts, Verification, decide
+from .runtime_needs import _inspect_side
+from .smoke import run_smoke
+
+CPU_TARGET_BYTES = 500 * 1000 * 1000
+
+
+CUDA_TARGET_BYTES = 2 * 1000 * 1000 * 1000
+LOG_TAIL = 30
+
+
+def _facts(engine: Engine, build: BuildResult) -> tuple[ImageFacts, dict]:
+    attrs = engine.inspect(build.image_id)
+    f = ImageFacts(image_bytes=attrs.get("Size"),
+                   layers=len(((attrs.get("RootFS") or {}).get("Layers")) or []),
+                   build_seconds=build.seconds)
+    return f, attrs
+
+
+def _fill_waste(engine: Engine, ref: str, facts: ImageFacts, warnings: list[str], role: str) -> None:
+    try:
+        w = engine.waste(ref)
+    except Exception as exc:  # noqa: BLE001 - waste is optional; never invent numbers
+        warnings.append(f"waste analysis of the {role} image failed: {exc}")
+        return
+    if w is not None:
+        facts.wasted_bytes = getattr(w, "wasted_bytes", None)
+        facts.efficiency = getattr(w, "efficiency", None)
+
+
+def _size_warning(role: str, attrs: dict, text: str, warnings: list[str]) -> None:
+    env = " ".join((attrs.get("Config") or {}).get("Env") or [])
+    _, _, base = declared_keys(text)
+    cuda = "cuda" in env.lower() or "cuda" in (base or "").lower()
+    target = CUDA_TARGET_BYTES if cuda else CPU_TARGET_BYTES
+    size = attrs.get("Size") or 0
+    if size > target:
+        kind = "CUDA" if cuda else "CPU"
+        warnings.append(f"{role} image is {size / 1e6:.0f} MB, over the {kind} target of "
+                        f"{target / 1e6:.0f} MB")
+
+
+def verify(
+    before_text: str,
+    after_text: str,
+    *,
+    context: str | os.PathLike,
+    smoke: str | Sequence[str] | None = None,
+    build_args: Mapping[str, str] | None = None,
+    build_network: str = "host",
+    keep_images: bool = False,
+    rebuild_file: str | None = None,
+    engine: Engine | None = None,
+    smoke_timeout: float = 60,
+    rebuild: bool = True,
+    run_id: str | None = None,
+    prebuilt: dict | None = None,
+    cold: bool = True,
+    progress=None,
+    build_timeout: float = 3600,
+) -> Verification:
+    """Build both Dockerfiles from ``context`` and compare them. See the module docstring.
+
+    ``prebuilt``: a dict shared between calls (tests, benchmarks) mapping a build key to a
+    ``BuildResult``; builds found there are reused, new ones are stored, and none of them are
+    removed here — the owner of the dict cleans up its ``run_id``.
+    ``cold=False`` builds with the cache (build_seconds then are not cold times); ``rebuild=False``
+    skips the rebuild measurement. Both exist to keep test suites fast.
+    ``build_timeout``: seconds before a build is stopped (the verdict is then "error").
+
+    Nothing is left behind unless ``keep_images``: the run's containers and images are removed
+    on every way out (a failure, an exception, Ctrl-C, SIGTERM — turned into an exception here
+    while verifying); runs of processes that died (SIGKILL) are swept at the start of the next
+    verification. Build-arg values and credentials never reach the result (``leanify.redact``).
+    """
+    engine = engine or Engine()
+    context = os.path.abspath(os.fspath(context))
+    run_id = run_id or new_run_id()
+    try:
+        engine.cleanup_dead()
+    except Exception:  # noqa: BLE001 - a sweep is best effort
+        pass
+    v = Verification(builder=engine.builder, run_id=run_id)
+    secrets = build_arg_values(build_args)
+    for text in (before_text, after_text):
+        secrets += _secret_values(text)
+    try:
+        with _terminate_as_interrupt():
+            return _verify(v, engine, before_text, after_text, context, smoke, build_args,
+                           build_network, keep_images, rebuild_file, smoke_timeout, rebuild, run_id,
+                           prebuilt, cold, progress, build_timeout, secrets)
+    finally:
+        if prebuilt is None and not keep_images:
+            try:
+                engine.cleanup(run_id)
+            except Exception:  # noqa: BLE001 - cleanup is best effort; stale sweep catches it
+                pass
+        from ..redact import scrub
+
+        scrub(v, secrets)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM/SIGHUP while verifying: unwinds like Ctrl-C so every cleanup runs."""
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt():
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, _frame):
+        raise Terminated(f"signal {signum}")
+
+    old = {}
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        try:
+            old[sig] = signal.signal(sig, handler)
+        except (ValueError, OSError):
+            pass
+    try:
+        yield
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
+
+
+def _secret_values(dockerfile_text: str) -> list[str]:
+    """Credentials written in a Dockerfile (LEAN020's reading): scrubbed from every report."""
+    try:
+        return [h.value for _ins, _w, h in findings(Dockerfile.parse(dockerfile_text))]
+    except Exception:  # noqa: BLE001 - unparsable: the pattern scrub still applies
+        return []
+
+
+def _timed_out(role: str, timeout: float) -> str:
+    what = "original" if role == "before" else "rewritten"
+    return (f"the {what} Dockerfile did not finish building within {timeout:.0f}s "
+            "(--build-timeout); the build was stopped and nothing is claimed")
+
+
+def _verify(v, engine, before_text, after_text, context, smoke, build_args, build_network,
+            keep_images, rebuild_file, smoke_timeout, rebuild, run_id, prebuilt, cold, progress,
+            build_timeout, secrets) -> Verification:
+    say = progress or (lambda msg: None)
+    bt = {"timeout": build_timeout, "keep": keep_images}
+    say("building the original (cold)")
+    bb = _build_cached(engine, before_text, context, run_id, "before", build_args,
+                       build_network, prebuilt, cold, **bt)
+    v.builder = bb.builder
+    if not bb.ok:
+        v.verdict = "error"
+        v.reasons = [_timed_out("before", build_timeout) if bb.timed_out else
+                     "the original Dockerfile does not build; nothing is claimed"]
+        v.log_tail = bb.tail(LOG_TAIL)
+        return v
+    say("building the rewrite (cold)")
+    ab = _build_cached(engine, after_text, context, run_id, "after", build_args,
+                       build_network, prebuilt, cold, **bt)
+    v.before, b_attrs = _facts(engine, bb)
+    secrets += secret_env_values((b_attrs.get("Config") or {}).get("Env"))
+    v.images = {"before": bb.tag or bb.image_id}
+    if not ab.ok:
+        v.verdict = "error" if ab.timed_out else "fail"
+        v.reasons = [_timed_out("after", build_timeout) if ab.timed_out else
+                     "the rewritten Dockerfile does not build"]
+        v.log_tail = ab.tail(LOG_TAIL)
+        return v
+    v.after, a_attrs = _facts(engine, ab)
+    secrets += secret_env_values((a_attrs.get("Config") or {}).get("Env"))
+    v.images["after"] = ab.tag or ab.image_id
+
+    env_keys, label_keys, b_base = declared_keys(before_text)
+    _, _, a_base = declared_keys(after_text)
+    v.config = diff_config(
+        b_attrs.get("Config") or {}, a_attrs.get("Config") or {},
+        before_author=b_attrs.get("Author"), after_author=a_attrs.get("Author"),
+        declared_env=env_keys, declared_labels=label_keys,
+        base_changed=(b_base or "").lower() != (a_base or "").lower(),
+    )
+
+    say("reading content")
+    bside = _inspect_side(engine, bb.image_id, run_id, "before", smoke_timeout)
+    aside = _inspect_side(engine, ab.image_id, run_id, "after", smoke_timeout)
+    v.content = compare_content(bside, aside, build_scripts(before_text))
+
+    say("smoke")
+    v.smoke = run_smoke(engine, bb.image_id, ab.image_id, smoke, bside.cfg, bside.tree,
+                        run_id, smoke_timeout, bside.has_python)
+    if v.smoke.how == "none":
+        v.warnings.append("no smoke command: the image has no ENTRYPOINT/CMD and none was given")
+        v.smoke = None
+
+    if aside.python:
+        say("python imports and pip check")
+        got, v.python = verify_python(engine, bb.image_id, ab.image_id, bside.python, aside.python, after_text, context,
+                                      run_id=run_id, timeout=smoke_timeout, after_attrs=a_attrs,
+                                      base=a_base)
+        v.reasons += got
+
+    say("waste")
+    _fill_waste(engine, bb.image_id, v.before, v.warnings, "before")
+    _fill_waste(engine, ab.image_id, v.after, v.warnings, "after")
+    _size_warning("before", b_attrs, before_text, v.warnings)
+    _size_warning("after", a_attrs, after_text, v.warnings)
+
+    if rebuild:
+        say("rebuild after a source change")
+        _measure_rebuild(engine, v, before_text, after_text, context, rebuild_file, run_id,
+                         build_args, build_network, **bt)
+    decide(v)
+    return v
+
+
+def build_key(text: str, context: str, build_args: Mapping | None, network: str) -> str:
+    h = hashlib.sha256()
+    for part in (text, os.path.abspath(context), json.dumps(sorted((build_args or {}).items())),
+                 network):
+        h.update(part.encode() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def _build_cached(engine, text, context, run_id, role, build_args, network, prebuilt,
+                  cold=True, timeout: float = 3600, keep: bool = False) -> BuildResult:
+    key = build_key(text, context, build_args, network) + ("" if cold else "-warm")
+    if prebuilt is not None and key in prebuilt:
+        return prebuilt[key]
+    res = engine.build(text, context, run_id=run_id, role=role, tag=f"leanify-verify:{run_id}-{role}-{key}",
+                       build_args=build_args, network=network, no_cache=cold, timeout=timeout,
+                       keep=keep)
+    if prebuilt is not None:
+        prebuilt[key] = res
+    return res
