@@ -69,12 +69,8 @@ from leanify import dep_slim
 from leanify.context import Facts
 from leanify.model import Dockerfile
 from leanify.pypi import registry_for
-from leanify.requirements_filter import (
-    filter_edits,
-    grep_pattern,
-    keyword,
-    python_pattern,
-)
+from leanify.requirements_edits import filter_edits, keyword
+from leanify.requirements_filter import grep_pattern, python_pattern
 from leanify.rules import Change, Rule, Safety, change, declined, fixed
 from leanify.transforms.apt_assume_yes import mapped_script, word_spans
 

@@ -59,7 +59,7 @@ from leanify.context import Facts
 from leanify.model import Dockerfile
 from leanify.pypi import registry_for
 from leanify.pyuses import ParseError, read_uses
-from leanify.requirements_filter import append_words, filter_edits
+from leanify.requirements_edits import append_words, filter_edits
 from leanify.rules import Change, Rule, Safety, change, declined, fixed
 from leanify.transforms.apt_assume_yes import mapped_script, word_spans
 
