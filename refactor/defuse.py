@@ -696,6 +696,13 @@ SYSTEM_DIRS = ("/usr", "/etc", "/var", "/lib", "/lib32", "/lib64", "/libx32", "/
 #: Where language package managers put files (besides the project folder and env-named paths).
 LANG_DIRS = ("/usr/local", "/usr/lib/python*", "/usr/lib/node_modules", "/usr/share", "/usr/bin", "/usr/include",
              "/tmp", "/var/tmp", "/opt/conda", "/opt/venv", "/venv", "/go", "/etc/pip.conf")  # fmt: skip
+#: What any program of a language package manager reads of the system besides LANG_DIRS: its
+#: configuration, CA bundle, resolver and user databases (/etc: pip reads /etc/ssl/certs and
+#: /etc/os-release for its user agent), shared libraries, and the programs it runs from PATH
+#: (pip runs `lsb_release`; seen under strace, tests/test_lean011_reads.py). A COPY into any of
+#: them (`COPY . /` of a root file system overlay) must stay before the install.
+RUNTIME_READS = ("/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/usr/lib", "/usr/libexec", "/usr/sbin")
+_LANG_READS = LANG_DIRS + RUNTIME_READS
 
 
 def _home_dirs(s: State) -> set[str]:
@@ -1048,12 +1055,12 @@ def _command(c: SimpleCommand, cwd, env, s: State, facts, acc: _Acc, script: Scr
     if _PY_CMD.match(base) and len(args) >= 3 and args[0] == "-m" and args[1] == "venv":
         pos = _positional(args[2:], "--prompt")
         if len(pos) == 1:
-            acc.reads |= set(LANG_DIRS) | _sys_path_reads(s, cwd, facts, dash_m=True)
+            acc.reads |= set(_LANG_READS) | _sys_path_reads(s, cwd, facts, dash_m=True)
             acc.writes |= paths(pos)
             return
     if _PY_CMD.match(base) and len(args) == 2 and args[0] == "-c" and not c.dynamic and _sys_only(args[1]):
         # the interpreter and its site-packages; PYTHONPATH folders are on sys.path at startup (sitecustomize)
-        acc.reads |= set(LANG_DIRS) | _env_paths(s, cwd) | _home_dirs(s) | _sys_path_reads(s, cwd, facts)
+        acc.reads |= set(_LANG_READS) | _env_paths(s, cwd) | _home_dirs(s) | _sys_path_reads(s, cwd, facts)
         return
     call = _package_call_of(c, script)
     if call is not None:
@@ -1166,7 +1173,7 @@ def _package(call: PackageCall, cwd, env, s: State, facts, acc: _Acc) -> None:
     if _system_wide(call):
         # cache cleaning, global installs of registry packages, uninstalls: the manager's own
         # folders and the user's caches, nothing of the project
-        acc.reads |= set(LANG_DIRS) | extra
+        acc.reads |= set(_LANG_READS) | extra
         acc.writes |= set(LANG_DIRS) | extra
         return
     got = install_manifests(call, cwd, facts, s)
@@ -1174,7 +1181,7 @@ def _package(call: PackageCall, cwd, env, s: State, facts, acc: _Acc) -> None:
         raise _Opaque(f"{m} {a or ''}".strip() + " may read any file of the project")
     acc.manifests.append(got)
     acc.reads |= {_norm(posixpath.join(got.root, f)) for f in got.files}
-    acc.reads |= set(LANG_DIRS) | extra
+    acc.reads |= set(_LANG_READS) | extra
     acc.writes |= {_norm(posixpath.join(got.root, w)) for w in got.writes} | set(LANG_DIRS) | extra
 
 
@@ -1238,7 +1245,7 @@ def _pip(call: PackageCall, cwd, env, facts, acc: _Acc, extra: set[str], s: Stat
             acc.manifests.append(got)
             acc.reads |= {_norm(posixpath.join(got.root, f)) for f in got.files}
             acc.reads |= {_resolve(p, cwd, env) for p in got.extra_reads}
-    acc.reads |= set(LANG_DIRS) | extra
+    acc.reads |= set(_LANG_READS) | extra
     acc.writes |= set(LANG_DIRS) | extra
 
 
@@ -1380,8 +1387,18 @@ class Manifests:
     what: str = ""  # the install, for reasons
 
 
+#: names pip, a package manager, or git take for something else when a file of that name is in
+#: the working folder: pip's build_source tries each index URL as a path (`https:/pypi.org/...`)
+_URL_SCHEMES = frozenset({"http:", "https:", "file:"})
+#: a dependency fetched with git (npm, yarn, pnpm): a git URL, a hosted-git shorthand, `user/repo#ref`
+_GIT_SPEC = re.compile(r'(git\+|git://|github:|gitlab:|bitbucket:|gist:|"[\w.-]+/[\w.-]+(#[^"]*)?"\s*[,}\n]|codeload\.github\.com)')
 _NPM_SCRIPTS = ("preinstall", "install", "postinstall", "prepare", "preprepare", "postprepare", "prepublish", "dependencies")
-_HOOK_PACKAGES = re.compile(r'"(?:node_modules/)?(@prisma/client|prisma|husky|simple-git-hooks|lefthook|yorkie|ghooks|pre-commit|patch-package|postinstall-postinstall)"')
+#: dependencies whose install scripts read the project (prisma, git hooks), named in package.json
+#: (`"husky":`), package-lock (`"node_modules/husky"`), yarn.lock (`husky@^4:`, `"husky@^4", ...`)
+#: or pnpm-lock (`/husky@9.0.11:`, `husky@9.0.11:`, an importer's `husky:`): seen under strace,
+#: yorkie's install script (from @vue/cli-service) looks for the project's .git
+_HOOK_PACKAGES = re.compile(r'(?m)(?:^|[\s"\'/])(@prisma/client|prisma|husky|simple-git-hooks|lefthook|yorkie|ghooks|pre-commit|'
+                            r'patch-package|postinstall-postinstall)(?:@[^\s"\'/]|["\':])')
 _LOCAL_SPEC = re.compile(r"^(file:|link:|workspace:|portal:|\.{0,2}/)")
 
 
@@ -1401,6 +1418,8 @@ def install_manifests(call: PackageCall, cwd: str | None, facts, state: State | 
         todo = [posixpath.normpath(f) for f in call.requirement_files]
         if any("$" in f or f.startswith("..") for f in todo):
             return None
+        if any(part in _URL_SCHEMES for e in context_entries(facts) for part in e.split("/")):
+            return None  # pip tries each index and find-links location as a local path first (`https:/pypi.org/simple/x`)
         root = cwd
         if any(f.startswith("/") for f in todo):
             # `-r /abs/file`: pip reads it, and the -r/-c files it includes (relative to the file),
@@ -1422,11 +1441,7 @@ def install_manifests(call: PackageCall, cwd: str | None, facts, state: State | 
                 return None
             if here is None:
                 continue  # nothing of the context is known to be there; the RUN's reads say the rest
-            names = {e[len(here) + 1 :] if here not in ("", ".") else e for e in context_entries(facts)
-                     if here in ("", ".") or e.startswith(here + "/")}  # fmt: skip
-            tops = {n.split("/", 1)[0] for n in names}
-            mods = {t.split(".", 1)[0] if t.endswith((".so", ".pyd", ".pyc")) else t.removesuffix(".py") for t in tops}
-            if mods & _SHADOWING or any(t.endswith(_DIST_META) for t in tops):
+            if _shadows(facts, here):
                 return None
         files: list[str] = []
         extra: list[str] = []
@@ -1487,6 +1502,16 @@ def install_manifests(call: PackageCall, cwd: str | None, facts, state: State | 
             return None  # a file or folder (cafile, cache, store-dir, a file: registry): maybe of the project
         if m == "npm" and a == "ci" and not any(f in files for f in lock):
             return None  # npm ci fails without a lockfile: nothing to gain
+        if m == "npm" and _exists(facts, ctx_prefix, "yarn.lock"):
+            return None  # npm 9 reads a yarn.lock and writes it back (`npm ci` too): the late COPY would undo that
+        if not call.has("--ignore-scripts") and _exists(facts, ctx_prefix, "binding.gyp"):
+            return None  # the project's own install script: `node-gyp rebuild` compiles its sources
+        if _git_repository(facts, ctx_prefix) and (_GIT_SPEC.search(pkg) or any(
+                _GIT_SPEC.search(read(f) or "") for f in files if f in lock) or not any(f in files for f in lock)
+                and not call.has("--ignore-scripts")):  # fmt: skip
+            # git runs in the project for a git dependency and finds its repository (.git/config applies);
+            # without a lockfile any dependency's install script may look for .git (yorkie, husky)
+            return None
         for f in files:
             if f.endswith((".json", ".yaml", ".lock")) and f != "package.json":
                 text = read(f)
@@ -1494,7 +1519,11 @@ def install_manifests(call: PackageCall, cwd: str | None, facts, state: State | 
                     return None  # a dependency whose install script reads the project (prisma, husky)
         if _HOOK_PACKAGES.search(pkg) and not call.has("--ignore-scripts"):
             return None
-        for bad in ("pnpm-workspace.yaml", ".yarnrc.yml", ".pnp.cjs", ".yarn", "lerna.json"):
+        # yarn 1 reads the project's manifest also from yarn.json and .yarn-metadata.json, and
+        # deletes a .pnp.js (the late COPY would bring it back)
+        for bad in ("pnpm-workspace.yaml", "pnpm-workspace.yml", ".yarnrc.yml", ".pnp.cjs", ".yarn", "lerna.json",
+                    ".yarn-metadata.json", "yarn.json", ".pnp.js", ".pnpmfile.cjs.js", ".pnpmfile.cjs.json",
+                    ".pnpmfile.cjs.node"):  # fmt: skip
             if _exists(facts, ctx_prefix, bad):
                 return None
         writes = ["node_modules"]
@@ -1536,6 +1565,11 @@ def install_manifests(call: PackageCall, cwd: str | None, facts, state: State | 
         pp = read("pyproject.toml")
         if pp is None or not _exists(facts, ctx_prefix, "poetry.lock") or re.search(r"\bpath\s*=", pp):
             return None
+        here = _ctx_path(ctx_prefix, ".")
+        if here is None or _shadows(facts, here):
+            return None  # poetry 2 runs `python -EsSc "import platform; ..."` here: the working folder is sys.path[0]
+        if _exists(facts, ctx_prefix, ".poetry"):
+            return None  # poetry 2 loads the project's own plugins from .poetry/plugins
         files = ["pyproject.toml", "poetry.lock"] + (["poetry.toml"] if _exists(facts, ctx_prefix, "poetry.toml") else [])
         return Manifests(cwd, tuple(files), (".venv", "poetry.lock"), (), "poetry install --no-root")
     if m == "mvn" and a in ("dependency:go-offline", "dependency:resolve"):
@@ -1707,6 +1741,8 @@ def _composer_install(call: PackageCall, state: State, read, exists, cwd: str) -
             return None
     if state.composer_global:
         return None  # a global plugin or config (optimize-autoloader, vendor-dir) applies to every project
+    if exists(".git") or all(exists(f) for f in ("HEAD", "objects", "refs")):
+        return None  # the root version is guessed with git in the project: vendor/composer/installed.php records it
     if plugins:
         if data.get("type") in _COMPOSER_PLUGIN_TYPES:
             return None
@@ -1746,6 +1782,23 @@ def _req_refs(text: str) -> Iterable[tuple[str, bool]]:
             yield line, True
         elif _REQ_FILE_OR_INDEX.search(line):
             yield line, True  # a file: URL (even file:///), or an index that is a folder: pip reads it
+
+
+def _git_repository(facts, where) -> bool:
+    """Whether git run in the folder finds a repository there: a `.git` (folder or file), or
+    the folder itself a bare repository (HEAD, objects/ and refs/ side by side)."""
+    return _exists(facts, where, ".git") or all(_exists(facts, where, f) for f in ("HEAD", "objects", "refs"))
+
+
+def _shadows(facts, here: str) -> bool:
+    """Whether the context folder ``here`` holds a module named like the standard library, pip
+    or setuptools (a python with that folder on sys.path imports it instead), or a
+    `*.dist-info`/`*.egg-info` (pip and importlib.metadata take it as installed)."""
+    names = {e[len(here) + 1 :] if here not in ("", ".") else e for e in context_entries(facts)
+             if here in ("", ".") or e.startswith(here + "/")}  # fmt: skip
+    tops = {n.split("/", 1)[0] for n in names}
+    mods = {t.split(".", 1)[0] if t.endswith((".so", ".pyd", ".pyc")) else t.removesuffix(".py") for t in tops}
+    return bool(mods & _SHADOWING) or any(t.endswith(_DIST_META) for t in tops)
 
 
 def _no_reader(rel: str) -> str | None:

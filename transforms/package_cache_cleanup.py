@@ -23,12 +23,16 @@ Example:
 Use instead:
     RUN apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*
 
-Left alone (each a hazard case in corpus/LEAN009):
+Left alone (each a hazard case in corpus/LEAN009; `skip_reasons` names the reader):
 - a stage that does not ship (a builder only copied from): its layers never reach the image,
   so deleting the lists there would buy nothing;
 - a later RUN of the same stage, an `ONBUILD RUN`, or a RUN of a stage built FROM this one
-  runs `apt-get install`/`upgrade` without its own `apt-get update`: it relies on these lists,
-  and deleting them would break the build (likewise zypper, which needs its metadata);
+  reads the lists before its own `apt-get update`: `apt-get install`/`upgrade`/`source`/
+  `download`/`changelog`..., any `apt-cache` query (`policy`, `show`, `madison`...), `apt list`/
+  `show`/`search`/`policy`, wherever the command stands (`xargs apt-get install`, `sh -c '...'`):
+  deleting the lists would break the build or change what it prints (likewise zypper, which
+  needs its metadata). Only `update`, `remove`, `purge`, `autoremove`, `clean`, `check` do not
+  read them — tests/test_lean009_readers.py pins this against the real apt;
 - a later RUN runs a script from the build context that installs with apt without updating,
   or a script copied in from a context leanify cannot read (it may rely on the lists);
   scripts that do not come from the context (downloaded installers, `./configure`) are not
@@ -74,7 +78,18 @@ _RPM_CLEAN = {
 _RPM_KINDS = {"yum": ("yum-clean", "yum-cache", "dnf-clean"), "dnf": ("dnf-clean", "yum-cache", "yum-clean"),
               "microdnf": ("dnf-clean", "yum-cache", "yum-clean"), "zypper": ("zypper-clean",)}  # fmt: skip
 _USES_LISTS = frozenset({"install", "upgrade", "dist-upgrade", "build-dep", "source", "download", "satisfy", "reinstall"})
-_APT_TEXT = re.compile(r"\b(apt-get|apt|aptitude)\b[^&|;\n]*\b(install|upgrade|dist-upgrade|build-dep)\b")
+#: apt subcommands that do not read the package lists (tests/data/lean009/readers.json: the
+#: same result with and without them, apt 2.6 in the debian:bookworm stand-in); every other
+#: subcommand of apt-get, apt or aptitude, and every apt-cache command, is taken to read them
+_APT_NON_READERS = frozenset({"update", "remove", "purge", "autoremove", "autopurge", "clean", "distclean", "dist-clean",
+                              "check", "help", "moo", "edit-sources"})  # fmt: skip
+_APT_PROGRAMS = frozenset({"apt-get", "apt", "aptitude", "apt-cache"})
+#: apt-get/apt options that take a value as the next word
+_APT_VALUED = frozenset({"-o", "--option", "-c", "--config-file", "-t", "--target-release", "--default-release", "-a",
+                         "--host-architecture", "-P", "--build-profiles"})  # fmt: skip
+_APT_TEXT = re.compile(r"\b(apt-get|apt|aptitude)\b[^&|;\n]*\b(install|upgrade|dist-upgrade|full-upgrade|build-dep|source|download|"
+                       r"satisfy|reinstall|changelog|list|show|search|policy|showsrc|depends|rdepends|madison|indextargets)\b|"
+                       r"\bapt-cache\b")
 _ZYPPER_TEXT = re.compile(r"\bzypper\b[^&|;\n]*\b(in|install|up|update|dup|dist-upgrade)\b")
 _SCRIPT_FILE = re.compile(r"(^|/)[^/\s]+\.(sh|bash)$")
 _CACHE_TARGET = re.compile(r"(?:^|,)(?:target|dst|destination)=([^,]+)")
@@ -142,8 +157,51 @@ def _later(model: Dockerfile, ins: Instruction) -> list[Instruction]:
     return out
 
 
+def apt_list_readers(script: Script) -> list[tuple[str, str]]:
+    """The commands of a RUN that read the package lists before any `apt-get update` in it:
+    (command text, subcommand). Any apt-get, apt or aptitude subcommand but the few that do
+    not read them (``_APT_NON_READERS``), and any apt-cache command, wherever the program
+    stands in the command (`xargs apt-get install`, `timeout 60 apt-get ...`, `find -exec
+    apt-cache ...`) or in a `sh -c` string."""
+    out: list[tuple[str, str]] = []
+    updated = False
+    for c in _all_commands(script):
+        words = [c.program, *c.program_args] if c.program else list(c.args)
+        for i, w in enumerate(words):
+            base = posixpath.basename(w)
+            if base not in _APT_PROGRAMS:
+                continue
+            sub, skip = "", False
+            for a in words[i + 1 :]:
+                if skip:
+                    skip = False
+                elif a in _APT_VALUED:
+                    skip = True
+                elif not a.startswith("-"):
+                    sub = a
+                    break
+            if base != "apt-cache" and sub == "update":
+                updated = True
+            elif not updated and (base == "apt-cache" or sub not in _APT_NON_READERS):
+                out.append((c.text.strip(), f"{base} {sub}".strip()))
+            break
+    return out
+
+
+def _all_commands(script: Script):
+    for c in script.commands:
+        yield c
+        if c.inner is not None:
+            yield from _all_commands(c.inner)
+
+
 def _relies_on_cache(model: Dockerfile, facts: Facts, later: list[Instruction], manager: str) -> bool:
-    """Whether a later RUN (or ONBUILD RUN, or a script it runs) installs without refreshing first."""
+    """Whether a later RUN (or ONBUILD RUN, or a script it runs) reads the lists without refreshing first."""
+    return _reader(model, facts, later, manager) is not None
+
+
+def _reader(model: Dockerfile, facts: Facts, later: list[Instruction], manager: str) -> str | None:
+    """Why a later RUN needs these lists (a reason naming its line and command), or None."""
     text_rx = _APT_TEXT if manager == "apt" else _ZYPPER_TEXT
     for j in later:
         if j.command != "RUN":
@@ -151,21 +209,23 @@ def _relies_on_cache(model: Dockerfile, facts: Facts, later: list[Instruction], 
         script = analyze_run(j, model) if j.keyword == "RUN" else None
         if script is None or not script.ok:
             if text_rx.search(j.original) and not re.search(r"\b(update|refresh|ref)\b", j.original):
-                return True
+                return f"line {j.start_line} may read them (a RUN not read here names apt)"
             script = None
         if script is not None:
-            if manager == "apt" and _apt(script)[1]:
-                return True
+            if manager == "apt":
+                found = apt_list_readers(script)
+                if found:
+                    return f"line {j.start_line} `{found[0][0]}` reads them ({found[0][1]} without its own update)"
             if manager == "zypper":
                 calls = [c for c in script.package_calls() if c.manager == "zypper"]
                 if calls and calls[0].action not in ("refresh",) and not calls[0].has("--refresh"):
-                    return True
+                    return f"line {j.start_line} `zypper {calls[0].action}` reads them"
             fetched = {posixpath.basename(d.output) for d in script.downloads() if d.output}
             for c in script.commands:
                 if _runs_script(c.program, c.program_args) and _script_name(c) not in fetched \
                         and _script_relies(c, model, facts, text_rx):
-                    return True
-    return False
+                    return f"line {j.start_line} runs `{_script_path(c)}`, which may read them"
+    return None
 
 
 _SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh"})
@@ -374,3 +434,29 @@ def apply(model: Dockerfile, facts: Facts):
         changes.append(change(RULE, ins.lines, f"`{manager} install` leaves repository metadata and downloaded packages in "
                               f"{cache}, in this layer; removed in the same RUN with `{command}`"))
     return fixed(model, edits, changes)
+
+
+def skip_reasons(model: Dockerfile, facts: Facts) -> list[tuple[tuple[int, int], str]]:
+    """Why LEAN009 leaves the lists a RUN downloads where they are: a later command reads them
+    (the reader's line and command), for each RUN it would otherwise clean."""
+    out = []
+    for ins in model.instructions:
+        if ins.keyword != "RUN" or not any(w in ins.original for w in ("apt", "zypper")):
+            continue
+        got = mapped_script(ins, model)
+        if got is None:
+            continue
+        script, _ = got
+        update, _, cleans = _apt(script)
+        if update and not cleans and any(c.manager == "apt" and c.action in _USES_LISTS for c in script.package_calls()):
+            why = _reader(model, facts, _later(model, ins), "apt")
+            if why is not None:
+                out.append((ins.lines, (f"LEAN009 not applied: the package lists `apt-get update` downloads on line "
+                                        f"{ins.start_line} stay, {why}")))
+            continue
+        manager, rpm_clean = _rpm(script)
+        if manager == "zypper" and not rpm_clean:
+            why = _reader(model, facts, _later(model, ins), "zypper")
+            if why is not None:
+                out.append((ins.lines, f"LEAN009 not applied: zypper's metadata from line {ins.start_line} stays, {why}"))
+    return out
