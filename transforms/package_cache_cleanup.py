@@ -55,7 +55,7 @@ import re
 from leanify.context import Facts
 from leanify.edits import Edit
 from leanify.model import Dockerfile, Instruction
-from leanify.rules import Rule, Safety, change, fixed
+from leanify.rules import Rule, Safety, change, declined, fixed
 from leanify.shell import Script, analyze_run
 
 from .apt_assume_yes import mapped_script
@@ -195,13 +195,9 @@ def _all_commands(script: Script):
             yield from _all_commands(c.inner)
 
 
-def _relies_on_cache(model: Dockerfile, facts: Facts, later: list[Instruction], manager: str) -> bool:
-    """Whether a later RUN (or ONBUILD RUN, or a script it runs) reads the lists without refreshing first."""
-    return _reader(model, facts, later, manager) is not None
-
-
-def _reader(model: Dockerfile, facts: Facts, later: list[Instruction], manager: str) -> str | None:
-    """Why a later RUN needs these lists (a reason naming its line and command), or None."""
+def _reader(model: Dockerfile, facts: Facts, later: list[Instruction], manager: str) -> tuple[str, int] | None:
+    """Why a later RUN needs these lists, or None: a reason naming its command, with
+    ``{line:reader}`` for its line (mapped to the user's file by the pipeline), and that line."""
     text_rx = _APT_TEXT if manager == "apt" else _ZYPPER_TEXT
     for j in later:
         if j.command != "RUN":
@@ -209,22 +205,22 @@ def _reader(model: Dockerfile, facts: Facts, later: list[Instruction], manager: 
         script = analyze_run(j, model) if j.keyword == "RUN" else None
         if script is None or not script.ok:
             if text_rx.search(j.original) and not re.search(r"\b(update|refresh|ref)\b", j.original):
-                return f"line {j.start_line} may read them (a RUN not read here names apt)"
+                return "{line:reader} may read them (a RUN not read here names apt)", j.start_line
             script = None
         if script is not None:
             if manager == "apt":
                 found = apt_list_readers(script)
                 if found:
-                    return f"line {j.start_line} `{found[0][0]}` reads them ({found[0][1]} without its own update)"
+                    return f"{{line:reader}} `{found[0][0]}` reads them ({found[0][1]} without its own update)", j.start_line
             if manager == "zypper":
                 calls = [c for c in script.package_calls() if c.manager == "zypper"]
                 if calls and calls[0].action not in ("refresh",) and not calls[0].has("--refresh"):
-                    return f"line {j.start_line} `zypper {calls[0].action}` reads them"
+                    return f"{{line:reader}} `zypper {calls[0].action}` reads them", j.start_line
             fetched = {posixpath.basename(d.output) for d in script.downloads() if d.output}
             for c in script.commands:
                 if _runs_script(c.program, c.program_args) and _script_name(c) not in fetched \
                         and _script_relies(c, model, facts, text_rx):
-                    return f"line {j.start_line} runs `{_script_path(c)}`, which may read them"
+                    return f"{{line:reader}} runs `{_script_path(c)}`, which may read them", j.start_line
     return None
 
 
@@ -406,7 +402,11 @@ def apply(model: Dockerfile, facts: Facts):
             if not any(c.manager == "apt" and c.action in _USES_LISTS for c in script.package_calls()):
                 continue  # an update alone: deleting its lists right away would leave an empty layer
             later = _later(model, ins)
-            if _relies_on_cache(model, facts, later, "apt") or _later_cleans(model, ins.stage, later, ("apt-lists",)):
+            reader = _reader(model, facts, later, "apt")
+            if reader is not None:
+                changes.append(_kept(ins, "the package lists `apt-get update` downloads here stay", reader))
+                continue
+            if _later_cleans(model, ins.stage, later, ("apt-lists",)):
                 continue
             edit = append_command(model, ins, script, shift, APT_CLEAN)
             if edit is None:
@@ -425,7 +425,9 @@ def apply(model: Dockerfile, facts: Facts):
         later = _later(model, ins)
         if _later_cleans(model, ins.stage, later, _RPM_KINDS[manager]):
             continue
-        if manager == "zypper" and _relies_on_cache(model, facts, later, "zypper"):
+        reader = _reader(model, facts, later, "zypper") if manager == "zypper" else None
+        if reader is not None:
+            changes.append(_kept(ins, "zypper's metadata from this RUN stays", reader))
             continue
         edit = append_command(model, ins, script, shift, command)
         if edit is None:
@@ -439,24 +441,9 @@ def apply(model: Dockerfile, facts: Facts):
 def skip_reasons(model: Dockerfile, facts: Facts) -> list[tuple[tuple[int, int], str]]:
     """Why LEAN009 leaves the lists a RUN downloads where they are: a later command reads them
     (the reader's line and command), for each RUN it would otherwise clean."""
-    out = []
-    for ins in model.instructions:
-        if ins.keyword != "RUN" or not any(w in ins.original for w in ("apt", "zypper")):
-            continue
-        got = mapped_script(ins, model)
-        if got is None:
-            continue
-        script, _ = got
-        update, _, cleans = _apt(script)
-        if update and not cleans and any(c.manager == "apt" and c.action in _USES_LISTS for c in script.package_calls()):
-            why = _reader(model, facts, _later(model, ins), "apt")
-            if why is not None:
-                out.append((ins.lines, (f"LEAN009 not applied: the package lists `apt-get update` downloads on line "
-                                        f"{ins.start_line} stay, {why}")))
-            continue
-        manager, rpm_clean = _rpm(script)
-        if manager == "zypper" and not rpm_clean:
-            why = _reader(model, facts, _later(model, ins), "zypper")
-            if why is not None:
-                out.append((ins.lines, f"LEAN009 not applied: zypper's metadata from line {ins.start_line} stays, {why}"))
-    return out
+    return [(c.lines, c.reason) for c in apply(model, facts)[1] if c.declined]
+
+
+def _kept(ins: Instruction, what: str, reader: tuple[str, int]):
+    why, line = reader
+    return declined(RULE, ins.lines, f"{what}: {why}", refs={"reader": [line]})
