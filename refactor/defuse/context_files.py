@@ -6,16 +6,18 @@ put it at (``_ctx_path``, ``_reader``, ``_exists``).
 
 from __future__ import annotations
 
+import fnmatch
+import os
 import posixpath
 
+from ..context import SKIP_DIRS
+from ..dockerignore import IgnoreFile
 from .paths import _GLOB, _norm
 
 
 def _context_writes(srcs: list[str], dest: str, base: str, facts, tar: bool = False) -> set[str] | None:
     """The image paths ``COPY srcs dest`` writes, from the context's file list; None when unsure.
     (The destination folder itself is created if missing; that is not counted as a write.)"""
-    import fnmatch
-
     entries = tuple(e for e in context_entries(facts) if not dockerignored(facts, e))
     into_dir = len(srcs) > 1 or dest.endswith("/") or dest in (".", "..") or any(_GLOB.search(x) for x in srcs)
     out: set[str] = set()
@@ -62,10 +64,6 @@ def context_entries(facts) -> tuple[str, ...]:
     cached = facts.__dict__.get("_defuse_entries")
     if cached is not None:
         return cached
-    import os
-
-    from ..context import SKIP_DIRS
-
     skipped: list[str] = []
     root = facts.context
     for dirpath, dirs, _ in os.walk(root):
@@ -113,7 +111,5 @@ def dockerignored(facts, relpath: str) -> bool:
     cache = facts.__dict__.setdefault("_defuse_ignore", {})
     ignore = cache.get("file")
     if ignore is None:
-        from ..dockerignore import IgnoreFile
-
         ignore = cache["file"] = IgnoreFile(list(patterns))
     return ignore.excluded(relpath)

@@ -13,15 +13,13 @@ import tomllib
 from dataclasses import dataclass
 from typing import Iterable
 
-from ..shell import PackageCall
+from ..shell import PackageCall, _is_local_path
 from .context_files import _ctx_path, _exists, _reader, context_entries
 from .python_path import _PY_CMD, _shadows, _sys_path_dirs
 from .state import State
 
 
 def _local(p: str) -> bool:
-    from ..shell import _is_local_path
-
     return _is_local_path(p)
 
 

@@ -244,6 +244,8 @@ def _created_users(model, ins) -> tuple:
             home = _norm(home)
         out.append((name, home if c.top_level and "||" not in script.source else None))
     return tuple(out)
+
+
 _PATH_ENV = re.compile(
     r"^(PATH|VIRTUAL_ENV|CONDA_\w+|PYTHON\w*|PIP_\w+|UV_\w+|POETRY_\w+|PIPENV_\w+|NODE_PATH|NPM_CONFIG_\w+|npm_config_\w+|"
     r"YARN_\w+|PNPM_\w+|GOPATH|GOMODCACHE|GOCACHE|GOBIN|GOFLAGS|GEM_HOME|GEM_PATH|BUNDLE_\w+|COMPOSER\w*|CARGO_HOME|"
