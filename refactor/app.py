@@ -95,7 +95,12 @@ def process_verified(path: str, select_ids, ignore_ids, context: Path | None, hi
     broke it are found (``leanify.culprit``: candidates without some rules, built with the
     engine's cache), rejected with the failure each caused, and the rewrite without them is
     proven and returned. Returns (result, verification); verification is None when there was
-    nothing to verify."""
+    nothing to verify.
+
+    When a selected rule reads the original build's evidence (``Rule.needs_build_evidence``) and
+    the file is single-stage, the original is built first — the verification reuses that build
+    — and its layers are read (``leanify.layer_evidence``) before the rules run. When that
+    fails, the rules run without it, and the reason is a note of the result."""
     import functools
 
     from rich.console import Console
@@ -105,18 +110,25 @@ def process_verified(path: str, select_ids, ignore_ids, context: Path | None, hi
 
     model, facts = read_dockerfile(path), _facts(path, context, history, slim_bases)  # one read: stdin cannot be read twice
     transforms = select(all_transforms(), select_ids, ignore_ids)
-    full = run_pipeline(model, facts, transforms, unsafe=True)
-    if not full.changed:
-        return run_pipeline(model, facts, transforms, unsafe=False), None
     ctx = str(facts.context)
-    try:
-        engine = Engine()
-    except EngineError as exc:
-        raise LeanifyError(f"--verify: {exc}") from None
     run_id, prebuilt = new_run_id(), {}
+    engine = None
     status = Console(stderr=True).status("verifying") if fmt != "json" else None
     say = (lambda msg: status.update(f"verifying: {msg}")) if status else (lambda msg: None)
+    note = None
     try:
+        if _wants_build_evidence(model, transforms):
+            if status:
+                status.start()
+            engine, facts, note = _with_build_evidence(model, facts, ctx, run_id, prebuilt, opts, say)
+        full = run_pipeline(model, facts, transforms, unsafe=True)
+        if not full.changed:
+            return _noted(run_pipeline(model, facts, transforms, unsafe=False), note), None
+        if engine is None:
+            try:
+                engine = Engine()
+            except EngineError as exc:
+                raise LeanifyError(f"--verify: {exc}") from None
         if status:
             status.start()
         if _needs_evidence(full, transforms):
@@ -128,18 +140,81 @@ def process_verified(path: str, select_ids, ignore_ids, context: Path | None, hi
                                   progress=say if status else None)
         v = prove(full.source.text, full.output.text)
         if v.passed or v.verdict == "error":  # "error": the original does not build, or a timeout
-            return full, v
-        return _without_culprits(model, facts, transforms, full, v, prove, say)
+            return _noted(full, note), v
+        result, v = _without_culprits(model, facts, transforms, full, v, prove, say)
+        return _noted(result, note), v
     except EngineError as exc:
         raise LeanifyError(f"--verify: {exc}") from None
     finally:
         if status:
             status.stop()
-        if not opts.keep_images:
+        if engine is not None and not opts.keep_images:
             try:
                 engine.cleanup(run_id)
             except Exception:  # noqa: BLE001 - best effort; stale images carry our label
                 pass
+
+
+def _wants_build_evidence(model, transforms) -> bool:
+    """A selected rule reads the original build's evidence, on a file it can use it for (one
+    stage: the shape a split starts from), which is not skipped (``# leanify: skip-file``)."""
+    from .suppress import skip_file
+
+    return (any(t.rule.needs_build_evidence for t in transforms) and len(model.stages) == 1
+            and skip_file(model) is None)
+
+
+def _with_build_evidence(model, facts: Facts, ctx: str, run_id: str, prebuilt: dict, opts, say):
+    """(engine or None, facts, note or None): the original built as the verification builds it
+    (cold; stored in ``prebuilt`` under the verification's key, so it is not built twice) and its
+    layers read into ``facts.options[build_evidence.KEY]``. Any failure leaves the facts as they
+    were and says why in the note."""
+    import dataclasses
+    import time
+
+    from . import build_evidence
+    from .engine import REPO, Engine, EngineError
+    from .layer_evidence import read_evidence
+    from .pipeline import Note
+    from .verify import build_key
+
+    line = model.instructions[model.stages[-1].instructions[0]].start_line  # the final FROM
+
+    def failed(why: str) -> Note:
+        return Note(line, f"build evidence not read ({why}); the rules planned from the Dockerfile alone",
+                    kind="evidence")
+
+    try:
+        engine = Engine()
+    except EngineError as exc:
+        return None, facts, failed(str(exc))
+    key = build_key(model.text, ctx, opts.build_args, opts.build_network)
+    try:
+        say("building the original (cold), to read what each step wrote")
+        res = engine.build(model.text, ctx, run_id=run_id, role="before", tag=f"{REPO}:{run_id}-before-{key}",
+                           build_args=opts.build_args, network=opts.build_network, no_cache=True,
+                           timeout=opts.build_timeout, keep=opts.keep_images)
+        prebuilt[key] = res  # the verification's own build of the original: reused, not repeated
+        if not res.ok:
+            return engine, facts, failed("the original does not build" + (" in time" if res.timed_out else ""))
+        say("reading the original's layers")
+        t0 = time.monotonic()
+        evidence, why = read_evidence(engine, res.image_id, model.text, context=ctx, build_args=opts.build_args,
+                                      network=opts.build_network, run_id=run_id, timeout=opts.build_timeout)
+    except EngineError as exc:
+        return engine, facts, failed(str(exc))
+    except Exception as exc:  # noqa: BLE001 - evidence is optional: the rules run without it
+        return engine, facts, failed(f"{type(exc).__name__}: {exc}")
+    if evidence is None:
+        return engine, facts, failed(why)
+    say(f"read the original's layers in {time.monotonic() - t0:.1f}s")
+    return engine, dataclasses.replace(facts, options={**facts.options, build_evidence.KEY: evidence}), None
+
+
+def _noted(result: Result, note) -> Result:
+    if note is not None:
+        result.notes.append(note)
+    return result
 
 
 def _without_culprits(model, facts, transforms, full: Result, failed, prove, say):

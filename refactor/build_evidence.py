@@ -33,7 +33,7 @@ class Written:
     """One entry of a layer: what the step left at ``path``."""
 
     path: str
-    kind: str  # "file" | "dir" | "symlink" | "hardlink" | "deleted" (a whiteout) | "opaque" (dir emptied first)
+    kind: str  # "file" | "dir" | "symlink" | "hardlink" | "deleted" (a whiteout) | "opaque" (dir emptied first) | "other" (device, fifo)
     size: int = 0  # bytes of a regular file (0 for the others)
     mode: int = 0o644  # permission bits and setuid/setgid/sticky, as in the layer tar
     uid: int = 0
@@ -51,6 +51,7 @@ class StepEvidence:
     created_by: str  # the history entry's text, for messages
     written: tuple[Written, ...] = ()
     empty: bool = True  # no layer (BuildKit's empty_layer), or a layer with nothing in it
+    diff_id: str | None = None  # its layer's digest (uncompressed), None for an empty_layer entry
 
     @property
     def bytes(self) -> int:
@@ -90,6 +91,7 @@ class BuildEvidence:
     base: BaseEvidence
     steps: tuple[StepEvidence, ...] = ()
     image_bytes: int = 0
+    image_id: str = ""  # the original's image as the engine names it ("sha256:...")
 
     def step_at(self, line: int) -> StepEvidence | None:
         """The step whose instruction starts on ``line`` of the file as written."""

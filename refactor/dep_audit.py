@@ -15,6 +15,7 @@ imports, and what its build steps run.
 
 from __future__ import annotations
 
+import codecs
 import posixpath
 import re
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from .context import Facts
     from .model import Dockerfile, Instruction
     from .pysource import Import
+    from .requirements_filter import Filter
     from .shell import PackageCall
 
 __all__ = ["Requirement", "ReqFile", "PipInstall", "Finding", "Audit", "read_requirements", "audit", "dev_tool",
@@ -76,6 +78,7 @@ class ReqFile:
     other: list[int] = field(default_factory=list)  # lines pip reads that name no requirement (-e, paths, URLs)
     continuation: bool = False  # a line ends with "\": lines are not one requirement each
     lines: list[str] = field(default_factory=list)
+    encoding: str = "utf-8"  # pip reads a BOM (UTF-16 from PowerShell's `pip freeze > requirements.txt`)
 
 
 def read_requirements(facts: "Facts", rel: str, _seen: frozenset[str] = frozenset()) -> ReqFile | None:
@@ -83,7 +86,15 @@ def read_requirements(facts: "Facts", rel: str, _seen: frozenset[str] = frozense
     text = facts.read_text(rel)
     if text is None:
         return None
-    out = ReqFile(rel)
+    encoding = "utf-8"
+    if facts.context is not None and text[:1] in ("\ufffd", "\ufeff"):  # a byte-order mark, as pip honours it
+        raw = (facts.context / rel).read_bytes()
+        for bom, enc in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
+                         (codecs.BOM_UTF16_BE, "utf-16"), (codecs.BOM_UTF8, "utf-8-sig")):
+            if raw.startswith(bom):
+                text, encoding = raw.decode(enc, errors="replace"), enc
+                break
+    out = ReqFile(rel, encoding=encoding)
     out.lines = text.splitlines()
     base = posixpath.dirname(rel)
     for n, raw in enumerate(out.lines, 1):
@@ -149,6 +160,7 @@ class PipInstall:
     req_files: list[ReqFile]  # read from the context (includes too)
     complete: bool  # every -r file (and include) was read
     packages: tuple[str, ...]  # positional requirements
+    filtered: Filter | None = None  # the -r file is a runtime filter of another (leanify.requirements_filter)
 
 
 @dataclass
@@ -172,17 +184,22 @@ class Audit:
 
 
 def _pip_installs(model: "Dockerfile", facts: "Facts") -> list[PipInstall]:
+    from .requirements_filter import python_pattern, read_filter
     from .shell import analyze_run
 
     out: list[PipInstall] = []
     for st in range(len(model.stages)):
         files = pi.image_files(model, facts, st)
         cwd = "/"
+        filters: dict[str, tuple[Filter, str]] = {}  # image path of a filtered copy -> (filter, source path)
         for ins in model.stage_instructions(st):
             if ins.command == "WORKDIR" and ins.value:
                 cwd = pi._abs(ins.value[0], cwd)
             if ins.command != "RUN":
                 continue
+            f = read_filter(ins)
+            if f is not None:
+                filters[pi._abs(f.dst, cwd)] = (f, pi._abs(f.src, cwd))
             script = analyze_run(ins, model)
             if script is None:
                 continue
@@ -192,15 +209,24 @@ def _pip_installs(model: "Dockerfile", facts: "Facts") -> list[PipInstall]:
                 words = [v for o in ("-r", "--requirement") for v in call.values.get(o, ()) if v]
                 reqs: list[ReqFile] = []
                 complete = True
+                filtered = None
                 for w in words:
-                    rel = files.get(pi._abs(w, cwd))
+                    path = pi._abs(w, cwd)
+                    if path in filters and len(words) == 1:  # leanify's runtime filter: the source minus its lines
+                        filtered, path = filters[path]
+                    rel = files.get(path)
                     if rel is None or "$" in w:
                         complete = False
                         continue
                     got, ok = all_requirements(facts, rel)
+                    if filtered is not None and got:
+                        pat = python_pattern(filtered.names)
+                        top = got[0]
+                        got[0] = ReqFile(top.rel, [r for r in top.requirements if not pat.search(r.text)], top.includes,
+                                         top.constraints, top.index_urls, top.other, top.continuation, top.lines)
                     reqs += got
                     complete = complete and ok
-                out.append(PipInstall(ins, st, call, cwd, words, reqs, complete, call.packages))
+                out.append(PipInstall(ins, st, call, cwd, words, reqs, complete, call.packages, filtered))
     return out
 
 
@@ -279,7 +305,7 @@ def audit(model: "Dockerfile", facts: "Facts", metadata=None) -> Audit:
     """Classify every requirement the Dockerfile's pip installs read from the build context."""
     installs = _pip_installs(model, facts)
     empty = Audit(None, installs, {}, [], [], {}, {})
-    if not installs or not any(i.req_files for i in installs):
+    if not installs or not any(i.req_files or positional(i) for i in installs):
         empty.why_not = "no requirements file from the build context"
         return empty
     analysis = pi.analyze(model, facts)
@@ -291,8 +317,8 @@ def audit(model: "Dockerfile", facts: "Facts", metadata=None) -> Audit:
     if analysis.unreadable:
         empty.why_not = f"{analysis.unreadable[0]} is runtime code libcst cannot read: its imports are unknown"
         return empty
-    runtime_imports = analysis.third_party(runtime_only=True)
-    every_import = analysis.third_party(runtime_only=False)
+    runtime_imports = with_submodules(analysis.third_party(runtime_only=True))
+    every_import = with_submodules(analysis.third_party(runtime_only=False))
     runs = _image_commands(model, analysis)
     used: dict[str, list[str]] = {}
     evidence: dict[str, list[str]] = {}
@@ -300,23 +326,22 @@ def audit(model: "Dockerfile", facts: "Facts", metadata=None) -> Audit:
     unused: list[Requirement] = []
     seen: set[str] = set()
     for inst in installs:
-        for rf in inst.req_files:
-            for req in rf.requirements:
-                if req.key in seen:
-                    continue
-                seen.add(req.key)
-                hits = pi.provides(req.name, runtime_imports, metadata)
-                where = [f"{imp.file}:{imp.line}" for h in hits for imp in runtime_imports[h]]
-                anywhere = pi.provides(req.name, every_import, metadata)
-                evidence[req.key] = [f"{imp.file}:{imp.line}" for h in anywhere for imp in every_import[h]]
-                if where:
-                    used[req.key] = where
-                elif req.key in runs:
-                    used[req.key] = [runs[req.key]]
-                elif dev_tool(req.name):
-                    dev.append(req)
-                else:
-                    unused.append(req)
+        for req in [r for rf in inst.req_files for r in rf.requirements] + positional(inst):
+            if req.key in seen:
+                continue
+            seen.add(req.key)
+            hits = pi.provides(req.name, runtime_imports, metadata)
+            where = list(dict.fromkeys(f"{imp.file}:{imp.line}" for h in hits for imp in runtime_imports[h]))
+            anywhere = pi.provides(req.name, every_import, metadata)
+            evidence[req.key] = list(dict.fromkeys(f"{imp.file}:{imp.line}" for h in anywhere for imp in every_import[h]))
+            if where:
+                used[req.key] = where
+            elif req.key in runs:
+                used[req.key] = [runs[req.key]]
+            elif dev_tool(req.name):
+                dev.append(req)
+            else:
+                unused.append(req)
     if dev or unused:  # where else (tests, scripts the image does not copy) the context imports them
         extra = _context_imports(facts, set(analysis.files))
         for req in dev + unused:
@@ -326,6 +351,35 @@ def audit(model: "Dockerfile", facts: "Facts", metadata=None) -> Audit:
 
 
 MAX_CONTEXT_FILES = 400
+_POSITIONAL = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)(\[[^\]]*\])?((?:[<>=!~;].*)?)$")
+
+
+_INSTALLER = frozenset({"pip", "setuptools", "wheel"})
+
+
+def positional(inst: PipInstall) -> list[Requirement]:
+    """The packages a ``pip install`` names on its command line, as requirements (``file`` is
+    empty; ``line`` is the RUN's first line; ``text`` the word as written)."""
+    out = []
+    for p in inst.packages:
+        m = _POSITIONAL.match(p)
+        if m and pi.normalize(m.group(1)) in _INSTALLER:
+            continue  # `pip install --upgrade pip setuptools`: the installer itself, not the app's
+        if m and "/" not in p and not p.endswith((".whl", ".tar.gz", ".zip")):
+            out.append(Requirement(m.group(1), inst.ins.lines[0], p, "", m.group(3).strip()))
+    return out
+
+
+def with_submodules(imports: dict[str, list]) -> dict[str, list]:
+    """``from google.cloud import storage`` imports ``google.cloud.storage`` too (when it is a
+    module): the names a from-import takes count as dotted imports, for distributions that
+    provide a namespace package's submodule."""
+    out = {k: list(v) for k, v in imports.items()}
+    for name, imps in imports.items():
+        for imp in imps:
+            for n in getattr(imp, "names", ()) or ():
+                out.setdefault(f"{name}.{n}", []).append(imp)
+    return out
 
 
 def _context_imports(facts: "Facts", done: set[str]) -> dict[str, list[Import]]:

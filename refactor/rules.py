@@ -34,6 +34,10 @@ class Rule:
     # under --verify, run the rule again with evidence from the built rewrite (the libraries its
     # builder stage's artifacts link against: leanify.runtime_evidence) before proving it
     needs_runtime_evidence: bool = False
+    # under --verify, run the rule with evidence from the original's build (each final-stage
+    # instruction's layer: leanify.build_evidence, read by leanify.layer_evidence): the original
+    # is built first — the verification reuses that build — and its layers read
+    needs_build_evidence: bool = False
     doc: str = field(default="", repr=False)  # the module docstring, the rule's documentation page
 
 

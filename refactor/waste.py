@@ -1,9 +1,11 @@
 """Image "waste", measured the way dive (wagoodman/dive) measures it.
 
 Reads a ``docker save`` tarball (docker-archive ``manifest.json``, or an OCI
-image layout ``index.json``; Engine 26 writes both in one tarball) and streams
-every layer blob (plain tar, or gzip/bzip2/xz-compressed tar) without
-extracting anything to disk.
+image layout ``index.json``; Engine 26 writes both in one tarball) through
+``leanify.image_layers``, the one reader of layers (the build evidence and the
+whole-image comparison use it too): every layer blob (plain tar, or
+gzip/bzip2/xz-compressed tar) is streamed, nothing is extracted to disk, and a
+layer read before is served by the layer cache.
 
 Dive's model, reproduced here (dive ``filetree/efficiency.go``,
 ``image/image.go``, ``image/docker/image_archive.go``):
@@ -39,10 +41,10 @@ from __future__ import annotations
 import json
 import os
 import posixpath
-import tarfile
-import tempfile
 from dataclasses import dataclass, field
-from typing import IO, Any, Iterator
+from typing import Any, Iterator
+
+from . import image_layers
 
 __all__ = ["Waste", "WasteError", "analyze_saved_image", "analyze_image", "analyze_layers"]
 
@@ -208,38 +210,20 @@ class _Layer:
         _add_path(self.tree, parts, size, isdir)
 
 
-def _read_layer(fileobj: IO[bytes]) -> _Layer:
-    layer = _Layer()
-    head = fileobj.read(4)
-    if head[:4] == b"\x28\xb5\x2f\xfd":
-        raise WasteError("zstd-compressed layer blobs are not supported")
-    rest = _Prepend(head, fileobj)
-    try:
-        with tarfile.open(fileobj=rest, mode="r|*") as tf:  # type: ignore[call-overload]
-            for ti in tf:
-                layer.add(ti.name, ti.size, ti.isdir())
-    except tarfile.TarError as e:
-        raise WasteError(f"cannot read layer tar: {e}") from e
-    return layer
-
-
-class _Prepend:
-    """A read-only stream of ``head`` followed by ``body`` (for magic sniffing)."""
-
-    def __init__(self, head: bytes, body: IO[bytes]):
-        self._head = head
-        self._body = body
-
-    def read(self, n: int = -1) -> bytes:
-        if self._head:
-            if n is None or n < 0:
-                data, self._head = self._head + self._body.read(), b""
-                return data
-            data, self._head = self._head[:n], self._head[n:]
-            if len(data) < n:
-                data += self._body.read(n - len(data))
-            return data
-        return self._body.read(n)
+def _dive_layer(layer: image_layers.Layer) -> _Layer:
+    """dive's tree of one layer read by ``leanify.image_layers``: each entry under its tar name
+    again (a whiteout as ``.wh.name``, an opaque marker as ``.wh..wh..opq``)."""
+    out = _Layer()
+    for w in layer.entries:
+        if w.kind == "deleted":
+            parent, name = posixpath.split(w.path)
+            out.add(posixpath.join(parent, WHITEOUT + name), 0, False)
+        elif w.kind == "opaque":
+            out.add(posixpath.join(w.path, OPAQUE), 0, False)
+        else:
+            out.add(w.path, w.size, w.kind == "dir")
+    out.size = layer.size
+    return out
 
 
 # --------------------------------------------------------------------------- analysis
@@ -317,87 +301,35 @@ def _final_size(layers: list[_Layer]) -> int:
 # --------------------------------------------------------------------------- archives
 
 
-def _json_member(tf: tarfile.TarFile, name: str) -> Any:
-    f = _open_member(tf, name)
-    if f is None:
-        return None
-    with f:
-        return json.load(f)
-
-
-def _open_member(tf: tarfile.TarFile, name: str) -> IO[bytes] | None:
-    name = posixpath.normpath(name).lstrip("/")
-    for cand in (name, "./" + name):
-        try:
-            ti = tf.getmember(cand)
-        except KeyError:
-            continue
-        return tf.extractfile(ti)  # resolves (sym)links to other members
-    return None
-
-
-def _blob_path(digest: str) -> str:
-    algo, _, hexd = digest.partition(":")
-    return f"blobs/{algo}/{hexd}"
-
-
-def _layer_paths(tf: tarfile.TarFile) -> list[str]:
-    manifest = _json_member(tf, "manifest.json")
-    if manifest:
-        if not isinstance(manifest, list) or "Layers" not in manifest[0]:
-            raise WasteError("manifest.json has no image with Layers")
-        return list(manifest[0]["Layers"] or [])
-    index = _json_member(tf, "index.json")
-    if index is None:
-        raise WasteError("not an image archive: neither manifest.json nor index.json")
-    doc = index
-    for _ in range(8):  # follow nested indexes down to one image manifest
-        if "layers" in doc:
-            return [_blob_path(d["digest"]) for d in doc["layers"]]
-        manifests = doc.get("manifests") or []
-        if not manifests:
-            break
-        doc = _json_member(tf, _blob_path(manifests[0]["digest"]))
-        if doc is None:
-            break
-    raise WasteError("index.json does not lead to an image manifest with layers")
+def _analyze(img: image_layers.Image) -> Waste:
+    dive: dict[int, _Layer] = {}  # a blob listed twice is one parsed layer, two layers of the image
+    for layer in img.layers:
+        if id(layer) not in dive:
+            dive[id(layer)] = _dive_layer(layer)
+    layers = [dive[id(layer)] for layer in img.layers]
+    digests = [posixpath.basename(n) if n.startswith("blobs/") else n for n in img.names]
+    return analyze_layers(layers, digests)
 
 
 def analyze_saved_image(path: str | os.PathLike[str]) -> Waste:
     """Analyze a ``docker save`` tarball (plain or gzip'd) without extracting it."""
     try:
-        tf = tarfile.open(os.fspath(path), mode="r:*")
-    except (tarfile.TarError, OSError) as e:
+        with open(os.fspath(path), "rb") as fh:
+            return _analyze(image_layers.read_archive(fh))
+    except OSError as e:
         raise WasteError(f"cannot open image archive {path}: {e}") from e
-    with tf:
-        names = _layer_paths(tf)
-        cache: dict[str, _Layer] = {}
-        layers: list[_Layer] = []
-        for name in names:
-            layer = cache.get(name)
-            if layer is None:
-                f = _open_member(tf, name)
-                if f is None:
-                    raise WasteError(f"layer {name} listed in the manifest is missing")
-                with f:
-                    layer = cache[name] = _read_layer(f)
-            layers.append(layer)
-    digests = [posixpath.basename(n) if n.startswith("blobs/") else n for n in names]
-    return analyze_layers(layers, digests)
+    except image_layers.LayerReadError as e:
+        raise WasteError(str(e)) from e
 
 
 def analyze_image(client: Any, image: Any) -> Waste:
-    """``docker save`` an image through the SDK client into a temp file, analyze it,
-    and delete the file. ``image`` is a reference (``name:tag`` / id) or an SDK Image."""
-    img = client.images.get(image) if isinstance(image, str) else image
-    fd, tmp = tempfile.mkstemp(prefix="leanify-waste-", suffix=".tar")
+    """Analyze an image of the engine (a reference ``name:tag`` / id, or an SDK Image) from one
+    streamed ``docker save`` (no temp file), through the layer cache (``leanify.layer_cache``):
+    layers read before, by this run or an earlier one, are not parsed again."""
+    from .layer_cache import default
+
+    ref = image if isinstance(image, str) else image.id
     try:
-        with os.fdopen(fd, "wb") as out:
-            for chunk in img.save(named=True):
-                out.write(chunk)
-        return analyze_saved_image(tmp)
-    finally:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        return _analyze(image_layers.read_image(client, ref, cache=default()))
+    except image_layers.LayerReadError as e:
+        raise WasteError(str(e)) from e

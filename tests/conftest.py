@@ -3,11 +3,16 @@ tests/e2e has its own)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from corpus_paths import ROOT
+
+# the dependency rules ask PyPI (leanify.pypi): tests read recorded answers, never the live registry
+# (scripts/record_pypi.py records them)
+os.environ["LEANIFY_PYPI"] = str(ROOT / "tests" / "data" / "pypi" / "answers.json")
 
 
 @pytest.fixture

@@ -8,21 +8,32 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from leanify import dep_audit as da
 from leanify.context import Facts
 from leanify.model import Dockerfile
 from leanify.pipeline import all_transforms, run_pipeline, select
+from leanify.pypi import Registry
 from leanify.transforms import dependency_audit as lean016
 
 
-def make(tmp_path: Path, files: dict[str, str], dockerfile: str) -> tuple[Dockerfile, Facts]:
+def make(tmp_path: Path, files: dict[str, str], dockerfile: str, registry=False) -> tuple[Dockerfile, Facts]:
     for rel, text in files.items():
         p = tmp_path / rel
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text(text)
     (tmp_path / "Dockerfile").write_text(dockerfile)
-    return Dockerfile.parse(dockerfile), Facts.for_path(tmp_path / "Dockerfile", tmp_path, history=0)
+    options = {} if registry is False else {"pypi": registry}
+    return Dockerfile.parse(dockerfile), Facts.for_path(tmp_path / "Dockerfile", tmp_path, history=0, **options)
+
+
+def registry(**deps) -> Registry:
+    """PyPI as the test states it: distribution -> the Requires-Dist lines of its one release (1.0),
+    or (version, lines)."""
+    out = {}
+    for name, got in deps.items():
+        version, lines = got if isinstance(got, tuple) else ("1.0", got)
+        out[name.replace("_", "-")] = {"releases": [version], "requires": {version: lines}}
+    return Registry(out)
 
 
 def test_read_requirements(tmp_path: Path) -> None:
@@ -58,8 +69,13 @@ SPLIT = ("FROM python:3.11 AS builder\nWORKDIR /srv\nCOPY . .\nRUN python -m ven
          "CMD [\"/opt/venv/bin/python\", \"-m\", \"app.main\"]\n")
 
 
+APP_PYPI = registry(requests=("2.31.0", ["idna"]), sqlalchemy=("2.0.25", ["typing-extensions"]), idna=[],
+                    typing_extensions=[], httpx=("0.27.0", ["idna"]), pytest=("8.0.0", []),
+                    responses=("0.25.0", ["requests"]))
+
+
 def test_requirement_used_only_under_tests_is_reported_and_the_apps_are_not(tmp_path: Path) -> None:
-    model, facts = make(tmp_path, APP, SPLIT)
+    model, facts = make(tmp_path, APP, SPLIT, APP_PYPI)
     a = da.audit(model, facts)
     assert a.why_not is None
     assert set(a.used) == {"requests", "sqlalchemy"}  # SQLAlchemy: the import name differs in case only
@@ -78,7 +94,7 @@ def test_tools_run_in_the_builder_are_uninstalled_after_their_step(tmp_path: Pat
     model, facts = make(tmp_path, APP, SPLIT)
     result = run_pipeline(model, facts, select(all_transforms(), ["LEAN016"]), unsafe=True)
     lines = result.output.text.splitlines()
-    assert lines[5] == "RUN pip uninstall -y pytest responses"  # right after `RUN /opt/venv/bin/pytest tests`
+    assert lines[lines.index("RUN /opt/venv/bin/pytest tests") + 1] == "RUN pip uninstall -y pytest responses"
     # ... and a second run leaves it alone
     again = run_pipeline(result.output, facts, select(all_transforms(), ["LEAN016"]), unsafe=True)
     assert again.output.text == result.output.text and not again.applied

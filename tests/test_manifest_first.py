@@ -191,3 +191,37 @@ def test_a_cd_stays_where_the_install_may_depend_on_it(tmp_path: Path) -> None:
            "PIP_INDEX_URL=https://pypi.example.com/simple PYTHONUNBUFFERED=1\n")  # fmt: skip
     run = "RUN cd /opt/app && pip install --target /opt/deps --timeout 60 -r requirements.txt" + rest
     assert _moved(run, env, tmp_path=tmp_path) is not None
+
+
+# A repository's .git cannot be committed as a golden case's context: these build it here.
+NODE = "FROM node:18\nWORKDIR /app\nCOPY . .\nRUN {run}\nCMD [\"node\", \"index.js\"]\n"
+
+
+def test_git_dependency_with_the_repository_in_the_context_is_left_alone(tmp_path: Path) -> None:
+    # npm runs `git ls-remote` in the project folder for a git dependency, and git finds the
+    # project's repository there (its .git/config, url.insteadOf...): seen under strace, npm 9.2
+    pkg = '{"name": "bot", "dependencies": {"discord.js": "marioparaschiv/discord.js#master"}}\n'
+    facts = _ctx(tmp_path, {"package.json": pkg, ".git/HEAD": "ref: refs/heads/main\n", "index.js": ""})
+    assert mf.apply(Dockerfile.parse(NODE.format(run="npm install")), facts)[1] == []
+    (tmp_path / ".dockerignore").write_text(".git\n")  # kept out of the build: nothing to find
+    assert len(mf.apply(Dockerfile.parse(NODE.format(run="npm install")), Facts(context=tmp_path))[1]) == 1
+
+
+def test_install_without_lockfile_and_the_repository_in_the_context_is_left_alone(tmp_path: Path) -> None:
+    # without a lockfile any dependency's install script may run, and some look for .git
+    # (yorkie, pulled in by @vue/cli-service: `access("/project/.git")` under strace, npm 9.2)
+    pkg = '{"name": "web", "devDependencies": {"@vue/cli-service": "^5.0.1"}}\n'
+    facts = _ctx(tmp_path, {"package.json": pkg, ".git/HEAD": "ref: refs/heads/main\n", "index.js": ""})
+    assert mf.apply(Dockerfile.parse(NODE.format(run="npm install")), facts)[1] == []
+    assert len(mf.apply(Dockerfile.parse(NODE.format(run="npm install --ignore-scripts")), facts)[1]) == 1
+
+
+def test_composer_with_the_repository_in_the_context_is_left_alone(tmp_path: Path) -> None:
+    # composer guesses the root package's version with git in the project folder (it stats
+    # .git/HEAD, composer 2.5) and writes it to vendor/composer/installed.php
+    text = "FROM composer:2\nWORKDIR /app\nCOPY . .\nRUN composer install --no-scripts --no-plugins\n"
+    files = {"composer.json": '{"require": {"php": "^8.1"}}\n', "index.php": ""}
+    assert len(mf.apply(Dockerfile.parse(text), _ctx(tmp_path, files))[1]) == 1
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    assert mf.apply(Dockerfile.parse(text), Facts(context=tmp_path))[1] == []

@@ -238,6 +238,22 @@ def test_python_dists_policy():
     assert d["changed"] == ["python:werkzeug 3.0.1 -> 2.0"]
 
 
+def test_python_dist_swapped_for_an_equivalent_build_is_reported_not_missing():
+    """LEAN017's opencv-python -> opencv-python-headless: the same module (cv2) from another
+    distribution; the import probe proves it imports. A distribution whose modules nothing new
+    provides is still missing."""
+    before = {"opencv-python": {"version": "4.9.0.80", "top": ["cv2", "opencv_python"], "requires": ["numpy>=1.21"]},
+              "numpy": {"version": "1.26.4", "top": ["numpy"], "requires": []}}
+    after = {"opencv-python-headless": {"version": "4.9.0.80", "top": ["cv2", "opencv_python_headless"],
+                                        "requires": ["numpy>=1.21"]},
+             "numpy": before["numpy"]}
+    d = diff_python_dists(before, after, {"cv2", "numpy"})
+    assert d["missing"] == []
+    assert d["removed"] == ["opencv-python==4.9.0.80 replaced by opencv-python-headless==4.9.0.80 (cv2)"]
+    d = diff_python_dists(before, {"numpy": before["numpy"]}, {"cv2", "numpy"})
+    assert d["missing"] == ["python:opencv-python==4.9.0.80 (imported by the app)"]
+
+
 def test_python_version_change_of_unused_tooling_is_reported_not_failed():
     """`pip install --upgrade pip` in the original, a venv's own pip in the rewrite: the app runs
     neither, so a different pip is reported like a removed tool, never a failure."""

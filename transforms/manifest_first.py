@@ -64,9 +64,22 @@ Use instead:
 Left alone (the analysis in `leanify.defuse` must prove the split changes nothing):
 - no build context (stdin), or a manifest missing from it or excluded by .dockerignore;
 - an install that reads the project itself: `pip install .`, `-e .`, a local path or
-  `--find-links` directory in a requirements file, `poetry install` without `--no-root`, npm
-  lifecycle scripts (`preinstall`, `install`, `postinstall`, `prepare`...), `file:`/`link:`
+  `--find-links` directory in a requirements file, a folder named like a URL scheme (`https:`:
+  pip tries every index and find-links URL as a local path first), `poetry install` without
+  `--no-root`, or in a folder holding a module named like the standard library (poetry runs
+  `python -EsSc "import platform"` there) or `.poetry/` (its project plugins), npm
+  lifecycle scripts (`preinstall`, `install`, `postinstall`, `prepare`...), a `binding.gyp`
+  (npm and pnpm build it with node-gyp as the project's install script), `file:`/`link:`
   dependencies, workspaces, dependencies whose install scripts read the project (prisma, husky),
+  a `.git` folder (or the project a bare repository) with a git dependency (git runs in the
+  project and finds its repository) or
+  with no lockfile (any dependency's install script may look for it: yorkie), a committed
+  `yarn.lock` under npm (npm reads it and writes it back, `npm ci` too), yarn 1's
+  `yarn.json` and `.yarn-metadata.json` (it reads the project's manifest from them too) and
+  `.pnp.js` (it deletes it), a hook package named in a yarn.lock or pnpm-lock.yaml as in a
+  package-lock.json (`yorkie@^2.0.0:`), `.pnpmfile.cjs.js` (and
+  `.json`, `.node`: pnpm requires `.pnpmfile.cjs` the way node does), `pnpm-workspace.yml`,
+  composer with a `.git` folder (it guesses the project's version with git and records it),
   yarn berry (`.yarnrc.yml`, `.pnp.cjs`, `.yarn/`), a `.yarnrc` naming another yarn
   (`yarn-path`) or a file or folder (offline mirror, modules folder), a `.npmrc` naming one
   (`cafile`, `cache`, `prefix`, `userconfig`, pnpm's `store-dir`, a `file:` registry, a `${VAR}`
@@ -117,7 +130,13 @@ Left alone (the analysis in `leanify.defuse` must prove the split changes nothin
 - a user's home (where package managers keep caches and config) that is not provable: a user
   created with a variable name, `--system`, `usermod`, `|| true`; the home inside the copied
   folder when the context holds its dot-folders (`.pip/pip.conf`);
-- the project in a folder the package manager also uses (`WORKDIR /tmp`).
+- the project in a folder the package manager also uses (`WORKDIR /tmp`), or a COPY into a
+  folder every package manager reads (`COPY . /` with `etc/ssl/certs/` or `bin/`: the CA bundle
+  and the programs it runs from PATH, `lsb_release` for pip).
+
+What each package manager really reads is pinned by tests/test_lean011_reads.py: the installs of
+real projects run under strace in the local stand-in images, and every file they touch must be
+copied first (or make this rule leave the COPY alone).
 """
 
 from __future__ import annotations

@@ -23,12 +23,16 @@ Example:
 Use instead:
     RUN apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*
 
-Left alone (each a hazard case in corpus/LEAN009):
+Left alone (each a hazard case in corpus/LEAN009; `skip_reasons` names the reader):
 - a stage that does not ship (a builder only copied from): its layers never reach the image,
   so deleting the lists there would buy nothing;
 - a later RUN of the same stage, an `ONBUILD RUN`, or a RUN of a stage built FROM this one
-  runs `apt-get install`/`upgrade` without its own `apt-get update`: it relies on these lists,
-  and deleting them would break the build (likewise zypper, which needs its metadata);
+  reads the lists before its own `apt-get update`: `apt-get install`/`upgrade`/`source`/
+  `download`/`changelog`..., any `apt-cache` query (`policy`, `show`, `madison`...), `apt list`/
+  `show`/`search`/`policy`, wherever the command stands (`xargs apt-get install`, `sh -c '...'`):
+  deleting the lists would break the build or change what it prints (likewise zypper, which
+  needs its metadata). Only `update`, `remove`, `purge`, `autoremove`, `clean`, `check` do not
+  read them — tests/test_lean009_readers.py pins this against the real apt;
 - a later RUN runs a script from the build context that installs with apt without updating,
   or a script copied in from a context leanify cannot read (it may rely on the lists);
   scripts that do not come from the context (downloaded installers, `./configure`) are not
@@ -51,7 +55,7 @@ import re
 from leanify.context import Facts
 from leanify.edits import Edit
 from leanify.model import Dockerfile, Instruction
-from leanify.rules import Rule, Safety, change, fixed
+from leanify.rules import Rule, Safety, change, declined, fixed
 from leanify.shell import Script, analyze_run
 
 from .apt_assume_yes import mapped_script
@@ -74,7 +78,18 @@ _RPM_CLEAN = {
 _RPM_KINDS = {"yum": ("yum-clean", "yum-cache", "dnf-clean"), "dnf": ("dnf-clean", "yum-cache", "yum-clean"),
               "microdnf": ("dnf-clean", "yum-cache", "yum-clean"), "zypper": ("zypper-clean",)}  # fmt: skip
 _USES_LISTS = frozenset({"install", "upgrade", "dist-upgrade", "build-dep", "source", "download", "satisfy", "reinstall"})
-_APT_TEXT = re.compile(r"\b(apt-get|apt|aptitude)\b[^&|;\n]*\b(install|upgrade|dist-upgrade|build-dep)\b")
+#: apt subcommands that do not read the package lists (tests/data/lean009/readers.json: the
+#: same result with and without them, apt 2.6 in the debian:bookworm stand-in); every other
+#: subcommand of apt-get, apt or aptitude, and every apt-cache command, is taken to read them
+_APT_NON_READERS = frozenset({"update", "remove", "purge", "autoremove", "autopurge", "clean", "distclean", "dist-clean",
+                              "check", "help", "moo", "edit-sources"})  # fmt: skip
+_APT_PROGRAMS = frozenset({"apt-get", "apt", "aptitude", "apt-cache"})
+#: apt-get/apt options that take a value as the next word
+_APT_VALUED = frozenset({"-o", "--option", "-c", "--config-file", "-t", "--target-release", "--default-release", "-a",
+                         "--host-architecture", "-P", "--build-profiles"})  # fmt: skip
+_APT_TEXT = re.compile(r"\b(apt-get|apt|aptitude)\b[^&|;\n]*\b(install|upgrade|dist-upgrade|full-upgrade|build-dep|source|download|"
+                       r"satisfy|reinstall|changelog|list|show|search|policy|showsrc|depends|rdepends|madison|indextargets)\b|"
+                       r"\bapt-cache\b")
 _ZYPPER_TEXT = re.compile(r"\bzypper\b[^&|;\n]*\b(in|install|up|update|dup|dist-upgrade)\b")
 _SCRIPT_FILE = re.compile(r"(^|/)[^/\s]+\.(sh|bash)$")
 _CACHE_TARGET = re.compile(r"(?:^|,)(?:target|dst|destination)=([^,]+)")
@@ -142,8 +157,47 @@ def _later(model: Dockerfile, ins: Instruction) -> list[Instruction]:
     return out
 
 
-def _relies_on_cache(model: Dockerfile, facts: Facts, later: list[Instruction], manager: str) -> bool:
-    """Whether a later RUN (or ONBUILD RUN, or a script it runs) installs without refreshing first."""
+def apt_list_readers(script: Script) -> list[tuple[str, str]]:
+    """The commands of a RUN that read the package lists before any `apt-get update` in it:
+    (command text, subcommand). Any apt-get, apt or aptitude subcommand but the few that do
+    not read them (``_APT_NON_READERS``), and any apt-cache command, wherever the program
+    stands in the command (`xargs apt-get install`, `timeout 60 apt-get ...`, `find -exec
+    apt-cache ...`) or in a `sh -c` string."""
+    out: list[tuple[str, str]] = []
+    updated = False
+    for c in _all_commands(script):
+        words = [c.program, *c.program_args] if c.program else list(c.args)
+        for i, w in enumerate(words):
+            base = posixpath.basename(w)
+            if base not in _APT_PROGRAMS:
+                continue
+            sub, skip = "", False
+            for a in words[i + 1 :]:
+                if skip:
+                    skip = False
+                elif a in _APT_VALUED:
+                    skip = True
+                elif not a.startswith("-"):
+                    sub = a
+                    break
+            if base != "apt-cache" and sub == "update":
+                updated = True
+            elif not updated and (base == "apt-cache" or sub not in _APT_NON_READERS):
+                out.append((c.text.strip(), f"{base} {sub}".strip()))
+            break
+    return out
+
+
+def _all_commands(script: Script):
+    for c in script.commands:
+        yield c
+        if c.inner is not None:
+            yield from _all_commands(c.inner)
+
+
+def _reader(model: Dockerfile, facts: Facts, later: list[Instruction], manager: str) -> tuple[str, int] | None:
+    """Why a later RUN needs these lists, or None: a reason naming its command, with
+    ``{line:reader}`` for its line (mapped to the user's file by the pipeline), and that line."""
     text_rx = _APT_TEXT if manager == "apt" else _ZYPPER_TEXT
     for j in later:
         if j.command != "RUN":
@@ -151,21 +205,23 @@ def _relies_on_cache(model: Dockerfile, facts: Facts, later: list[Instruction], 
         script = analyze_run(j, model) if j.keyword == "RUN" else None
         if script is None or not script.ok:
             if text_rx.search(j.original) and not re.search(r"\b(update|refresh|ref)\b", j.original):
-                return True
+                return "{line:reader} may read them (a RUN not read here names apt)", j.start_line
             script = None
         if script is not None:
-            if manager == "apt" and _apt(script)[1]:
-                return True
+            if manager == "apt":
+                found = apt_list_readers(script)
+                if found:
+                    return f"{{line:reader}} `{found[0][0]}` reads them ({found[0][1]} without its own update)", j.start_line
             if manager == "zypper":
                 calls = [c for c in script.package_calls() if c.manager == "zypper"]
                 if calls and calls[0].action not in ("refresh",) and not calls[0].has("--refresh"):
-                    return True
+                    return f"{{line:reader}} `zypper {calls[0].action}` reads them", j.start_line
             fetched = {posixpath.basename(d.output) for d in script.downloads() if d.output}
             for c in script.commands:
                 if _runs_script(c.program, c.program_args) and _script_name(c) not in fetched \
                         and _script_relies(c, model, facts, text_rx):
-                    return True
-    return False
+                    return f"{{line:reader}} runs `{_script_path(c)}`, which may read them", j.start_line
+    return None
 
 
 _SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh"})
@@ -346,7 +402,11 @@ def apply(model: Dockerfile, facts: Facts):
             if not any(c.manager == "apt" and c.action in _USES_LISTS for c in script.package_calls()):
                 continue  # an update alone: deleting its lists right away would leave an empty layer
             later = _later(model, ins)
-            if _relies_on_cache(model, facts, later, "apt") or _later_cleans(model, ins.stage, later, ("apt-lists",)):
+            reader = _reader(model, facts, later, "apt")
+            if reader is not None:
+                changes.append(_kept(ins, "the package lists `apt-get update` downloads here stay", reader))
+                continue
+            if _later_cleans(model, ins.stage, later, ("apt-lists",)):
                 continue
             edit = append_command(model, ins, script, shift, APT_CLEAN)
             if edit is None:
@@ -365,7 +425,9 @@ def apply(model: Dockerfile, facts: Facts):
         later = _later(model, ins)
         if _later_cleans(model, ins.stage, later, _RPM_KINDS[manager]):
             continue
-        if manager == "zypper" and _relies_on_cache(model, facts, later, "zypper"):
+        reader = _reader(model, facts, later, "zypper") if manager == "zypper" else None
+        if reader is not None:
+            changes.append(_kept(ins, "zypper's metadata from this RUN stays", reader))
             continue
         edit = append_command(model, ins, script, shift, command)
         if edit is None:
@@ -374,3 +436,14 @@ def apply(model: Dockerfile, facts: Facts):
         changes.append(change(RULE, ins.lines, f"`{manager} install` leaves repository metadata and downloaded packages in "
                               f"{cache}, in this layer; removed in the same RUN with `{command}`"))
     return fixed(model, edits, changes)
+
+
+def skip_reasons(model: Dockerfile, facts: Facts) -> list[tuple[tuple[int, int], str]]:
+    """Why LEAN009 leaves the lists a RUN downloads where they are: a later command reads them
+    (the reader's line and command), for each RUN it would otherwise clean."""
+    return [(c.lines, c.reason) for c in apply(model, facts)[1] if c.declined]
+
+
+def _kept(ins: Instruction, what: str, reader: tuple[str, int]):
+    why, line = reader
+    return declined(RULE, ins.lines, f"{what}: {why}", refs={"reader": [line]})

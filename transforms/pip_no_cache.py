@@ -6,8 +6,8 @@ What it does: adds `--no-cache-dir` right after `install` in every `pip install`
 
 Why: pip keeps every downloaded archive, HTTP response and locally built wheel in its cache
 (`~/.cache/pip`, `/root/.cache/pip` for root; uv: `~/.cache/uv`). In an image nothing ever reads
-that cache again, but its bytes stay in the layer for good — often as large as the installed
-packages themselves. hadolint reports it as DL3042.
+that cache again (unless it asks pip about it, below), but its bytes stay in the layer for
+good — often as large as the installed packages themselves. hadolint reports it as DL3042.
 
 Example:
     RUN pip install -r requirements.txt
@@ -26,6 +26,10 @@ Left alone:
 - `pip download` and `pip wheel`: their output is the point (hadolint does not flag them either).
 - a stage that runs `pip cache purge`/`pip cache remove`: pip 20.1–21.2 fail that command on an
   empty cache, and the same-layer cleanup rule moves the purge where it helps.
+- a later RUN (of the stage or a stage built FROM it) that reads the cache: `pip cache list`/
+  `info`, or a path into it (`~/.cache/pip/wheels`: the wheels pip built). Observed with the real
+  pip (tests/test_lean009_readers.py); a later `pip install` of the same package reads it too, but
+  installs the same files without it.
 - stages based on images whose distribution pip predates `--no-cache-dir` (pip < 6.0: Ubuntu
   12.04/14.04, Debian 7/8, CentOS 6): the option would be refused there.
 - exec-form RUN, a non-default SHELL (`bash -l`, PowerShell), a heredoc that is not the whole
@@ -56,6 +60,10 @@ RULE = Rule(
 _PIP_ENV = re.compile(r"\b(PIP_NO_CACHE_DIR|PIP_CACHE_DIR)\b")
 _UV_ENV = re.compile(r"\b(UV_NO_CACHE|UV_CACHE_DIR)\b")
 _PIP_CACHE_CMD = re.compile(r"\bpip[0-9.]*\s+cache\s+(purge|remove|rm)\b|-m\s+pip\s+cache\s+(purge|remove)\b")
+#: what reads pip's cache after the install (tests/data/lean009/readers.json, pip 23.0 in the
+#: python:3.11 stand-in): `pip cache list`/`info` print what it holds, and a path into it
+#: (`find /root/.cache/pip/wheels ...`) finds the wheels pip built there
+_PIP_CACHE_READ = re.compile(r"\bpip[0-9.]*\s+cache\s+(list|info)\b|-m\s+pip\s+cache\s+(list|info)\b|\.cache/pip\b")
 #: base images whose distribution pip is older than 6.0 (no --no-cache-dir)
 _OLD_PIP_BASE = re.compile(
     r"^(?:[\w.-]+/)*(?:ubuntu|debian|buildpack-deps|centos|python-pip)"
@@ -312,7 +320,32 @@ def _purges_later(model: Dockerfile, ins: Instruction) -> bool:
     for j in model.stage_instructions(ins.stage):
         if j.index >= ins.index and j.command == "RUN" and _PIP_CACHE_CMD.search(run_text(j)):
             return True
-    return False
+    return _read_later(model, ins)
+
+
+def _read_later(model: Dockerfile, ins: Instruction) -> bool:
+    """A later RUN of the stage, or of a stage built FROM it, reads pip's cache."""
+    names, later = {str(ins.stage)}, [j for j in model.stage_instructions(ins.stage) if j.index > ins.index]
+    if model.stages[ins.stage].name:
+        names.add(model.stages[ins.stage].name.lower())
+    for st in model.stages[ins.stage + 1 :]:
+        if st.base.lower() in names:
+            names |= {str(st.index)} | ({st.name.lower()} if st.name else set())
+            later += model.stage_instructions(st.index)
+    return any(j.command == "RUN" and _reads_cache(j, model) for j in later)
+
+
+def _reads_cache(ins: Instruction, model: Dockerfile) -> bool:
+    """This RUN reads pip's cache. Deleting it (`rm -rf /root/.cache/pip`, the cleanup the
+    same-layer rule moves up) is not reading it; a RUN the shell reading cannot take is judged
+    on its text, which counts any mention as a read."""
+    text = run_text(ins)
+    if not _PIP_CACHE_READ.search(text):
+        return False
+    script = analyze_run(ins, model)
+    if script is None or not script.ok:
+        return True
+    return any(c.basename != "rm" and _PIP_CACHE_READ.search(c.text) for c in script.commands)
 
 
 def _old_base(model: Dockerfile, ins: Instruction, memo: dict[int, bool]) -> bool:

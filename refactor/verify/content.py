@@ -108,6 +108,7 @@ class _Side:
     ext: list
     unresolved: dict
     has_python: bool
+    python: str | None = None  # the interpreter the image's command or PATH names
 
 
 def build_scripts(dockerfile_text: str) -> set[str]:

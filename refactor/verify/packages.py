@@ -38,9 +38,18 @@ def diff_python_dists(before: Mapping[str, dict], after: Mapping[str, dict],
                 continue
             needed_by_after.add(_req_name(r))
     missing, removed, changed = [], [], []
+    new_tops = {t: n for n in set(after) - set(before) for t in after[n].get("top") or ()}
     for name, info in sorted(before.items()):
         a = after.get(name)
         used = bool(set(info.get("top") or ()) & imports) or name in needed_by_after
+        tops = set(info.get("top") or ()) & imports  # the modules the app takes from it (not its .libs folder)
+        if a is None and tops and all(t in new_tops for t in tops) and name not in needed_by_after:
+            # swapped for an equivalent build that provides the same modules (LEAN017: opencv-python ->
+            # opencv-python-headless); the import probe (verify.python_probe) proves they import
+            other = sorted({new_tops[t] for t in tops})
+            removed.append(f"{name}=={info.get('version')} replaced by "
+                           + ", ".join(f"{o}=={after[o].get('version')}" for o in other) + f" ({', '.join(sorted(tops))})")
+            continue
         if a is None:
             if set(info.get("top") or ()) & imports:
                 missing.append(f"python:{name}=={info.get('version')} (imported by the app)")

@@ -68,6 +68,8 @@ def render_table(v: Verification, console) -> None:
             console.print(f"  {line}", markup=False, highlight=False)
     if v.rebuild_file:
         console.print(f"rebuild: touched {v.rebuild_file}")
+    for line in v.python.lines() if v.python is not None else ():
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     color = {"pass": "green", "fail": "red"}.get(v.verdict, "yellow")
     console.print(f"verdict: [bold {color}]{v.verdict}[/]")
     for r in v.reasons:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .config_diff import ConfigDiff
+from .python_side import Report as PythonReport
 from .smoke import SmokeResult, compare_runs
 
 #: growth that still passes (reported): splitting `COPY . .` copies the manifests twice
@@ -62,6 +63,7 @@ class Verification:
     # set by `leanify --verify` when the first rewrite failed (leanify.app): the rules that broke
     # it, each with its failure, the candidates built to find them, and what was delivered
     search: dict | None = None
+    python: PythonReport | None = None  # the rewrite's imports, pip check, size targets (python_side)
 
     @property
     def passed(self) -> bool:
@@ -99,6 +101,8 @@ class Verification:
             out["log_tail"] = list(self.log_tail)
         if self.search is not None:
             out["search"] = self.search
+        if self.python is not None:
+            out["python"] = self.python.to_json()
         return out
 
 

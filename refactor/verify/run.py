@@ -18,6 +18,7 @@ from ..redact import build_arg_values, secret_env_values
 from ..secretscan import findings
 from .config_diff import declared_keys, diff_config
 from .content import build_scripts, compare_content
+from .python_probe import verify_python
 from .rebuild import _measure_rebuild
 from .result import ImageFacts, Verification, decide
 from .runtime_needs import _inspect_side
@@ -212,6 +213,13 @@ def _verify(v, engine, before_text, after_text, context, smoke, build_args, buil
     if v.smoke.how == "none":
         v.warnings.append("no smoke command: the image has no ENTRYPOINT/CMD and none was given")
         v.smoke = None
+
+    if aside.python:
+        say("python imports and pip check")
+        got, v.python = verify_python(engine, bb.image_id, ab.image_id, bside.python, aside.python, after_text, context,
+                                      run_id=run_id, timeout=smoke_timeout, after_attrs=a_attrs,
+                                      base=a_base)
+        v.reasons += got
 
     say("waste")
     _fill_waste(engine, bb.image_id, v.before, v.warnings, "before")

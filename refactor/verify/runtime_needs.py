@@ -192,6 +192,6 @@ def _inspect_side(engine: Engine, image: str, run_id: str, role: str, timeout: f
         elves += [(e.path, *e.elf) for e in ref_entries.values() if e and e.elf]
         elves += [(x["path"], x["needed"], x["paths"]) for x in ext]
         unresolved = unresolved_libs(reader, cfg, elves)
-        return _Side(cfg, tree, refs, ref_entries, dists, ext, unresolved, py is not None)
+        return _Side(cfg, tree, refs, ref_entries, dists, ext, unresolved, py is not None, py)
     finally:
         reader.close()
