@@ -13,7 +13,8 @@ order: path (absolute, normalised), kind (``file``, ``dir``, ``symlink``, ``hard
 ``deleted`` for a whiteout ``.wh.name``, ``opaque`` for a directory's ``.wh..wh..opq`` marker,
 ``other`` for devices and fifos), size, mode, owner, link target and the sha256 of every
 regular file. The content of a few small files is kept too (``captured``: os-release, the
-dpkg and apk package databases, Python ``RECORD`` files), enough to name a base's release and
+dpkg and apk package databases, Python ``RECORD`` and ``METADATA`` files and legacy egg-info
+file lists, npm's ``node_modules/.package-lock.json``), enough to name a base's release and
 to say which package or distribution a file belongs to. aufs metadata (``.wh..wh.plnk`` and
 the like, never written by overlayfs or BuildKit) is dropped.
 
@@ -140,7 +141,11 @@ def captured(path: str) -> bool:
         return name.endswith(".list")
     if head == "/var/lib/dpkg/status.d":
         return True  # distroless: one status file per package
-    return name == "RECORD" and head.endswith(".dist-info")
+    if path.endswith("/node_modules/.package-lock.json"):
+        return True  # npm's record of what it installed, dev flags included (whole-image comparison)
+    if head.endswith(".egg-info"):
+        return name in ("PKG-INFO", "installed-files.txt", "requires.txt")
+    return name in ("RECORD", "METADATA") and head.endswith(".dist-info")
 
 
 # ---------------------------------------------------------------------------------- one layer

@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import pytest
 from image_trees import Img, debian_base
+
 from leanify.verify.image_classes import Rewrite, rewrite_facts
-from leanify.verify.owners import (
-    canonical,
-    parse_apk_installed,
-    parse_dpkg_status,
-    python_dists,
-)
+from leanify.verify.owners import canonical, parse_apk_installed, parse_dpkg_status, python_dists
 from leanify.verify.result import Verification, decide
 from leanify.verify.whole_image import compare_images
 
@@ -552,3 +548,19 @@ def test_the_verification_table_prints_the_classes_and_what_fails() -> None:
     assert "whole image: 1 unclassified" in text
     assert "removed 437 B: package-manager state 405 B, gcc-12 and 2 other build-only packages 32 B" in text
     assert "whole image: /srv/model/model.npz removed — not a file of any package" in text
+
+
+@pytest.mark.parametrize("path, kept", [
+    ("/usr/local/lib/python3.11/site-packages/numpy-1.26.4.dist-info/METADATA", True),
+    ("/usr/local/lib/python3.11/site-packages/numpy-1.26.4.dist-info/RECORD", True),
+    ("/usr/local/lib/python3.11/site-packages/numpy-1.26.4.dist-info/LICENSE.txt", False),
+    ("/usr/local/lib/python3.11/dist-packages/psycopg2-2.9.9-py3.11.egg-info/installed-files.txt", True),
+    ("/usr/src/app/node_modules/.package-lock.json", True),
+    ("/usr/src/app/package-lock.json", False),
+    ("/var/lib/dpkg/info/gcc-12.list", True),
+    ("/var/lib/dpkg/info/gcc-12.md5sums", False),
+])
+def test_the_layer_reader_keeps_the_files_the_classes_read(path: str, kept: bool) -> None:
+    from leanify.image_layers import captured
+
+    assert captured(path) is kept

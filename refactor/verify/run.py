@@ -207,6 +207,9 @@ def _verify(v, engine, before_text, after_text, context, smoke, build_args, buil
     aside = _inspect_side(engine, ab.image_id, run_id, "after", smoke_timeout)
     v.content = compare_content(bside, aside, build_scripts(before_text))
 
+    say("comparing the whole image")
+    v.whole_image = _whole_image(engine, bb.image_id, ab.image_id, before_text, after_text, b_attrs, aside, v)
+
     say("smoke")
     v.smoke = run_smoke(engine, bb.image_id, ab.image_id, smoke, bside.cfg, bside.tree,
                         run_id, smoke_timeout, bside.has_python)
@@ -233,6 +236,18 @@ def _verify(v, engine, before_text, after_text, context, smoke, build_args, buil
                          build_args, build_network, **bt)
     decide(v)
     return v
+
+
+def _whole_image(engine, before_id, after_id, before_text, after_text, b_attrs, aside, v) -> dict | None:
+    """The whole-image comparison's JSON; an image that cannot be read fails the proof."""
+    from .image_views import compare_built
+
+    try:
+        return compare_built(engine, before_id, after_id, before_text, after_text,
+                             before_config=b_attrs.get("Config"), unresolved=aside.unresolved).to_json()
+    except Exception as exc:  # noqa: BLE001 - LayerReadError, an engine error: nothing is claimed
+        v.reasons.append(f"whole image: not compared ({type(exc).__name__}: {exc})")
+        return None
 
 
 def build_key(text: str, context: str, build_args: Mapping | None, network: str) -> str:

@@ -8,10 +8,9 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from exported_tree import exported_view
+
 from leanify.engine import new_run_id
-from leanify.verify.image_classes import rewrite_facts
-from leanify.verify.whole_image import compare_images
+from leanify.verify.image_views import compare_built
 
 pytestmark = pytest.mark.e2e
 
@@ -144,34 +143,31 @@ BASES = {"c": ["debian:bookworm", "debian:bookworm-slim"], "python": ["python:3.
 
 @pytest.fixture(scope="module")
 def built(engine, require_images, tmp_path_factory):
-    """Per case (lazily): the original's view and its base's, and a function that builds and
-    reads a rewrite; the module's images are removed at the end."""
+    """``built(case, rewrite, role)``: the rewrite built and compared with the case's original
+    (built once, lazily) as ``--verify`` compares them; the module's images are removed at the end."""
     run_id = new_run_id()
-    views: dict = {}
+    originals: dict = {}
 
-    def get(case: str):
-        if case not in views:
+    def original(case: str):
+        if case not in originals:
             require_images(engine, BASES[case])
             spec = CASES[case]
             ctx = tmp_path_factory.mktemp(case)
             for rel, text in spec["files"].items():
                 (ctx / rel).parent.mkdir(parents=True, exist_ok=True)
                 (ctx / rel).write_text(text)
-            original = textwrap.dedent(spec["original"])
-            res = engine.build(original, ctx, run_id=run_id, role=f"{case}-original")
+            text = textwrap.dedent(spec["original"])
+            res = engine.build(text, ctx, run_id=run_id, role=f"{case}-original")
             assert res.ok, "\n".join(res.tail())
-            bases = {b: exported_view(engine, b, run_id=run_id) for b in BASES[case]}
-            views[case] = (ctx, original, exported_view(engine, res.image_id, run_id=run_id), bases)
-        return views[case]
+            originals[case] = (ctx, text, res.image_id)
+        return originals[case]
 
     def compare(case: str, rewrite_text: str, role: str):
-        ctx, original, before, bases = get(case)
+        ctx, text, before_id = original(case)
         res = engine.build(rewrite_text, ctx, run_id=run_id, role=f"{case}-{role}")
         assert res.ok, "\n".join(res.tail())
-        after = exported_view(engine, res.image_id, run_id=run_id)
-        wd = (engine.inspect(res.image_id).get("Config") or {}).get("WorkingDir") or "/"
-        rw = rewrite_facts(original, rewrite_text, wd)
-        return compare_images(before, after, rw, before_base=bases[rw.before_base], after_base=bases[rw.after_base])
+        return compare_built(engine, before_id, res.image_id, text, rewrite_text,
+                             before_config=engine.inspect(before_id).get("Config"))
 
     yield compare
     engine.cleanup(run_id)
