@@ -225,6 +225,17 @@ def test_intermediates_but_not_a_shared_library_beside_them() -> None:
     assert classes(res)["intermediate"] == 2
 
 
+def test_bytecode_compiled_differently_and_build_leftovers_in_tmp() -> None:
+    before = build_image().file("/app/__pycache__/main.cpython-311.pyc", b"pyc mtime 1")
+    before.file("/tmp/pip-build-xyz/setup.py", b"#")
+    after = runtime_of(before).remove("/tmp").file("/app/__pycache__/main.cpython-311.pyc", b"pyc mtime 2")
+    after.file("/app/lib/__pycache__/util.cpython-311.pyc", b"pyc new")
+    res = compare(before, after)
+    assert res.equal, res.unclassified
+    assert groups(res, "cache") == {"temporary files"}
+    assert groups(res, "intermediate", "changed") == groups(res, "intermediate", "added") == {"build intermediates"}
+
+
 def test_sources_of_a_compiled_artifact_only_where_the_artifact_is() -> None:
     before = build_image().file("/app/main.go", b"package main").file("/app/go.mod", b"module x")
     before.file("/app/server", b"\x7fELF server", mode=0o755)

@@ -16,7 +16,7 @@ base-omitted       files and packages of the original's base that its slim count
                    rewrite's base, ``knowledge.slim_base``) does not have
 recommended-only   packages a kept package only recommends (``--no-install-recommends``)
 state              package-manager databases, logs, generated indexes
-cache              package-manager and build caches (apt lists, pip, npm, Go...)
+cache              package-manager and build caches (apt lists, pip, npm, Go...), /tmp
 toolchain          a toolchain tree outside the package manager (``/usr/local/go``, headers)
 intermediate       build intermediates (``.o``, ``.a``, ``CMakeFiles``, bytecode)
 source             the source of a compiled artifact, when the rewrite has an artifact of that
@@ -789,6 +789,9 @@ class Classifier:
         for root in self.copied_roots:
             if under(path, root):
                 return Verdict("artifact", root)
+        v = self._intermediate(path) if w.kind != "dir" else None
+        if v:
+            return v  # bytecode compiled where the original had none, an object file left in place
         target = self._symlink_target(a.tree, path, w)
         if target is not None and target in a.tree and target not in b.tree:
             v = self.added(target)
