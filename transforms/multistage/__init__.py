@@ -1,28 +1,62 @@
 """LEAN014 — Split a single-stage build into a builder stage and a slim runtime stage.
 
-What it does: in a Dockerfile with one stage that compiles or bundles (``make``, ``gcc``,
-``go build``, ``javac``/``jar``, ``mvn package``, ``npm run build``/``tsc``, ``pip install``
-with a toolchain in the image), the stage becomes ``FROM <base> AS builder`` and keeps the
+What it does: in a Dockerfile with one stage that compiles, bundles or installs dependencies
+(``make``, ``gcc``, ``go build``, ``javac``/``jar``, ``mvn package``, ``npm ci``/``npm i
+express``/``npm run build``, ``pip install``/``pip uninstall``, ``uv pip install``, ``poetry
+install``, ``bundle install``), the stage becomes ``FROM <base> AS builder`` and keeps the
 toolchain and the build; a runtime stage from the slim counterpart of the base (same
 distribution and libc: ``python:3.11`` → ``python:3.11-slim``, ``node:18`` → ``node:18-slim``,
-``golang``/``debian`` → ``debian:<release>-slim``, ``eclipse-temurin:17-jdk`` → ``17-jre``)
-re-runs only the runtime setup and copies the build's output:
+``ruby:3.2`` → ``ruby:3.2-slim``, ``golang``/``debian`` → ``debian:<release>-slim``,
+``eclipse-temurin:17-jdk`` → ``17-jre``, ``openjdk:17`` → ``eclipse-temurin:17-jre``; the base
+itself, without the build packages, when it has none or is a build argument) re-runs only the
+runtime setup and copies the build's output:
 
-- Python: pip installs into a virtualenv ``/opt/venv`` in the builder (``--prefix`` is not used:
-  on Debian's python a ``/usr/local`` prefix lands in ``dist-packages``, elsewhere in
-  ``site-packages``); the runtime stage copies the venv, puts it first on PATH and keeps the
-  app's own COPY (the app runs from its source). Tests (``pytest`` in a RUN) stay in the builder.
+- Python: pip, uv and poetry install into a virtualenv ``/opt/venv`` in the builder
+  (``--prefix`` is not used: on Debian's python a ``/usr/local`` prefix lands in
+  ``dist-packages``, elsewhere in ``site-packages``); the runtime stage copies the venv (and
+  poetry's own virtualenvs under ``/root/.cache/pypoetry/virtualenvs`` unless
+  ``virtualenvs.create`` is false), puts it first on PATH and keeps the app's own COPY (the app
+  runs from its source). Tests (``pytest`` in a RUN) stay in the builder. On a full
+  ``python:3.x`` base with no build packages the reason says what is assumed: that the wheels
+  need only libraries the slim image has (``--verify`` reads their ELF NEEDED entries and
+  installs what is missing).
+- Ruby: ``bundle install`` / ``gem install`` on a ruby image go to its GEM_HOME
+  ``/usr/local/bundle``, which the runtime stage copies (into the app's folder with
+  ``--deployment`` or a ``bundle config`` path).
 - Builds that write into their folder (``make``, ``go build -o x``, ``javac``, ``npm run
   build``, a build script from the context): the runtime stage copies that folder — the
   WORKDIR the build ran in — from the builder, exactly as the build left it; npm
-  ``devDependencies`` are pruned from it first (``npm prune --omit=dev``).
+  ``devDependencies`` are pruned from it first (``npm prune --omit=dev``). Where that folder
+  is a system one (``go build -o app-exe`` with ``WORKDIR /``) the binary alone is copied.
 - System packages: the runtime stage re-runs the package install without the build-only
   packages (compilers, ``*-dev`` headers, ``build-essential``), each header package replaced by
-  the library it builds against (``libpq-dev`` → ``libpq5``, from leanify's knowledge table:
-  ``--verify`` proves the libraries resolve).
+  the library it builds against (``libpq-dev`` → ``libpq5``, from leanify's knowledge table,
+  also without the build context: ``--verify`` proves the libraries resolve).
 - ENV, ARG, WORKDIR, USER, SHELL and VOLUME are repeated in the runtime stage; LABEL, EXPOSE,
   HEALTHCHECK, STOPSIGNAL, ENTRYPOINT and CMD move there; everything after the last build step
-  already is the runtime stage.
+  already is the runtime stage. Where the file sets no WORKDIR first, the runtime stage starts in
+  the builder base's (``/go`` for golang, ``/`` for python, node, debian: its config under
+  ``--verify``), so relative paths land where they did.
+
+Steps leanify cannot classify (a program whose effect it cannot see) no longer keep the file
+in one stage by themselves. Each is placed, and the reason names what is assumed:
+
+- after the last build step, it runs in the runtime stage as it did after the build
+  (``flask translate compile``, ``python manage.py collectstatic``, ``python -c "…download a
+  model…"``), when the runtime image has its program (``assumes it needs nothing only the
+  builder has``);
+- a tool installed globally (``npm install -g pm2``, ``yarn global add``) is installed again
+  in the runtime stage;
+- before any build step, it runs again in the runtime stage, in the same place;
+- otherwise it runs in the builder and the runtime stage copies what it writes: what its words
+  name (``git clone URL dir``, ``wget -O file``, ``tar -x -C dir``, ``mv … /dest``, the app's
+  folder and the model cache a program names) — or, under ``--verify``, what the original
+  build's layers show it wrote (``leanify.build_evidence``: the paths and bytes of each
+  instruction's layer; caches stay behind, Python packages go with the venv).
+
+The original build's layers also name the release of a base that names none (``golang:latest``
+on Debian bookworm → ``debian:bookworm-slim``; ``openjdk`` with ``JAVA_VERSION`` 17 →
+``eclipse-temurin:17-jre``).
 
 Why: a single-stage image ships its compilers. gcc, make and the Python headers add hundreds
 of megabytes while the compiled extension is under one; a Go or Java image ships the whole
@@ -54,19 +88,24 @@ Use instead:
     CMD ["gunicorn", "app:app"]
 
 Needs verification: the runtime stage can lack something the build installed and the program
-uses (a library the knowledge table does not know, a devDependency required at run time).
-``leanify --verify`` builds both and compares config, a smoke run and content.
+uses (a library the knowledge table does not know, a devDependency required at run time, a
+file an unclassified step wrote elsewhere than assumed). ``leanify --verify`` builds both and
+compares config, a smoke run and content.
 
 Left alone — and said, as ``LEAN014 not applied: line N: why`` in ``--check``, the notes on
-stderr, the JSON ``notes`` and the bulk reports (``skip_reasons`` returns the same): Dockerfiles that are already multi-stage; files with a
-credential written in ENV, ARG or RUN (LEAN020: a split must not copy it into a new stage); build steps
-leanify cannot see the outputs of (``make install`` into system paths, ``./build.sh`` that is
-not in the build context, ``cargo build``, ``go install``, downloads); any RUN whose effect on
-the image leanify cannot classify; ONBUILD; a build that runs as a non-root USER or outside a
-WORKDIR of its own; a base image without a known slim counterpart when the toolchain comes with
-it; digest-pinned, variable or unversioned (``latest``) base images; and a runtime stage that must
-install packages again when the build context is not there (the packages come from a table that
-``--verify`` proves, which needs the context).
+stderr, the JSON ``notes`` and the bulk reports (``skip_reasons`` returns the same): Dockerfiles
+that are already multi-stage; files with a credential written in ENV, ARG or RUN (LEAN020: a
+split must not copy it into a new stage); a step whose words say too little where it must run
+in the builder (``make install`` into system paths, ``./build.sh`` not in the build context, a
+script downloaded and run, a destination only known at build time), or whose layer in the
+original build changes system files (``/etc``, the package database) or deletes a base image
+file (the path is named); a global node package with a native addon; a step that would run
+again before it gets what an earlier copied step wrote; ONBUILD; a build that runs as a
+non-root USER or outside a WORKDIR of its own; a base image without a known slim counterpart
+when the toolchain comes with it; digest-pinned bases; a base that names no version where the
+runtime base would not move with it (``openjdk`` without ``--verify``); a runtime base of
+another distribution where packages must be installed again; gems or pip on a base that is not
+a ruby or python image.
 """
 
 from __future__ import annotations
@@ -75,7 +114,8 @@ from leanify.context import Facts
 from leanify.model import Dockerfile
 from leanify.rules import Rule, Safety, change, declined, fixed
 
-from .plan import VENV, Plan, Skip, analyze, counterparts, slim_of
+from .core import VENV, Plan, Skip
+from .plan import analyze, counterparts, slim_of
 from .render import CannotEdit, render
 
 __all__ = ["RULE", "VENV", "Plan", "Skip", "analyze", "apply", "counterparts", "render", "skip_category",
@@ -108,7 +148,8 @@ def apply(model: Dockerfile, facts: Facts):
     except CannotEdit as exc:
         return model, [declined(RULE, exc.ins.lines, "this RUN's package list cannot be edited word by word: left as "
                                                      "one stage")]
-    return fixed(model, edits, [change(RULE, lines, why) for lines, why in notes])
+    return fixed(model, edits, [change(RULE, lines, why, {"at": range(at[0], at[1] + 1)} if at else None)
+                                for lines, why, at in notes])
 
 
 def skip_reasons(model: Dockerfile, facts: Facts) -> list[tuple[tuple[int, int], str]]:

@@ -7,7 +7,7 @@ import posixpath
 
 from leanify.model import Instruction
 
-from .plan import VENV, Plan, Run, reruns
+from .core import VENV, Plan, Run, reruns
 
 
 def what_is_built(plan: Plan) -> str:
@@ -76,6 +76,9 @@ def residual_reason(plan: Plan, run: Run, notes: list[str], where: str) -> str:
         what.append("repeats the runtime setup (" + ", ".join(names) + ")")
     if "cleanup" in kinds or plan.fold_into == run.ins.index:
         what.append("cleans up its package lists")
+    if "unknown" in kinds:
+        what.append("runs " + ", ".join(f"`{' '.join(st.item.text.split())[:40]}`" for st in kept if st.kind == "unknown")
+                    + " again (said below)")
     if where == "tail":
         return "this RUN is part of the runtime stage now: it " + " and ".join(what) + "; its build-only steps stay out"
     return "the runtime stage repeats this RUN" + (" without its build steps" if dropped else "") + ": it " + " and ".join(what)

@@ -13,17 +13,33 @@ from leanify.edits import Edit
 from leanify.model import Dockerfile, Instruction
 from leanify.transforms.apt_assume_yes import word_spans
 
-from .plan import VENV, Plan, Run, abs_dir, plan_fold, reruns, runtime_packages
-from .reasons import artifact_reason, repeat_reason, residual_reason, what_is_built
+from .core import (
+    VENV,
+    Plan,
+    Run,
+    abs_dir,
+    cleanup_kinds,
+    has_runtime_install,
+    reruns,
+    runtime_packages,
+)
+from .reasons import (
+    artifact_reason,
+    repeat_reason,
+    residual_reason,
+    source_of,
+    what_is_built,
+)
 
-Note = tuple[tuple[int, int], str]  # the lines a change touches, and its reason
+#: the lines a change touches, its reason, and the lines ``{line:at}`` in the reason names (or None)
+Note = tuple[tuple[int, int], str, "tuple[int, int] | None"]
 
 _CONFIG_REPEAT = frozenset({"ARG", "ENV", "WORKDIR", "USER", "SHELL", "VOLUME"})
 _CONFIG_MOVE = frozenset({"LABEL", "EXPOSE", "HEALTHCHECK", "STOPSIGNAL", "ENTRYPOINT", "CMD", "MAINTAINER"})
 
 
-def _note(lines: tuple[int, int], why: str) -> Note:
-    return ((lines[0], lines[1]), why)
+def _note(lines: tuple[int, int], why: str, at: tuple[int, int] | None = None) -> Note:
+    return ((lines[0], lines[1]), why, at)
 
 
 def render(model: Dockerfile, facts: Facts, plan: Plan) -> tuple[list[Edit], list[Note]]:
@@ -58,11 +74,16 @@ def render(model: Dockerfile, facts: Facts, plan: Plan) -> tuple[list[Edit], lis
     # 2. the runtime head, emitted right after the builder's last instruction
     head: list[tuple[str, str, Instruction | None, str | None]] = []  # (tag, text, instruction, copy dest)
     head_changes: list = []  # parallel to head: the change that explains each entry (or None)
-    wd = None
+    wd = plan.base_wd
 
     def emit(tag, text, ins, dest=None, why=None):
         head.append((tag, text, ins, dest))
         head_changes.append(_note(ins.lines, why) if why and ins is not None else None)
+
+    if plan.set_workdir:
+        emit("other", f"{kw('WORKDIR')} {plan.set_workdir}", first,
+             why=f"the runtime stage starts in {plan.set_workdir}, the WORKDIR of {plan.base} ({plan.slim.image} has another): "
+                 "relative paths and the image's working directory stay the same")
 
     for ins in items[1:]:
         if ins.index > last.index:
@@ -88,6 +109,11 @@ def render(model: Dockerfile, facts: Facts, plan: Plan) -> tuple[list[Edit], lis
             where = "last" if ins.index == last.index else "pre"
             text, notes = _residual(model, plan, run, where)
             if ins.index == last.index:
+                install = _extra_install(model, plan)
+                if install:
+                    emit("run", install, ins, why="the runtime stage installs what the built artifacts link against and "
+                                                  f"{plan.slim.image} lacks ({', '.join(plan.extra_packages)}): "
+                                                  + source_of(plan))
                 arts = _artifacts(model, plan, builder)
                 for n, a in enumerate(arts):
                     emit("artifact", a, ins, why=artifact_reason(plan) if n == 0 else None)
@@ -116,6 +142,8 @@ def render(model: Dockerfile, facts: Facts, plan: Plan) -> tuple[list[Edit], lis
         base_reason += (f"; the binary is static (CGO_ENABLED=0), so {plan.slim.static} would run it with even less — "
                         "it has no shell or package manager, switch to it once --verify has proved it there")
     changes.append(_note(last.lines, base_reason))
+    for lines, why in plan.notes:  # said where the runtime stage begins, so that a diff shows them
+        changes.append(_note(lines, why) if lines == last.lines else _note(last.lines, "{line:at}: " + why, lines))
     edits.append(model.insert_after(last, nl.join(block)))
     # 3. the tail (after the builder's last instruction) is the runtime stage: drop build leftovers
     for ins in items:
@@ -235,7 +263,7 @@ def _drop_redundant_copies(head: list[tuple[str, str, Instruction | None, str | 
     """A COPY the runtime stage repeats is redundant when a later ``COPY . <same dir>`` (same
     flags) brings the same files and no RUN in between could read them."""
     seq: list[tuple[str, Instruction | None, str | None]] = [(tag, ins, dest) for tag, _, ins, dest in head]
-    wd = None
+    wd = plan.base_wd
     for ins in model.stage_instructions(0):
         if ins.keyword == "WORKDIR" and ins.value:
             wd = abs_dir(ins.value[0], wd)
@@ -256,6 +284,20 @@ def _drop_redundant_copies(head: list[tuple[str, str, Instruction | None, str | 
                 drop.add(i)
                 break
     return [h for i, h in enumerate(head) if i not in drop]
+
+
+def _extra_install(model: Dockerfile, plan: Plan) -> str | None:
+    """A RUN installing the packages the evidence asks for where the file installs none."""
+    if not plan.extra_packages:
+        return None
+    pkgs = " ".join(plan.extra_packages)
+    run = _kw(model, "RUN")
+    if plan.family in ("debian", "ubuntu"):
+        return (f"{run} apt-get update && apt-get install -y --no-install-recommends {pkgs} "
+                f"{model.escape}{model.newline}{model.indent}&& rm -rf /var/lib/apt/lists/*")
+    if plan.family == "alpine":
+        return f"{run} apk add --no-cache {pkgs}"
+    return None
 
 
 def _joined_prune(model: Dockerfile, last: Instruction, prune: str) -> str | None:
@@ -314,3 +356,30 @@ def _artifacts(model: Dockerfile, plan: Plan, builder: str = "builder") -> list[
         out.append(f"{kw('ENV')} PATH=\"{VENV}/bin:$PATH\"")
     return out
 
+
+
+def plan_fold(plan: Plan) -> None:
+    """The runtime stage's package lists go in the layer that downloads them: when the one
+    RUN that installs runtime packages has no cleanup of its own, the stage's later apt cleanup
+    steps join it (in the builder they stay where they were)."""
+    installs = [r for r in sorted(plan.runs.values(), key=lambda r: r.ins.index) if has_runtime_install(plan, r, "apt")]
+    if len(installs) != 1:
+        return
+    target = installs[0]
+    if any(st.kind == "cleanup" and "apt-lists" in cleanup_kinds(st) and reruns(plan, target, st, "pre") for st in target.reading.steps):
+        return
+    moved = []
+    for r in sorted(plan.runs.values(), key=lambda r: r.ins.index):
+        if r.ins.index <= target.ins.index:
+            continue
+        where = "tail" if r.ins.index > plan.last.index else "pre"
+        for st in r.reading.steps:
+            if st.kind == "pkg" and reruns(plan, r, st, where):
+                return  # apt runs again later: the lists are still in use
+            if st.kind == "cleanup" and reruns(plan, r, st, where) and cleanup_kinds(st) <= {"apt-lists", "apt-clean", "apt-cache"}:
+                moved.append((r, st))
+    if not any("apt-lists" in cleanup_kinds(st) for _, st in moved):
+        return
+    plan.fold_into = target.ins.index
+    plan.fold_text = [" ".join(st.item.text.split()) for _, st in moved]
+    plan.folded = {(r.ins.index, st.item.start) for r, st in moved}

@@ -1,2 +1,0 @@
-import express from "express";
-express().listen(3000);
