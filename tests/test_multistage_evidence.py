@@ -208,3 +208,18 @@ def test_the_evidence_key_holds_build_evidence_only() -> None:
     plan = ms.analyze(Dockerfile.parse(PY.replace("RUN ./bin/prepare-data\n", "")), Facts(options={KEY: {"steps": []}}))
     assert isinstance(plan, ms.Plan) and plan.build_evidence is None
     assert dataclasses.is_dataclass(plan)
+
+
+@pytest.mark.parametrize("env, jre", [({"JAVA_VERSION": "17.0.2"}, "eclipse-temurin:17-jre"),
+                                      ({"JAVA_VERSION": "jdk-21.0.3+9"}, "eclipse-temurin:21-jre"),
+                                      ({"JAVA_HOME": "/usr/java/openjdk-18"}, "eclipse-temurin:18-jre")])
+def test_a_floating_openjdk_runs_on_the_jre_of_the_java_the_original_build_had(env: dict, jre: str) -> None:
+    text = 'FROM openjdk\nWORKDIR /app\nCOPY . /app\nRUN javac Main.java\nCMD ["java", "Main"]\n'
+    out = _lean014(text, Facts(options={KEY: _evidence(image="openjdk", env=env)})).output.text
+    assert f"\nFROM {jre}\nWORKDIR /app\nCOPY --from=builder /app /app\n" in out
+
+
+def test_a_floating_openjdk_whose_java_the_evidence_does_not_name_is_left_alone() -> None:
+    text = 'FROM openjdk\nWORKDIR /app\nCOPY . /app\nRUN javac Main.java\nCMD ["java", "Main"]\n'
+    (lines, why), = ms.skip_reasons(Dockerfile.parse(text), Facts(options={KEY: _evidence(image="openjdk")}))
+    assert lines == (1, 1) and "names no version" in why

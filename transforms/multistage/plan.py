@@ -11,7 +11,7 @@ import dataclasses
 import posixpath
 import re
 
-from leanify import build_evidence, buildtime, knowledge
+from leanify import build_evidence, buildtime, knowledge, secretscan
 from leanify.build_evidence import BuildEvidence
 from leanify.buildtime import Step
 from leanify.context import Facts
@@ -139,9 +139,7 @@ def analyze(model: Dockerfile, facts: Facts) -> Plan | Skip | None:
     for ins in model.instructions:
         if ins.keyword == "ONBUILD":
             return Skip("ONBUILD", ins.lines, "ONBUILD runs in images built FROM this one; a split would move it out of their reach")
-    from leanify.transforms.secrets import findings as _secrets  # noqa: PLC0415 - rule modules load lazily
-
-    for ins, _where, _hit in _secrets(model)[:1]:
+    for ins, _where, _hit in secretscan.findings(model)[:1]:
         return Skip("secret", ins.lines, "a credential is written in this file (LEAN020): a split would copy it into the new stage")
     if unreadable is not None:
         return Skip("unreadable RUN", unreadable.lines, "a RUN is not a plain shell script leanify can read (exec form, heredoc or another SHELL): its effect on the image is unknown")
