@@ -223,3 +223,16 @@ def test_a_floating_openjdk_whose_java_the_evidence_does_not_name_is_left_alone(
     text = 'FROM openjdk\nWORKDIR /app\nCOPY . /app\nRUN javac Main.java\nCMD ["java", "Main"]\n'
     (lines, why), = ms.skip_reasons(Dockerfile.parse(text), Facts(options={KEY: _evidence(image="openjdk")}))
     assert lines == (1, 1) and "names no version" in why
+
+
+def test_node_modules_moved_out_of_the_app_folder_is_copied_and_not_pruned() -> None:
+    """example-voting-app's result: `mv /usr/local/app/node_modules /node_modules` after `npm ci`.
+    The runtime stage copies /node_modules; `npm prune` in the app's folder would find no
+    node_modules there (and npm may install into it), so there is none."""
+    text = ("FROM node:18\nWORKDIR /usr/local/app\nRUN npm install -g nodemon\nCOPY package*.json ./\n"
+            "RUN npm ci && npm cache clean --force && mv /usr/local/app/node_modules /node_modules\n"
+            "COPY . .\nCMD [\"node\", \"server.js\"]\n")
+    out = _lean014(text, Facts()).output.text
+    builder, runtime = out.split("# leanify: runtime stage")
+    assert "prune" not in out
+    assert "COPY --from=builder /node_modules /node_modules\n" in runtime and "RUN npm install -g nodemon\n" in runtime

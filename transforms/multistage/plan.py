@@ -225,6 +225,8 @@ def analyze(model: Dockerfile, facts: Facts) -> Plan | Skip | None:
     got = place_unknowns(plan, model, items, unknowns)
     if isinstance(got, Skip):
         return got
+    if plan.npm_prune and any(posixpath.basename(o) == "node_modules" for o in plan.outputs):
+        plan.npm_prune = None  # node_modules moved out of the app's folder: a prune there would find none to prune
     if build is not None:
         got = bound_by_evidence(plan, model, items)
         if isinstance(got, Skip):
