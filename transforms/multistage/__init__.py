@@ -128,6 +128,7 @@ RULE = Rule(
     summary="A single-stage image that compiles ships its compilers; build in a builder stage and copy only the output into a slim runtime stage.",
     phase=70,
     needs_runtime_evidence=True,
+    needs_build_evidence=True,  # plans from the original build's layers (leanify.build_evidence) under --verify
 )
 
 #: skip categories that are no news to the user: the file is already what the rule would make
