@@ -91,6 +91,11 @@ class SimpleCommand:
     ``program``/``program_args`` are the command actually run once transparent wrappers
     (``sudo``, ``env``, ``nohup``, ``time``, ``nice``, ``command``, ``builtin``, ``exec``)
     are peeled off, so ``sudo apt-get install x`` reads as ``apt-get``.
+
+    ``word_spans`` are the ``[start, end)`` offsets of each word of ``words_text`` in the
+    script, as tree-sitter found them (``source[s:e] == raw``): a rule that edits one word
+    (adds a flag after ``install``, rewrites a path) edits exactly that word, never a lookalike
+    elsewhere in the command.
     """
 
     name: str
@@ -114,6 +119,7 @@ class SimpleCommand:
     program_args: tuple[str, ...] = ()
     wrappers: tuple[str, ...] = ()  # e.g. ("sudo",)
     inner: "Script | None" = field(default=None, compare=False, repr=False)  # sh -c '<literal>'
+    word_spans: tuple[tuple[int, int], ...] = field(default=(), repr=False)  # script offsets of words_text
 
     @property
     def is_assignment(self) -> bool:
@@ -711,7 +717,7 @@ class _Reader:
     def command(self, node, ctx: _Ctx, outer, redirect_nodes) -> None:
         typ = node.type
         env: dict[str, str] = {}
-        words: list[tuple[str, str, bool]] = []  # (value, raw, dynamic)
+        words: list[tuple[str, str, bool, tuple[int, int]]] = []  # (value, raw, dynamic, span)
         redirects: list[str] = []
         split_at = self._assign_split(node) if typ == "command" else None
         if typ in ("variable_assignment", "variable_assignments"):
@@ -733,16 +739,16 @@ class _Reader:
                     words.append(self.word(ch))
         elif typ == "declaration_command" or typ == "unset_command":
             kw = node.children[0]
-            words.append((self.t(kw), self.t(kw), False))
+            words.append((self.t(kw), self.t(kw), False, self.where(kw)))
             for ch in node.children[1:]:
                 if ch.type == "variable_assignment":
                     k, v, dyn = self.assignment(ch)
-                    words.append((f"{k}={v}", self.t(ch), dyn))
+                    words.append((f"{k}={v}", self.t(ch), dyn, self.where(ch)))
                 elif ch.is_named and ch.type != "comment":
                     words.append(self.word(ch))
         elif typ == "test_command":
             for leaf in _leaves(node):
-                words.append(self.word(leaf) if leaf.is_named else (leaf.type, leaf.type, False))
+                words.append(self.word(leaf) if leaf.is_named else (leaf.type, leaf.type, False, self.where(leaf)))
         for r in redirect_nodes:
             redirects.extend(self.redirect(r, words))
 
@@ -758,12 +764,13 @@ class _Reader:
         dynamic = any(w[2] for w in words)
         name = words[0][0] if words else ""
         args = tuple(w[0] for w in words[1:])
-        cmd = self._mk(name, args, tuple(w[1] for w in words), self.source[s:e], s, e, ctx, env, tuple(redirects), dynamic)
+        cmd = self._mk(name, args, tuple(w[1] for w in words), self.source[s:e], s, e, ctx, env, tuple(redirects), dynamic,
+                       tuple(w[3] for w in words))
         self.commands.append(cmd)
         # commands inside substitutions in the words / assignments / redirects
         self.scan_words(node, ctx)
 
-    def _mk(self, name, args, words_text, text, s, e, ctx: _Ctx, env, redirects, dynamic) -> SimpleCommand:
+    def _mk(self, name, args, words_text, text, s, e, ctx: _Ctx, env, redirects, dynamic, spans=()) -> SimpleCommand:
         program, program_args, wrappers = _unwrap(name, args)
         inner = None
         if posixpath.basename(program) in _SH_NAMES and not dynamic:
@@ -776,7 +783,7 @@ class _Reader:
             env=env, redirects=redirects, dynamic=dynamic, in_substitution=ctx.substitution,
             in_background=ctx.background, in_function=ctx.function,
             pipeline=ctx.pipeline if ctx.in_pipeline else None, pipeline_index=ctx.pipeline_index,
-            program=program, program_args=program_args, wrappers=wrappers, inner=inner,
+            program=program, program_args=program_args, wrappers=wrappers, inner=inner, word_spans=spans,
         )  # fmt: skip
 
     def redirect(self, r, words: list) -> list[str]:
@@ -802,15 +809,19 @@ class _Reader:
         key = self.t(name) if name is not None else self.t(node).split("=", 1)[0]
         if value is None:
             return key.rstrip("+"), "", False
-        v, _, dyn = self.word(value)
+        v, _, dyn, _ = self.word(value)
         return key.rstrip("+"), v, dyn
 
-    def word(self, node) -> tuple[str, str, bool]:
-        """(literal value, raw text, dynamic) of one shell word."""
+    def where(self, node) -> tuple[int, int]:
+        """Character offsets ``[start, end)`` of a node in the script."""
+        return self.c(node.start_byte), self.c(node.end_byte)
+
+    def word(self, node) -> tuple[str, str, bool, tuple[int, int]]:
+        """(literal value, raw text, dynamic, span) of one shell word."""
         raw = self.t(node)
         if _has_dynamic(node):
-            return raw, raw, True
-        return _unquote(node, raw, self), raw, False
+            return raw, raw, True, self.where(node)
+        return _unquote(node, raw, self), raw, False, self.where(node)
 
 
 def _kind(node) -> str:

@@ -141,6 +141,44 @@ def test_words_are_unquoted_and_dynamic_flagged():
     assert not parse_script("echo '$HOME'").commands[0].dynamic
 
 
+@pytest.mark.parametrize(
+    "src",
+    [
+        "X='a pip' pip install y",  # the word `pip` inside the assignment is no word of the command
+        'A="apt-get install" sudo -E apt-get install -y curl',
+        "apt-get install \\\n    curl \\\n\tgit",  # line continuations between words
+        "echo 'déjà vu' \"naïve\" x",  # character offsets, not bytes
+        "cat > out.txt extra",  # tree-sitter hangs `extra` on the redirect; bash gives it to cat
+        'export A=1 B="2 3"',
+        "[[ -f /x && $y == z ]]",
+        "a; (b c) | d $(e f)",
+        "A=1\ncmd x",
+    ],
+)
+def test_word_spans_are_where_the_words_are(src):
+    """Each word's span from the parse holds exactly its raw text, in order, never overlapping."""
+    cmds = parse_script(src).commands
+    assert cmds
+    for c in cmds:
+        assert [src[s:e] for s, e in c.word_spans] == list(c.words_text)
+        assert all(e1 <= s2 for (_, e1), (s2, _) in zip(c.word_spans, c.word_spans[1:]))
+        assert all(c.start <= s and e <= c.end for s, e in c.word_spans)
+
+
+def test_word_spans_point_at_the_command_not_a_lookalike():
+    src = 'X="a apt-get install" apt-get install curl'
+    (c,) = parse_script(src).commands
+    assert c.word_spans[:2] == ((22, 29), (30, 37))
+    assert src[: c.word_spans[1][1]].endswith('" apt-get install')
+
+
+def test_word_spans_of_a_quoted_sh_c_script_are_in_its_own_coordinates():
+    (c,) = parse_script("sh -c 'apt-get install x'").commands
+    (inner,) = c.inner.commands
+    assert inner.word_spans == ((0, 7), (8, 15), (16, 17))
+    assert c.inner.source == "apt-get install x"
+
+
 def test_prefix_env_and_context_flags():
     s = parse_script("DEBIAN_FRONTEND=noninteractive apt-get install -y tzdata | tee log; (x) & if [ -f a ]; then b; fi; ! c")
     apt, tee, x, test, b, c = s.commands
@@ -642,3 +680,4 @@ def test_corpus_runs_parse():
     print(f"shell-form RUNs: {total}, ok: {ok} ({ok / max(total, 1):.2%}), left alone: {skipped}")
     assert total > 0
     assert ok >= 0.98 * total
+
