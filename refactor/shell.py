@@ -40,6 +40,8 @@ __all__ = [
     "classify_path",
     "LEAK_KINDS",
     "CLEANUP_KINDS",
+    "SCRIPT_SHELLS",
+    "shell_script_arg",
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -949,6 +951,35 @@ def _sh_c_literal(args: tuple[str, ...]) -> str | None:
             return args[i + 1] if i + 1 < len(args) else None
         if not a.startswith(("-", "+")):
             return None
+    return None
+
+
+#: shells that run a script file named as their first operand (``shell_script_arg``)
+SCRIPT_SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh"})
+_OPTION_WITH_VALUE = frozenset({"-o", "+o", "-O", "+O", "--rcfile", "--init-file"})
+
+
+def shell_script_arg(program: str, args: tuple[str, ...]) -> str | None:
+    """The script file ``sh [-eux] [-o opt] file ...`` (or ``. file``) runs; None when the shell
+    runs a command string (``-c``), reads stdin (``-s``, no file) or is not a shell."""
+    base = posixpath.basename(program)
+    if base in ("source", "."):
+        return args[0] if args else None
+    if base not in SCRIPT_SHELLS:
+        return None
+    skip = False
+    for a in args:
+        if skip:
+            skip = False
+        elif a in _OPTION_WITH_VALUE:
+            skip = True
+        elif a == "--" or a.startswith("--"):
+            continue
+        elif a[:1] in ("-", "+") and len(a) > 1:
+            if "c" in a[1:] or "s" in a[1:]:
+                return None
+        else:
+            return a
     return None
 
 

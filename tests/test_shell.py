@@ -20,6 +20,7 @@ from leanify.shell import (
     classify_path,
     parse_script,
     shell_options,
+    shell_script_arg,
 )
 
 CORPUS = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "corpus")
@@ -681,3 +682,22 @@ def test_corpus_runs_parse():
     assert total > 0
     assert ok >= 0.98 * total
 
+
+# ---- scripts a command runs --------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "program, args, script",
+    [
+        ("sh", ("-eux", "setup.sh", "arg"), "setup.sh"),
+        ("/bin/bash", ("-o", "pipefail", "./x.sh"), "./x.sh"),
+        ("zsh", ("--login", "run.zsh"), "run.zsh"),
+        (".", ("/etc/env.sh",), "/etc/env.sh"),
+        ("source", (), None),
+        ("sh", ("-c", "echo hi"), None),
+        ("bash", ("-s",), None),
+        ("bash", ("-ec", "make"), None),
+        ("sh", (), None),
+        ("python3", ("x.py",), None),
+    ],
+)
+def test_shell_script_arg(program, args, script):
+    assert shell_script_arg(program, args) == script
