@@ -701,3 +701,25 @@ def test_corpus_runs_parse():
 )
 def test_shell_script_arg(program, args, script):
     assert shell_script_arg(program, args) == script
+
+
+# ---- the package's rooms -----------------------------------------------------------------------
+def test_shell_modules_import_in_one_direction():
+    """The rooms of ``leanify.shell`` import each other without a cycle, and the data at the bottom
+    (``options``, ``script``) imports none of them."""
+    import ast
+    from graphlib import CycleError, TopologicalSorter
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "refactor" / "shell"
+    graph = {}
+    for f in sorted(root.glob("*.py")):
+        tree = ast.parse(f.read_text(encoding="utf-8"))  # every import: late and type-only ones too
+        graph[f.stem] = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 1 and n.module}
+    assert set(graph) >= {"__init__", "options", "script", "programs", "packages", "reader", "instruction"}
+    assert graph["options"] == set() and graph["script"] == set()
+    try:
+        order = list(TopologicalSorter(graph).static_order())
+    except CycleError as e:  # pragma: no cover - the failure message
+        pytest.fail(f"import cycle in leanify.shell: {e.args[1]}")
+    assert order[-1] == "__init__"
