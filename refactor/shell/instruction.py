@@ -69,7 +69,7 @@ _HEREDOC_ONLY = re.compile(r"^\s*<<-?\s*(['\"]?)([A-Za-z0-9_.-]+)\1\s*$")
 _SH_SHEBANG = re.compile(r"^#!\s*(?:/usr)?/bin/(?:env\s+)?(?:ba|da|a)?sh\b(.*)$")
 
 
-def analyze_run(ins: "Instruction", model: "Dockerfile") -> Script | None:
+def analyze_run(ins: Instruction, model: Dockerfile) -> Script | None:
     """The shell reading of a RUN, or None when it is not a plain sh/bash script we can read:
     exec form, a non-default SHELL (powershell, ``bash -l``...), a heredoc with another
     interpreter's shebang. Callers must leave a None RUN alone."""

@@ -94,7 +94,7 @@ class _Ctx:
     background: bool = False
     function: bool = False
 
-    def but(self, **kw) -> "_Ctx":
+    def but(self, **kw) -> _Ctx:
         d = {s: getattr(self, s) for s in self.__slots__}
         d.update(kw)
         return _Ctx(**d)

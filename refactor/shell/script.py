@@ -56,7 +56,7 @@ class SimpleCommand:
     program: str = ""
     program_args: tuple[str, ...] = ()
     wrappers: tuple[str, ...] = ()  # e.g. ("sudo",)
-    inner: "Script | None" = field(default=None, compare=False, repr=False)  # sh -c '<literal>'
+    inner: Script | None = field(default=None, compare=False, repr=False)  # sh -c '<literal>'
     word_spans: tuple[tuple[int, int], ...] = field(default=(), repr=False)  # script offsets of words_text
 
     @property
