@@ -17,7 +17,7 @@ from leanify.buildtime import Step
 from leanify.context import Facts
 from leanify.model import Dockerfile, Instruction
 from leanify.runtime_evidence import EVIDENCE_KEY
-from leanify.transforms.apt_assume_yes import mapped_script
+from leanify.rulekit import mapped_script
 
 from .core import (
     POETRY_VENVS,

@@ -11,7 +11,7 @@ from leanify import buildtime
 from leanify.context import Facts
 from leanify.edits import Edit
 from leanify.model import Dockerfile, Instruction
-from leanify.transforms.apt_assume_yes import word_spans
+from leanify.rulekit import word_spans
 
 from .core import (
     VENV,
