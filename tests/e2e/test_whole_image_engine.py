@@ -209,7 +209,7 @@ def test_a_broken_rewrite_fails_naming_the_file(built, case: str, variant: str, 
     res = built(case, sound.replace(old, new), variant)
     assert not res.equal
     assert _unclassified(res).get(path) == why, res.reasons()
-    assert any(r.startswith("whole image: ") and path in r or "more" in r for r in res.reasons())
+    assert any(r.startswith("whole image: ") and (path in r or " more " in r) and why in r for r in res.reasons())
 
 
 def test_python_relocation_and_dev_dependencies(built) -> None:
