@@ -6,14 +6,14 @@ packages, build inputs, tests) is reported, not failed."""
 from __future__ import annotations
 
 import fnmatch
-import json
 import os
 import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from .file_entry import FileEntry
-from .packages import diff_node_packages, diff_python_dists, node_packages, python_imports
+from .node_packages import diff_node_resolutions, node_tree
+from .packages import diff_python_dists, python_imports
 
 _DEP_DIRS = ("node_modules", "site-packages", "dist-packages", ".venv", "venv", "__pycache__",
              ".pytest_cache", ".mypy_cache", ".git")
@@ -134,7 +134,8 @@ def build_scripts(dockerfile_text: str) -> set[str]:
     return out
 
 
-def compare_content(b: _Side, a: _Side, build_only: Iterable[str] = ()) -> dict:
+def compare_content(b: _Side, a: _Side, build_only: Iterable[str] = (), node_pinned: bool = True) -> dict:
+    """``node_pinned``: the original's npm install honoured a lockfile (``node_packages.pinned_by_lockfile``)."""
     same_wd = (b.cfg.get("WorkingDir") or "/") == (a.cfg.get("WorkingDir") or "/")
     res = diff_trees(b.tree, a.tree if same_wd else {})
     missing, extra, different = res["missing"], res["extra"], res["different"]
@@ -167,20 +168,15 @@ def compare_content(b: _Side, a: _Side, build_only: Iterable[str] = ()) -> dict:
         changed += pd["changed"]
         extra += pd["extra"]
         py_removed = pd["removed"]
-    # node packages
+    # node packages: each runtime resolution, as Node's require finds it (node_packages)
     node_removed: list[str] = []
-    bn = node_packages(b.tree)
-    if bn:
-        manifest = None
-        if "package.json" in b.tree and b.tree["package.json"].text:
-            try:
-                manifest = json.loads(b.tree["package.json"].text)
-            except ValueError:
-                manifest = None
-        nd = diff_node_packages(manifest, bn, node_packages(a.tree))
-        missing += nd["missing"]
-        changed += nd["changed"]
-        node_removed = nd["removed"]
+    node: dict | None = None
+    bn = node_tree(b.tree)
+    if bn is not None:
+        node = diff_node_resolutions(bn, node_tree(a.tree), pinned=node_pinned)
+        missing += node["missing"]
+        changed += node["changed"]
+        node_removed = node["removed"]
     # shared libraries
     for so, users in sorted(a.unresolved.items()):
         if so not in b.unresolved:
@@ -196,4 +192,7 @@ def compare_content(b: _Side, a: _Side, build_only: Iterable[str] = ()) -> dict:
         "removed_packages": py_removed + node_removed,
         "notes": notes,
     }
+    if node is not None:
+        out["node"] = {k: node[k] for k in ("resolutions", "missing", "changed", "retargeted", "drifted", "moved")}
+        out["warnings"] = node["warnings"]
     return out

@@ -1,14 +1,10 @@
-"""Installed packages, before against after (pure): Python distributions (a removed one fails
-when the app imports it or an installed one requires it) and node packages (the app's runtime
-``dependencies``, transitively, must stay with their versions)."""
+"""Installed Python distributions, before against after (pure): a removed one fails when the app
+imports it or an installed one requires it. Node packages are compared in ``node_packages``."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
-
-from .file_entry import FileEntry
 
 _NORM = re.compile(r"[-_.]+")
 
@@ -71,57 +67,3 @@ def python_imports(sources: Iterable[str]) -> set[str]:
         except ParseError:
             continue
     return out
-
-
-def node_packages(tree: Mapping[str, FileEntry]) -> dict[str, dict]:
-    """name -> {"version", "dependencies"} from node_modules/**/package.json in a tree."""
-    out: dict[str, dict] = {}
-    for rel, e in tree.items():
-        if not rel.endswith("/package.json") or e.text is None:
-            continue
-        parts = rel.split("/")
-        if "node_modules" not in parts:
-            continue
-        i = len(parts) - 1 - parts[::-1].index("node_modules")
-        rest = parts[i + 1:-1]
-        if not rest or (rest[0].startswith("@") and len(rest) != 2) or (
-                not rest[0].startswith("@") and len(rest) != 1):
-            continue
-        try:
-            pkg = json.loads(e.text)
-        except ValueError:
-            continue
-        name = pkg.get("name") or "/".join(rest)
-        if i == 0:  # hoisted copy wins
-            out[name] = {"version": pkg.get("version"), "dependencies": pkg.get("dependencies") or {}}
-        else:
-            out.setdefault(name, {"version": pkg.get("version"),
-                                  "dependencies": pkg.get("dependencies") or {}})
-    return out
-
-
-def diff_node_packages(app_manifest: Mapping | None, before: Mapping[str, dict],
-                       after: Mapping[str, dict]) -> dict:
-    """The app's runtime dependencies (``dependencies`` of its package.json, transitively) must
-    be present with the same version; dev-only packages may go and are reported as removed."""
-    roots = list(((app_manifest or {}).get("dependencies") or {}).keys()) + list(
-        ((app_manifest or {}).get("optionalDependencies") or {}).keys())
-    needed: set[str] = set()
-    todo = [r for r in roots if r in before]
-    while todo:
-        n = todo.pop()
-        if n in needed:
-            continue
-        needed.add(n)
-        todo.extend(d for d in (before.get(n) or {}).get("dependencies", {}) if d in before)
-    missing, changed, removed = [], [], []
-    for name, info in sorted(before.items()):
-        a = after.get(name)
-        if name in needed:
-            if a is None:
-                missing.append(f"node:{name}@{info.get('version')}")
-            elif a.get("version") != info.get("version"):
-                changed.append(f"node:{name} {info.get('version')} -> {a.get('version')}")
-        elif a is None:
-            removed.append(f"{name}@{info.get('version')}")
-    return {"missing": missing, "changed": changed, "removed": removed}

@@ -18,6 +18,7 @@ from ..redact import build_arg_values, secret_env_values
 from ..secretscan import findings
 from .config_diff import declared_keys, diff_config
 from .content import build_scripts, compare_content
+from .node_packages import pinned_by_lockfile
 from .rebuild import _measure_rebuild
 from .result import ImageFacts, Verification, decide
 from .runtime_needs import _inspect_side
@@ -204,7 +205,9 @@ def _verify(v, engine, before_text, after_text, context, smoke, build_args, buil
     say("reading content")
     bside = _inspect_side(engine, bb.image_id, run_id, "before", smoke_timeout)
     aside = _inspect_side(engine, ab.image_id, run_id, "after", smoke_timeout)
-    v.content = compare_content(bside, aside, build_scripts(before_text))
+    v.content = compare_content(bside, aside, build_scripts(before_text),
+                                node_pinned=pinned_by_lockfile(bside.tree, context))
+    v.warnings += v.content.pop("warnings", [])
 
     say("smoke")
     v.smoke = run_smoke(engine, bb.image_id, ab.image_id, smoke, bside.cfg, bside.tree,
