@@ -105,7 +105,7 @@ def decide(v: Verification) -> None:
     if v.config is not None and not v.config.equal:
         reasons += [f"config differs: {d}" for d in v.config.differences]
     if v.smoke is not None:
-        ok, why = compare_runs(v.smoke.before, v.smoke.after)
+        ok, why = compare_runs(v.smoke.before, v.smoke.after, v.smoke.compare)
         if not ok:
             reasons.append(why or "smoke differs")
     if v.content is not None:

@@ -74,6 +74,7 @@ def verify(
     rebuild_file: str | None = None,
     engine: Engine | None = None,
     smoke_timeout: float = 60,
+    smoke_compare: str = "output",
     rebuild: bool = True,
     run_id: str | None = None,
     prebuilt: dict | None = None,
@@ -89,6 +90,7 @@ def verify(
     ``cold=False`` builds with the cache (build_seconds then are not cold times); ``rebuild=False``
     skips the rebuild measurement. Both exist to keep test suites fast.
     ``build_timeout``: seconds before a build is stopped (the verdict is then "error").
+    ``smoke_compare``: "output" (exit code and stdout, what varies run to run masked) or "exit".
 
     Nothing is left behind unless ``keep_images``: the run's containers and images are removed
     on every way out (a failure, an exception, Ctrl-C, SIGTERM — turned into an exception here
@@ -110,7 +112,7 @@ def verify(
         with _terminate_as_interrupt():
             return _verify(v, engine, before_text, after_text, context, smoke, build_args,
                            build_network, keep_images, rebuild_file, smoke_timeout, rebuild, run_id,
-                           prebuilt, cold, progress, build_timeout, secrets)
+                           prebuilt, cold, progress, build_timeout, secrets, smoke_compare)
     finally:
         if prebuilt is None and not keep_images:
             try:
@@ -164,7 +166,7 @@ def _timed_out(role: str, timeout: float) -> str:
 
 def _verify(v, engine, before_text, after_text, context, smoke, build_args, build_network,
             keep_images, rebuild_file, smoke_timeout, rebuild, run_id, prebuilt, cold, progress,
-            build_timeout, secrets) -> Verification:
+            build_timeout, secrets, smoke_compare="output") -> Verification:
     say = progress or (lambda msg: None)
     bt = {"timeout": build_timeout, "keep": keep_images}
     say("building the original (cold)")
@@ -211,7 +213,10 @@ def _verify(v, engine, before_text, after_text, context, smoke, build_args, buil
 
     say("smoke")
     v.smoke = run_smoke(engine, bb.image_id, ab.image_id, smoke, bside.cfg, bside.tree,
-                        run_id, smoke_timeout, bside.has_python)
+                        run_id, smoke_timeout, bside.has_python, smoke_compare)
+    if v.smoke.flapped:
+        v.warnings.append(f"the smoke output differed on the first run and agreed when run again "
+                          f"({v.smoke.reruns} rerun(s)): {v.smoke.flapped}")
     if v.smoke.how == "none":
         v.warnings.append("no smoke command: the image has no ENTRYPOINT/CMD and none was given")
         v.smoke = None
