@@ -58,13 +58,27 @@ def is_artifact(e: FileEntry) -> bool:
                                                               ".so." in e.path)
 
 
+def _venvs(*trees: Mapping[str, FileEntry]) -> tuple[str, ...]:
+    """The folders holding a virtual environment (its pyvenv.cfg), whatever they are named."""
+    return tuple(sorted({rel[: -len("pyvenv.cfg")] for t in trees for rel in t
+                         if rel.endswith("/pyvenv.cfg")}))
+
+
 def diff_trees(before: Mapping[str, FileEntry], after: Mapping[str, FileEntry]) -> dict:
-    """Compare two WORKDIR trees (relative path -> entry)."""
+    """Compare two WORKDIR trees (relative path -> entry). A virtual environment, found by its
+    pyvenv.cfg and not by its name, is compared as Python distributions."""
     missing, extra, different, rebuilt, dropped = [], [], [], [], []
+    venvs = _venvs(before, after)
+
+    def relevance(rel: str) -> str | None:
+        if rel.startswith(venvs):
+            return "a virtual environment (compared as Python distributions)"
+        return runtime_relevance(rel)
+
     for rel, b in sorted(before.items()):
         if b.kind == "dir":
             continue
-        why = runtime_relevance(rel)
+        why = relevance(rel)
         a = after.get(rel)
         if a is None:
             (dropped if why else missing).append(b.path if not why else f"{b.path} ({why})")
@@ -92,7 +106,7 @@ def diff_trees(before: Mapping[str, FileEntry], after: Mapping[str, FileEntry]) 
             else:
                 different.append(f"{b.path}: sha256 differs")
     for rel, a in sorted(after.items()):
-        if a.kind != "dir" and rel not in before and not runtime_relevance(rel):
+        if a.kind != "dir" and rel not in before and not relevance(rel):
             extra.append(a.path)
     return {"missing": missing, "extra": extra, "different": different, "rebuilt": rebuilt,
             "dropped": dropped}
@@ -167,6 +181,7 @@ def compare_content(b: _Side, a: _Side, build_only: Iterable[str] = (), node_pin
         missing += pd["missing"]
         changed += pd["changed"]
         extra += pd["extra"]
+        different += pd["different"]
         py_removed = pd["removed"]
     # node packages: each runtime resolution, as Node's require finds it (node_packages)
     node_removed: list[str] = []

@@ -1,5 +1,6 @@
-"""Installed Python distributions, before against after (pure): a removed one fails when the app
-imports it or an installed one requires it. Node packages are compared in ``node_packages``."""
+"""Installed Python distributions, before against after (pure), by name, version and the files
+their RECORD lists (never by where they sit): a removed or changed one fails when the app imports
+it or an installed one requires it. Node packages are compared in ``node_packages``."""
 
 from __future__ import annotations
 
@@ -20,11 +21,12 @@ def _req_name(req: str) -> str:
 
 def diff_python_dists(before: Mapping[str, dict], after: Mapping[str, dict],
                       app_imports: Iterable[str]) -> dict:
-    """before/after: normalized name -> {"version", "top": [...], "requires": [...]}.
+    """before/after: normalized name -> {"version", "top": [...], "requires": [...], "record":
+    {path in the distribution: sha256 prefix, "" or "-"} or None}.
 
-    A distribution that is gone, or changed version, fails when the app's own code imports it or
-    a distribution still installed requires it; otherwise (pip, setuptools, test and build
-    tools) it is reported, under removed.
+    A distribution that is gone, changed version, or lost or changed a file its RECORD lists,
+    fails when the app's own code imports it or a distribution still installed requires it;
+    otherwise (pip, setuptools, test and build tools) it is reported, under removed.
     """
     imports = set(app_imports)
     needed_by_after: set[str] = set()
@@ -33,7 +35,7 @@ def diff_python_dists(before: Mapping[str, dict], after: Mapping[str, dict],
             if "extra ==" in r:
                 continue
             needed_by_after.add(_req_name(r))
-    missing, removed, changed = [], [], []
+    missing, removed, changed, different = [], [], [], []
     for name, info in sorted(before.items()):
         a = after.get(name)
         used = bool(set(info.get("top") or ()) & imports) or name in needed_by_after
@@ -49,8 +51,30 @@ def diff_python_dists(before: Mapping[str, dict], after: Mapping[str, dict],
                 changed.append(f"python:{name} {info.get('version')} -> {a.get('version')}")
             else:  # same policy as a removed tool: pip, setuptools, test runners
                 removed.append(f"{name} {info.get('version')} -> {a.get('version')} (not used at run time)")
+        elif used:
+            different.extend(_record_differs(name, info, a))
     extra = [f"python:{n}=={after[n].get('version')}" for n in sorted(set(after) - set(before))]
-    return {"missing": missing, "changed": changed, "removed": removed, "extra": extra}
+    return {"missing": missing, "changed": changed, "removed": removed, "extra": extra,
+            "different": different}
+
+
+def _record_differs(name: str, before: Mapping, after: Mapping) -> list[str]:
+    """The files a distribution's RECORD lists, by their path inside the distribution (where
+    site-packages sits does not matter: a venv in /opt/venv, the slim base's /usr/local): each one
+    the original has must be there, with the same bytes (compiled extensions, scripts and .pth
+    files, which name their build or their interpreter, by presence only)."""
+    rb, ra = before.get("record"), after.get("record")
+    if rb is None or ra is None:
+        return []  # installed without a RECORD (distutils, an egg, a Debian package)
+    gone = sorted(f for f, h in rb.items() if h != "-" and ra.get(f, "-") == "-")
+    changed = sorted(f for f, h in rb.items() if h and h != "-" and ra.get(f) not in (h, "-", None))
+    if not gone and not changed:
+        return []
+    return [f"python:{name}=={before.get('version')}: files its RECORD lists differ from the original's"
+            + (f"; missing {', '.join(gone[:5])}" + (f" and {len(gone) - 5} more" if len(gone) > 5 else "")
+               if gone else "")
+            + (f"; changed {', '.join(changed[:5])}" + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+               if changed else "")]
 
 
 def python_imports(sources: Iterable[str]) -> set[str]:
