@@ -61,7 +61,9 @@ def render_table(v: Verification, console) -> None:
         c = v.content
         console.print(f"content: {ok(c.get('equal'))}; {len(c.get('missing', []))} missing, "
                       f"{len(c.get('extra', []))} extra, {len(c.get('rebuilt', []))} rebuilt, "
-                      f"{len(c.get('removed_packages', []))} packages removed")
+                      f"{len(c.get('removed_packages', []))} packages removed"
+                      + (f"; {c['node']['resolutions']} node resolutions compared, {len(c['node']['moved'])} "
+                         "moved" if c.get("node") else ""))
     if v.rebuild_file:
         console.print(f"rebuild: touched {v.rebuild_file}")
     color = {"pass": "green", "fail": "red"}.get(v.verdict, "yellow")

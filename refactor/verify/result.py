@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .config_diff import ConfigDiff
+from .explain import why_it_matters
 from .smoke import SmokeResult, compare_runs
 
 #: growth that still passes (reported): splitting `COPY . .` copies the manifests twice
@@ -127,3 +128,5 @@ def decide(v: Verification) -> None:
             reasons.append(f"after image is larger: {v.after.image_bytes} > {v.before.image_bytes} bytes")
     v.reasons = list(dict.fromkeys(reasons))
     v.verdict = "fail" if v.reasons else "pass"
+    if v.smoke is not None and v.smoke.equal:  # what the smoke run could not see, and why it counts
+        v.warnings += [w for w in why_it_matters(v.reasons) if w not in v.warnings]
