@@ -221,3 +221,44 @@ def test_the_lock_model_and_the_installed_tree_share_node_resolution():
     assert npm_lock.resolve is node_resolution.resolve and npm_lock.satisfied_by is node_resolution.satisfied_by
     root = installed_tree(APP, FULL)
     assert resolve(root, "readdir-glob").children["minimatch"].version == "5.1.9"
+
+
+def test_an_optional_peer_only_a_dev_dependency_provided_may_go():
+    """@radix-ui's components list @types/react-dom as an optional peer; the app has it as a
+    devDependency, and npm's --omit=dev drops it (tests/data/npm_locks, kafka-server client).
+    A required peer that goes is still missing."""
+    lib = {"name": "ui-lib", "version": "1.0.0", "peerDependencies": {"@types/react-dom": "*", "react": "^18"},
+           "peerDependenciesMeta": {"@types/react-dom": {"optional": True}}}
+    app = {"name": "web", "dependencies": {"ui-lib": "1.0.0", "react": "^18"},
+           "devDependencies": {"@types/react-dom": "^18"}}
+    before = {"node_modules/ui-lib": lib, "node_modules/react": {"name": "react", "version": "18.3.1"},
+              "node_modules/@types/react-dom": {"name": "@types/react-dom", "version": "18.3.0"}}
+    after = {k: v for k, v in before.items() if "@types" not in k}
+    d = diff(before, after, app=app)
+    assert d["missing"] == [] and d["optional_gone"] == ["@types/react-dom@18.3.0 (an optional peer of ui-lib@1.0.0)"]
+    no_react = {k: v for k, v in after.items() if k != "node_modules/react"}
+    assert any(m.startswith("node:react@18.3.1 (required by") for m in diff(before, no_react, app=app)["missing"])
+
+
+def test_every_lock_of_the_npm_ci_data_set_without_its_dev_packages():
+    """The lock's own tree against the same tree without the packages npm flags dev (what
+    `npm ci --omit=dev` installs): the same resolutions, but where a prod package's required peer
+    is only a devDependency (tailwindcss-animate -> tailwindcss, which it requires when loaded)."""
+    from pathlib import Path
+
+    data = Path(__file__).resolve().parent / "data" / "npm_locks"
+    differ = {}
+    for case in sorted(p for p in data.iterdir() if p.is_dir()):
+        lock = json.loads((case / "package-lock.json").read_text(encoding="utf-8-sig"))
+        if not isinstance(lock.get("packages"), dict):
+            continue  # lockfileVersion 1
+        app = json.loads((case / "package.json").read_text(encoding="utf-8-sig"))
+        packages = {k: v for k, v in lock["packages"].items() if k and not v.get("link")}
+        d = diff_node_resolutions(installed_tree(app, packages),
+                                  installed_tree(app, {k: v for k, v in packages.items() if not v.get("dev")}),
+                                  pinned=True)
+        if d["missing"] or d["changed"]:
+            differ[case.name] = d["missing"] + d["changed"]
+    assert differ == {"002sathwik--kafka-server--client": [
+        ("node:tailwindcss@3.4.9 (required by tailwindcss-animate@1.0.7 as tailwindcss@>=3.0.0 || insiders; Node "
+         "resolves it in the before image only)")]}

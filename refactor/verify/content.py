@@ -208,6 +208,7 @@ def compare_content(b: _Side, a: _Side, build_only: Iterable[str] = (), node_pin
         "notes": notes,
     }
     if node is not None:
-        out["node"] = {k: node[k] for k in ("resolutions", "missing", "changed", "retargeted", "drifted", "moved")}
+        out["node"] = {k: node[k] for k in ("resolutions", "missing", "changed", "retargeted", "drifted", "moved",
+                                             "optional_gone")}
         out["warnings"] = node["warnings"]
     return out

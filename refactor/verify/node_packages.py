@@ -7,7 +7,8 @@ from the app and from every package it reaches, each dependency is resolved by N
 (``leanify.node_resolution``: the nearest ``node_modules`` up from the requiring package's folder)
 in both images, pairwise along the same dependency path. The proof holds when each resolution
 gives the same name@version, or another version that the dependent's declared range admits and
-that the original shipped as well. A version the original never shipped passes only when nothing
+that the original shipped as well; an optional peer dependency may go (npm omits one that only a
+devDependency provides). A version the original never shipped passes only when nothing
 pins the install (no lockfile: the original's own rebuild floats the same way) and every
 dependent's range admits both versions; it is named in a warning. A devDependency, and whatever
 only it reached, may go.
@@ -174,7 +175,7 @@ def diff_node_resolutions(before: Node, after: Node | None, *, pinned: bool) -> 
         in_before.setdefault(_key(n), n)
     in_after = {_key(n) for n in _packages(after)}
     specs_b, specs_a = _specs(before), _specs(after)
-    missing, changed, retargeted, drifted, moved = [], [], [], [], set()
+    missing, changed, retargeted, drifted, moved, optional = [], [], [], [], set(), set()
     used: set[int] = set()
     compared = 0
     seen: set[tuple[int, int]] = set()
@@ -203,6 +204,9 @@ def diff_node_resolutions(before: Node, after: Node | None, *, pinned: bool) -> 
             used.add(id(tb))
             compared += 1
             if ta is None:
+                if kind == "peerOptional":  # the package copes without it; npm omits one only dev reaches
+                    optional.add(f"{tb.name}@{tb.version} (an optional peer of {who})")
+                    continue
                 missing.append(f"node:{tb.name}@{tb.version} (required by {who} as {name}@{spec}; Node "
                                "resolves it in the before image only)")
                 continue
@@ -238,7 +242,7 @@ def diff_node_resolutions(before: Node, after: Node | None, *, pinned: bool) -> 
                         f"them (the original's own rebuild floats the same way): {', '.join(drifted)}")
     return {"resolutions": compared, "missing": sorted(set(missing)), "changed": sorted(set(changed)),
             "retargeted": sorted(set(retargeted)), "drifted": drifted, "moved": sorted(moved),
-            "removed": removed, "warnings": warnings}
+            "optional_gone": sorted(optional), "removed": removed, "warnings": warnings}
 
 
 def _floats(tb: Node, ta: Node, name: str, ranges: set[str]) -> bool:
