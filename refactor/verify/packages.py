@@ -65,7 +65,7 @@ def _record_differs(name: str, before: Mapping, after: Mapping) -> list[str]:
     files, which name their build or their interpreter, by presence only)."""
     rb, ra = before.get("record"), after.get("record")
     if rb is None or ra is None:
-        return []  # installed without a RECORD (distutils, an egg, a Debian package)
+        return []  # installed without a RECORD (`setup.py install`'s .egg-info, a Debian package)
     gone = sorted(f for f, h in rb.items() if h != "-" and ra.get(f, "-") == "-")
     changed = sorted(f for f, h in rb.items() if h and h != "-" and ra.get(f) not in (h, "-", None))
     if not gone and not changed:

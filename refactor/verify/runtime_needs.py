@@ -58,8 +58,10 @@ for d in md.distributions():
     if key in out:
         continue  # a copy further down sys.path is shadowed: the first one is what imports load
     files = list(d.files or [])
-    record = None if d.files is None else {}
-    for f in files:
+    # an .egg-info's files come from SOURCES.txt (the source tree's paths) or installed-files.txt
+    # (relative to itself): only a RECORD names the installed files the same way everywhere
+    record = {} if d.read_text("RECORD") is not None else None
+    for f in files if record is not None else ():
         parts = str(f).split("/")
         if parts[0].endswith((".dist-info", ".egg-info")) or "__pycache__" in parts or str(f).endswith(".pyc"):
             continue  # metadata (RECORD, INSTALLER, direct_url.json) and bytecode differ per install
