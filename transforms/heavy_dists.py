@@ -59,7 +59,7 @@ from leanify.context import Facts
 from leanify.model import Dockerfile
 from leanify.pypi import registry_for
 from leanify.pyuses import ParseError, read_uses
-from leanify.requirements_edits import append_words, filter_edits
+from leanify.requirements_edits import append_words, filter_edits, why_unfiltered
 from leanify.rules import Change, Rule, Safety, change, declined, fixed
 from leanify.rulekit import mapped_script, word_spans
 
@@ -276,8 +276,8 @@ def _swap(model: Dockerfile, facts: Facts, inst: da.PipInstall, swaps):
         got = filter_edits(model, facts, inst, files, located)
         add = append_words(model, inst, located, [n for r, n, _w in swaps if r.file])
         if got is None or add is None:
-            return [], [_finding(inst, w + "; not swapped: leanify cannot filter the line out of this install exactly "
-                                     "(an included -r file, several -r files, continuation lines)", _files(r, []))
+            why = why_unfiltered(model, facts, inst, files, located) or "the RUN cannot be edited exactly"
+            return [], [_finding(inst, w + f"; not swapped: {why}", _files(r, []))
                         for r, _n, w in swaps if r.file]
         edits += got[0] + [add]
     for r, new, _w in words:
