@@ -143,6 +143,12 @@ def body(outcomes: list[FileOutcome], *, verified: bool, base: str, branch: str,
         out += ["#### Not applied", ""]
         out += [f"- `{p}:{_lines(c.lines)}` {c.rule} — {_md(c.reason)}" for p, c in not_applied]
         out.append("")
+    left = list({(o.path, n.rule, n.reason or n.message): (o.path, n) for o in changed for n in o.result.declined
+                 if n.rule}.values())
+    if left:
+        out += ["#### Left alone, and why", ""]
+        out += [f"- `{p}:{_lines(n.lines or (n.line, n.line))}` {n.rule} — {_md(n.reason or n.message)}" for p, n in left]
+        out.append("")
 
     out += ["### Verification", ""]
     if verified:

@@ -120,3 +120,12 @@ def test_verified_body_names_the_rules_that_broke_the_first_rewrite() -> None:
     assert "- the rewrite with every rule failed; 3 candidate(s) were built to find the rules that broke it:" in text
     assert "  - LEAN007 rejected: the rewritten Dockerfile does not build: step 3/5 `RUN npm ci` failed" in text
     assert "  - not proven (the search stopped): LEAN015" in text
+
+
+def test_what_a_rule_left_alone_is_listed_with_its_reason() -> None:
+    text = "FROM debian:bookworm-slim\nMAINTAINER x\nRUN apt-get update && apt-get install -y curl\nENV MODE=check\nRUN apt-cache policy curl\n"
+    o = FileOutcome("svc/Dockerfile", run_pipeline(text))
+    assert o.result.declined  # the premise: LEAN009 keeps the lists line 4 reads
+    out = body([o], verified=False, base="main", branch="b")
+    left = out.split("#### Left alone, and why", 1)[1].split("###", 1)[0]
+    assert "- `svc/Dockerfile:3` LEAN009 — " in left and "`apt-cache policy curl` reads them" in left

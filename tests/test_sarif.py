@@ -56,7 +56,7 @@ def test_sarif_validates_and_has_one_result_per_change(app: Path) -> None:
     validate(log)
     js = json.loads(leanify("--format", "json", "Dockerfile", cwd=app).stdout)
     run = log["runs"][0]
-    results = run["results"]
+    results = [x for x in run["results"] if x.get("kind") != "informational"]
     assert len(results) == len(js["changes"]) > 3
     assert [(x["ruleId"], x["message"]["text"]) for x in results] == [(c["rule"], c["reason"]) for c in js["changes"]]
     rules = run["tool"]["driver"]["rules"]
@@ -137,3 +137,17 @@ def test_a_broken_log_is_rejected_by_the_schema() -> None:
     bad["runs"][0]["results"] = [{"ruleId": "LEAN001"}]
     with pytest.raises(jsonschema.ValidationError):
         validate(bad)
+
+
+def test_a_declined_change_is_an_informational_note_with_its_reason(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM debian:bookworm-slim\n"
+                                         "RUN apt-get update && apt-get install -y curl\n"
+                                         "ENV MODE=check\n"
+                                         "RUN apt-cache policy curl\n")
+    log = json.loads(leanify("--format", "sarif", "Dockerfile", cwd=tmp_path).stdout)
+    validate(log)
+    infos = [x for x in log["runs"][0]["results"] if x.get("kind") == "informational"]
+    assert [(x["ruleId"], x["level"]) for x in infos] == [("LEAN009", "note")], infos
+    assert "`apt-cache policy curl` reads them" in infos[0]["message"]["text"]
+    assert infos[0]["locations"][0]["physicalLocation"]["region"]["startLine"] == 2
+    assert "fixes" not in infos[0]
