@@ -68,7 +68,10 @@ def render(model: Dockerfile, facts: Facts, plan: Plan) -> tuple[list[Edit], lis
                                                "that follows, without compilers or build tools"))
     if plan.venv and plan.first_pip is not None:
         py = _python_of(plan)
-        edits.append(model.insert_before(plan.first_pip, f"{kw('RUN')} {py} -m venv {VENV}{nl}{kw('ENV')} PATH=\"{VENV}/bin:$PATH\""))
+        make = f"{py} -m venv {'--system-site-packages ' if plan.system_python else ''}{VENV}"
+        if plan.venv_package:
+            make = f"apt-get update && apt-get install -y --no-install-recommends {plan.venv_package} && {make}"
+        edits.append(model.insert_before(plan.first_pip, f"{kw('RUN')} {make}{nl}{kw('ENV')} PATH=\"{VENV}/bin:$PATH\""))
         changes.append(_note(plan.first_pip.lines, f"pip installs into a virtualenv {VENV} so that the runtime stage can copy "
                                                           "the installed packages as one folder, without the compilers that built them"))
     # 2. the runtime head, emitted right after the builder's last instruction
