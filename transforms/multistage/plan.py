@@ -290,7 +290,7 @@ def _system_python(plan: Plan, runs: dict[int, Run], family: str) -> Skip | None
                     n in ("python3", f"python{m.group(2)}", "python3-pip", "python3-minimal") for n in names):
                 plan.runtime_adds[p] = (f"python{m.group(2)}",)
         source = "the python3 the file installs with apt" + (
-            f" (the builder installs {plan.venv_package} first: Debian ships venv's ensurepip apart)" if plan.venv_package else "")
+            f" (the builder's apt install adds {plan.venv_package}: Debian ships venv's ensurepip apart)" if plan.venv_package else "")
     elif apt_python:
         return Skip("pip outside a python image", plan.first_pip.lines if plan.first_pip else (1, 1),
                     f"pip installs on a {family} base with its python from the package manager: how it makes a venv there is not known")
