@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from . import knowledge
 from .shell import Item, PackageCall, Script, SimpleCommand, classify_path, parse_script

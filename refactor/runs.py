@@ -34,11 +34,10 @@ keeps its own source lines (a RUN that already is a formatted multi-line chain s
 
 from __future__ import annotations
 
-import re
-
 import dataclasses
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from .model import Dockerfile, Instruction, split_lines
 from .shell import Script, analyze_run, shell_options

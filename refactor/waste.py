@@ -41,8 +41,9 @@ from __future__ import annotations
 import json
 import os
 import posixpath
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from . import image_layers
 

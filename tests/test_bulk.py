@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from corpus_paths import REAL
 from leanify.cli import process
 
@@ -339,6 +340,7 @@ def bulk_here(monkeypatch, *args):
     """`leanify bulk --jobs 1` in this process (stand-ins can see what each file was given): the
     report's records, each file's --history, and the result."""
     from click.testing import CliRunner
+
     from leanify import cli
     from leanify.context import Facts
 

@@ -167,8 +167,8 @@ def test_bad_input_is_a_one_line_error(tmp_path: Path, case: str) -> None:
 def test_proposed_file_is_a_second_file_in_the_diff_and_is_written(tmp_path: Path, monkeypatch) -> None:
     from click.testing import CliRunner
 
-    from leanify import app
     import leanify.cli as cli
+    from leanify import app
     from leanify.rules import Rule, Safety, Transform, change
 
     rule = Rule("LEAN906", "test-ignore", Safety.SAFE, "for tests")

@@ -26,12 +26,12 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from strategies import CASES, dockerfiles
 from leanify.context import Facts
 from leanify.errors import DockerfileError
 from leanify.lint import compare_texts, hadolint_path, worse
 from leanify.model import Dockerfile
 from leanify.pipeline import all_transforms, run_pipeline
+from strategies import CASES, dockerfiles
 
 FUZZ_EXAMPLES = int(os.environ.get("LEANIFY_FUZZ_EXAMPLES", "10000"))
 RANDOM = os.environ.get("LEANIFY_FUZZ_RANDOM") == "1"

@@ -234,13 +234,13 @@ class Scored:
     def __init__(self, ins: Instruction, git: int | None, cls: int | None, commits: int, path: str):
         self.ins, self.git, self.cls, self.commits, self.path = ins, git, cls, commits, path
 
-    def hotter_than(self, other: "Scored") -> bool:
+    def hotter_than(self, other: Scored) -> bool:
         """Git counts decide; equal counts (or no history) fall back to the default classes."""
         if self.git is not None and other.git is not None and self.git != other.git:
             return self.git > other.git
         return self.cls is not None and other.cls is not None and self.cls > other.cls
 
-    def by_git(self, other: "Scored") -> bool:
+    def by_git(self, other: Scored) -> bool:
         return self.git is not None and other.git is not None and self.git != other.git
 
 

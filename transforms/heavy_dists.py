@@ -60,8 +60,8 @@ from leanify.model import Dockerfile
 from leanify.pypi import registry_for
 from leanify.pyuses import ParseError, read_uses
 from leanify.requirements_edits import append_words, filter_edits
-from leanify.rules import Change, Rule, Safety, change, declined, fixed
 from leanify.rulekit import mapped_script, word_spans
+from leanify.rules import Change, Rule, Safety, change, declined, fixed
 
 RULE = Rule(
     id="LEAN017",

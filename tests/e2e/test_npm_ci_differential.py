@@ -23,6 +23,7 @@ from pathlib import Path
 
 import nodesemver
 import pytest
+
 from leanify import npm_lock
 from leanify.node_resolution import NOT_REGISTRY
 

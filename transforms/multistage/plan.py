@@ -16,8 +16,8 @@ from leanify.build_evidence import BuildEvidence
 from leanify.buildtime import Step
 from leanify.context import Facts
 from leanify.model import Dockerfile, Instruction
-from leanify.runtime_evidence import EVIDENCE_KEY
 from leanify.rulekit import mapped_script
+from leanify.runtime_evidence import EVIDENCE_KEY
 
 from .core import (
     POETRY_VENVS,
