@@ -180,7 +180,7 @@ def run(dockerfile: str, show_diff: bool, explain: bool, write: bool, check: boo
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP while verifying (engine cleaned up)
         click.echo(f"{label}: interrupted ({exc or 'Ctrl-C'})", err=True)
         sys.exit(EXIT_INTERRUPTED)
-    except Exception as exc:
+    except Exception as exc:  # never a traceback for a user
         if os.environ.get("LEANIFY_DEBUG"):
             raise
         _fail(label, LeanifyError(f"internal error: {type(exc).__name__}: {exc}"))
