@@ -153,7 +153,7 @@ class BuildResult:
     timed_out: bool = False  # stopped at the build timeout
 
     def tail(self, n: int = 30) -> list[str]:
-        return [l for l in self.log.splitlines() if l.strip()][-n:]
+        return [line for line in self.log.splitlines() if line.strip()][-n:]
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:

@@ -148,7 +148,7 @@ def test_multistage_never_copies_a_secret_into_a_new_stage(secret_line: str) -> 
     split, _ = _lean014(text, case)
     assert len(split.output.stages) == 2  # control: this file is split without the secret
     lines = text.splitlines(keepends=True)
-    at = next(i for i, l in enumerate(lines) if l.startswith("WORKDIR")) + 1
+    at = next(i for i, line in enumerate(lines) if line.startswith("WORKDIR")) + 1
     with_secret = "".join(lines[:at] + [secret_line] + lines[at:])
     result, why = _lean014(with_secret, case)
     assert result.output.text == with_secret and not result.applied

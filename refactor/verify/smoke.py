@@ -99,7 +99,7 @@ def _clip(s: str, n: int = 120) -> str:
 
 
 def _last_line(s: str) -> str:
-    lines = [l for l in s.splitlines() if l.strip()]
+    lines = [line for line in s.splitlines() if line.strip()]
     return _clip(lines[-1]) if lines else ""
 
 

@@ -91,7 +91,7 @@ def test_unreachable_engine_is_one_clear_line_and_exit_2(tmp_path: Path) -> None
     t0 = time.monotonic()
     r = leanify("verify", str(before), str(after), env=env, timeout=120)
     assert r.returncode == 2, r
-    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
     assert "not reachable" in lines[0] and dead in lines[0], lines[0]
     # the main command's --verify says the same, with the file it was working on
@@ -260,7 +260,7 @@ def test_engine_that_dies_mid_build_is_one_clear_line_and_leaves_nothing(private
         if p.poll() is None:
             p.kill()
     assert p.returncode == 2, (p.returncode, out, err)
-    lines = [l for l in err.splitlines() if l.strip()]
+    lines = [line for line in err.splitlines() if line.strip()]
     assert "Traceback" not in err and len(lines) == 1, err
     assert "stopped answering while building the before image" in lines[0], lines[0]
     assert eng.sock in lines[0]
