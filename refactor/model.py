@@ -687,7 +687,7 @@ def _locate(message: str, text: str, starts: list[int]) -> DockerfileError:
         return DockerfileError("unterminated heredoc", candidates[-1] if candidates else 1)
     if "greater than max allowed size" in message:  # BuildKit's scanner limit; its message names no line
         ends = [*starts[1:], len(text)]
-        long = next((n for n, (s, e) in enumerate(zip(starts, ends), 1) if len(text[s:e].encode("utf-8")) > 65535), 1)
+        long = next((n for n, (s, e) in enumerate(zip(starts, ends, strict=True), 1) if len(text[s:e].encode("utf-8")) > 65535), 1)
         return DockerfileError(f"line longer than 65535 bytes (BuildKit's limit): {message}", long)
     m = _LINE_IN_MESSAGE.search(message)
     return DockerfileError(f"parse error: {message}", int(m.group(1)) if m else 1)

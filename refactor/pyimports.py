@@ -305,7 +305,7 @@ def entry_points(model: Dockerfile, facts: Facts, files: Mapping[str, str] | Non
             wd = _abs(ins.value[0], wd)
         elif ins.command == "ENV":
             vals = list(ins.value)
-            for k, v in zip(vals[0::2], vals[1::2]):
+            for k, v in zip(vals[0::2], vals[1::2], strict=False):
                 env[k] = v.strip("\"'")
     scripts = console_scripts(facts)
     files = image_files(model, facts) if files is None else files

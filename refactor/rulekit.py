@@ -169,7 +169,7 @@ def flag_edits(ins: Instruction, script: Script, calls, action: str) -> list[Edi
     ends = [action_end(c.command, action) for c, _ in calls]
     if any(p is None for p in ends):
         return None
-    points = [(p, " " + f) for p, (_, f) in zip(ends, calls)]
+    points = [(p, " " + f) for p, (_, f) in zip(ends, calls, strict=True)]
     new = parse_script(with_inserts(script.source, points), errexit=script.errexit, pipefail=script.pipefail)
     if not new.ok or not _same_calls(script, new, calls):
         return None
@@ -183,7 +183,7 @@ def _same_calls(old: Script, new: Script, calls) -> bool:
         return False
     targets = {id(c) for c, _ in calls}
     flags = {id(c): f for c, f in calls}
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         if (x.manager, x.action, x.packages, x.via is None) != (y.manager, y.action, y.packages, y.via is None):
             return False
         if id(x) in targets:

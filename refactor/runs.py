@@ -221,7 +221,7 @@ def join_pieces(model: Dockerfile, head: str, pieces: Sequence[Piece]) -> str | 
         parts.append(text)
     nl, esc, indent = model.newline, model.escape, chain_indent(model, pieces)
     out = head + parts[0]
-    for p, text in zip(pieces[1:], parts[1:]):
+    for p, text in zip(pieces[1:], parts[1:], strict=True):
         out += " " + esc + nl
         for c in p.comments:
             out += indent + c + nl

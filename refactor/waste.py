@@ -92,7 +92,7 @@ class Waste:
             "layers": [
                 {"index": i, "size_bytes": s, "digest": d}
                 for i, (s, d) in enumerate(
-                    zip(self.layers, self.layer_digests or [""] * len(self.layers))
+                    zip(self.layers, self.layer_digests or [""] * len(self.layers), strict=False)
                 )
             ],
             "top": [{"path": p, "wasted_bytes": b, "count": c} for p, b, c in self.top],

@@ -99,7 +99,7 @@ def test_corpus_every_file_once_and_report_counts_match(tmp_path, through):
         assert report["summary"][status] == sum(r["status"] == status for r in recs)
     assert sum(report["summary"][s] for s in ("changed", "unchanged", "skipped", "error")) == len(files)
     # each record says what the single-file entry point says about that file
-    by_key = dict(zip(keys, recs))
+    by_key = dict(zip(keys, recs, strict=True))
     for f in files:
         rec = by_key[str(f.resolve())]
         try:

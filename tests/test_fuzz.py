@@ -131,7 +131,7 @@ def _assert_boundaries(model: Dockerfile) -> None:
     assert [(c.start_line, c.end_line) for c in reference] == [i.lines for i in model]
     header = f"# escape={model.escape}\n" if model.escape != "\\" else ""
     covered = 0
-    for ins, ref in zip(model, reference):
+    for ins, ref in zip(model, reference, strict=True):
         for line in text[covered : ins.start].split("\n"):
             s = line.strip(" \t\r\ufeff")
             assert s == "" or s.startswith("#"), f"instruction text outside a span: {line!r}"

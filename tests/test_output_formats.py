@@ -70,7 +70,7 @@ def test_github_annotations_one_per_change(df: Path) -> None:
     js = json.loads(leanify("--format", "json", "Dockerfile", cwd=df.parent).stdout)
     lines = r.stdout.splitlines()
     assert len(lines) == len(js["changes"])
-    for line, c in zip(lines, js["changes"]):
+    for line, c in zip(lines, js["changes"], strict=True):
         kind = "warning" if c.get("applied", True) else "notice"
         head = f"::{kind} file=Dockerfile,line={c['lines'][0]},endLine={c['lines'][1]},title={c['rule']} {c['title']}::"
         assert line.startswith(head), line

@@ -65,8 +65,8 @@ def test_sarif_validates_and_has_one_result_per_change(app: Path) -> None:
         region = x["locations"][0]["physicalLocation"]["region"]
         assert x["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "Dockerfile"
         assert 1 <= region["startLine"] <= region["endLine"]
-    applied = [x for x, c in zip(results, js["changes"]) if c.get("applied", True)]
-    suggested = [x for x, c in zip(results, js["changes"]) if not c.get("applied", True)]
+    applied = [x for x, c in zip(results, js["changes"], strict=True) if c.get("applied", True)]
+    suggested = [x for x, c in zip(results, js["changes"], strict=True) if not c.get("applied", True)]
     assert all(x["level"] == "warning" and x["fixes"] for x in applied)
     assert suggested and all(x["level"] == "note" and "fixes" not in x for x in suggested)
 

@@ -162,7 +162,7 @@ def test_word_spans_are_where_the_words_are(src):
     assert cmds
     for c in cmds:
         assert [src[s:e] for s, e in c.word_spans] == list(c.words_text)
-        assert all(e1 <= s2 for (_, e1), (s2, _) in zip(c.word_spans, c.word_spans[1:]))
+        assert all(e1 <= s2 for (_, e1), (s2, _) in zip(c.word_spans, c.word_spans[1:], strict=False))
         assert all(c.start <= s and e <= c.end for s, e in c.word_spans)
 
 

@@ -471,7 +471,7 @@ def _order_copies(model: Dockerfile, facts: Facts):
             swapped = False
             cur = [model.instructions[i] for i in model.stages[stage].instructions]
             cands = [ins for ins in cur if ins.keyword in ("COPY", "ADD")]
-            for a, b in zip(cands, cands[1:]):
+            for a, b in zip(cands, cands[1:], strict=False):
                 sa, sb = by_orig.get(perm[a.index]), by_orig.get(perm[b.index])
                 if sa is None or sb is None or not sa.hotter_than(sb):
                     continue  # an unscored COPY between is a barrier: zip pairs only neighbours

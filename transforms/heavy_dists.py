@@ -105,7 +105,7 @@ def _indexes(model: Dockerfile, inst: da.PipInstall) -> list[str]:
     for ins in model.stage_instructions(inst.stage):
         if ins.command == "ENV" and ins.index < inst.ins.index:
             vals = list(ins.value)
-            out += [v.strip("\"'") for k, v in zip(vals[0::2], vals[1::2]) if k in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL")]
+            out += [v.strip("\"'") for k, v in zip(vals[0::2], vals[1::2], strict=False) if k in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL")]
     return out
 
 

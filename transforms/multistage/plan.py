@@ -361,7 +361,7 @@ def _poetry_in_venv(model: Dockerfile, items: list[Instruction]) -> bool:
     """poetry installs into the active environment (the venv): ``virtualenvs.create false``."""
     for ins in items:
         if ins.command == "ENV":
-            pairs = dict(zip(ins.value[0::2], ins.value[1::2]))
+            pairs = dict(zip(ins.value[0::2], ins.value[1::2], strict=False))
             if pairs.get("POETRY_VIRTUALENVS_CREATE", "").strip("\"'").lower() in ("false", "0"):
                 return True
         if ins.command == "RUN" and re.search(r"virtualenvs\.create\s+(false|0)\b|POETRY_VIRTUALENVS_CREATE=(false|0)\b", ins.text):
