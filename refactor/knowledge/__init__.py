@@ -293,7 +293,7 @@ def _patterns(family: str) -> tuple[re.Pattern, ...]:
 
 def _bare(name: str) -> str:
     """``gcc=4:12.2.0-3`` / ``gcc>=12`` / ``libpq-dev:amd64`` -> the package name."""
-    name = re.split(r"[=<>~]", name.strip(), 1)[0]
+    name = re.split(r"[=<>~]", name.strip(), maxsplit=1)[0]
     return name
 
 

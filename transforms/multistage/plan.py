@@ -50,7 +50,7 @@ _NOTHING_AT_RUNTIME = re.compile(r"^(python\d?(\.\d+)?-dev|libc6?-dev|linux-(lib
 
 def counterparts(pkg: str, family: str, release: str | None = None) -> tuple[str, ...] | None:
     """Runtime packages a build package stands for (``()``: none needed; None: unknown)."""
-    name = re.split(r"[=<>~]", pkg, 1)[0]
+    name = re.split(r"[=<>~]", pkg, maxsplit=1)[0]
     got = knowledge.runtime_counterpart(name, family, release)
     if got or not re.search(r"-(dev|devel)$", name) or _NOTHING_AT_RUNTIME.match(name):
         return tuple(got)
@@ -432,7 +432,7 @@ def _use_evidence(plan: Plan, evidence) -> None:
     covered = {c for got in plan.runtime_adds.values() for c in got}
     extra = tuple(c for c in needed if c not in covered)
     if extra and plan.runtime_adds:
-        headers = [p for p in plan.runtime_adds if re.search(r"-(dev|devel)$", re.split(r"[=<>~]", p, 1)[0])]
+        headers = [p for p in plan.runtime_adds if re.search(r"-(dev|devel)$", re.split(r"[=<>~]", p, maxsplit=1)[0])]
         first = (headers or list(plan.runtime_adds))[0]
         plan.runtime_adds[first] += extra
     elif extra:
