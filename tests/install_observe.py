@@ -33,7 +33,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from install_trace import events, python_lookups, read_trace, touches
+from install_trace import events, python_lookups, read_trace, touches  # noqa: E402 - found through the sys.path line above (run as a script)
 
 DATA = HERE / "data" / "lean011"
 CASES = DATA / "cases"
