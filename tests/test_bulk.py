@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from corpus_paths import REAL
+from helpers import read_pty
 from leanify.cli import process
 
 LEANIFY = [sys.executable, "-m", "leanify"]
@@ -292,7 +293,6 @@ def test_progress_bar_with_eta_and_tally_on_a_terminal(small_repos):
     import fcntl
     import pty
     import re
-    import select
     import struct
     import termios
 
@@ -301,18 +301,7 @@ def test_progress_bar_with_eta_and_tally_on_a_terminal(small_repos):
     proc = subprocess.Popen([*LEANIFY, "bulk", str(small_repos), "--jobs", "2"], stdin=slave, stdout=slave,
                             stderr=slave, env={**os.environ, "TERM": "xterm-256color"}, close_fds=True)
     os.close(slave)
-    out = b""
-    while True:
-        ready, _, _ = select.select([master], [], [], 60)
-        if not ready:
-            break
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        out += chunk
+    out = read_pty(master, 60)
     proc.wait(timeout=60)
     os.close(master)
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out.decode("utf-8", "replace"))

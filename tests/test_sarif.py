@@ -6,23 +6,16 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
 import pytest
 
 from corpus_paths import ROOT
+from helpers import leanify
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
 APP = ROOT / "corpus" / "apps" / "flask-psycopg2"
-
-
-def leanify(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    exe = shutil.which("leanify")
-    cmd = [exe, *args] if exe else [sys.executable, "-m", "leanify", *args]
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
 def validate(log: dict) -> None:

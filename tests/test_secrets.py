@@ -4,13 +4,12 @@ not change --check, and that LEAN014 never copies a credential into a new stage.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from helpers import leanify_command
 from leanify.context import Facts
 from leanify.model import Dockerfile
 from leanify.pipeline import all_transforms, run_pipeline, select
@@ -104,9 +103,7 @@ def test_finding_is_reported_once_on_its_original_line_through_the_whole_pipelin
 
 
 def leanify(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    exe = shutil.which("leanify")
-    cmd = [exe, *args] if exe else [sys.executable, "-m", "leanify", *args]
-    return subprocess.run(cmd, input=stdin, capture_output=True, timeout=60)
+    return subprocess.run(leanify_command(*args), input=stdin, capture_output=True, timeout=60)
 
 
 def test_check_treats_a_finding_like_any_suggestion(tmp_path: Path) -> None:
