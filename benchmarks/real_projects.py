@@ -455,7 +455,7 @@ def lean014_skip(dockerfile: Path, context: Path) -> str | None:
 
 def _stderr_notes(stderr: str) -> list[str]:
     """leanify's own words on stderr (notes, warnings, the verification summary), trimmed."""
-    return [l.strip() for l in stderr.splitlines() if l.strip()][-12:]
+    return [line.strip() for line in stderr.splitlines() if line.strip()][-12:]
 
 
 def _rules(js: dict, applied: bool) -> list[str]:

@@ -117,7 +117,7 @@ def run_and_report(before_text: str, after_text: str, context, opts: VerifyOptio
         click.echo(f"leanify verify: interrupted ({why}); the run's containers and images were "
                    f"{keep}", err=True)
         return EXIT_INTERRUPTED
-    except Exception as exc:  # noqa: BLE001 - never a traceback for a user
+    except Exception as exc:  # never a traceback for a user
         if os.environ.get("LEANIFY_DEBUG"):
             raise
         msg = str(exc).strip().splitlines()

@@ -39,9 +39,10 @@ import fnmatch
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .errors import LeanifyError
 from .model import split_lines

@@ -28,8 +28,8 @@ class FileOutcome:
     """One Dockerfile of the repository after the pipeline (and the engine, with --verify)."""
 
     path: str  # the Dockerfile, relative to the repository root (POSIX)
-    result: "Result"
-    verification: "Verification | None" = None
+    result: Result
+    verification: Verification | None = None
     diff: str = ""  # unified diff with reasons, paths relative to the repository root
     extra_files: list[tuple[str, bool]] = field(default_factory=list)  # (repo path, created)
 

@@ -19,11 +19,11 @@ Paths are written as the diff writes them (relative to the current folder when b
 from __future__ import annotations
 
 import difflib
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from . import __version__
-from .rules import Change, Transform
 from .model import split_lines
+from .rules import Change, Transform
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 VERSION = "2.1.0"

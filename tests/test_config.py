@@ -4,24 +4,16 @@ overrides, --show-config sources, and errors as file:line: message with exit 2."
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from helpers import leanify
 from leanify import knowledge
 from leanify.config import ConfigError, discover, load, resolve
 from leanify.pipeline import run_pipeline
 
 LEGACY = "FROM debian:bookworm-slim\nMAINTAINER Jane <jane@example.com>\nRUN apt-get update && apt-get install curl\n"
-
-
-def leanify(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    exe = shutil.which("leanify")
-    cmd = [exe, *args] if exe else [sys.executable, "-m", "leanify", *args]
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture

@@ -44,7 +44,7 @@ def test_round_trip_and_boundaries_match_buildkit(path: Path) -> None:
     assert [(c.start_line, c.end_line) for c in reference] == [i.lines for i in model]
     header = f"# escape={model.escape}\n" if model.escape != "\\" else ""
     covered = 0
-    for ins, ref in zip(model, reference):
+    for ins, ref in zip(model, reference, strict=True):
         gap = text[covered : ins.start]
         for line in gap.splitlines():
             s = line.strip().lstrip("\ufeff")

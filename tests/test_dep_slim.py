@@ -15,6 +15,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+
 from leanify import dep_graph as dg
 from leanify import dep_slim
 from leanify.context import Facts

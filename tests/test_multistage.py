@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from build_evidence_json import facts_for
 from leanify.context import Facts
 from leanify.model import Dockerfile

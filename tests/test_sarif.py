@@ -6,23 +6,16 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
 import pytest
 
 from corpus_paths import ROOT
+from helpers import leanify
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
 APP = ROOT / "corpus" / "apps" / "flask-psycopg2"
-
-
-def leanify(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    exe = shutil.which("leanify")
-    cmd = [exe, *args] if exe else [sys.executable, "-m", "leanify", *args]
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
 def validate(log: dict) -> None:
@@ -65,8 +58,8 @@ def test_sarif_validates_and_has_one_result_per_change(app: Path) -> None:
         region = x["locations"][0]["physicalLocation"]["region"]
         assert x["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "Dockerfile"
         assert 1 <= region["startLine"] <= region["endLine"]
-    applied = [x for x, c in zip(results, js["changes"]) if c.get("applied", True)]
-    suggested = [x for x, c in zip(results, js["changes"]) if not c.get("applied", True)]
+    applied = [x for x, c in zip(results, js["changes"], strict=True) if c.get("applied", True)]
+    suggested = [x for x, c in zip(results, js["changes"], strict=True) if not c.get("applied", True)]
     assert all(x["level"] == "warning" and x["fixes"] for x in applied)
     assert suggested and all(x["level"] == "note" and "fixes" not in x for x in suggested)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from leanify.node_resolution import installed_tree, package_folder, resolve
 from leanify.verify import (
     FileEntry,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from leanify.app import configure, given_values, settings
 from leanify.engine import RunResult
 from leanify.verify import SmokeResult, Verification, compare_runs, decide

@@ -10,14 +10,15 @@ import pytest
 
 from leanify.engine import RunResult, count_buildkit_steps, count_classic_steps, redact
 from leanify.verify import (
+    SIZE_SLACK_BYTES,
     FileEntry,
     ImageFacts,
     Rebuild,
     Verification,
+    build_scripts,
     compare_runs,
-    declared_keys,
-    SIZE_SLACK_BYTES,
     decide,
+    declared_keys,
     diff_config,
     diff_python_dists,
     diff_trees,
@@ -26,7 +27,6 @@ from leanify.verify import (
     python_imports,
     runtime_relevance,
     smoke_command,
-    build_scripts,
 )
 
 BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

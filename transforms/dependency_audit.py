@@ -71,8 +71,8 @@ from leanify.model import Dockerfile
 from leanify.pypi import registry_for
 from leanify.requirements_edits import filter_edits, keyword, why_unfiltered
 from leanify.requirements_filter import grep_pattern, python_pattern
-from leanify.rules import Change, Rule, Safety, change, declined, fixed
 from leanify.rulekit import mapped_script, word_spans
+from leanify.rules import Change, Rule, Safety, change, declined, fixed
 
 __all__ = ["RULE", "apply", "dev_line_numbers", "grep_pattern", "python_pattern"]
 

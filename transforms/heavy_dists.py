@@ -60,8 +60,8 @@ from leanify.model import Dockerfile
 from leanify.pypi import registry_for
 from leanify.pyuses import ParseError, read_uses
 from leanify.requirements_edits import append_words, filter_edits, why_unfiltered
-from leanify.rules import Change, Rule, Safety, change, declined, fixed
 from leanify.rulekit import mapped_script, word_spans
+from leanify.rules import Change, Rule, Safety, change, declined, fixed
 
 RULE = Rule(
     id="LEAN017",
@@ -105,7 +105,7 @@ def _indexes(model: Dockerfile, inst: da.PipInstall) -> list[str]:
     for ins in model.stage_instructions(inst.stage):
         if ins.command == "ENV" and ins.index < inst.ins.index:
             vals = list(ins.value)
-            out += [v.strip("\"'") for k, v in zip(vals[0::2], vals[1::2]) if k in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL")]
+            out += [v.strip("\"'") for k, v in zip(vals[0::2], vals[1::2], strict=False) if k in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL")]
     return out
 
 

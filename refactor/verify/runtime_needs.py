@@ -159,8 +159,8 @@ def _lib_dirs(reader: _ImageReader, cfg: Mapping[str, Any]) -> list[str]:
     conf = reader.tree("/etc/ld.so.conf.d") if reader.exists("/etc/ld.so.conf.d") else {}
     for e in conf.values():
         if e.text:
-            dirs += [l.strip() for l in e.text.splitlines()
-                     if l.strip().startswith("/")]
+            dirs += [line.strip() for line in e.text.splitlines()
+                     if line.strip().startswith("/")]
     return dirs + list(_LIB_DIRS)
 
 

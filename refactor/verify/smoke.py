@@ -75,7 +75,7 @@ def compare_runs(before: RunResult | None, after: RunResult | None,
         cut = min(len(_complete(before.stdout, b_lines)), len(_complete(after.stdout, a_lines)))
         b_lines, a_lines = b_lines[:cut], a_lines[:cut]
     if b_lines != a_lines:
-        at = next((i for i, (x, y) in enumerate(zip(b_lines, a_lines)) if x != y), min(len(b_lines), len(a_lines)))
+        at = next((i for i, (x, y) in enumerate(zip(b_lines, a_lines, strict=False)) if x != y), min(len(b_lines), len(a_lines)))
         return False, (f"smoke stdout differs at line {at + 1} (timestamps, durations, ids, addresses "
                        f"masked): before {_line(b_lines, at)!r}, after {_line(a_lines, at)!r}")
     return True, None
@@ -99,7 +99,7 @@ def _clip(s: str, n: int = 120) -> str:
 
 
 def _last_line(s: str) -> str:
-    lines = [l for l in s.splitlines() if l.strip()]
+    lines = [line for line in s.splitlines() if line.strip()]
     return _clip(lines[-1]) if lines else ""
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import nodesemver
 import pytest
+
 from leanify import npm_lock
 from leanify.node_resolution import NOT_REGISTRY
 
@@ -89,5 +90,5 @@ def test_semver_port_matches_npms_semver(node_engine, tmp_path: Path) -> None:
     node = json.loads(out)
     python = [[nodesemver.valid(r, True) is not None or nodesemver.valid_range(r, True) is not None,
                nodesemver.satisfies(v, r, True)] for v, r in pairs]
-    wrong = [(p, n, py) for p, n, py in zip(pairs, node, python) if n != py]
+    wrong = [(p, n, py) for p, n, py in zip(pairs, node, python, strict=False) if n != py]
     assert not wrong, wrong[:20]

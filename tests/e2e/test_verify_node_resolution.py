@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from leanify.engine import new_run_id
 from leanify.verify import verify
 

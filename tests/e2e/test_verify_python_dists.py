@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from leanify.engine import new_run_id
 from leanify.verify import verify
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
 from leanify.cli_verify import verify_cmd
 
 pytestmark = pytest.mark.e2e

@@ -16,8 +16,8 @@ from leanify.build_evidence import BuildEvidence
 from leanify.buildtime import Step
 from leanify.context import Facts
 from leanify.model import Dockerfile, Instruction
-from leanify.runtime_evidence import EVIDENCE_KEY
 from leanify.rulekit import mapped_script
+from leanify.runtime_evidence import EVIDENCE_KEY
 
 from .core import (
     POETRY_VENVS,
@@ -51,7 +51,7 @@ _NOTHING_AT_RUNTIME = re.compile(r"^(python(\d?(\.\d+)?|\$\{?\w+\}?)-dev|libc6?-
 
 def counterparts(pkg: str, family: str, release: str | None = None) -> tuple[str, ...] | None:
     """Runtime packages a build package stands for (``()``: none needed; None: unknown)."""
-    name = re.split(r"[=<>~]", pkg, 1)[0]
+    name = re.split(r"[=<>~]", pkg, maxsplit=1)[0]
     got = knowledge.runtime_counterpart(name, family, release)
     if got or not re.search(r"-(dev|devel)$", name) or _NOTHING_AT_RUNTIME.match(name):
         return tuple(got)
@@ -279,13 +279,13 @@ def _system_python(plan: Plan, runs: dict[int, Run], family: str) -> Skip | None
     splits ensurepip out of python3). The assumptions are said."""
     installed = [p for r in runs.values() for st in r.reading.steps if st.kind == "pkg" for c in st.calls
                  if c.action in ("install", "add") and c.manager == "apt" for p in c.packages]
-    names = [re.split(r"[=<>~]", p, 1)[0] for p in installed]
+    names = [re.split(r"[=<>~]", p, maxsplit=1)[0] for p in installed]
     apt_python = [n for n in names if _APT_PYTHON.match(n)]
     if apt_python and family in ("debian", "ubuntu"):
         if not any(n.endswith("-venv") for n in apt_python):
             plan.venv_package = "python3-venv"
         for p in installed:  # the header package was the interpreter's only source: the runtime stage keeps the interpreter
-            m = _PYTHON_DEV.match(re.split(r"[=<>~]", p, 1)[0])
+            m = _PYTHON_DEV.match(re.split(r"[=<>~]", p, maxsplit=1)[0])
             if m and p in plan.runtime_adds and not plan.runtime_adds[p] and not any(
                     n in ("python3", f"python{m.group(2)}", "python3-pip", "python3-minimal") for n in names):
                 plan.runtime_adds[p] = (f"python{m.group(2)}",)
@@ -423,7 +423,7 @@ _MAKE_VENV = re.compile(r"(?:^|[\s;&|])(?:python[\w.${}]*\s+-m\s+venv|virtualenv
 def _own_venv(items: list[Instruction], path_env: Instruction) -> tuple[str, Instruction] | None:
     """The virtualenv the file makes (``python3 -m venv /home/venv`` in a RUN) and puts first on
     PATH (``ENV PATH="/home/venv/bin:$PATH"``): where pip installs. None when it makes none."""
-    pairs = dict(zip([k.strip("\"'") for k in path_env.value[0::2]], path_env.value[1::2]))
+    pairs = dict(zip([k.strip("\"'") for k in path_env.value[0::2]], path_env.value[1::2], strict=False))
     first = pairs.get("PATH", "").strip("\"'").split(":")[0]
     if not first.endswith("/bin"):
         return None
@@ -442,7 +442,7 @@ def _poetry_in_venv(model: Dockerfile, items: list[Instruction]) -> bool:
     """poetry installs into the active environment (the venv): ``virtualenvs.create false``."""
     for ins in items:
         if ins.command == "ENV":
-            pairs = dict(zip(ins.value[0::2], ins.value[1::2]))
+            pairs = dict(zip(ins.value[0::2], ins.value[1::2], strict=False))
             if pairs.get("POETRY_VIRTUALENVS_CREATE", "").strip("\"'").lower() in ("false", "0"):
                 return True
         if ins.command == "RUN" and re.search(r"virtualenvs\.create\s+(false|0)\b|POETRY_VIRTUALENVS_CREATE=(false|0)\b", ins.text):
@@ -513,7 +513,7 @@ def _use_evidence(plan: Plan, evidence) -> None:
     covered = {c for got in plan.runtime_adds.values() for c in got}
     extra = tuple(c for c in needed if c not in covered)
     if extra and plan.runtime_adds:
-        headers = [p for p in plan.runtime_adds if re.search(r"-(dev|devel)$", re.split(r"[=<>~]", p, 1)[0])]
+        headers = [p for p in plan.runtime_adds if re.search(r"-(dev|devel)$", re.split(r"[=<>~]", p, maxsplit=1)[0])]
         first = (headers or list(plan.runtime_adds))[0]
         plan.runtime_adds[first] += extra
     elif extra:

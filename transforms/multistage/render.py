@@ -127,7 +127,7 @@ def render(model: Dockerfile, facts: Facts, plan: Plan) -> tuple[list[Edit], lis
                      why=residual_reason(plan, run, notes, where))
     tail = [i for i in items if i.index > last.index]
     kept = _drop_redundant_copies(head, tail, plan, model)
-    changes += [c for h, c in zip(head, head_changes) if h in kept and c is not None]
+    changes += [c for h, c in zip(head, head_changes, strict=False) if h in kept and c is not None]
     head_text = [t for _, t, _, _ in kept]
     runtime_from = f"{kw('FROM')} " + (f"--platform={first.flag('platform')} " if first.flag("platform") else "") + plan.slim.image
     prune = []
