@@ -17,8 +17,8 @@ import argparse
 import json
 import sys
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 APPS = Path(__file__).resolve().parent.parent / "corpus" / "apps"
 

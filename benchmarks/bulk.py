@@ -80,7 +80,7 @@ def main() -> None:
                 if reference is None:
                     reference = data["files"]
                 elif data["files"] != reference:
-                    diff = next((a, b) for a, b in zip(reference, data["files"]) if a != b)
+                    diff = next((a, b) for a, b in zip(reference, data["files"], strict=False) if a != b)
                     sys.exit(f"--jobs {j} produced a different report:\n{json.dumps(diff, indent=1)[:3000]}")
     load1 = os.getloadavg()
     n = len(reference)

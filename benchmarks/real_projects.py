@@ -38,6 +38,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LIST = Path(__file__).resolve().parent / "real_projects.toml"
+EXPERTS = Path(__file__).resolve().parent / "experts"
 MIRRORS = Path("/work/.mirror")
 CACHE = Path("/var/tmp/leanify-real")
 
@@ -421,7 +422,7 @@ class Bench:
         if self.args.experts:
             f = self.args.experts / p.name / "Dockerfile"
             if f.exists():
-                return f.read_text(), base / "src" / p.context, f"uncommitted {f}"
+                return f.read_text(), base / "src" / p.context, f"hand-written {f.relative_to(f.parents[2]) if len(f.parents) > 2 else f}"
         if p.expert:
             ex = p.expert
             tree = extract(self.args.mirrors, ex["repo"], ex["commit"], base / f"expert-{ex['commit'][:12]}")
@@ -454,7 +455,7 @@ def lean014_skip(dockerfile: Path, context: Path) -> str | None:
 
 def _stderr_notes(stderr: str) -> list[str]:
     """leanify's own words on stderr (notes, warnings, the verification summary), trimmed."""
-    return [l.strip() for l in stderr.splitlines() if l.strip()][-12:]
+    return [line.strip() for line in stderr.splitlines() if line.strip()][-12:]
 
 
 def _rules(js: dict, applied: bool) -> list[str]:
@@ -623,7 +624,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=1, help="projects measured at once (default 1)")
     ap.add_argument("--mirrors", type=Path, default=MIRRORS, help="folder of <owner>+<name>/repo git snapshots")
     ap.add_argument("--cache", type=Path, default=CACHE, help="extracted trees and cached results")
-    ap.add_argument("--experts", type=Path, help="folder of <name>/Dockerfile experts not in the list (uncommitted)")
+    ap.add_argument("--experts", type=Path, default=EXPERTS,
+                    help="folder of <name>/Dockerfile hand-written experts (default: benchmarks/experts)")
     ap.add_argument("--modes", default=",".join(MODES), help=f"comma list of {MODES} (original always)")
     ap.add_argument("--label", help="results label (default: the last commit of leanify's code)")
     ap.add_argument("--fresh", action="store_true", help="ignore cached results")

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from . import knowledge
 from .shell import Item, PackageCall, Script, SimpleCommand, classify_path, parse_script
@@ -99,7 +99,7 @@ def classify_run(script: Script, workdir: str | None, read_file: Callable[[str],
     """Classify every top-level item of ``script`` (a RUN run in ``workdir``)."""
     out = Reading()
     cwd = workdir
-    for n, item in enumerate(script.items):
+    for _n, item in enumerate(script.items):
         if item.op_after not in ("&&", None) and not (item.op_after in (";", "\n") and script.errexit):
             out.ops_ok = False
         step = _classify_item(item, cwd, read_file)

@@ -14,17 +14,16 @@ from pathlib import Path
 
 import click
 
-from . import __version__
+from . import __version__, console
 from .app import configure, process, process_verified, settings
-from .diff import unified_diff
-from .errors import LeanifyError
 from .cli_bulk import bulk as bulk_command
 from .cli_options import command_line_values, rule_ids
 from .cli_pr import pr as pr_command
 from .cli_verify import VerifyOptions, verify_options
 from .cli_verify import verify as verify_command
-from . import console
 from .config import ConfigError
+from .diff import unified_diff
+from .errors import LeanifyError
 from .io import write_change
 from .pipeline import Result, all_transforms
 
@@ -181,7 +180,7 @@ def run(dockerfile: str, show_diff: bool, explain: bool, write: bool, check: boo
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP while verifying (engine cleaned up)
         click.echo(f"{label}: interrupted ({exc or 'Ctrl-C'})", err=True)
         sys.exit(EXIT_INTERRUPTED)
-    except Exception as exc:  # noqa: BLE001 - never a traceback for a user
+    except Exception as exc:  # never a traceback for a user
         if os.environ.get("LEANIFY_DEBUG"):
             raise
         _fail(label, LeanifyError(f"internal error: {type(exc).__name__}: {exc}"))

@@ -75,7 +75,7 @@ def pr(repo: Path, dockerfiles: tuple[str, ...], base: str | None, branch: str, 
     except LeanifyError as exc:
         click.echo(exc.format(label), err=True)
         sys.exit(EXIT_ERROR)
-    except Exception as exc:  # noqa: BLE001 - never a traceback for a user
+    except Exception as exc:  # never a traceback for a user
         if os.environ.get("LEANIFY_DEBUG"):
             raise
         click.echo(LeanifyError(f"internal error: {type(exc).__name__}: {exc}").format(label), err=True)

@@ -11,6 +11,7 @@ import os
 from typing import IO
 
 import click
+
 from .model import split_lines
 
 QUIET, NORMAL, VERBOSE = 0, 1, 2

@@ -21,7 +21,7 @@ class Facts:
     options: dict = field(default_factory=dict)
 
     @classmethod
-    def for_path(cls, dockerfile: Path | None, context: Path | None = None, **options) -> "Facts":
+    def for_path(cls, dockerfile: Path | None, context: Path | None = None, **options) -> Facts:
         if context is None and dockerfile is not None:
             context = dockerfile.resolve().parent
         return cls(context=context.resolve() if context else None, dockerfile=dockerfile, options=options)

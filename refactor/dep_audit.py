@@ -19,7 +19,7 @@ import codecs
 import posixpath
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from typing import TYPE_CHECKING
 
 from . import knowledge
@@ -36,7 +36,7 @@ __all__ = ["Requirement", "ReqFile", "PipInstall", "Finding", "Audit", "read_req
            "table"]
 
 
-@lru_cache(maxsize=None)
+@cache
 def table() -> dict:
     return knowledge._table("dependency_audit.json")
 
@@ -81,7 +81,7 @@ class ReqFile:
     encoding: str = "utf-8"  # pip reads a BOM (UTF-16 from PowerShell's `pip freeze > requirements.txt`)
 
 
-def read_requirements(facts: "Facts", rel: str, _seen: frozenset[str] = frozenset()) -> ReqFile | None:
+def read_requirements(facts: Facts, rel: str, _seen: frozenset[str] = frozenset()) -> ReqFile | None:
     """One requirements file of the build context (None: not there or unreadable)."""
     text = facts.read_text(rel)
     if text is None:
@@ -130,7 +130,7 @@ def read_requirements(facts: "Facts", rel: str, _seen: frozenset[str] = frozense
     return out
 
 
-def all_requirements(facts: "Facts", rel: str) -> tuple[list[ReqFile], bool]:
+def all_requirements(facts: Facts, rel: str) -> tuple[list[ReqFile], bool]:
     """The file and the files it includes (-r), depth first; False when an include is missing."""
     files: list[ReqFile] = []
     complete = True
@@ -152,9 +152,9 @@ def all_requirements(facts: "Facts", rel: str) -> tuple[list[ReqFile], bool]:
 # ---- pip installs in the Dockerfile ----------------------------------------------------------------------
 @dataclass
 class PipInstall:
-    ins: "Instruction"
+    ins: Instruction
     stage: int
-    call: "PackageCall"
+    call: PackageCall
     cwd: str
     req_words: list[str]  # the -r words as written
     req_files: list[ReqFile]  # read from the context (includes too)
@@ -178,12 +178,12 @@ class Audit:
     used: dict[str, list[str]]  # requirement key -> where runtime code imports it / the image runs it
     dev: list[Requirement]
     unused: list[Requirement]
-    build_uses: dict[str, list["Instruction"]]  # requirement key -> RUN steps (not in the final stage) that run it
+    build_uses: dict[str, list[Instruction]]  # requirement key -> RUN steps (not in the final stage) that run it
     evidence: dict[str, list[str]]  # requirement key -> where anything (tests too) imports it
     why_not: str | None = None  # the audit abstained: why
 
 
-def _pip_installs(model: "Dockerfile", facts: "Facts") -> list[PipInstall]:
+def _pip_installs(model: Dockerfile, facts: Facts) -> list[PipInstall]:
     from .requirements_filter import python_pattern, read_filter
     from .shell import analyze_run
 
@@ -230,7 +230,7 @@ def _pip_installs(model: "Dockerfile", facts: "Facts") -> list[PipInstall]:
     return out
 
 
-def _run_commands(model: "Dockerfile", stage: int) -> list[tuple["Instruction", str, tuple[str, ...]]]:
+def _run_commands(model: Dockerfile, stage: int) -> list[tuple[Instruction, str, tuple[str, ...]]]:
     from .shell import analyze_run
 
     out = []
@@ -255,7 +255,7 @@ def _tool_dists() -> tuple[dict[str, str], dict[str, str]]:
     return commands, modules
 
 
-def build_uses(model: "Dockerfile") -> dict[str, list["Instruction"]]:
+def build_uses(model: Dockerfile) -> dict[str, list[Instruction]]:
     """dev-tool distribution (normalized) -> RUN steps outside the final stage that run it
     (``pytest``, ``python -m pytest``, ``black --check .``)."""
     commands, modules = _tool_dists()
@@ -272,7 +272,7 @@ def build_uses(model: "Dockerfile") -> dict[str, list["Instruction"]]:
     return out
 
 
-def _image_commands(model: "Dockerfile", analysis: pi.Analysis | None) -> dict[str, str]:
+def _image_commands(model: Dockerfile, analysis: pi.Analysis | None) -> dict[str, str]:
     """distribution key -> what shows the image runs it (CMD/ENTRYPOINT or a RUN of the final stage)."""
     by_cmd = {c: dist for dist, cmds in table()["commands"].items() for c in cmds}
     by_cmd.update({c: d for c, d in _tool_dists()[0].items()})
@@ -301,7 +301,7 @@ def _image_commands(model: "Dockerfile", analysis: pi.Analysis | None) -> dict[s
     return out
 
 
-def audit(model: "Dockerfile", facts: "Facts", metadata=None) -> Audit:
+def audit(model: Dockerfile, facts: Facts, metadata=None) -> Audit:
     """Classify every requirement the Dockerfile's pip installs read from the build context."""
     installs = _pip_installs(model, facts)
     empty = Audit(None, installs, {}, [], [], {}, {})
@@ -382,7 +382,7 @@ def with_submodules(imports: dict[str, list]) -> dict[str, list]:
     return out
 
 
-def _context_imports(facts: "Facts", done: set[str]) -> dict[str, list[Import]]:
+def _context_imports(facts: Facts, done: set[str]) -> dict[str, list[Import]]:
     from .pysource import ParseError, imports_in_source  # late: libcst loads only when a file is read
 
     out: dict[str, list[Import]] = {}

@@ -97,7 +97,7 @@ def evidence(model: Dockerfile, facts: Facts, analysis: pi.Analysis) -> Evidence
             out.uses[rel] = read_uses(text)
         except ParseError:
             out.unreadable.append(rel)
-    for path, rel in sorted(pi.image_files(model, facts).items()):
+    for _path, rel in sorted(pi.image_files(model, facts).items()):
         if not rel.lower().endswith(MODEL_SUFFIXES) or facts.context is None:
             continue
         p = Path(facts.context) / rel

@@ -10,8 +10,8 @@ sections are numbered against the already-patched file so each applies exactly.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from .model import split_lines
 from .rules import Change

@@ -16,6 +16,7 @@ import posixpath
 import re
 from dataclasses import dataclass
 from functools import cached_property
+
 from .model import split_lines
 
 __all__ = ["Pattern", "IgnoreFile", "read_patterns", "clean"]
@@ -155,7 +156,7 @@ class IgnoreFile:
             p._regex  # noqa: B018 - compile now: a bad pattern is an error Docker would report too
 
     @classmethod
-    def parse(cls, text: str) -> "IgnoreFile":
+    def parse(cls, text: str) -> IgnoreFile:
         return cls(read_patterns(text))
 
     def excluded(self, path: str) -> bool:

@@ -37,8 +37,8 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
 
 LABEL_RUN = "org.leanify.run"
 LABEL_ROLE = "org.leanify.role"
@@ -153,7 +153,7 @@ class BuildResult:
     timed_out: bool = False  # stopped at the build timeout
 
     def tail(self, n: int = 30) -> list[str]:
-        return [l for l in self.log.splitlines() if l.strip()][-n:]
+        return [line for line in self.log.splitlines() if line.strip()][-n:]
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
@@ -476,9 +476,10 @@ class Engine:
     def run(self, image: str, argv: Sequence[str] | None, *, run_id: str, role: str,
             entrypoint: Sequence[str] | None = None, timeout: float = 60,
             cap_drop_all: bool = True, mem_limit: str = "1g", user: str | None = None,
-            environment: Mapping[str, str] | None = None) -> "RunResult":
+            environment: Mapping[str, str] | None = None, hostname: str | None = None) -> RunResult:
         """Run a container confined (no network, limits, no new privileges) and remove it.
-        ``environment`` adds to (or replaces) the image's variables, as ``docker run -e`` does."""
+        ``environment`` adds to (or replaces) the image's variables, as ``docker run -e`` does;
+        ``hostname`` replaces the default (the container's id, new each run)."""
         from docker.types import LogConfig  # noqa: PLC0415
 
         name = f"leanify-{run_id}-{role}-{uuid.uuid4().hex[:8]}"
@@ -497,6 +498,8 @@ class Engine:
             kwargs["user"] = user
         if environment:
             kwargs["environment"] = dict(environment)
+        if hostname:
+            kwargs["hostname"] = hostname
         t0 = time.monotonic()
         container = None
         try:

@@ -85,7 +85,7 @@ class History:
     untracked_dirs: frozenset[str] = frozenset()
 
     @classmethod
-    def of(cls, context: Path | None, commits: int = DEFAULT_COMMITS) -> "History | None":
+    def of(cls, context: Path | None, commits: int = DEFAULT_COMMITS) -> History | None:
         """The history of the repository holding ``context``; None without git or outside a repository."""
         if context is None or commits <= 0:
             return None

@@ -21,7 +21,6 @@ from pathlib import Path
 from .errors import DockerfileError
 from .model import MAX_BYTES, Dockerfile
 
-
 _NOT_REGULAR = "not a regular file (FIFO, socket or device); refusing to read it"
 _CHANGED = "file changed while leanify was working on it; nothing written"
 

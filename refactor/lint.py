@@ -13,8 +13,8 @@ import subprocess
 import sysconfig
 import tempfile
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Iterable, Mapping
 
 BATCH = 100
 

@@ -10,9 +10,9 @@ edits (see ``edits.py``) touch only the spans they name.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
-from typing import Iterable, Iterator, Sequence
+from functools import cache, cached_property, lru_cache
 
 from .edits import Edit, apply_edits
 from .errors import DockerfileError
@@ -23,7 +23,7 @@ MAX_LINES = 20_000
 
 
 
-@lru_cache(maxsize=None)
+@cache
 def _bk():
     """BuildKit's parser (cgo), loaded on the first parse: a process that has loaded a Go runtime
     cannot ``fork()`` safely, and ``leanify bulk`` forks its workers before anything is parsed."""
@@ -32,7 +32,7 @@ def _bk():
     return dockerfile
 
 
-@lru_cache(maxsize=None)
+@cache
 def known_instructions() -> frozenset[str]:
     return frozenset(c.upper() for c in _bk().all_cmds())
 
@@ -196,7 +196,7 @@ class Dockerfile:
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
-    def parse(cls, text: str, strict: bool = True) -> "Dockerfile":
+    def parse(cls, text: str, strict: bool = True) -> Dockerfile:
         """Parse ``text``. ``strict`` refuses instructions BuildKit would refuse to build
         (unknown keywords); without it they are kept, verbatim, so any file round-trips."""
         if "\x00" in text:
@@ -288,7 +288,7 @@ class Dockerfile:
                 )
 
     @classmethod
-    def from_bytes(cls, data: bytes, strict: bool = True) -> "Dockerfile":
+    def from_bytes(cls, data: bytes, strict: bool = True) -> Dockerfile:
         return cls.parse(decode(data), strict)
 
     # ---- reading ------------------------------------------------------------------------
@@ -424,7 +424,7 @@ class Dockerfile:
         return frozenset(shipped)
 
     # ---- editing ------------------------------------------------------------------------
-    def edit(self, edits: Iterable[Edit]) -> "Dockerfile":
+    def edit(self, edits: Iterable[Edit]) -> Dockerfile:
         """A new model of the text with ``edits`` applied; untouched bytes stay as they were."""
         return Dockerfile.parse(apply_edits(self.text, list(edits)), strict=False)
 
@@ -687,7 +687,7 @@ def _locate(message: str, text: str, starts: list[int]) -> DockerfileError:
         return DockerfileError("unterminated heredoc", candidates[-1] if candidates else 1)
     if "greater than max allowed size" in message:  # BuildKit's scanner limit; its message names no line
         ends = [*starts[1:], len(text)]
-        long = next((n for n, (s, e) in enumerate(zip(starts, ends), 1) if len(text[s:e].encode("utf-8")) > 65535), 1)
+        long = next((n for n, (s, e) in enumerate(zip(starts, ends, strict=True), 1) if len(text[s:e].encode("utf-8")) > 65535), 1)
         return DockerfileError(f"line longer than 65535 bytes (BuildKit's limit): {message}", long)
     m = _LINE_IN_MESSAGE.search(message)
     return DockerfileError(f"parse error: {message}", int(m.group(1)) if m else 1)

@@ -9,13 +9,13 @@ file (its error reported), never allowed to break the output.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
+from . import suppress
 from .context import Facts
 from .errors import LeanifyError
 from .model import Dockerfile, split_lines
-from . import suppress
 from .rules import Change, Safety, Transform
 from .shell import shell_options
 

@@ -28,8 +28,8 @@ class FileOutcome:
     """One Dockerfile of the repository after the pipeline (and the engine, with --verify)."""
 
     path: str  # the Dockerfile, relative to the repository root (POSIX)
-    result: "Result"
-    verification: "Verification | None" = None
+    result: Result
+    verification: Verification | None = None
     diff: str = ""  # unified diff with reasons, paths relative to the repository root
     extra_files: list[tuple[str, bool]] = field(default_factory=list)  # (repo path, created)
 
@@ -142,6 +142,12 @@ def body(outcomes: list[FileOutcome], *, verified: bool, base: str, branch: str,
     if not_applied:
         out += ["#### Not applied", ""]
         out += [f"- `{p}:{_lines(c.lines)}` {c.rule} — {_md(c.reason)}" for p, c in not_applied]
+        out.append("")
+    left = list({(o.path, n.rule, n.reason or n.message): (o.path, n) for o in changed for n in o.result.declined
+                 if n.rule}.values())
+    if left:
+        out += ["#### Left alone, and why", ""]
+        out += [f"- `{p}:{_lines(n.lines or (n.line, n.line))}` {n.rule} — {_md(n.reason or n.message)}" for p, n in left]
         out.append("")
 
     out += ["### Verification", ""]

@@ -32,9 +32,10 @@ import re
 import shlex
 import sys
 import tomllib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import TYPE_CHECKING, Iterable, Mapping
+from functools import cache
+from typing import TYPE_CHECKING
 
 from . import knowledge
 
@@ -100,7 +101,7 @@ def _copy_targets(srcs: list[str], dest: str, wd: str, files: Iterable[str]) -> 
     return out
 
 
-def image_files(model: "Dockerfile", facts: "Facts", stage: int | None = None) -> dict[str, str]:
+def image_files(model: Dockerfile, facts: Facts, stage: int | None = None) -> dict[str, str]:
     """image path -> context path of every context file the stage (default: the last) holds,
     through COPY/ADD from the context and ``--from`` earlier stages or FROM a stage."""
     if not facts.known or not model.stages:
@@ -110,7 +111,7 @@ def image_files(model: "Dockerfile", facts: "Facts", stage: int | None = None) -
     return _stage_files(model, files, stage, 0)
 
 
-def _context_files(facts: "Facts") -> tuple[str, ...]:
+def _context_files(facts: Facts) -> tuple[str, ...]:
     from .dockerignore import IgnoreFile
 
     pats = facts.dockerignore
@@ -120,7 +121,7 @@ def _context_files(facts: "Facts") -> tuple[str, ...]:
     return tuple(f for f in facts.files if not ign.excluded(f))
 
 
-def _stage_index(model: "Dockerfile", ref: str, before: int) -> int | None:
+def _stage_index(model: Dockerfile, ref: str, before: int) -> int | None:
     if ref.isdigit():
         n = int(ref)
         return n if n < before else None
@@ -130,7 +131,7 @@ def _stage_index(model: "Dockerfile", ref: str, before: int) -> int | None:
     return None
 
 
-def _stage_files(model: "Dockerfile", files: tuple[str, ...], stage: int, depth: int) -> dict[str, str]:
+def _stage_files(model: Dockerfile, files: tuple[str, ...], stage: int, depth: int) -> dict[str, str]:
     if depth > 8:
         return {}
     out: dict[str, str] = {}
@@ -166,7 +167,7 @@ def _stage_files(model: "Dockerfile", files: tuple[str, ...], stage: int, depth:
     return out
 
 
-def _stage_workdir(model: "Dockerfile", stage: int, upto: "Instruction | None") -> str | None:
+def _stage_workdir(model: Dockerfile, stage: int, upto: Instruction | None) -> str | None:
     wd = None
     base = _stage_index(model, model.stages[stage].base, stage)
     if base is not None:
@@ -191,7 +192,7 @@ _SERVERS = {"gunicorn", "uvicorn", "hypercorn", "daphne", "waitress-serve", "gra
 _PY = re.compile(r"^python(\d(\.\d+)?)?$")
 
 
-def _argv(ins: "Instruction") -> list[str] | None:
+def _argv(ins: Instruction) -> list[str] | None:
     if ins.json:
         return list(ins.value)
     text = " ".join(ins.value)
@@ -259,7 +260,7 @@ def _entries_in_argv(argv: list[str], wd: str, env: Mapping[str, str], scripts: 
     return None
 
 
-def console_scripts(facts: "Facts") -> dict[str, str]:
+def console_scripts(facts: Facts) -> dict[str, str]:
     """name -> ``module:function`` from pyproject.toml ``[project.scripts]`` and setup.cfg."""
     out: dict[str, str] = {}
     text = facts.read_text("pyproject.toml")
@@ -286,7 +287,7 @@ def console_scripts(facts: "Facts") -> dict[str, str]:
     return out
 
 
-def entry_points(model: "Dockerfile", facts: "Facts", files: Mapping[str, str] | None = None) -> list[Entry] | None:
+def entry_points(model: Dockerfile, facts: Facts, files: Mapping[str, str] | None = None) -> list[Entry] | None:
     """What the final stage runs, as Python entry points; None when it cannot be read (no
     ENTRYPOINT/CMD, a shell line leanify cannot follow, a command it does not know)."""
     if not model.stages:
@@ -304,7 +305,7 @@ def entry_points(model: "Dockerfile", facts: "Facts", files: Mapping[str, str] |
             wd = _abs(ins.value[0], wd)
         elif ins.command == "ENV":
             vals = list(ins.value)
-            for k, v in zip(vals[0::2], vals[1::2]):
+            for k, v in zip(vals[0::2], vals[1::2], strict=False):
                 env[k] = v.strip("\"'")
     scripts = console_scripts(facts)
     files = image_files(model, facts) if files is None else files
@@ -420,7 +421,7 @@ def _read(text: str, module: str, is_pkg: bool, rel: str) -> tuple[list[Import],
         return [], 0, str(exc)
 
 
-def analyze(model: "Dockerfile", facts: "Facts") -> Analysis:
+def analyze(model: Dockerfile, facts: Facts) -> Analysis:
     """Read every .py file the final stage copies, its imports, and what the command reaches."""
     files = image_files(model, facts)
     entries = entry_points(model, facts, files)
@@ -495,12 +496,12 @@ _LOADS_BY_NAME = frozenset({"django", "celery", "pkg_resources", "stevedore", "p
 
 
 # ---- import names <-> distributions ---------------------------------------------------------------------
-@lru_cache(maxsize=None)
+@cache
 def _audit_table() -> dict:
     return knowledge._table("dependency_audit.json")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _reverse_imports() -> dict[str, tuple[str, ...]]:
     rev: dict[str, list[str]] = {}
     for imp, dist in knowledge._table("import_names.json")["imports"].items():

@@ -68,7 +68,7 @@ def read_source(source: str, module: str = "", is_package: bool = False, file: s
     return v.found, v.dynamic
 
 
-def visit(tree: cst.Module, visitor: "Visitor") -> None:
+def visit(tree: cst.Module, visitor: Visitor) -> None:
     MetadataWrapper(tree, unsafe_skip_copy=True).visit(visitor)
 
 

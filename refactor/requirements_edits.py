@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from .edits import Edit
     from .model import Dockerfile
 
-__all__ = ["Located", "append_words", "filter_edits", "keyword"]
+__all__ = ["Located", "append_words", "filter_edits", "keyword", "why_unfiltered"]
 
 
 def keyword(model: Dockerfile, word: str) -> str:
@@ -37,12 +37,35 @@ def filter_edits(model: Dockerfile, facts: Facts, inst: PipInstall, reqs: list[R
     """Edits that filter ``reqs`` (lines of the install's one top requirements file) out before the
     install: a new filter and the ``-r`` word pointed at its output, or leanify's filter already
     there extended. Also returns the file name the reason cites. None when the filter would not
-    remove exactly these lines, would leave nothing, or the install cannot be edited exactly."""
-    if len(inst.req_words) != 1 or not inst.complete or not inst.req_files:
-        return None
+    remove exactly these lines, would leave nothing, or the install cannot be edited exactly
+    (``why_unfiltered`` says which)."""
+    got = _filter(model, facts, inst, reqs, located)
+    return None if isinstance(got, str) else got
+
+
+def why_unfiltered(model: Dockerfile, facts: Facts, inst: PipInstall, reqs: list[Requirement],
+                   located: Located | None) -> str | None:
+    """Why ``filter_edits`` gives no edits for these lines, in words for the user (None: it does),
+    so a finding names the real obstacle rather than a list of possible ones."""
+    got = _filter(model, facts, inst, reqs, located)
+    return got if isinstance(got, str) else None
+
+
+def _filter(model: Dockerfile, facts: Facts, inst: PipInstall, reqs: list[Requirement],
+            located: Located | None) -> tuple[list[Edit], str] | str:
+    if not inst.req_files:
+        return "leanify cannot read the requirements file this install names from the build context"
+    if len(inst.req_words) != 1:
+        return "the install reads several -r files"
+    if not inst.complete:
+        return "the install's command line has a part leanify cannot read (a variable or a substitution)"
     top = inst.req_files[0]
-    if top.continuation or {r.file for r in reqs} != {top.rel} or top.encoding not in ("utf-8", "utf-8-sig"):
-        return None  # grep reads bytes: a UTF-16 file's lines would not match
+    if top.continuation:
+        return f"{top.rel} continues lines with \\, which a line filter would cut apart"
+    if {r.file for r in reqs} != {top.rel}:
+        return f"the lines are in a file {top.rel} includes with -r, not in {top.rel} itself"
+    if top.encoding not in ("utf-8", "utf-8-sig"):
+        return f"{top.rel} is {top.encoding.upper()}, which grep cannot filter (it reads bytes)"
     word = inst.req_words[0]
     old = inst.filtered
     names = list(dict.fromkeys([*(old.names if old else ()), *(r.name for r in reqs)]))
@@ -50,26 +73,31 @@ def filter_edits(model: Dockerfile, facts: Facts, inst: PipInstall, reqs: list[R
     dropped = [n for n, line in enumerate(top.lines, 1) if pat.search(line)]
     before = {n for n, line in enumerate(top.lines, 1) if python_pattern(old.names).search(line)} if old else set()
     if sorted(dropped) != sorted({r.line for r in reqs} | before):
-        return None  # the filter would not remove exactly these lines
+        return f"a filter by these names would remove other lines of {top.rel} too"
     if all(not line.strip() or line.lstrip().startswith("#") or n in dropped for n, line in enumerate(top.lines, 1)):
-        return None  # nothing but these: grep would print nothing (and fail)
+        return (f"they are every requirement {top.rel} lists: the filtered file would be empty, and grep fails "
+                "when it prints nothing")
     if old is not None:
         ins = next((i for i in model.stage_instructions(inst.stage) if i.index <= inst.ins.index and read_filter(i) == old), None)
         edit = model.body_edit(ins, *old.span, filter_command(names, old.src, old.dst)) if ins is not None else None
-        return ([edit], old.src) if edit is not None else None
+        return ([edit], old.src) if edit is not None else "leanify's own filter before the install cannot be edited exactly"
     new_word = runtime_name(word)
     new_rel = posixpath.normpath(posixpath.join(posixpath.dirname(top.rel), posixpath.basename(new_word)))
-    if facts.exists(new_rel) or any(c in word for c in "'\"$` \\") or located is None:
-        return None
+    if facts.exists(new_rel):
+        return f"the filter's output {new_rel} already exists in the build context"
+    if any(c in word for c in "'\"$` \\"):
+        return "the -r file's name is quoted or holds a variable"
+    if located is None:
+        return "the RUN cannot be edited exactly"
     shift, spans = located
     words = inst.call.command.words_text
     hits = [k for k, w in enumerate(words) if w == word and k and words[k - 1] in ("-r", "--requirement")]
     if len(hits) != 1:
-        return None
+        return "the install names its requirements file in a way leanify cannot edit exactly (not `-r FILE` once)"
     s, e = spans[hits[0]]
     body = model.body_edit(inst.ins, s + shift, e + shift, new_word)
     if body is None:
-        return None
+        return "the RUN cannot be edited exactly"
     grep = f"{keyword(model, 'RUN')} {filter_command(names, word, new_word)}"
     return [model.insert_before(inst.ins, grep), body], word
 

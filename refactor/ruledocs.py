@@ -13,9 +13,9 @@ index; ``tests/test_ruledocs.py`` regenerates them and compares with the committ
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from .rules import Safety, Transform
 

@@ -169,7 +169,7 @@ def flag_edits(ins: Instruction, script: Script, calls, action: str) -> list[Edi
     ends = [action_end(c.command, action) for c, _ in calls]
     if any(p is None for p in ends):
         return None
-    points = [(p, " " + f) for p, (_, f) in zip(ends, calls)]
+    points = [(p, " " + f) for p, (_, f) in zip(ends, calls, strict=True)]
     new = parse_script(with_inserts(script.source, points), errexit=script.errexit, pipefail=script.pipefail)
     if not new.ok or not _same_calls(script, new, calls):
         return None
@@ -183,7 +183,7 @@ def _same_calls(old: Script, new: Script, calls) -> bool:
         return False
     targets = {id(c) for c, _ in calls}
     flags = {id(c): f for c, f in calls}
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         if (x.manager, x.action, x.packages, x.via is None) != (y.manager, y.action, y.packages, y.via is None):
             return False
         if id(x) in targets:
@@ -343,7 +343,7 @@ def cut_model(model: Dockerfile, ins: Instruction, sp: RunSplit) -> Dockerfile |
     text = model.text[: sp.head_start] + sp.text(model, run) + model.text[sp.tail_start :]
     try:
         cut = Dockerfile.parse(text, strict=False)
-    except Exception:  # pragma: no cover - the cut is made of the user's own words
+    except Exception:  # noqa: BLE001  # pragma: no cover - the cut is made of the user's own words
         return None
     return cut if len(cut.instructions) == len(model.instructions) + 1 else None
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import enum
 import inspect
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .context import Facts
@@ -99,10 +100,10 @@ class Transform:
     """A rule with its pure function ``apply(model, facts) -> (new model, changes)``."""
 
     rule: Rule
-    apply: Callable[["Dockerfile", "Facts"], tuple["Dockerfile", list[Change]]]
+    apply: Callable[[Dockerfile, Facts], tuple[Dockerfile, list[Change]]]
 
     @classmethod
-    def from_module(cls, module: ModuleType) -> "Transform":
+    def from_module(cls, module: ModuleType) -> Transform:
         rule: Rule = module.RULE
         doc = inspect.cleandoc(module.__doc__ or "")
         if not rule.doc:
@@ -130,7 +131,7 @@ def _refs(refs: dict[str, Iterable[int]] | None) -> tuple[tuple[str, tuple[int, 
     return tuple((name, tuple(lines)) for name, lines in (refs or {}).items())
 
 
-def fixed(model: "Dockerfile", edits: Iterable["Edit"], changes: list[Change]) -> tuple["Dockerfile", list[Change]]:
+def fixed(model: Dockerfile, edits: Iterable[Edit], changes: list[Change]) -> tuple[Dockerfile, list[Change]]:
     """The usual ending of a rule: apply its edits (if any) and return the new model with the changes."""
     edits = list(edits)
     return (model.edit(edits) if edits else model), changes

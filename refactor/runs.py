@@ -34,11 +34,10 @@ keeps its own source lines (a RUN that already is a formatted multi-line chain s
 
 from __future__ import annotations
 
-import re
-
 import dataclasses
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from .model import Dockerfile, Instruction, split_lines
 from .shell import Script, analyze_run, shell_options
@@ -222,7 +221,7 @@ def join_pieces(model: Dockerfile, head: str, pieces: Sequence[Piece]) -> str | 
         parts.append(text)
     nl, esc, indent = model.newline, model.escape, chain_indent(model, pieces)
     out = head + parts[0]
-    for p, text in zip(pieces[1:], parts[1:]):
+    for p, text in zip(pieces[1:], parts[1:], strict=True):
         out += " " + esc + nl
         for c in p.comments:
             out += indent + c + nl

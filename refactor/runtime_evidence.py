@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import posixpath
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 
 from .context import Facts
 from .model import Dockerfile, Instruction
@@ -94,7 +95,7 @@ def split_build(text: str) -> SplitBuild | None:
 
 
 def gather(engine, text: str, context: str, *, run_id: str, build_args: Mapping[str, str] | None = None,
-           network: str = "host") -> tuple["RuntimeLibs | None", str]:
+           network: str = "host") -> tuple[RuntimeLibs | None, str]:
     """(evidence, why-not). Builds the builder stage of ``text`` and reads its artifacts; the
     evidence is None (with the reason) when the shape is not a builder/runtime split, the builder
     does not build, or a needed library has no package that provides it."""
@@ -113,5 +114,5 @@ def gather(engine, text: str, context: str, *, run_id: str, build_args: Mapping[
     return libs, ""
 
 
-def with_evidence(facts: Facts, libs: "RuntimeLibs") -> Facts:
+def with_evidence(facts: Facts, libs: RuntimeLibs) -> Facts:
     return dataclasses.replace(facts, options={**facts.options, EVIDENCE_KEY: libs})

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 from . import knowledge
 from .engine import Engine, new_run_id
@@ -87,7 +87,7 @@ def from_knowledge(build_packages: Iterable[str], family: str = "debian", releas
     unresolved: list[str] = []
     known = knowledge._family_table(family).get("runtime", {})
     for name in build_packages:
-        bare = re.split(r"[=<>~:]", name.strip(), 1)[0]
+        bare = re.split(r"[=<>~:]", name.strip(), maxsplit=1)[0]
         got = knowledge.runtime_counterpart(bare, family, release)
         if got:
             packages += [p for p in got if p not in packages]

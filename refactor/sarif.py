@@ -9,7 +9,9 @@ docstring, the text ``leanify explain`` prints). One result per proposed change:
   whole rewrite of those lines, so when two rules change one line both fixes carry it; a proposed
   new file (``.dockerignore``) is a replacement of its whole content;
 - a suggestion (a needs-verify rule not applied) is a ``note`` without a fix; a finding of a safe
-  rule that never rewrites (a credential in the file) is a ``warning`` without a fix.
+  rule that never rewrites (a credential in the file) is a ``warning`` without a fix;
+- what a rule looked at and left alone, with its reason (a declined change, ``Result.declined``),
+  is a ``note`` of kind ``informational``: a reviewer sees why the rule did not fire there.
 
 Paths are written as the diff writes them (relative to the current folder when below it).
 """
@@ -17,11 +19,11 @@ Paths are written as the diff writes them (relative to the current folder when b
 from __future__ import annotations
 
 import difflib
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from . import __version__
-from .rules import Change, Transform
 from .model import split_lines
+from .rules import Change, Transform
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 VERSION = "2.1.0"
@@ -95,6 +97,15 @@ def _results(e: Entry, index: dict[str, int], safety: dict[str, str]) -> list[di
         fix = _fix(e, c, hunks) if c.applied else None
         if fix is not None:
             res["fixes"] = [fix]
+        out.append(res)
+    for n in r.declined:  # what a rule looked at and left alone, and why: no fix, nothing to act on
+        if n.rule is None:
+            continue
+        res = {"ruleId": n.rule, "level": "note", "kind": "informational",
+               "message": {"text": f"not applied: {n.reason or n.message}"},
+               "locations": [_location(e.uri, n.lines or (n.line, n.line))]}
+        if n.rule in index:
+            res["ruleIndex"] = index[n.rule]
         out.append(res)
     return out
 

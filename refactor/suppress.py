@@ -34,12 +34,11 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from .errors import LeanifyError
-from .model import Dockerfile
-from .model import split_lines
+from .model import Dockerfile, split_lines
 
 _DIRECTIVE = re.compile(r"^\s*\ufeff?\s*#\s*leanify\s*:\s*(?P<rest>.*?)\s*$", re.I)
 _IGNORE = re.compile(r"^ignore\b(?P<tail>.*)$", re.I)

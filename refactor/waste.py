@@ -41,8 +41,9 @@ from __future__ import annotations
 import json
 import os
 import posixpath
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from . import image_layers
 
@@ -91,7 +92,7 @@ class Waste:
             "layers": [
                 {"index": i, "size_bytes": s, "digest": d}
                 for i, (s, d) in enumerate(
-                    zip(self.layers, self.layer_digests or [""] * len(self.layers))
+                    zip(self.layers, self.layer_digests or [""] * len(self.layers), strict=False)
                 )
             ],
             "top": [{"path": p, "wasted_bytes": b, "count": c} for p, b, c in self.top],

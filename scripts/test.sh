@@ -60,6 +60,9 @@ grep -v -e '^WARNING: Running pip as' -e 'is ignored: it is neither' "$pip_log" 
 rm -f "$pip_log"
 "$PY" -c "import leanify, leanify.transforms" || die "leanify failed to import after install"
 
+log "ruff check (the test extra's ruff; pyproject.toml [tool.ruff]): a finding fails the run here, in seconds"
+"$VENV/bin/ruff" check . >&2 || die "ruff check found problems (above): fix them, or \`ruff check --fix .\` for the safe ones"
+
 if [ -x "$SHARED/tools/docker-engine.sh" ]; then
   log "docker engine"
   eval "$("$SHARED/tools/docker-engine.sh")"

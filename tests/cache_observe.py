@@ -23,6 +23,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from helpers import docker_env
+
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data" / "lean009"
 TABLE = DATA / "readers.json"
@@ -126,13 +128,6 @@ _SKIP = ("./var/lib/apt/lists/", "./var/cache/", "./var/log/", "./var/lib/dpkg/s
          "./var/lib/dpkg/triggers/Lock", "./var/lib/apt/extended_states", "./etc/ld.so.cache", "./var/lib/dpkg/status",
          "./tmp/leanify-", "./var/lib/dpkg/updates/", "./root/.cache/", "./root/.npm/", "./usr/local/share/.cache/",
          "./root/.yarnrc", "./root/.config/")  # fmt: skip
-
-
-def docker_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.setdefault("DOCKER_HOST", "unix:///var/tmp/leanify-docker/docker.sock")
-    env["DOCKER_BUILDKIT"] = "1"
-    return env
 
 
 def dockerfile(commands: list[tuple[str, str, str, str]]) -> str:

@@ -50,7 +50,7 @@ class FakeGitHub:
         self._server: ThreadingHTTPServer | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def __enter__(self) -> "FakeGitHub":
+    def __enter__(self) -> FakeGitHub:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):

@@ -33,7 +33,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from install_trace import events, python_lookups, read_trace, touches
+from helpers import docker_env  # noqa: E402
+from install_trace import events, python_lookups, read_trace, touches  # noqa: E402 - found through the sys.path line above (run as a script)
 
 DATA = HERE / "data" / "lean011"
 CASES = DATA / "cases"
@@ -64,13 +65,6 @@ IMAGES = {
 }  # fmt: skip
 
 _STRACE = "strace -f -ff -qq -ttt -y -s 4096 -e trace=%file,%process,getdents64,getdents,fchdir -o /leanify-observe/trace"
-
-
-def docker_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.setdefault("DOCKER_HOST", "unix:///var/tmp/leanify-docker/docker.sock")
-    env["DOCKER_BUILDKIT"] = "1"
-    return env
 
 
 def image_tag(tool: str) -> str:

@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from leanify import rulekit
 from leanify.context import Facts
 from leanify.model import Dockerfile
-from leanify import rulekit
 from leanify.pipeline import all_transforms, run_pipeline, select
 from leanify.transforms import apt_assume_yes as yes
 from leanify.transforms import no_install_recommends as nir
 from leanify.transforms import package_cache_cleanup as pcc
-
 
 
 def _run(text: str, rule: str, unsafe: bool = False, context: Path | None = None) -> str:

@@ -15,7 +15,9 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from corpus_paths import REAL
+from helpers import read_pty
 from leanify.cli import process
 
 LEANIFY = [sys.executable, "-m", "leanify"]
@@ -98,7 +100,7 @@ def test_corpus_every_file_once_and_report_counts_match(tmp_path, through):
         assert report["summary"][status] == sum(r["status"] == status for r in recs)
     assert sum(report["summary"][s] for s in ("changed", "unchanged", "skipped", "error")) == len(files)
     # each record says what the single-file entry point says about that file
-    by_key = dict(zip(keys, recs))
+    by_key = dict(zip(keys, recs, strict=True))
     for f in files:
         rec = by_key[str(f.resolve())]
         try:
@@ -291,7 +293,6 @@ def test_progress_bar_with_eta_and_tally_on_a_terminal(small_repos):
     import fcntl
     import pty
     import re
-    import select
     import struct
     import termios
 
@@ -300,18 +301,7 @@ def test_progress_bar_with_eta_and_tally_on_a_terminal(small_repos):
     proc = subprocess.Popen([*LEANIFY, "bulk", str(small_repos), "--jobs", "2"], stdin=slave, stdout=slave,
                             stderr=slave, env={**os.environ, "TERM": "xterm-256color"}, close_fds=True)
     os.close(slave)
-    out = b""
-    while True:
-        ready, _, _ = select.select([master], [], [], 60)
-        if not ready:
-            break
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        out += chunk
+    out = read_pty(master, 60)
     proc.wait(timeout=60)
     os.close(master)
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out.decode("utf-8", "replace"))
@@ -339,6 +329,7 @@ def bulk_here(monkeypatch, *args):
     """`leanify bulk --jobs 1` in this process (stand-ins can see what each file was given): the
     report's records, each file's --history, and the result."""
     from click.testing import CliRunner
+
     from leanify import cli
     from leanify.context import Facts
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from test_bulk import bulk, copy_corpus, snapshot
 
 distributed = pytest.importorskip("distributed")  # in the `test` extra: CI always has it

@@ -10,6 +10,7 @@ import os
 import shutil
 
 import pytest
+
 from corpus_paths import ROOT
 from test_bulk import bulk, copy_corpus
 

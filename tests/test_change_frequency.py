@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from helpers import git_as_tester as git
 from leanify.context import Facts
 from leanify.history import _load
 from leanify.model import Dockerfile
@@ -30,11 +30,6 @@ git_needed = pytest.mark.skipif(shutil.which("git") is None, reason="git not ins
 )  # fmt: skip
 def test_classify(path: str, cls: int | None) -> None:
     assert classify_name(path) == cls
-
-
-def git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false", *args],
-                   cwd=repo, check=True, capture_output=True)  # fmt: skip
 
 
 def commit(repo: Path, files: dict[str, str]) -> None:

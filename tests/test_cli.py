@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
 import subprocess
 import sys
@@ -13,14 +12,14 @@ from pathlib import Path
 import pytest
 import unidiff
 
+from helpers import leanify_command
+
 LEGACY = "FROM debian:bookworm-slim\nMAINTAINER Jane <jane@example.com>\nRUN echo hi\n"
 EXPECTED = 'FROM debian:bookworm-slim\nLABEL maintainer="Jane <jane@example.com>"\nRUN echo hi\n'
 
 
 def leanify(*args: str, cwd: Path | None = None, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    exe = shutil.which("leanify") or sys.executable
-    cmd = [exe, *args] if exe != sys.executable else [exe, "-m", "leanify", *args]
-    return subprocess.run(cmd, cwd=cwd, input=stdin, capture_output=True, timeout=60)
+    return subprocess.run(leanify_command(*args), cwd=cwd, input=stdin, capture_output=True, timeout=60)
 
 
 @pytest.fixture
@@ -167,8 +166,8 @@ def test_bad_input_is_a_one_line_error(tmp_path: Path, case: str) -> None:
 def test_proposed_file_is_a_second_file_in_the_diff_and_is_written(tmp_path: Path, monkeypatch) -> None:
     from click.testing import CliRunner
 
-    from leanify import app
     import leanify.cli as cli
+    from leanify import app
     from leanify.rules import Rule, Safety, Transform, change
 
     rule = Rule("LEAN906", "test-ignore", Safety.SAFE, "for tests")

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from leanify.cli import main
 
 LEGACY = "FROM debian:bookworm-slim\nMAINTAINER Jane <jane@example.com>\nRUN echo hi\n"

@@ -4,24 +4,16 @@ overrides, --show-config sources, and errors as file:line: message with exit 2."
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from helpers import leanify
 from leanify import knowledge
 from leanify.config import ConfigError, discover, load, resolve
 from leanify.pipeline import run_pipeline
 
 LEGACY = "FROM debian:bookworm-slim\nMAINTAINER Jane <jane@example.com>\nRUN apt-get update && apt-get install curl\n"
-
-
-def leanify(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    exe = shutil.which("leanify")
-    cmd = [exe, *args] if exe else [sys.executable, "-m", "leanify", *args]
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture
@@ -180,6 +172,7 @@ def test_show_config_without_a_path_uses_the_current_folder(repo: Path) -> None:
     ('[verify]\nsmoke = "x"\nbuild-network = "bridge"\n', 3, "build-network"),
     ('[verify]\nsmok = "x"\n', 2, "unknown key 'smok'"),
     ('verify = { smoke-timeout = 0 }\n', 1, "smoke-timeout"),
+    ('[verify]\nsmoke-compare = "bytes"\n', 2, 'smoke-compare: expected "output" or "exit"'),
     ('[verify.build-args]\nA = "1"\nB = 2\n', 3, "build-args.B"),
     ('history = 1\nhistory = 2\n', 2, "invalid TOML"),
 ])

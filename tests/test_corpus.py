@@ -44,7 +44,7 @@ def test_round_trip_and_boundaries_match_buildkit(path: Path) -> None:
     assert [(c.start_line, c.end_line) for c in reference] == [i.lines for i in model]
     header = f"# escape={model.escape}\n" if model.escape != "\\" else ""
     covered = 0
-    for ins, ref in zip(model, reference):
+    for ins, ref in zip(model, reference, strict=True):
         gap = text[covered : ins.start]
         for line in gap.splitlines():
             s = line.strip().lstrip("\ufeff")
@@ -81,3 +81,21 @@ def test_pipeline_output_parses_and_is_idempotent(path: Path) -> None:
     second = run_pipeline(out, facts)
     assert second.output.text == out.text, "a second pass changed the file"
     assert not second.applied
+
+
+def test_a_chain_a_rule_took_apart_is_merged_the_same_on_a_second_run() -> None:
+    """Found by the fuzz test (CI, stop 20): LEAN008 moves the `rm -rf /var/lib/apt/lists/*` that
+    leads the author's chain into the update's RUN above. LEAN010 used to call what was left
+    (`apt-get install -y curl`) deliberate, because the author's RUN was a chain, and kept the two
+    RUNs apart; a second run, reading the first run's output as written, merged them."""
+    text = ("FROM debian:bookworm AS b\n"
+            "RUN true\n"
+            "FROM debian:bookworm\n"
+            "RUN apt-get update\n"
+            "RUN rm -rf /var/lib/apt/lists/* && apt-get install -y curl\n"
+            'RUN ["/bin/sh", "-c", "apt-get update"]\n')
+    first = run_pipeline(Dockerfile.parse(text), Facts())
+    assert first.errors == []
+    second = run_pipeline(Dockerfile.parse(first.output.text), Facts())
+    assert second.output.text == first.output.text
+    assert "lists/* \\\n    && apt-get install -y curl" in first.output.text, first.output.text

@@ -8,6 +8,7 @@ import itertools
 import math
 
 import pytest
+
 from leanify.culprit import LOG_LINES, budget_for, build_error, search
 
 RULES = ("LEAN001", "LEAN003", "LEAN007", "LEAN010", "LEAN014", "LEAN015")

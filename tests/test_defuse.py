@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 from leanify import defuse
 from leanify.context import Facts
 from leanify.model import Dockerfile

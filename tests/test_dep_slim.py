@@ -15,6 +15,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+
 from leanify import dep_graph as dg
 from leanify import dep_slim
 from leanify.context import Facts
@@ -174,3 +175,34 @@ def test_without_pypi_nothing_unused_is_removed(tmp_path: Path) -> None:
                           unsafe=True)
     assert result.output.text == (folder / "Dockerfile").read_text()
     assert any("PyPI was not asked" in n.message for n in result.notes)
+
+
+def _findings_in(tmp_path: Path, requirements: bytes, rule: str) -> list[str]:
+    """The notes of ``rule`` on the opencv-headless case's app with ``requirements`` as its file."""
+    import shutil
+
+    src = CORPUS / "LEAN017" / "opencv-headless"
+    shutil.copytree(src / "context", tmp_path / "context")
+    (tmp_path / "context" / "requirements.txt").write_bytes(requirements)
+    text = (src / "Dockerfile").read_text()
+    facts = Facts.for_path(tmp_path / "Dockerfile", tmp_path / "context", history=0)
+    result = run_pipeline(Dockerfile.parse(text), facts, select(all_transforms(), [rule]), unsafe=True)
+    assert result.output.text == text
+    return [n.message for n in result.notes] + [c.reason for c in result.changes]
+
+
+def test_a_swap_the_filter_cannot_make_names_the_real_obstacle(tmp_path: Path) -> None:
+    """A requirements file of opencv-python alone: the filtered file would be empty (grep fails
+    when it prints nothing). The finding used to blame 'an included -r file, several -r files,
+    continuation lines', none of which the file has."""
+    got = _findings_in(tmp_path, b"opencv-python==4.9.0.80\n", "LEAN017")
+    hit = [n for n in got if "opencv-python" in n and "not swapped" in n]
+    assert hit and "every requirement requirements.txt lists" in hit[0], got
+    assert not any("included -r file" in n for n in got), got
+
+
+def test_a_utf16_requirements_file_is_named_as_the_obstacle(tmp_path: Path) -> None:
+    text = "fastapi==0.110.0\nuvicorn==0.29.0\nnumpy==1.26.4\nopencv-python==4.9.0.80\n"
+    got = _findings_in(tmp_path, text.encode("utf-16"), "LEAN017")
+    hit = [n for n in got if "not swapped" in n]
+    assert hit and "requirements.txt is UTF-16" in hit[0], got

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from leanify import dep_audit as da
 from leanify.context import Facts
 from leanify.model import Dockerfile

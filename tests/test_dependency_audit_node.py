@@ -10,7 +10,8 @@ import pytest
 from leanify.context import Facts
 from leanify.model import Dockerfile
 from leanify.pipeline import all_transforms, run_pipeline, select
-from leanify.transforms import heavy_dists, node_dev_deps as nd
+from leanify.transforms import heavy_dists
+from leanify.transforms import node_dev_deps as nd
 
 
 @pytest.mark.parametrize("spec,pkg", [("express", "express"), ("lodash/fp", "lodash"), ("@aws-sdk/client-s3", "@aws-sdk/client-s3"),

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from leanify.discover import discover, is_dockerfile_name
 from leanify.errors import LeanifyError
 

@@ -12,7 +12,6 @@ from leanify.model import Dockerfile
 from leanify.pipeline import all_transforms, run_pipeline, select
 
 
-
 # ---- matcher (moby/patternmatcher semantics) -----------------------------------------------------
 @pytest.mark.parametrize(
     "patterns, path, excluded",

@@ -26,12 +26,12 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from strategies import CASES, dockerfiles
 from leanify.context import Facts
 from leanify.errors import DockerfileError
 from leanify.lint import compare_texts, hadolint_path, worse
 from leanify.model import Dockerfile
 from leanify.pipeline import all_transforms, run_pipeline
+from strategies import CASES, dockerfiles
 
 FUZZ_EXAMPLES = int(os.environ.get("LEANIFY_FUZZ_EXAMPLES", "10000"))
 RANDOM = os.environ.get("LEANIFY_FUZZ_RANDOM") == "1"
@@ -131,7 +131,7 @@ def _assert_boundaries(model: Dockerfile) -> None:
     assert [(c.start_line, c.end_line) for c in reference] == [i.lines for i in model]
     header = f"# escape={model.escape}\n" if model.escape != "\\" else ""
     covered = 0
-    for ins, ref in zip(model, reference):
+    for ins, ref in zip(model, reference, strict=True):
         for line in text[covered : ins.start].split("\n"):
             s = line.strip(" \t\r\ufeff")
             assert s == "" or s.startswith("#"), f"instruction text outside a span: {line!r}"

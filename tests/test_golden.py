@@ -16,6 +16,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from build_evidence_json import facts_for
 from leanify.model import Dockerfile
 from leanify.pipeline import all_transforms, run_pipeline, select

@@ -165,7 +165,7 @@ def test_small_cases_rule_acts_and_pragmas_stay(name: str, tmp_path: Path) -> No
     found = hadolint_lines([source] + [r.output.text for r in rewrites.values()])
     assert [c for _n, c in found[0] if c in {c for _l, cs in pragmas(source) for c in cs}] == [], \
         "the case itself must be clean under its pragmas"
-    for (how, result), out_findings in zip(rewrites.items(), found[1:]):
+    for (how, result), out_findings in zip(rewrites.items(), found[1:], strict=False):
         assert result.errors == [], result.errors
         check_kept(source, result.output.text, out_findings, f"{name} ({how})")
     assert any(c.rule.startswith(rule) for c in rewrites["rule"].applied), \
@@ -208,7 +208,7 @@ def test_golden_cases_with_pragmas_keep_them_in_place(tmp_path: Path) -> None:
             continue
         checked += 1
         found = hadolint_lines([r.output.text for r in results.values()])
-        for (how, result), out_findings in zip(results.items(), found):
+        for (how, result), out_findings in zip(results.items(), found, strict=False):
             try:
                 check_kept(source, result.output.text, out_findings, f"{case.parent.name}/{case.name} ({how})")
             except AssertionError as exc:

@@ -9,9 +9,9 @@ import pytest
 
 from leanify.context import Facts
 from leanify.model import Dockerfile
+from leanify.rulekit import action_end, logical_shift, stage_chain, word_spans
 from leanify.shell import analyze_run, parse_script
 from leanify.transforms import apk_no_cache, npm_ci, pip_no_cache
-from leanify.rulekit import action_end, logical_shift, stage_chain, word_spans
 
 
 def _run(text: str, rule) -> str:

@@ -23,6 +23,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from cache_observe import TABLE
 from corpus_paths import ROOT
 from leanify.context import Facts

@@ -40,6 +40,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from install_observe import (
     CASES,
     OBSERVED,

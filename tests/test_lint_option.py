@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from leanify import app
 import leanify.cli as cli
+from leanify import app
 from leanify.edits import Edit
 from leanify.lint import hadolint_path
 from leanify.rules import Rule, Safety, Transform, change

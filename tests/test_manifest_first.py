@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from leanify.context import Facts
 from leanify.model import Dockerfile
 from leanify.rulekit import is_broad_copy

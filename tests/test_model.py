@@ -137,7 +137,7 @@ def test_logical_line_maps_back_to_source() -> None:
     run = d.instructions[1]
     logical, offsets = run.logical()
     assert logical == run.value[0] == "pip install     flask      gunicorn"
-    assert all(text[o] == c for o, c in zip(offsets, logical))
+    assert all(text[o] == c for o, c in zip(offsets, logical, strict=False))
     at = logical.index("install") + len("install")
     new = d.edit([d.body_edit(run, at, at, " --no-cache-dir")])
     assert new.render() == text.replace("install \\", "install --no-cache-dir \\")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from build_evidence_json import facts_for
 from leanify.context import Facts
 from leanify.model import Dockerfile
@@ -59,6 +60,7 @@ HAZARD_REASONS = {
                                           "lib/binding/napi-v3/bcrypt_lib.node) in the original build: the runtime stage has "
                                           "no compiler to install it again"),
     "hazard-openjdk-runtime-packages": (2, "the runtime base eclipse-temurin:17-jre is ubuntu, the build's openjdk:17 is rhel"),
+    "hazard-pip-user-outside-a-python-image": (6, "installs outside site-packages (--user"),
     "hazard-poetry-from-its-installer": (5, "`curl -sSL https://install.python-poetry.org` runs a downloaded script"),
     "hazard-setup-after-the-build": (7, "`update-alternatives --install /usr/bin/node node /usr/bin/n…`: leanify cannot tell"),
     "hazard-tail-step-needs-git": (7, "(it needs git, which python:3.11-slim lacks)"),
@@ -160,7 +162,6 @@ def test_lowercase_keywords_are_followed(tmp_path: Path) -> None:
     [
         ("CMD [\"python\", \"app.py\"]", ""),
         ("RUN pip install -r requirements.txt; useradd x", "joins build and runtime steps with ; or ||"),
-        ("USER app\nRUN pip install -r requirements.txt", "non-root USER"),
         ("ENV PATH=/usr/local/bin:/usr/bin:/bin", "sets PATH itself"),
         ("CMD [\"make\", \"run\"]", "CMD runs make"),
         ("ONBUILD RUN echo hi", "ONBUILD"),
@@ -177,6 +178,16 @@ def test_left_alone(tmp_path: Path, change: str, why: str) -> None:
         assert _apply(text, facts) == text
     else:
         assert reasons == []
+
+
+def test_a_build_as_a_non_root_user_is_split_with_the_user_repeated_and_its_uid_assumed(tmp_path: Path) -> None:
+    text = PY.replace("RUN pip install -r requirements.txt", "RUN useradd -m app\nUSER app\nRUN pip install -r requirements.txt")
+    facts = _ctx(tmp_path, **{"requirements.txt": "x\n"})
+    assert ms.skip_reasons(Dockerfile.parse(text), facts) == []
+    runtime = _apply(text, facts).split("# leanify: runtime stage")[1]
+    assert runtime.index("RUN useradd -m app") < runtime.index("USER app") < runtime.index("COPY --from=builder /opt/venv")
+    result = run_pipeline(Dockerfile.parse(text), facts, select(all_transforms(), ["LEAN014"]), unsafe=True)
+    assert any("runs as USER app" in c.reason and "same uid in both stages" in c.reason for c in result.changes)
 
 
 def test_apt_cleanup_of_a_later_layer_joins_the_runtime_install(tmp_path: Path) -> None:

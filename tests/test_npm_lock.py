@@ -14,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
 from leanify import npm_lock
 from leanify.context import Facts
 from leanify.model import Dockerfile

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import pty
-import select
 import shutil
 import subprocess
 import sys
@@ -14,21 +13,17 @@ from pathlib import Path
 
 import pytest
 
+from helpers import leanify_command, read_pty
 from leanify.annotations import command, escape_data
 
 LEGACY = "FROM debian:bookworm-slim\nMAINTAINER Jane <jane@example.com>\nRUN apt-get update && apt-get install curl\n"
 ANSI = "\x1b["
 
 
-def exe() -> list[str]:
-    found = shutil.which("leanify")
-    return [found] if found else [sys.executable, "-m", "leanify"]
-
-
 def leanify(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
     full = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
     full.update(env or {})
-    return subprocess.run([*exe(), *args], cwd=cwd, capture_output=True, text=True, timeout=120, env=full)
+    return subprocess.run(leanify_command(*args), cwd=cwd, capture_output=True, text=True, timeout=120, env=full)
 
 
 def in_terminal(*args: str, env: dict | None = None) -> str:
@@ -36,21 +31,9 @@ def in_terminal(*args: str, env: dict | None = None) -> str:
     full = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
     full.update(env or {})
     master, slave = pty.openpty()
-    p = subprocess.Popen([*exe(), *args], stdout=slave, stderr=slave, stdin=subprocess.DEVNULL, env=full)
+    p = subprocess.Popen(leanify_command(*args), stdout=slave, stderr=slave, stdin=subprocess.DEVNULL, env=full)
     os.close(slave)
-    out = b""
-    while True:
-        ready, _, _ = select.select([master], [], [], 60)
-        if not ready:
-            p.kill()
-            break
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        out += chunk
+    out = read_pty(master, 60, on_silence=p.kill)
     p.wait(timeout=60)
     os.close(master)
     return out.decode("utf-8", "replace")
@@ -70,7 +53,7 @@ def test_github_annotations_one_per_change(df: Path) -> None:
     js = json.loads(leanify("--format", "json", "Dockerfile", cwd=df.parent).stdout)
     lines = r.stdout.splitlines()
     assert len(lines) == len(js["changes"])
-    for line, c in zip(lines, js["changes"]):
+    for line, c in zip(lines, js["changes"], strict=True):
         kind = "warning" if c.get("applied", True) else "notice"
         head = f"::{kind} file=Dockerfile,line={c['lines'][0]},endLine={c['lines'][1]},title={c['rule']} {c['title']}::"
         assert line.startswith(head), line

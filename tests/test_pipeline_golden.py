@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
 from leanify import cli
 from leanify.context import Facts
 from leanify.model import Dockerfile

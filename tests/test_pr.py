@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from fake_github import FakeGitHub
+from helpers import git
 from leanify import cli
 from leanify.cli import process
 from leanify.github_api import repo_from_remote
@@ -27,10 +28,6 @@ RUN apt-get install -y curl
 RUN rm -rf /var/lib/apt/lists/*
 CMD ["sh"]
 """
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(cwd), *args], check=True, capture_output=True, text=True).stdout
 
 
 def refs(cwd: Path) -> str:

@@ -143,3 +143,12 @@ def test_verified_body_shows_the_whole_image_classes_with_their_bytes() -> None:
     text = body([outcome(verification=v)], verified=True, base="main", branch="b")
     assert "Verification **FAILED**" in text and "1 file difference(s) in no class" in text
     assert "- whole image: /usr/lib/x86_64-linux-gnu/libc.so.6 removed — file of kept package libc6" in text
+
+
+def test_what_a_rule_left_alone_is_listed_with_its_reason() -> None:
+    text = "FROM debian:bookworm-slim\nMAINTAINER x\nRUN apt-get update && apt-get install -y curl\nENV MODE=check\nRUN apt-cache policy curl\n"
+    o = FileOutcome("svc/Dockerfile", run_pipeline(text))
+    assert o.result.declined  # the premise: LEAN009 keeps the lists line 4 reads
+    out = body([o], verified=False, base="main", branch="b")
+    left = out.split("#### Left alone, and why", 1)[1].split("###", 1)[0]
+    assert "- `svc/Dockerfile:3` LEAN009 — " in left and "`apt-cache policy curl` reads them" in left

@@ -126,3 +126,19 @@ def test_a_failed_rewrite_build_is_broken_and_counted() -> None:
     row["write"] = {"ok": False, "error": ["ERROR: process did not complete successfully"]}
     assert rp.summarize([row])["write"]["broken_builds"] == 1
     assert "build failed" in rp.broken(row, "write")[0]
+
+
+def test_every_hand_written_expert_belongs_to_a_listed_project_and_splits() -> None:
+    """The expert column (benchmarks/experts/<name>/Dockerfile): each names a project of the list,
+    parses, and is what an expert writes for these projects, a file with more than one stage or a
+    slim base."""
+    from leanify.model import Dockerfile
+
+    experts = _BENCH / "experts"
+    names = {p["name"] for p in ENTRIES}
+    found = sorted(d.name for d in experts.iterdir() if d.is_dir())
+    assert len(found) >= 5
+    for name in found:
+        assert name in names, name
+        model = Dockerfile.parse((experts / name / "Dockerfile").read_text())
+        assert len(model.stages) > 1 or "slim" in model.stages[0].base, name

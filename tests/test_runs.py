@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 from leanify.model import Dockerfile
-from leanify.runs import join_runs, is_flat
+from leanify.runs import is_flat, join_runs
 from leanify.shell import parse_script
 
 SHELLS = [s for s in ("dash", "bash") if shutil.which(s)]

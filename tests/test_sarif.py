@@ -6,23 +6,16 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
 import pytest
 
 from corpus_paths import ROOT
+from helpers import leanify
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
 APP = ROOT / "corpus" / "apps" / "flask-psycopg2"
-
-
-def leanify(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    exe = shutil.which("leanify")
-    cmd = [exe, *args] if exe else [sys.executable, "-m", "leanify", *args]
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
 def validate(log: dict) -> None:
@@ -56,7 +49,7 @@ def test_sarif_validates_and_has_one_result_per_change(app: Path) -> None:
     validate(log)
     js = json.loads(leanify("--format", "json", "Dockerfile", cwd=app).stdout)
     run = log["runs"][0]
-    results = run["results"]
+    results = [x for x in run["results"] if x.get("kind") != "informational"]
     assert len(results) == len(js["changes"]) > 3
     assert [(x["ruleId"], x["message"]["text"]) for x in results] == [(c["rule"], c["reason"]) for c in js["changes"]]
     rules = run["tool"]["driver"]["rules"]
@@ -65,8 +58,8 @@ def test_sarif_validates_and_has_one_result_per_change(app: Path) -> None:
         region = x["locations"][0]["physicalLocation"]["region"]
         assert x["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "Dockerfile"
         assert 1 <= region["startLine"] <= region["endLine"]
-    applied = [x for x, c in zip(results, js["changes"]) if c.get("applied", True)]
-    suggested = [x for x, c in zip(results, js["changes"]) if not c.get("applied", True)]
+    applied = [x for x, c in zip(results, js["changes"], strict=True) if c.get("applied", True)]
+    suggested = [x for x, c in zip(results, js["changes"], strict=True) if not c.get("applied", True)]
     assert all(x["level"] == "warning" and x["fixes"] for x in applied)
     assert suggested and all(x["level"] == "note" and "fixes" not in x for x in suggested)
 
@@ -137,3 +130,17 @@ def test_a_broken_log_is_rejected_by_the_schema() -> None:
     bad["runs"][0]["results"] = [{"ruleId": "LEAN001"}]
     with pytest.raises(jsonschema.ValidationError):
         validate(bad)
+
+
+def test_a_declined_change_is_an_informational_note_with_its_reason(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM debian:bookworm-slim\n"
+                                         "RUN apt-get update && apt-get install -y curl\n"
+                                         "ENV MODE=check\n"
+                                         "RUN apt-cache policy curl\n")
+    log = json.loads(leanify("--format", "sarif", "Dockerfile", cwd=tmp_path).stdout)
+    validate(log)
+    infos = [x for x in log["runs"][0]["results"] if x.get("kind") == "informational"]
+    assert [(x["ruleId"], x["level"]) for x in infos] == [("LEAN009", "note")], infos
+    assert "`apt-cache policy curl` reads them" in infos[0]["message"]["text"]
+    assert infos[0]["locations"][0]["physicalLocation"]["region"]["startLine"] == 2
+    assert "fixes" not in infos[0]

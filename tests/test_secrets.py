@@ -4,13 +4,12 @@ not change --check, and that LEAN014 never copies a credential into a new stage.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from helpers import leanify_command
 from leanify.context import Facts
 from leanify.model import Dockerfile
 from leanify.pipeline import all_transforms, run_pipeline, select
@@ -104,9 +103,7 @@ def test_finding_is_reported_once_on_its_original_line_through_the_whole_pipelin
 
 
 def leanify(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    exe = shutil.which("leanify")
-    cmd = [exe, *args] if exe else [sys.executable, "-m", "leanify", *args]
-    return subprocess.run(cmd, input=stdin, capture_output=True, timeout=60)
+    return subprocess.run(leanify_command(*args), input=stdin, capture_output=True, timeout=60)
 
 
 def test_check_treats_a_finding_like_any_suggestion(tmp_path: Path) -> None:
@@ -148,7 +145,7 @@ def test_multistage_never_copies_a_secret_into_a_new_stage(secret_line: str) -> 
     split, _ = _lean014(text, case)
     assert len(split.output.stages) == 2  # control: this file is split without the secret
     lines = text.splitlines(keepends=True)
-    at = next(i for i, l in enumerate(lines) if l.startswith("WORKDIR")) + 1
+    at = next(i for i, line in enumerate(lines) if line.startswith("WORKDIR")) + 1
     with_secret = "".join(lines[:at] + [secret_line] + lines[at:])
     result, why = _lean014(with_secret, case)
     assert result.output.text == with_secret and not result.applied

@@ -4,14 +4,12 @@ same-layer-cleanup, multi-stage and a per-instruction rule, and through the CLI 
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from corpus_paths import ROOT
+from helpers import leanify
 from leanify.context import Facts
 from leanify.errors import LeanifyError
 from leanify.model import Dockerfile
@@ -19,12 +17,6 @@ from leanify.pipeline import all_transforms, run_pipeline, select
 from leanify.suppress import suppressions
 
 CORPUS = ROOT / "corpus"
-
-
-def leanify(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    exe = shutil.which("leanify")
-    cmd = [exe, *args] if exe else [sys.executable, "-m", "leanify", *args]
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
 def only(*ids: str):

@@ -10,16 +10,16 @@ import pytest
 
 from leanify.engine import RunResult, count_buildkit_steps, count_classic_steps, redact
 from leanify.verify import (
+    SIZE_SLACK_BYTES,
     FileEntry,
     ImageFacts,
     Rebuild,
     Verification,
+    build_scripts,
     compare_runs,
-    declared_keys,
-    SIZE_SLACK_BYTES,
     decide,
+    declared_keys,
     diff_config,
-    diff_node_packages,
     diff_python_dists,
     diff_trees,
     elf_dynamic,
@@ -27,7 +27,6 @@ from leanify.verify import (
     python_imports,
     runtime_relevance,
     smoke_command,
-    build_scripts,
 )
 
 BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -296,17 +295,6 @@ def test_a_distribution_only_a_docstring_names_may_go_and_one_imported_after_a_s
     d = diff_python_dists(before, {}, python_imports(srcs))
     assert d["missing"] == ["python:pyyaml==6.0.1 (imported by the app)"]
     assert d["removed"] == ["numpy==1.26.4"]
-
-def test_node_packages_policy():
-    manifest = {"dependencies": {"express": "^4"}, "devDependencies": {"typescript": "^5"}}
-    before = {"express": {"version": "4.18.2", "dependencies": {"debug": "2"}},
-              "debug": {"version": "2.6.9", "dependencies": {}},
-              "typescript": {"version": "5.3.3", "dependencies": {}}}
-    after = {"express": before["express"]}
-    d = diff_node_packages(manifest, before, after)
-    assert d["missing"] == ["node:debug@2.6.9"]
-    assert d["removed"] == ["typescript@5.3.3"]
-
 
 def _tiny_elf(needed: list[str], runpath: str) -> bytes:
     """A minimal 64-bit little-endian ELF with .dynstr and .dynamic sections."""

@@ -12,7 +12,6 @@ import pytest
 
 from leanify.waste import Waste, WasteError, analyze_saved_image
 
-
 # ----------------------------------------------------------------- archive builders
 
 

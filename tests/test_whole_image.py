@@ -4,8 +4,8 @@ file outside it (a needed .so, a model file, a global tool) fails the proof."""
 from __future__ import annotations
 
 import pytest
-from image_trees import Img, debian_base
 
+from image_trees import Img, debian_base
 from leanify.verify.image_classes import Rewrite, rewrite_facts
 from leanify.verify.owners import canonical, parse_apk_installed, parse_dpkg_status, python_dists
 from leanify.verify.result import Verification, decide
@@ -547,8 +547,9 @@ def test_rewrite_facts_packages_and_bases() -> None:
 
 
 def test_the_verification_table_prints_the_classes_and_what_fails() -> None:
-    from leanify.verify.render import render_table
     from rich.console import Console
+
+    from leanify.verify.render import render_table
 
     before = build_image().file("/srv/model/model.npz", b"weights")
     v = Verification(builder="buildkit", whole_image=compare(before, runtime_of(before).remove("/srv")).to_json())

@@ -43,7 +43,7 @@ def leanify(*args: str) -> subprocess.CompletedProcess:
 
 
 def _join(lines: list[str], endings: list[str], bom: bool) -> bytes:
-    return (("\ufeff" if bom else "") + "".join(ln + e for ln, e in zip(lines, endings))).encode("utf-8")
+    return (("\ufeff" if bom else "") + "".join(ln + e for ln, e in zip(lines, endings, strict=False))).encode("utf-8")
 
 
 def _state(p: Path) -> tuple:

@@ -234,13 +234,13 @@ class Scored:
     def __init__(self, ins: Instruction, git: int | None, cls: int | None, commits: int, path: str):
         self.ins, self.git, self.cls, self.commits, self.path = ins, git, cls, commits, path
 
-    def hotter_than(self, other: "Scored") -> bool:
+    def hotter_than(self, other: Scored) -> bool:
         """Git counts decide; equal counts (or no history) fall back to the default classes."""
         if self.git is not None and other.git is not None and self.git != other.git:
             return self.git > other.git
         return self.cls is not None and other.cls is not None and self.cls > other.cls
 
-    def by_git(self, other: "Scored") -> bool:
+    def by_git(self, other: Scored) -> bool:
         return self.git is not None and other.git is not None and self.git != other.git
 
 
@@ -471,7 +471,7 @@ def _order_copies(model: Dockerfile, facts: Facts):
             swapped = False
             cur = [model.instructions[i] for i in model.stages[stage].instructions]
             cands = [ins for ins in cur if ins.keyword in ("COPY", "ADD")]
-            for a, b in zip(cands, cands[1:]):
+            for a, b in zip(cands, cands[1:], strict=False):
                 sa, sb = by_orig.get(perm[a.index]), by_orig.get(perm[b.index])
                 if sa is None or sb is None or not sa.hotter_than(sb):
                     continue  # an unscored COPY between is a barrier: zip pairs only neighbours

@@ -69,10 +69,10 @@ from leanify import dep_slim
 from leanify.context import Facts
 from leanify.model import Dockerfile
 from leanify.pypi import registry_for
-from leanify.requirements_edits import filter_edits, keyword
+from leanify.requirements_edits import filter_edits, keyword, why_unfiltered
 from leanify.requirements_filter import grep_pattern, python_pattern
-from leanify.rules import Change, Rule, Safety, change, declined, fixed
 from leanify.rulekit import mapped_script, word_spans
+from leanify.rules import Change, Rule, Safety, change, declined, fixed
 
 __all__ = ["RULE", "apply", "dev_line_numbers", "grep_pattern", "python_pattern"]
 
@@ -246,7 +246,7 @@ def _rewrite(model: Dockerfile, facts: Facts, audit: da.Audit, inst: da.PipInsta
                                                         f"{_listed(audit, filtered_dev)}; {_why_not(model, facts, audit, inst, filtered_dev)}",
                                         files=_files(filtered_dev)))
             if drop_unused:
-                changes.append(_unused_finding(audit, inst, drop_unused, runs, _why_not_unused(inst)))
+                changes.append(_unused_finding(audit, inst, drop_unused, runs, _why_not_unused(model, facts, inst, drop_unused)))
         else:
             edits += got[0]
             changes.append(change(RULE, inst.ins.lines, _dropped_reason(model, audit, inst, filtered_dev, drop_unused, runs, got[1]),
@@ -280,12 +280,11 @@ def _unused_finding(audit: da.Audit, inst: da.PipInstall, reqs, runs: str, why: 
                                     f"model file or string of the code needs them, but {why}", files=_files(reqs))
 
 
-def _why_not_unused(inst: da.PipInstall) -> str:
-    if inst.req_files and inst.req_files[0].encoding.startswith("utf-16"):
-        return f"{inst.req_files[0].rel} is UTF-16, which grep cannot filter: drop them by hand"
-    if inst.req_files and inst.req_files[0].continuation:
-        return "the requirements file continues lines with \\: drop them from it by hand"
-    return "leanify cannot filter them out of this install (an included -r file, several -r files, or a variable): drop them by hand"
+def _why_not_unused(model: Dockerfile, facts: Facts, inst: da.PipInstall, reqs) -> str:
+    """The one obstacle that keeps these lines in the install, as the filter found it."""
+    lines = [r for r in reqs if r.file]
+    why = why_unfiltered(model, facts, inst, lines, _located(model, inst)) if lines else None
+    return f"{why or 'the RUN cannot be edited exactly'}: drop them by hand"
 
 
 def _dropped_reason(model, audit, inst, dev, unused, runs: str, how: str) -> str:

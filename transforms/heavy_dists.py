@@ -59,9 +59,9 @@ from leanify.context import Facts
 from leanify.model import Dockerfile
 from leanify.pypi import registry_for
 from leanify.pyuses import ParseError, read_uses
-from leanify.requirements_edits import append_words, filter_edits
-from leanify.rules import Change, Rule, Safety, change, declined, fixed
+from leanify.requirements_edits import append_words, filter_edits, why_unfiltered
 from leanify.rulekit import mapped_script, word_spans
+from leanify.rules import Change, Rule, Safety, change, declined, fixed
 
 RULE = Rule(
     id="LEAN017",
@@ -105,7 +105,7 @@ def _indexes(model: Dockerfile, inst: da.PipInstall) -> list[str]:
     for ins in model.stage_instructions(inst.stage):
         if ins.command == "ENV" and ins.index < inst.ins.index:
             vals = list(ins.value)
-            out += [v.strip("\"'") for k, v in zip(vals[0::2], vals[1::2]) if k in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL")]
+            out += [v.strip("\"'") for k, v in zip(vals[0::2], vals[1::2], strict=False) if k in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL")]
     return out
 
 
@@ -276,8 +276,8 @@ def _swap(model: Dockerfile, facts: Facts, inst: da.PipInstall, swaps):
         got = filter_edits(model, facts, inst, files, located)
         add = append_words(model, inst, located, [n for r, n, _w in swaps if r.file])
         if got is None or add is None:
-            return [], [_finding(inst, w + "; not swapped: leanify cannot filter the line out of this install exactly "
-                                     "(an included -r file, several -r files, continuation lines)", _files(r, []))
+            why = why_unfiltered(model, facts, inst, files, located) or "the RUN cannot be edited exactly"
+            return [], [_finding(inst, w + f"; not swapped: {why}", _files(r, []))
                         for r, _n, w in swaps if r.file]
         edits += got[0] + [add]
     for r, new, _w in words:

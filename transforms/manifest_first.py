@@ -291,7 +291,7 @@ def _plan(model: Dockerfile, facts: Facts, copy: Instruction, split_ok: bool = T
             srcs = defuse.manifest_sources(m, state_after[ins.index], facts)
             if srcs is None:
                 return None
-            for f, src in zip(m.files, srcs):
+            for f, src in zip(m.files, srcs, strict=False):
                 image_paths.add(posixpath.normpath(posixpath.join(m.root, f)))
                 paths.append(posixpath.normpath(posixpath.join(m.root, f)))
                 files.append(src)
@@ -305,7 +305,7 @@ def _plan(model: Dockerfile, facts: Facts, copy: Instruction, split_ok: bool = T
             if _blocked(model, facts, eff_rest, other, frozenset(image_paths)):
                 return _split_plan(model, facts, copy, ins) if split_ok and other is ins else None
             again |= same
-        keep = [(f, p) for f, p in zip(files, paths) if p not in again]
+        keep = [(f, p) for f, p in zip(files, paths, strict=True) if p not in again]
         groups = _groups(model, facts, copy, image_paths, [f for f, _ in keep])
         if groups is None:
             return None

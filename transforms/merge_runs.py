@@ -158,14 +158,19 @@ def deliberate(script: Script) -> bool:
 
 
 def written_deliberate(model: Dockerfile, ins: Instruction, script: Script) -> bool:
-    """``deliberate`` judged on the RUN(s) the author wrote that ``ins`` comes from: a chain an
-    earlier rule made (LEAN002's ``apt-get update &&``, LEAN009's cleanup) is not the author's."""
+    """``deliberate`` judged on the RUN(s) the author wrote that ``ins`` comes from as well as on
+    ``ins`` itself: a chain an earlier rule made (LEAN002's ``apt-get update &&``, LEAN009's
+    cleanup) is not the author's, and neither is the one command an earlier rule left of the
+    author's chain (LEAN008 moved its cleanup away). Both must hold, so a second run, which takes
+    the first run's output as written, decides the same (the pipeline is idempotent)."""
+    if not deliberate(script):
+        return False
     written = model.as_written(ins)
     if written == (ins,) or model.written is None:
-        return deliberate(script)
+        return True
     scripts = [analyze_run(w, model.written) for w in written if w.command == "RUN"]
     if not scripts or any(s is None for s in scripts):
-        return deliberate(script)
+        return True
     return any(deliberate(s) for s in scripts)
 
 

@@ -100,7 +100,7 @@ def _insert_at(call: PackageCall) -> int | None:
         return None
     k = spans.index(span)
     end = span[1]
-    for raw, (_s, e) in zip(call.command.words_text[k + 1 :], spans[k + 1 :]):
+    for raw, (_s, e) in zip(call.command.words_text[k + 1 :], spans[k + 1 :], strict=False):
         if not _YES_Q.match(raw):
             break
         end = e

@@ -106,7 +106,7 @@ def _npm_installs(model: Dockerfile, stage: int):
     for ins in model.stage_instructions(stage):
         if ins.command == "ENV":
             vals = list(ins.value)
-            if any(k == "NODE_ENV" and v.strip("\"'") == "production" for k, v in zip(vals[0::2], vals[1::2])):
+            if any(k == "NODE_ENV" and v.strip("\"'") == "production" for k, v in zip(vals[0::2], vals[1::2], strict=False)):
                 env_prod = True
         if ins.command != "RUN":
             continue

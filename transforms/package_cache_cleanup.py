@@ -271,7 +271,7 @@ def _layout(model: Dockerfile, ins: Instruction) -> tuple[str, str, str] | None:
     code = [ln.rstrip("\r") for ln in lines]
     code = [ln for ln in code if ln.strip() and not ln.lstrip().startswith("#")]
     found = None
-    for cur, nxt in zip(code, code[1:]):
+    for cur, nxt in zip(code, code[1:], strict=False):
         body = cur.rstrip(" \t")
         if body.endswith(esc):
             body = body[:-1].rstrip(" \t")

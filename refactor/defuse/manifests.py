@@ -10,8 +10,8 @@ import json as _json
 import posixpath
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from ..shell import PackageCall, _is_local_path
 from .context_files import _ctx_path, _exists, _reader, context_entries

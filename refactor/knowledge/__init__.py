@@ -18,7 +18,7 @@ import contextvars
 import json
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 
 __all__ = ["SlimBase", "ImageRef", "parse_image", "slim_base", "slim_base_overrides", "family_of", "release_of", "is_build_package",
@@ -26,7 +26,7 @@ __all__ = ["SlimBase", "ImageRef", "parse_image", "slim_base", "slim_base_overri
            "runtime_lacks", "java_runtime"]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _table(name: str) -> dict:
     return json.loads(resources.files(__name__).joinpath(name).read_text(encoding="utf-8"))
 
@@ -87,7 +87,7 @@ def family_of(image: str) -> str | None:
     return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _known_repos() -> frozenset[str]:
     t = _table("slim_bases.json")
     repos = {r for rule in t["families"] for r in rule.get("repo", ())}
@@ -265,7 +265,7 @@ def _slim_base(image: str, release: str | None = None) -> SlimBase | None:
 
 
 # ---- build packages ----------------------------------------------------------------------------
-@lru_cache(maxsize=None)
+@cache
 def _family_table(family: str) -> dict:
     t = _table("build_packages.json")
     if family not in t or family.startswith("_"):
@@ -286,14 +286,14 @@ def _family_table(family: str) -> dict:
     return merged
 
 
-@lru_cache(maxsize=None)
+@cache
 def _patterns(family: str) -> tuple[re.Pattern, ...]:
     return tuple(re.compile(p) for p in _family_table(family).get("build_patterns", ()))
 
 
 def _bare(name: str) -> str:
     """``gcc=4:12.2.0-3`` / ``gcc>=12`` / ``libpq-dev:amd64`` -> the package name."""
-    name = re.split(r"[=<>~]", name.strip(), 1)[0]
+    name = re.split(r"[=<>~]", name.strip(), maxsplit=1)[0]
     return name
 
 

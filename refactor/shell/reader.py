@@ -448,7 +448,7 @@ def _unquote(node, raw: str, reader: _Reader) -> str:
     if t == "ansi_c_string":
         try:
             return codecs.decode(raw[2:-1], "unicode_escape")
-        except Exception:
+        except Exception:  # noqa: BLE001 - a malformed $'...' escape stays as written
             return raw[2:-1]
     if t == "word":
         return _BARE_ESC.sub(lambda m: "" if m.group(1) == "\n" else m.group(1), raw) if "\\" in raw else raw

@@ -155,7 +155,7 @@ def _root_match(path: str, root: str) -> bool:
     pp = [p for p in path.split("/") if p]
     if len(pp) < len(rp):
         return False
-    return all(fnmatch.fnmatchcase(a, b) if "*" in b else a == b for a, b in zip(pp, rp))
+    return all(fnmatch.fnmatchcase(a, b) if "*" in b else a == b for a, b in zip(pp, rp, strict=False))
 
 
 def _first_root(path: str, rules: list[dict]) -> dict | None:

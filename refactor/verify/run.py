@@ -18,6 +18,7 @@ from ..redact import build_arg_values, secret_env_values
 from ..secretscan import findings
 from .config_diff import declared_keys, diff_config
 from .content import build_scripts, compare_content
+from .node_packages import pinned_by_lockfile
 from .python_probe import verify_python
 from .rebuild import _measure_rebuild
 from .result import ImageFacts, Verification, decide
@@ -74,6 +75,7 @@ def verify(
     rebuild_file: str | None = None,
     engine: Engine | None = None,
     smoke_timeout: float = 60,
+    smoke_compare: str = "output",
     rebuild: bool = True,
     run_id: str | None = None,
     prebuilt: dict | None = None,
@@ -89,6 +91,7 @@ def verify(
     ``cold=False`` builds with the cache (build_seconds then are not cold times); ``rebuild=False``
     skips the rebuild measurement. Both exist to keep test suites fast.
     ``build_timeout``: seconds before a build is stopped (the verdict is then "error").
+    ``smoke_compare``: "output" (exit code and stdout, what varies run to run masked) or "exit".
 
     Nothing is left behind unless ``keep_images``: the run's containers and images are removed
     on every way out (a failure, an exception, Ctrl-C, SIGTERM — turned into an exception here
@@ -110,7 +113,7 @@ def verify(
         with _terminate_as_interrupt():
             return _verify(v, engine, before_text, after_text, context, smoke, build_args,
                            build_network, keep_images, rebuild_file, smoke_timeout, rebuild, run_id,
-                           prebuilt, cold, progress, build_timeout, secrets)
+                           prebuilt, cold, progress, build_timeout, secrets, smoke_compare)
     finally:
         if prebuilt is None and not keep_images:
             try:
@@ -164,7 +167,7 @@ def _timed_out(role: str, timeout: float) -> str:
 
 def _verify(v, engine, before_text, after_text, context, smoke, build_args, build_network,
             keep_images, rebuild_file, smoke_timeout, rebuild, run_id, prebuilt, cold, progress,
-            build_timeout, secrets) -> Verification:
+            build_timeout, secrets, smoke_compare="output") -> Verification:
     say = progress or (lambda msg: None)
     bt = {"timeout": build_timeout, "keep": keep_images}
     say("building the original (cold)")
@@ -205,14 +208,19 @@ def _verify(v, engine, before_text, after_text, context, smoke, build_args, buil
     say("reading content")
     bside = _inspect_side(engine, bb.image_id, run_id, "before", smoke_timeout)
     aside = _inspect_side(engine, ab.image_id, run_id, "after", smoke_timeout)
-    v.content = compare_content(bside, aside, build_scripts(before_text))
+    v.content = compare_content(bside, aside, build_scripts(before_text),
+                                node_pinned=pinned_by_lockfile(bside.tree, context))
+    v.warnings += v.content.pop("warnings", [])
 
     say("comparing the whole image")
     v.whole_image = _whole_image(engine, bb.image_id, ab.image_id, before_text, after_text, b_attrs, aside, v)
 
     say("smoke")
     v.smoke = run_smoke(engine, bb.image_id, ab.image_id, smoke, bside.cfg, bside.tree,
-                        run_id, smoke_timeout, bside.has_python)
+                        run_id, smoke_timeout, bside.has_python, smoke_compare)
+    if v.smoke.flapped:
+        v.warnings.append(f"the smoke output differed on the first run and agreed when run again "
+                          f"({v.smoke.reruns} rerun(s)): {v.smoke.flapped}")
     if v.smoke.how == "none":
         v.warnings.append("no smoke command: the image has no ENTRYPOINT/CMD and none was given")
         v.smoke = None

@@ -30,8 +30,8 @@ def bases(app: Path) -> list[str]:
             if parts and parts[0].upper() == "FROM":
                 ref = next(p for p in parts[1:] if not p.startswith("--"))
                 out.add(ref)
-    stages = {l.split()[-1] for df in app.rglob("Dockerfile*") for l in df.read_text().splitlines()
-              if l.upper().startswith("FROM") and " AS " in l.upper()}
+    stages = {line.split()[-1] for df in app.rglob("Dockerfile*") for line in df.read_text().splitlines()
+              if line.upper().startswith("FROM") and " AS " in line.upper()}
     return sorted(b for b in out if b not in stages)
 
 

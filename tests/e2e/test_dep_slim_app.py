@@ -20,6 +20,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from leanify.context import Facts
 from leanify.engine import new_run_id
 from leanify.model import Dockerfile

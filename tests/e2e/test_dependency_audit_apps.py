@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
+from leanify import dep_audit, pyimports
 from leanify.context import Facts
 from leanify.engine import new_run_id
 from leanify.model import Dockerfile
 from leanify.pipeline import all_transforms, run_pipeline, select
-from leanify import dep_audit, pyimports
 from leanify.verify import _probe_source, build_key, verify
 
 pytestmark = pytest.mark.e2e

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers import leanify_command, pids_matching, wait_for
+
 pytestmark = pytest.mark.e2e
 
 
@@ -35,35 +37,7 @@ DOCKERD_CANDIDATES = ("/var/tmp/leanify-docker/trixie/usr/sbin/dockerd", shutil.
 
 
 def leanify(*args: str, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
-    exe = shutil.which("leanify")
-    cmd = [exe, *args] if exe else [sys.executable, "-m", "leanify", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
-
-
-def pids_matching(needle: str) -> list[int]:
-    """Host processes whose command line contains ``needle`` (BuildKit's RUN steps run in this
-    pid namespace: a stopped build leaves none)."""
-    out = []
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit() or int(d.name) == os.getpid():
-            continue
-        try:
-            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
-        except OSError:
-            continue
-        if needle in cmd:
-            out.append(int(d.name))
-    return out
-
-
-def wait_for(pred, seconds: float, step: float = 0.5):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        got = pred()
-        if got:
-            return got
-        time.sleep(step)
-    return pred()
+    return subprocess.run(leanify_command(*args), capture_output=True, text=True, env=env, timeout=timeout)
 
 
 def write_pair(tmp: Path, text: str) -> tuple[Path, Path]:
@@ -91,7 +65,7 @@ def test_unreachable_engine_is_one_clear_line_and_exit_2(tmp_path: Path) -> None
     t0 = time.monotonic()
     r = leanify("verify", str(before), str(after), env=env, timeout=120)
     assert r.returncode == 2, r
-    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
     assert "not reachable" in lines[0] and dead in lines[0], lines[0]
     # the main command's --verify says the same, with the file it was working on
@@ -119,7 +93,7 @@ def test_hanging_build_is_stopped_at_the_build_timeout(engine, require_images, t
                               "(--build-timeout); the build was stopped and nothing is claimed"]
     assert took < 120, f"stopped after {took:.0f}s"
     # the RUN step itself is gone from the host, not only our client
-    assert wait_for(lambda: not pids_matching(mark), 60), pids_matching(mark)
+    assert wait_for(lambda: not pids_matching(mark), 60, step=0.5), pids_matching(mark)
     f = {"label": f"org.leanify.run={out['run_id']}"} if out.get("run_id") else {"label": "org.leanify.run"}
     assert out.get("run_id"), "the JSON names its run id"
     assert engine.client.containers.list(all=True, filters=f) == []
@@ -151,7 +125,7 @@ class PrivateEngine:
              "-H", self.sock, "--pidfile", str(self.root / "d.pid")],
             stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
         ok = wait_for(lambda: subprocess.run(["docker", "info"], env=self.env, capture_output=True,
-                                             timeout=30).returncode == 0, 60)
+                                             timeout=30).returncode == 0, 60, step=0.5)
         if not ok:
             tail = (self.root / "dockerd.log").read_text(errors="replace")[-2000:]
             self.stop()
@@ -196,7 +170,7 @@ class PrivateEngine:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        wait_for(lambda: not self.processes(), 20)
+        wait_for(lambda: not self.processes(), 20, step=0.5)
         mounts = [line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()
                   if line.split()[1].startswith(str(self.root))]
         for m in sorted(mounts, key=len, reverse=True):
@@ -253,14 +227,14 @@ def test_engine_that_dies_mid_build_is_one_clear_line_and_leaves_nothing(private
     p = subprocess.Popen([*cmd, "verify", "--build-timeout", "600", str(before), str(after)],
                          env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        assert wait_for(lambda: pids_matching(mark), 120), "the build's RUN step never started"
+        assert wait_for(lambda: pids_matching(mark), 120, step=0.5), "the build's RUN step never started"
         eng.kill_dockerd()
         out, err = p.communicate(timeout=120)
     finally:
         if p.poll() is None:
             p.kill()
     assert p.returncode == 2, (p.returncode, out, err)
-    lines = [l for l in err.splitlines() if l.strip()]
+    lines = [line for line in err.splitlines() if line.strip()]
     assert "Traceback" not in err and len(lines) == 1, err
     assert "stopped answering while building the before image" in lines[0], lines[0]
     assert eng.sock in lines[0]

@@ -18,6 +18,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from leanify import __version__
 from leanify.engine import new_run_id
 

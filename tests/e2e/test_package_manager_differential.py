@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 import test_lean009_readers as readers
 import test_lean011_reads as reads
 from install_observe import case_names

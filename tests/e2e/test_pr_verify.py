@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from fake_github import FakeGitHub
+from helpers import git
 from leanify import cli
 from leanify.pr import PrOptions, run_pr
 from leanify.pr_body import _bytes, _num, _secs
@@ -18,10 +19,6 @@ pytestmark = pytest.mark.e2e
 
 TOKEN = "ghp_e2e"
 DOCKERFILE = 'FROM debian:bookworm-slim\nRUN echo a > /a\nRUN echo b > /b\nCMD ["cat", "/a", "/b"]\n'
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(cwd), *args], check=True, capture_output=True, text=True).stdout
 
 
 def make_repo(tmp_path: Path) -> tuple[Path, Path]:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers import pids_matching, wait_for
 from leanify.engine import LABEL_KEEP, LABEL_OWNER, LABEL_RUN, new_run_id, sweep_temp
 
 pytestmark = pytest.mark.e2e
@@ -34,28 +35,6 @@ def run_label(run_id: str) -> dict:
 def leftovers(engine, run_id: str) -> tuple[list, list]:
     f = run_label(run_id)
     return engine.client.containers.list(all=True, filters=f), engine.client.images.list(filters=f)
-
-
-def pids_matching(needle: str) -> list[int]:
-    out = []
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit() and int(d.name) != os.getpid():
-            try:
-                if needle.encode() in (d / "cmdline").read_bytes():
-                    out.append(int(d.name))
-            except OSError:
-                pass
-    return out
-
-
-def wait_for(pred, seconds: float, step: float = 0.3):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        got = pred()
-        if got:
-            return got
-        time.sleep(step)
-    return pred()
 
 
 @pytest.fixture

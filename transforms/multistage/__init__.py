@@ -19,7 +19,11 @@ runtime setup and copies the build's output:
   runs from its source). Tests (``pytest`` in a RUN) stay in the builder. On a full
   ``python:3.x`` base with no build packages the reason says what is assumed: that the wheels
   need only libraries the slim image has (``--verify`` reads their ELF NEEDED entries and
-  installs what is missing).
+  installs what is missing). On a base that is not a python image (``debian``, ``ubuntu``,
+  ``nvidia/cuda`` with apt's ``python3-pip``) the venv is made from the base's python3 with
+  ``--system-site-packages`` (the builder installs ``python3-venv`` first where apt brings
+  python); where the file makes a virtualenv of its own and puts it first on PATH, pip
+  installs there and the runtime stage copies that one. The reason names the assumption.
 - Ruby: ``bundle install`` / ``gem install`` on a ruby image go to its GEM_HOME
   ``/usr/local/bundle``, which the runtime stage copies (into the app's folder with
   ``--deployment`` or a ``bundle config`` path).
@@ -100,12 +104,17 @@ in the builder (``make install`` into system paths, ``./build.sh`` not in the bu
 script downloaded and run, a destination only known at build time), or whose layer in the
 original build changes system files (``/etc``, the package database) or deletes a base image
 file (the path is named); a global node package with a native addon; a step that would run
-again before it gets what an earlier copied step wrote; ONBUILD; a build that runs as a
-non-root USER or outside a WORKDIR of its own; a base image without a known slim counterpart
+again before it gets what an earlier copied step wrote; ONBUILD; a build that runs
+outside a WORKDIR of its own; a base image without a known slim counterpart
 when the toolchain comes with it; digest-pinned bases; a base that names no version where the
 runtime base would not move with it (``openjdk`` without ``--verify``); a runtime base of
-another distribution where packages must be installed again; gems or pip on a base that is not
-a ruby or python image.
+another distribution where packages must be installed again; gems on a base that is not a ruby
+image, pip on one whose python comes from a package manager other than apt, ``pip install
+--user``.
+
+A build run as a non-root USER is split: ``COPY --from`` keeps the owners (numeric uid/gid) of
+what it copies, the runtime stage repeats the USER and the steps that create it; the reason
+says the uid is assumed the same in both stages.
 """
 
 from __future__ import annotations

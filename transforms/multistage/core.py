@@ -72,6 +72,8 @@ class Plan:
     notes: list = field(default_factory=list)  # ((lines), reason): assumptions and evidence, said at their lines
     extra_packages: tuple[str, ...] = ()  # runtime packages the evidence asks for where the file installs none
     bounded: set = field(default_factory=set)  # RUN indexes whose writes the original build's layers bound
+    system_python: bool = False  # pip runs on a base that is not a python image: the venv is made from its python
+    venv_package: str | None = None  # the apt package the builder installs first so that its python can make a venv
 
 
 def abs_dir(path: str, wd: str | None) -> str | None:

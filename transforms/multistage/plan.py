@@ -16,12 +16,13 @@ from leanify.build_evidence import BuildEvidence
 from leanify.buildtime import Step
 from leanify.context import Facts
 from leanify.model import Dockerfile, Instruction
-from leanify.runtime_evidence import EVIDENCE_KEY
 from leanify.rulekit import mapped_script
+from leanify.runtime_evidence import EVIDENCE_KEY
 
 from .core import (
     POETRY_VENVS,
     SYSTEM_DIRS,
+    VENV,
     Plan,
     Run,
     Skip,
@@ -45,12 +46,12 @@ def slim_of(image: str, release: str | None = None) -> Slim | None:
                  got.alternative("static"))
 
 
-_NOTHING_AT_RUNTIME = re.compile(r"^(python\d?(\.\d+)?-dev|libc6?-dev|linux-(libc-)?dev|linux-headers.*|musl-dev|glibc-devel|python\d*-devel)$")
+_NOTHING_AT_RUNTIME = re.compile(r"^(python(\d?(\.\d+)?|\$\{?\w+\}?)-dev|libc6?-dev|linux-(libc-)?dev|linux-headers.*|musl-dev|glibc-devel|python\d*-devel)$")
 
 
 def counterparts(pkg: str, family: str, release: str | None = None) -> tuple[str, ...] | None:
     """Runtime packages a build package stands for (``()``: none needed; None: unknown)."""
-    name = re.split(r"[=<>~]", pkg, 1)[0]
+    name = re.split(r"[=<>~]", pkg, maxsplit=1)[0]
     got = knowledge.runtime_counterpart(name, family, release)
     if got or not re.search(r"-(dev|devel)$", name) or _NOTHING_AT_RUNTIME.match(name):
         return tuple(got)
@@ -101,6 +102,7 @@ def analyze(model: Dockerfile, facts: Facts) -> Plan | Skip | None:
     base_wd = _base_workdir(base, build)
     wd: str | None = base_wd
     user_root = True
+    user_build: tuple[Instruction, str] | None = None  # the first build step run as a non-root USER, and that USER
     build_runs: list[Run] = []
     build_pkgs: list[tuple[Instruction, str]] = []
     unreadable: Instruction | None = None
@@ -111,7 +113,8 @@ def analyze(model: Dockerfile, facts: Facts) -> Plan | Skip | None:
         if kw == "WORKDIR" and ins.value:
             wd = abs_dir(ins.value[0], wd)
         elif kw == "USER" and ins.value:
-            user_root = ins.value[0].split(":")[0] in ("root", "0")
+            user = ins.value[0]
+            user_root = user.split(":")[0] in ("root", "0")
         elif kw == "ENV" and "PATH" in [k.strip("\"'") for k in ins.value[0::2]]:
             path_env = path_env or ins
         elif kw == "RUN":
@@ -133,7 +136,7 @@ def analyze(model: Dockerfile, facts: Facts) -> Plan | Skip | None:
             if any(st.kind == "build" for st in reading.steps):
                 build_runs.append(run)
                 if not user_root:
-                    return Skip("build as non-root USER", ins.lines, "the build runs as a non-root USER: the copied output's ownership would change")
+                    user_build = user_build or (ins, user)
     if not build_runs and not build_pkgs:
         return None  # nothing is built here
     for ins in model.instructions:
@@ -179,9 +182,14 @@ def analyze(model: Dockerfile, facts: Facts) -> Plan | Skip | None:
         if o in SYSTEM_DIRS:
             return Skip("build directory unknown", build_runs[-1].ins.lines, f"the build writes {o}, a system folder")
     first_pip = None
+    own_venv = _own_venv(items, path_env) if pip and path_env is not None else None
+    if own_venv is not None:  # pip installs into the file's own virtualenv: the runtime stage copies it
+        pip = False
+        outputs = tuple(dict.fromkeys(outputs + (own_venv[0],)))
+        unknowns = [(r, st) for r, st in unknowns if not any(  # making the venv: it arrives with the copy
+            posixpath.normpath(m.group(1)) == own_venv[0] for m in _MAKE_VENV.finditer(" " + st.item.text))]
+    system_python = pip and not re.match(r"^(docker\.io/)?(library/)?python:", base + ":")
     if pip:
-        if not re.match(r"^(docker\.io/)?(library/)?python:", base + ":"):
-            return Skip("pip outside a python image", build_runs[0].ins.lines, "pip installs on a base that is not a python image: leanify moves pip installs into a venv only there")
         if path_env is not None:
             return Skip("ENV PATH set", path_env.lines, "the Dockerfile sets PATH itself: a venv put first on PATH could change which programs it names")
         first_pip = next(r.ins for r in build_runs if any(st.pip for st in r.reading.steps))
@@ -198,6 +206,16 @@ def analyze(model: Dockerfile, facts: Facts) -> Plan | Skip | None:
     plan.build_evidence = build
     plan.tools = list(dict.fromkeys(t for st in build_steps for t in st.tools))
     plan.build_pkgs = list(dict.fromkeys(p for _, p in build_pkgs))
+    if own_venv is not None:
+        plan.notes.append((own_venv[1].lines, (f"pip installs into the virtualenv {own_venv[0]} this file makes and puts first on "
+                                              f"PATH: the runtime stage copies it; assumes every pip step of the build runs "
+                                              "with that PATH (--verify compares the Python distributions by RECORD)")))
+    if user_build is not None:
+        plan.notes.append((user_build[0].lines, (f"the build runs as USER {user_build[1]}: COPY --from keeps the owners of what "
+                                                "it copies (numeric uid and gid) and the runtime stage repeats the USER and the "
+                                                "steps that create it, in order; assumes the user has the same uid in both stages "
+                                                "and the copied folder's own owner does not matter (--verify compares owners file "
+                                                "by file)")))
     if any("poetry" in st.tools and st.calls and st.calls[0].action in ("install", "sync") for st in build_steps) \
             and not _poetry_in_venv(model, items):
         plan.outputs += (POETRY_VENVS,)
@@ -212,6 +230,10 @@ def analyze(model: Dockerfile, facts: Facts) -> Plan | Skip | None:
         plan.runtime_adds[p] = tuple(got or ())
     if evidence is not None:
         _use_evidence(plan, evidence)
+    if system_python:
+        got = _system_python(plan, runs, family)
+        if isinstance(got, Skip):
+            return got
     # where the runtime base differs from the builder's, the runtime stage starts where the builder did
     got = _runtime_workdir(plan, model, items)
     if isinstance(got, Skip):
@@ -243,6 +265,44 @@ def analyze(model: Dockerfile, facts: Facts) -> Plan | Skip | None:
         if len(kinds) > 1 and not run.reading.ops_ok:
             return Skip("mixed RUN", run.ins.lines, "this RUN joins build and runtime steps with ; or ||: taking it apart would change its exit status")
     return plan
+
+
+_APT_PYTHON = re.compile(r"^python3(\.\d+)?(-pip|-dev|-venv|-minimal|-full)?$")
+_PYTHON_DEV = re.compile(r"^(lib)?python(3(\.\d+)?)-dev$")
+
+
+def _system_python(plan: Plan, runs: dict[int, Run], family: str) -> Skip | None:
+    """pip on a base that is not a python image: it installs into a virtualenv made from the
+    base's python3 with ``--system-site-packages`` (the packages the base or apt put in the
+    system site-packages stay visible, as they were to pip and the app); where the file installs
+    python from apt, the builder first installs the distribution's ``python3-venv`` (Debian
+    splits ensurepip out of python3). The assumptions are said."""
+    installed = [p for r in runs.values() for st in r.reading.steps if st.kind == "pkg" for c in st.calls
+                 if c.action in ("install", "add") and c.manager == "apt" for p in c.packages]
+    names = [re.split(r"[=<>~]", p, maxsplit=1)[0] for p in installed]
+    apt_python = [n for n in names if _APT_PYTHON.match(n)]
+    if apt_python and family in ("debian", "ubuntu"):
+        if not any(n.endswith("-venv") for n in apt_python):
+            plan.venv_package = "python3-venv"
+        for p in installed:  # the header package was the interpreter's only source: the runtime stage keeps the interpreter
+            m = _PYTHON_DEV.match(re.split(r"[=<>~]", p, maxsplit=1)[0])
+            if m and p in plan.runtime_adds and not plan.runtime_adds[p] and not any(
+                    n in ("python3", f"python{m.group(2)}", "python3-pip", "python3-minimal") for n in names):
+                plan.runtime_adds[p] = (f"python{m.group(2)}",)
+        source = "the python3 the file installs with apt" + (
+            f" (the builder's apt install adds {plan.venv_package}: Debian ships venv's ensurepip apart)" if plan.venv_package else "")
+    elif apt_python:
+        return Skip("pip outside a python image", plan.first_pip.lines if plan.first_pip else (1, 1),
+                    f"pip installs on a {family} base with its python from the package manager: how it makes a venv there is not known")
+    else:
+        source = f"the python3 {plan.base} ships; assumes it is not itself a virtualenv and can make one (ensurepip)"
+    plan.system_python = True
+    plan.notes.append((plan.first_pip.lines if plan.first_pip else (1, 1),
+                       (f"{plan.base} is not a python image: pip installs into a virtualenv {VENV} made from {source}, with "
+                       "--system-site-packages so that what the base and the system packages installed stays visible; "
+                       "assumes every pip step of the build installs into the active environment (--verify compares the "
+                       "whole image: the Python distributions by RECORD, and a smoke run)")))
+    return None
 
 
 def build_evidence_of(facts: Facts) -> BuildEvidence | None:
@@ -357,11 +417,32 @@ def _build_dir(build_runs: list[Run], build_steps: list[Step]) -> tuple[str | No
     return builddir, ()
 
 
+_MAKE_VENV = re.compile(r"(?:^|[\s;&|])(?:python[\w.${}]*\s+-m\s+venv|virtualenv)\s+(?:--?[\w-]+\s+)*(/[\w./-]+)")
+
+
+def _own_venv(items: list[Instruction], path_env: Instruction) -> tuple[str, Instruction] | None:
+    """The virtualenv the file makes (``python3 -m venv /home/venv`` in a RUN) and puts first on
+    PATH (``ENV PATH="/home/venv/bin:$PATH"``): where pip installs. None when it makes none."""
+    pairs = dict(zip([k.strip("\"'") for k in path_env.value[0::2]], path_env.value[1::2], strict=False))
+    first = pairs.get("PATH", "").strip("\"'").split(":")[0]
+    if not first.endswith("/bin"):
+        return None
+    root = posixpath.normpath(first[: -len("/bin")])
+    for ins in items:
+        if ins.index >= path_env.index:
+            break
+        if ins.command == "RUN":
+            for m in _MAKE_VENV.finditer(ins.text):
+                if posixpath.normpath(m.group(1)) == root and root not in SYSTEM_DIRS:
+                    return root, ins
+    return None
+
+
 def _poetry_in_venv(model: Dockerfile, items: list[Instruction]) -> bool:
     """poetry installs into the active environment (the venv): ``virtualenvs.create false``."""
     for ins in items:
         if ins.command == "ENV":
-            pairs = dict(zip(ins.value[0::2], ins.value[1::2]))
+            pairs = dict(zip(ins.value[0::2], ins.value[1::2], strict=False))
             if pairs.get("POETRY_VIRTUALENVS_CREATE", "").strip("\"'").lower() in ("false", "0"):
                 return True
         if ins.command == "RUN" and re.search(r"virtualenvs\.create\s+(false|0)\b|POETRY_VIRTUALENVS_CREATE=(false|0)\b", ins.text):
@@ -432,7 +513,7 @@ def _use_evidence(plan: Plan, evidence) -> None:
     covered = {c for got in plan.runtime_adds.values() for c in got}
     extra = tuple(c for c in needed if c not in covered)
     if extra and plan.runtime_adds:
-        headers = [p for p in plan.runtime_adds if re.search(r"-(dev|devel)$", re.split(r"[=<>~]", p, 1)[0])]
+        headers = [p for p in plan.runtime_adds if re.search(r"-(dev|devel)$", re.split(r"[=<>~]", p, maxsplit=1)[0])]
         first = (headers or list(plan.runtime_adds))[0]
         plan.runtime_adds[first] += extra
     elif extra:

@@ -68,7 +68,10 @@ def render(model: Dockerfile, facts: Facts, plan: Plan) -> tuple[list[Edit], lis
                                                "that follows, without compilers or build tools"))
     if plan.venv and plan.first_pip is not None:
         py = _python_of(plan)
-        edits.append(model.insert_before(plan.first_pip, f"{kw('RUN')} {py} -m venv {VENV}{nl}{kw('ENV')} PATH=\"{VENV}/bin:$PATH\""))
+        make = f"{py} -m venv {'--system-site-packages ' if plan.system_python else ''}{VENV}"
+        if plan.venv_package:
+            edits.append(_add_package(plan))
+        edits.append(model.insert_before(plan.first_pip, f"{kw('RUN')} {make}{nl}{kw('ENV')} PATH=\"{VENV}/bin:$PATH\""))
         changes.append(_note(plan.first_pip.lines, f"pip installs into a virtualenv {VENV} so that the runtime stage can copy "
                                                           "the installed packages as one folder, without the compilers that built them"))
     # 2. the runtime head, emitted right after the builder's last instruction
@@ -124,7 +127,7 @@ def render(model: Dockerfile, facts: Facts, plan: Plan) -> tuple[list[Edit], lis
                      why=residual_reason(plan, run, notes, where))
     tail = [i for i in items if i.index > last.index]
     kept = _drop_redundant_copies(head, tail, plan, model)
-    changes += [c for h, c in zip(head, head_changes) if h in kept and c is not None]
+    changes += [c for h, c in zip(head, head_changes, strict=False) if h in kept and c is not None]
     head_text = [t for _, t, _, _ in kept]
     runtime_from = f"{kw('FROM')} " + (f"--platform={first.flag('platform')} " if first.flag("platform") else "") + plan.slim.image
     prune = []
@@ -245,6 +248,20 @@ def _package_edits(plan: Plan, run: Run, call) -> tuple[list[tuple[int, int, str
         else:
             edits.append((_src_end(run, spans[k - 1][1]), _src_end(run, spans[k][1]), ""))
     return edits, notes
+
+
+def _add_package(plan: Plan) -> Edit:
+    """The builder's apt install that brings python also installs ``plan.venv_package``."""
+    for run in sorted(plan.runs.values(), key=lambda r: r.ins.index):
+        for st in run.reading.steps:
+            for c in st.calls:
+                if st.kind == "pkg" and c.manager == "apt" and c.action == "install" and any(p.startswith("python3") for p in c.packages):
+                    spans = word_spans(c.command)
+                    if spans is None:
+                        raise CannotEdit(run.ins)
+                    end = _src_end(run, spans[-1][1])
+                    return Edit(end, end, f" {plan.venv_package}")
+    raise CannotEdit(plan.first_pip)
 
 
 class CannotEdit(Exception):

@@ -1,0 +1,2 @@
+import markupsafe
+print("ok", markupsafe.escape("<a>"))
