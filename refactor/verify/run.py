@@ -23,6 +23,7 @@ from .rebuild import _measure_rebuild
 from .result import ImageFacts, Verification, decide
 from .runtime_needs import _inspect_side
 from .smoke import run_smoke
+from .timings import Timings
 
 CPU_TARGET_BYTES = 500 * 1000 * 1000
 
@@ -80,6 +81,7 @@ def verify(
     cold: bool = True,
     progress=None,
     build_timeout: float = 3600,
+    timings: Timings | None = None,
 ) -> Verification:
     """Build both Dockerfiles from ``context`` and compare them. See the module docstring.
 
@@ -89,6 +91,8 @@ def verify(
     ``cold=False`` builds with the cache (build_seconds then are not cold times); ``rebuild=False``
     skips the rebuild measurement. Both exist to keep test suites fast.
     ``build_timeout``: seconds before a build is stopped (the verdict is then "error").
+    ``timings``: the record each phase's wall time is added to (``Verification.timings``; a
+    caller with phases of its own, ``leanify --verify``, passes its record and finishes it).
 
     Nothing is left behind unless ``keep_images``: the run's containers and images are removed
     on every way out (a failure, an exception, Ctrl-C, SIGTERM — turned into an exception here
@@ -102,7 +106,8 @@ def verify(
         engine.cleanup_dead()
     except Exception:  # noqa: BLE001 - a sweep is best effort
         pass
-    v = Verification(builder=engine.builder, run_id=run_id)
+    own_timings = timings is None
+    v = Verification(builder=engine.builder, run_id=run_id, timings=timings or Timings())
     secrets = build_arg_values(build_args)
     for text in (before_text, after_text):
         secrets += _secret_values(text)
@@ -112,6 +117,8 @@ def verify(
                            build_network, keep_images, rebuild_file, smoke_timeout, rebuild, run_id,
                            prebuilt, cold, progress, build_timeout, secrets)
     finally:
+        if own_timings:
+            v.timings.finish()
         if prebuilt is None and not keep_images:
             try:
                 engine.cleanup(run_id)
@@ -166,10 +173,12 @@ def _verify(v, engine, before_text, after_text, context, smoke, build_args, buil
             keep_images, rebuild_file, smoke_timeout, rebuild, run_id, prebuilt, cold, progress,
             build_timeout, secrets) -> Verification:
     say = progress or (lambda msg: None)
+    phase = v.timings.phase
     bt = {"timeout": build_timeout, "keep": keep_images}
     say("building the original (cold)")
-    bb = _build_cached(engine, before_text, context, run_id, "before", build_args,
-                       build_network, prebuilt, cold, **bt)
+    with phase("build original"):
+        bb = _build_cached(engine, before_text, context, run_id, "before", build_args,
+                           build_network, prebuilt, cold, **bt)
     v.builder = bb.builder
     if not bb.ok:
         v.verdict = "error"
@@ -178,9 +187,11 @@ def _verify(v, engine, before_text, after_text, context, smoke, build_args, buil
         v.log_tail = bb.tail(LOG_TAIL)
         return v
     say("building the rewrite (cold)")
-    ab = _build_cached(engine, after_text, context, run_id, "after", build_args,
-                       build_network, prebuilt, cold, **bt)
-    v.before, b_attrs = _facts(engine, bb)
+    with phase("build rewrite"):
+        ab = _build_cached(engine, after_text, context, run_id, "after", build_args,
+                           build_network, prebuilt, cold, **bt)
+    with phase("inspect"):
+        v.before, b_attrs = _facts(engine, bb)
     secrets += secret_env_values((b_attrs.get("Config") or {}).get("Env"))
     v.images = {"before": bb.tag or bb.image_id}
     if not ab.ok:
@@ -189,7 +200,8 @@ def _verify(v, engine, before_text, after_text, context, smoke, build_args, buil
                      "the rewritten Dockerfile does not build"]
         v.log_tail = ab.tail(LOG_TAIL)
         return v
-    v.after, a_attrs = _facts(engine, ab)
+    with phase("inspect"):
+        v.after, a_attrs = _facts(engine, ab)
     secrets += secret_env_values((a_attrs.get("Config") or {}).get("Env"))
     v.images["after"] = ab.tag or ab.image_id
 
@@ -203,34 +215,39 @@ def _verify(v, engine, before_text, after_text, context, smoke, build_args, buil
     )
 
     say("reading content")
-    bside = _inspect_side(engine, bb.image_id, run_id, "before", smoke_timeout)
-    aside = _inspect_side(engine, ab.image_id, run_id, "after", smoke_timeout)
-    v.content = compare_content(bside, aside, build_scripts(before_text))
+    with phase("content"):
+        bside = _inspect_side(engine, bb.image_id, run_id, "before", smoke_timeout)
+        aside = _inspect_side(engine, ab.image_id, run_id, "after", smoke_timeout)
+        v.content = compare_content(bside, aside, build_scripts(before_text))
 
     say("smoke")
-    v.smoke = run_smoke(engine, bb.image_id, ab.image_id, smoke, bside.cfg, bside.tree,
-                        run_id, smoke_timeout, bside.has_python)
+    with phase("smoke"):
+        v.smoke = run_smoke(engine, bb.image_id, ab.image_id, smoke, bside.cfg, bside.tree,
+                            run_id, smoke_timeout, bside.has_python)
     if v.smoke.how == "none":
         v.warnings.append("no smoke command: the image has no ENTRYPOINT/CMD and none was given")
         v.smoke = None
 
     if aside.python:
         say("python imports and pip check")
-        got, v.python = verify_python(engine, bb.image_id, ab.image_id, bside.python, aside.python, after_text, context,
-                                      run_id=run_id, timeout=smoke_timeout, after_attrs=a_attrs,
-                                      base=a_base)
+        with phase("python probes"):
+            got, v.python = verify_python(engine, bb.image_id, ab.image_id, bside.python, aside.python, after_text,
+                                          context, run_id=run_id, timeout=smoke_timeout, after_attrs=a_attrs,
+                                          base=a_base)
         v.reasons += got
 
     say("waste")
-    _fill_waste(engine, bb.image_id, v.before, v.warnings, "before")
-    _fill_waste(engine, ab.image_id, v.after, v.warnings, "after")
+    with phase("waste"):
+        _fill_waste(engine, bb.image_id, v.before, v.warnings, "before")
+        _fill_waste(engine, ab.image_id, v.after, v.warnings, "after")
     _size_warning("before", b_attrs, before_text, v.warnings)
     _size_warning("after", a_attrs, after_text, v.warnings)
 
     if rebuild:
         say("rebuild after a source change")
-        _measure_rebuild(engine, v, before_text, after_text, context, rebuild_file, run_id,
-                         build_args, build_network, **bt)
+        with phase("rebuild"):
+            _measure_rebuild(engine, v, before_text, after_text, context, rebuild_file, run_id,
+                             build_args, build_network, **bt)
     decide(v)
     return v
 
