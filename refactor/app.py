@@ -135,8 +135,8 @@ def process_verified(path: str, select_ids, ignore_ids, context: Path | None, hi
         if status:
             status.start()
         if _needs_evidence(full, transforms):
-            with timings.phase("runtime evidence"):
-                full, facts = _with_runtime_evidence(engine, model, facts, transforms, full, ctx, run_id, opts, say)
+            full, facts = _runtime_evidence_beside_the_original(engine, model, facts, transforms, full, ctx, run_id,
+                                                               opts, say, prebuilt, timings)
         prove = functools.partial(verify, context=ctx, smoke=opts.smoke, build_args=opts.build_args,
                                   build_network=opts.build_network, keep_images=opts.keep_images,
                                   rebuild_file=opts.rebuild_file, engine=engine, smoke_timeout=opts.smoke_timeout,
@@ -282,6 +282,25 @@ def _failure(v, build_error) -> tuple[str, list[str]]:
         line, log = build_error(v.log_tail)
         return f"{why}: {line}", log
     return why, []
+
+
+def _runtime_evidence_beside_the_original(engine, model, facts, transforms, full: Result, ctx: str, run_id: str,
+                                          opts, say, prebuilt: dict, timings) -> tuple[Result, Facts]:
+    """``_with_runtime_evidence``, while the original's cold build, which the verification needs
+    anyway, runs beside it (stored in ``prebuilt``, where the verification finds it)."""
+    from .verify.at_once import at_once
+    from .verify.run import _build_cached
+
+    def original(cancel) -> None:
+        with timings.phase("build original"):
+            _build_cached(engine, full.source.text, ctx, run_id, "before", opts.build_args, opts.build_network,
+                          prebuilt, True, timeout=opts.build_timeout, keep=opts.keep_images, cancel=cancel)
+
+    def evidence(_cancel):
+        with timings.phase("runtime evidence"):
+            return _with_runtime_evidence(engine, model, facts, transforms, full, ctx, run_id, opts, say)
+
+    return at_once(original, evidence)[1]
 
 
 def _needs_evidence(result: Result, transforms) -> bool:

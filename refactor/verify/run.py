@@ -16,6 +16,7 @@ from ..engine import BuildResult, Engine, new_run_id
 from ..model import Dockerfile
 from ..redact import build_arg_values, secret_env_values
 from ..secretscan import findings
+from .at_once import at_once
 from .config_diff import declared_keys, diff_config
 from .content import build_scripts, compare_content
 from .python_probe import verify_python
@@ -175,10 +176,20 @@ def _verify(v, engine, before_text, after_text, context, smoke, build_args, buil
     say = progress or (lambda msg: None)
     phase = v.timings.phase
     bt = {"timeout": build_timeout, "keep": keep_images}
-    say("building the original (cold)")
-    with phase("build original"):
-        bb = _build_cached(engine, before_text, context, run_id, "before", build_args,
-                           build_network, prebuilt, cold, **bt)
+
+    def build(role: str, text: str):
+        def call(cancel):
+            with phase("build original" if role == "before" else "build rewrite"):
+                res = _build_cached(engine, text, context, run_id, role, build_args, build_network,
+                                    prebuilt, cold, cancel=cancel, **bt)
+            if role == "before" and not res.ok:
+                cancel.set()  # nothing will be claimed: the rewrite's build is not worth finishing
+            return res
+        return call
+
+    # at once: BuildKit runs the steps the two files share once, for both (cold builds too)
+    say("building the original and the rewrite" + (" (cold)" if cold else ""))
+    bb, ab = at_once(build("before", before_text), build("after", after_text))
     v.builder = bb.builder
     if not bb.ok:
         v.verdict = "error"
@@ -186,10 +197,6 @@ def _verify(v, engine, before_text, after_text, context, smoke, build_args, buil
                      "the original Dockerfile does not build; nothing is claimed"]
         v.log_tail = bb.tail(LOG_TAIL)
         return v
-    say("building the rewrite (cold)")
-    with phase("build rewrite"):
-        ab = _build_cached(engine, after_text, context, run_id, "after", build_args,
-                           build_network, prebuilt, cold, **bt)
     with phase("inspect"):
         v.before, b_attrs = _facts(engine, bb)
     secrets += secret_env_values((b_attrs.get("Config") or {}).get("Env"))
@@ -214,40 +221,51 @@ def _verify(v, engine, before_text, after_text, context, smoke, build_args, buil
         base_changed=(b_base or "").lower() != (a_base or "").lower(),
     )
 
-    say("reading content")
-    with phase("content"):
-        bside = _inspect_side(engine, bb.image_id, run_id, "before", smoke_timeout)
-        aside = _inspect_side(engine, ab.image_id, run_id, "after", smoke_timeout)
-        v.content = compare_content(bside, aside, build_scripts(before_text))
+    def checks(_cancel) -> None:
+        say("reading content")
+        with phase("content"):
+            bside, aside = at_once(lambda _c: _inspect_side(engine, bb.image_id, run_id, "before", smoke_timeout),
+                                   lambda _c: _inspect_side(engine, ab.image_id, run_id, "after", smoke_timeout))
+            v.content = compare_content(bside, aside, build_scripts(before_text))
 
-    say("smoke")
-    with phase("smoke"):
-        v.smoke = run_smoke(engine, bb.image_id, ab.image_id, smoke, bside.cfg, bside.tree,
-                            run_id, smoke_timeout, bside.has_python)
-    if v.smoke.how == "none":
-        v.warnings.append("no smoke command: the image has no ENTRYPOINT/CMD and none was given")
-        v.smoke = None
+        say("smoke")
+        with phase("smoke"):
+            v.smoke = run_smoke(engine, bb.image_id, ab.image_id, smoke, bside.cfg, bside.tree,
+                                run_id, smoke_timeout, bside.has_python)
+        if v.smoke.how == "none":
+            v.warnings.append("no smoke command: the image has no ENTRYPOINT/CMD and none was given")
+            v.smoke = None
 
-    if aside.python:
-        say("python imports and pip check")
-        with phase("python probes"):
-            got, v.python = verify_python(engine, bb.image_id, ab.image_id, bside.python, aside.python, after_text,
-                                          context, run_id=run_id, timeout=smoke_timeout, after_attrs=a_attrs,
-                                          base=a_base)
-        v.reasons += got
+        if aside.python:
+            say("python imports and pip check")
+            with phase("python probes"):
+                got, v.python = verify_python(engine, bb.image_id, ab.image_id, bside.python, aside.python,
+                                              after_text, context, run_id=run_id, timeout=smoke_timeout,
+                                              after_attrs=a_attrs, base=a_base)
+            v.reasons += got
 
-    say("waste")
-    with phase("waste"):
-        _fill_waste(engine, bb.image_id, v.before, v.warnings, "before")
-        _fill_waste(engine, ab.image_id, v.after, v.warnings, "after")
-    _size_warning("before", b_attrs, before_text, v.warnings)
-    _size_warning("after", a_attrs, after_text, v.warnings)
+        say("waste")
+        with phase("waste"):
+            wb, wa = [], []
+            at_once(lambda _c: _fill_waste(engine, bb.image_id, v.before, wb, "before"),
+                    lambda _c: _fill_waste(engine, ab.image_id, v.after, wa, "after"))
+            v.warnings += wb + wa
+        _size_warning("before", b_attrs, before_text, v.warnings)
+        _size_warning("after", a_attrs, after_text, v.warnings)
 
-    if rebuild:
-        say("rebuild after a source change")
-        with phase("rebuild"):
-            _measure_rebuild(engine, v, before_text, after_text, context, rebuild_file, run_id,
-                             build_args, build_network, **bt)
+    measured = Verification()  # the rebuild's figures and warnings, joined to v's after the checks'
+
+    def rebuild_measurement(cancel) -> None:
+        if rebuild:
+            with phase("rebuild"):
+                _measure_rebuild(engine, measured, before_text, after_text, context, rebuild_file, run_id,
+                                 build_args, build_network, cancel=cancel, **bt)
+
+    # the rebuild measurement (builds) beside the checks (containers and image reads)
+    at_once(checks, rebuild_measurement)
+    v.rebuild_before, v.rebuild_after, v.rebuild_file = measured.rebuild_before, measured.rebuild_after, \
+        measured.rebuild_file
+    v.warnings += measured.warnings
     decide(v)
     return v
 
@@ -261,13 +279,13 @@ def build_key(text: str, context: str, build_args: Mapping | None, network: str)
 
 
 def _build_cached(engine, text, context, run_id, role, build_args, network, prebuilt,
-                  cold=True, timeout: float = 3600, keep: bool = False) -> BuildResult:
+                  cold=True, timeout: float = 3600, keep: bool = False, cancel=None) -> BuildResult:
     key = build_key(text, context, build_args, network) + ("" if cold else "-warm")
     if prebuilt is not None and key in prebuilt:
         return prebuilt[key]
     res = engine.build(text, context, run_id=run_id, role=role, tag=f"leanify-verify:{run_id}-{role}-{key}",
                        build_args=build_args, network=network, no_cache=cold, timeout=timeout,
-                       keep=keep)
+                       keep=keep, cancel=cancel)
     if prebuilt is not None:
         prebuilt[key] = res
     return res

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..engine import Engine, RunResult
+from .at_once import at_once
 from .content import runtime_relevance
 from .runtime_needs import _cmd_tokens
 
@@ -142,10 +143,10 @@ def run_smoke(engine: Engine, before_img: str, after_img: str, smoke, cfg: Mappi
                           timeout=timeout, cap_drop_all=cap_drop, environment=env or None)
 
     cap_drop = True
-    b = go(before_img, "before", True)
+    b, a = at_once(lambda _c: go(before_img, "before", True), lambda _c: go(after_img, "after", True))
     if b.exit_code not in (0, None) or b.error:
         b2 = go(before_img, "before", False)
-        if b2.exit_code == 0:  # dropping all capabilities breaks this image: run it as-is
+        if b2.exit_code == 0:  # dropping all capabilities breaks this image: run both as-is
             b, cap_drop = b2, False
-    a = go(after_img, "after", cap_drop)
+            a = go(after_img, "after", False)
     return SmokeResult(argv, how + ("" if cap_drop else " (default capabilities)"), b, a, env)
