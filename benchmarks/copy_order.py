@@ -33,8 +33,8 @@ sys.path.insert(0, str(ROOT))
 from leanify.context import Facts  # noqa: E402
 from leanify.model import Dockerfile  # noqa: E402
 from leanify.pipeline import run_pipeline  # noqa: E402
+from leanify.rulekit import is_broad_copy  # noqa: E402
 from leanify.shell import analyze_run  # noqa: E402
-from leanify.transforms.manifest_first import is_broad_copy  # noqa: E402
 
 DEFAULT = ROOT.parent / "shared" / "corpus" / "real"
 

@@ -27,6 +27,7 @@ class VerifyOptions:
     rebuild_file: str | None = None
     smoke_timeout: float = 60.0
     build_timeout: float = 3600.0
+    smoke_compare: str = "output"  # "output" | "exit"
 
 
 # ---- configuration ------------------------------------------------------------------------------
@@ -34,7 +35,8 @@ class VerifyOptions:
 OPTION_KEYS = {"select": "select", "ignore": "ignore", "history": "history", "unsafe_fixes": "unsafe-fixes",
                "smoke": "verify.smoke", "build_network": "verify.build-network",
                "smoke_timeout": "verify.smoke-timeout", "keep_images": "verify.keep-images",
-               "rebuild_file": "verify.rebuild-file", "build_args": "verify.build-args"}
+               "rebuild_file": "verify.rebuild-file", "build_args": "verify.build-args",
+               "smoke_compare": "verify.smoke-compare"}
 
 
 def given_values(params: dict) -> dict:
@@ -71,7 +73,8 @@ def settings(cfg, dockerfile: str | None, build_timeout: float) -> Settings:
     verify_opts = VerifyOptions(smoke=cfg["verify.smoke"], build_args=dict(cfg["verify.build-args"]),
                                 build_network=cfg["verify.build-network"], keep_images=cfg["verify.keep-images"],
                                 rebuild_file=cfg["verify.rebuild-file"],
-                                smoke_timeout=float(cfg["verify.smoke-timeout"]), build_timeout=build_timeout)
+                                smoke_timeout=float(cfg["verify.smoke-timeout"]), build_timeout=build_timeout,
+                                smoke_compare=cfg["verify.smoke-compare"])
     return Settings(cfg["select"], [*cfg["ignore"], *cfg.ignores_for(dockerfile)], cfg["history"],
                     cfg["unsafe-fixes"], verify_opts, cfg.slim_bases() or None)
 
@@ -140,6 +143,7 @@ def process_verified(path: str, select_ids, ignore_ids, context: Path | None, hi
         prove = functools.partial(verify, context=ctx, smoke=opts.smoke, build_args=opts.build_args,
                                   build_network=opts.build_network, keep_images=opts.keep_images,
                                   rebuild_file=opts.rebuild_file, engine=engine, smoke_timeout=opts.smoke_timeout,
+                                  smoke_compare=opts.smoke_compare,
                                   run_id=run_id, prebuilt=prebuilt, build_timeout=opts.build_timeout,
                                   progress=say if status else None)
         v = prove(full.source.text, full.output.text, timings=timings)

@@ -28,9 +28,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
+from . import knowledge
 from .shell import Item, PackageCall, Script, SimpleCommand, classify_path, parse_script
 
-from . import knowledge
+#: where the official ruby images install gems (GEM_HOME) and keep bundler's configuration (BUNDLE_APP_CONFIG)
+GEM_HOME = "/usr/local/bundle"
+#: poetry's configuration file of the root user (``poetry config`` without ``--local``)
+POETRY_CONFIG = "/root/.config/pypoetry"
 
 
 def is_build_package(name: str, family: str = "debian") -> bool:
@@ -66,6 +70,7 @@ class Step:
     writes_cwd: bool = False  # the build writes its output into the current directory
     outputs: tuple[str, ...] = ()  # absolute output paths named by -o/-d outside the cwd
     cwd: str | None = None  # where it ran (None: unknown)
+    named: tuple[str, ...] = ()  # every absolute path ``go build -o`` names, inside the cwd too
 
 
 @dataclass
@@ -127,7 +132,7 @@ def _classify_item(item: Item, cwd: str | None, read_file) -> Step:
         outputs = tuple(dict.fromkeys(o for s in kinds for o in s.outputs))
         return Step("build", item, first.why, tools, tuple(c for s in kinds for c in s.calls),
                     any(s.pip for s in kinds), next((s.node for s in kinds if s.node), None),
-                    any(s.writes_cwd for s in kinds), outputs, cwd)
+                    any(s.writes_cwd for s in kinds), outputs, cwd, tuple(dict.fromkeys(n for s in kinds for n in s.named)))
     if first.kind == "pkg" and any(s.kind in ("setup", "local") for s in kinds):
         return Step("unknown", item, why=f"`{_short(item.text)}` mixes package installs with other commands", cwd=cwd)
     return Step(first.kind, item, first.why, calls=tuple(c for s in kinds for c in s.calls), cwd=cwd)
@@ -196,6 +201,17 @@ def _classify_command(cmd: SimpleCommand, item: Item, cwd: str | None, read_file
     return Step("unknown", item, why=f"`{_short(cmd.text)}`: leanify cannot tell whether the image needs its effect", cwd=cwd)
 
 
+def _named_output(args: tuple[str, ...], cwd: str | None) -> tuple[str, ...]:
+    """The file ``go build -o NAME`` writes, made absolute (empty: none named, a folder or unknown)."""
+    for i, a in enumerate(args):
+        val = args[i + 1] if a == "-o" and i + 1 < len(args) else a[3:] if a.startswith("-o=") else None
+        if val is None:
+            continue
+        path = _abs(val, cwd) if "$" not in val and not val.endswith("/") else None
+        return (path,) if path and path != "/" else ()
+    return ()
+
+
 def _outputs(args: tuple[str, ...], cwd: str | None) -> tuple[str, ...] | None:
     """Absolute output paths outside ``cwd`` named by ``-o``/``-d``/``--file`` (None: unknown)."""
     out = []
@@ -255,12 +271,40 @@ def _classify_call(call: PackageCall, item: Item, cwd: str | None) -> Step:
             return Step("cleanup", item, calls=(call,), cwd=cwd)
         if a in ("check", "list", "freeze", "--version", "show"):
             return Step("build", item, why="pip check", tools=("pip",), calls=(call,), pip=True, cwd=cwd)
+        if a == "uninstall":  # changes site-packages only: the venv carries the result
+            return Step("build", item, why="pip uninstall", tools=("pip",), calls=(call,), pip=True, cwd=cwd)
         return Step("unknown", item, why=f"`{text}`", cwd=cwd)
+    if m == "uv" and a in ("install", "uninstall") and not call.command.program_args[:1] == ("tool",):
+        if call.target or call.prefix or call.has("--root", "--user") or call.editable:
+            return Step("unknown", item, why=f"`{text}` installs outside site-packages (--target/--prefix/--root/--user/-e)", cwd=cwd)
+        return Step("build", item, why=f"uv pip {a}", tools=("uv",), calls=(call,), pip=True, cwd=cwd)
+    if m == "uv" and a == "sync":  # the project's .venv, in its folder
+        return Step("build", item, why="uv sync", tools=("uv",), calls=(call,), writes_cwd=True, cwd=cwd)
+    if m == "poetry" and a in ("install", "sync"):
+        # into the active environment (the venv) with virtualenvs.create false, else a virtualenv
+        # of its own under ~/.cache/pypoetry/virtualenvs: the planner reads which (LEAN014)
+        return Step("build", item, why=f"poetry {a}", tools=("poetry",), calls=(call,), pip=True, cwd=cwd)
+    if m == "poetry" and a == "config":
+        if call.has("--local"):
+            return Step("build", item, why="poetry config --local", tools=("poetry",), calls=(call,), writes_cwd=True, cwd=cwd)
+        return Step("build", item, why="poetry config", tools=("poetry",), calls=(call,), outputs=(POETRY_CONFIG,), cwd=cwd)
+    if m in ("bundle", "gem") and a in ("install", "config"):
+        # gems go to the ruby image's GEM_HOME (its BUNDLE_APP_CONFIG too), or into the app's
+        # folder with a path of their own (--path, --deployment, config --local)
+        if m == "gem" and (a == "config" or call.has("-i", "--install-dir", "-n", "--bindir", "--user-install")):
+            return Step("unknown", item, why=f"`{text}`", cwd=cwd)
+        local = call.has("--path", "--deployment", "--local", "--standalone")
+        return Step("build", item, why=f"{m} {a}", tools=(m,), calls=(call,), writes_cwd=local,
+                    outputs=() if local else (GEM_HOME,), cwd=cwd)
     if m in ("npm", "yarn", "pnpm"):
         if call.has("-g", "--global") or "global" in call.options:
             return Step("unknown", item, why=f"`{text}` installs globally", cwd=cwd)
         if a in ("ci", "install") and not call.packages:
             return Step("build", item, why=f"{m} {a}", tools=(m,), calls=(call,), node=m, writes_cwd=True, cwd=cwd)
+        if a in ("install", "add") and call.packages and not any(p.startswith(("/", "file:")) for p in call.packages):
+            # `npm i express`: into node_modules (and package.json, the lockfile) of the folder it runs in
+            return Step("build", item, why=f"{m} {a} {' '.join(call.packages[:3])}", tools=(m,), calls=(call,), node=m,
+                        writes_cwd=True, cwd=cwd)
         if a == "run" and call.packages and _NPM_BUILD_SCRIPTS.match(call.packages[0]) or (m != "npm" and a and _NPM_BUILD_SCRIPTS.match(a)):
             return Step("build", item, why=f"{m} run {call.packages[0] if a == 'run' else a}", tools=(m,), calls=(call,), node=m, writes_cwd=True, cwd=cwd)
         if a in ("test",) or (a == "run" and call.packages and _NPM_TEST_SCRIPTS.match(call.packages[0])):
@@ -276,7 +320,8 @@ def _classify_call(call: PackageCall, item: Item, cwd: str | None) -> Step:
             if outs is None:
                 return Step("unknown", item, why=f"`{text}` writes outside the build directory", cwd=cwd)
             named = any(w == "-o" or w.startswith("-o=") for w in call.command.program_args)
-            return Step("build", item, why="go build", tools=("go",), calls=(call,), writes_cwd=not (named and outs), outputs=outs, cwd=cwd)
+            return Step("build", item, why="go build", tools=("go",), calls=(call,), writes_cwd=not (named and outs), outputs=outs, cwd=cwd,
+                        named=_named_output(call.command.program_args, cwd))
         if a in ("mod download", "mod tidy", "mod verify", "vet", "test", "generate"):
             return Step("build", item, why=f"go {a}", tools=("go",), calls=(call,), writes_cwd=a == "generate", cwd=cwd)
         if a == "clean":

@@ -267,7 +267,7 @@ def _lint(label: str, result: Result, quiet: bool = False) -> dict:
     import tempfile
     from collections import Counter
 
-    from .lint import findings, hadolint_path, worse
+    from .lint import findings, hadolint_path, split_counts, worse
 
     exe = hadolint_path()
     if exe is None:
@@ -287,7 +287,8 @@ def _lint(label: str, result: Result, quiet: bool = False) -> dict:
             click.echo(f"{label}: hadolint {side}: {len(items)} finding(s)" + (f" ({tally})" if tally else ""), err=True)
             for i in items:
                 click.echo(f"  {side}:{i['line']}: {i['code']} {i['level']}: {i['message']}", err=True)
-    added = worse(Counter(i["code"] for i in report["before"]), Counter(i["code"] for i in report["after"]))
+    added = worse(Counter(i["code"] for i in report["before"]),
+                  split_counts(result.source.text, result.output.text, report["after"]))
     if added:
         what = ", ".join(f"{code} ({b} -> {a})" for code, (b, a) in sorted(added.items()))
         raise LeanifyError(f"--lint: the rewrite would add hadolint finding(s): {what}; nothing written "

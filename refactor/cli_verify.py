@@ -46,6 +46,7 @@ def verify_options(fn):
             rebuild_file=kwargs.pop("rebuild_file"),
             smoke_timeout=kwargs.pop("smoke_timeout"),
             build_timeout=kwargs.pop("build_timeout"),
+            smoke_compare=kwargs.pop("smoke_compare"),
         )
         return fn(*args, **kwargs)
 
@@ -62,6 +63,11 @@ def verify_options(fn):
                      help="Context file to touch for the rebuild measurement (default: auto)."),
         click.option("--smoke-timeout", type=float, default=60.0, show_default=True,
                      help="Seconds before a smoke run is stopped."),
+        click.option("--smoke-compare", type=click.Choice(["output", "exit"]), default="output",
+                     show_default=True,
+                     help="What two smoke runs must share: the exit code and stdout, with timestamps, "
+                          "durations, PIDs, ids, temp paths and addresses masked (output), or the "
+                          "exit code alone (exit)."),
         click.option("--build-timeout", type=click.FloatRange(min=1), default=3600.0,
                      show_default=True, help="Seconds before a build is stopped."),
     ]
@@ -93,7 +99,7 @@ def run_and_report(before_text: str, after_text: str, context, opts: VerifyOptio
                        build_args=opts.build_args, build_network=opts.build_network,
                        keep_images=opts.keep_images, rebuild_file=opts.rebuild_file,
                        engine=engine, smoke_timeout=opts.smoke_timeout, progress=progress,
-                       build_timeout=opts.build_timeout)
+                       build_timeout=opts.build_timeout, smoke_compare=opts.smoke_compare)
         else:
             with err.status("verifying") as status:
                 v = verify(before_text, after_text, context=context, smoke=opts.smoke,
@@ -101,7 +107,7 @@ def run_and_report(before_text: str, after_text: str, context, opts: VerifyOptio
                            keep_images=opts.keep_images, rebuild_file=opts.rebuild_file,
                            engine=engine, smoke_timeout=opts.smoke_timeout,
                            progress=lambda msg: status.update(f"verifying: {msg}"),
-                           build_timeout=opts.build_timeout)
+                           build_timeout=opts.build_timeout, smoke_compare=opts.smoke_compare)
     except EngineError as exc:
         click.echo(f"leanify verify: {exc}", err=True)
         return EXIT_USAGE

@@ -27,6 +27,7 @@ Keys::
     smoke = "app --selftest"
     build-network = "host"             # host | default | none
     smoke-timeout = 60
+    smoke-compare = "output"           # output (exit code and masked stdout) | exit
     keep-images = false
     rebuild-file = "app.py"
     build-args = { PIP_INDEX_URL = "https://pypi.example.com/simple" }
@@ -103,6 +104,10 @@ def _network(value: Any) -> str | None:
     return None if value in ("host", "default", "none") else f"expected \"host\", \"default\" or \"none\", got {value!r}"
 
 
+def _smoke_compare(value: Any) -> str | None:
+    return None if value in ("output", "exit") else f"expected \"output\" or \"exit\", got {value!r}"
+
+
 def _slim_target(value: Any) -> str | None:
     if value is False or (isinstance(value, str) and value.strip() and "$" not in value):
         return None
@@ -133,11 +138,13 @@ _VERIFY: dict[str, Callable[[Any], str | None]] = {
     "smoke": _str,
     "build-network": _network,
     "smoke-timeout": _positive_number,
+    "smoke-compare": _smoke_compare,
     "keep-images": _bool,
     "rebuild-file": _str,
     "build-args": None,  # a table of strings: checked below
 }
 VERIFY_DEFAULTS: dict[str, Any] = {"smoke": None, "build-network": "host", "smoke-timeout": 60.0,
+                                   "smoke-compare": "output",
                                    "keep-images": False, "rebuild-file": None, "build-args": {}}
 DEFAULTS: dict[str, Any] = {"select": [], "ignore": [], "history": 500, "unsafe-fixes": False,
                             "per-file-ignores": {}, "slim-base": {},

@@ -511,9 +511,10 @@ class Engine:
     def run(self, image: str, argv: Sequence[str] | None, *, run_id: str, role: str,
             entrypoint: Sequence[str] | None = None, timeout: float = 60,
             cap_drop_all: bool = True, mem_limit: str = "1g", user: str | None = None,
-            environment: Mapping[str, str] | None = None) -> "RunResult":
+            environment: Mapping[str, str] | None = None, hostname: str | None = None) -> "RunResult":
         """Run a container confined (no network, limits, no new privileges) and remove it.
-        ``environment`` adds to (or replaces) the image's variables, as ``docker run -e`` does."""
+        ``environment`` adds to (or replaces) the image's variables, as ``docker run -e`` does;
+        ``hostname`` replaces the default (the container's id, new each run)."""
         from docker.types import LogConfig  # noqa: PLC0415
 
         name = f"leanify-{run_id}-{role}-{uuid.uuid4().hex[:8]}"
@@ -532,6 +533,8 @@ class Engine:
             kwargs["user"] = user
         if environment:
             kwargs["environment"] = dict(environment)
+        if hostname:
+            kwargs["hostname"] = hostname
         t0 = time.monotonic()
         container = None
         try:

@@ -57,6 +57,31 @@ def counts(found: Mapping[str, list[dict]]) -> dict[str, Counter]:
     return {path: Counter(item["code"] for item in items) for path, items in found.items()}
 
 
+def split_counts(before: str, after: str, items: Iterable[dict]) -> Counter:
+    """The findings of ``after`` by code, where it splits the one stage of ``before`` into several
+    (LEAN014): the most any one stage has. A split repeats the original's own instructions in its
+    runtime stage (an unpinned ``apt-get install``, ``FROM x:latest``, an ``ADD``): the same
+    finding said once per stage is not one the rewrite adds; a code no stage had before still counts."""
+    from .errors import LeanifyError
+    from .model import Dockerfile
+
+    items = list(items)
+    whole = Counter(item["code"] for item in items)
+    try:
+        old, new = Dockerfile.parse(before), Dockerfile.parse(after)
+    except (LeanifyError, ValueError):
+        return whole
+    if len(old.stages) != 1 or len(new.stages) < 2:
+        return whole
+    starts = [i.start_line for i in new.instructions if i.keyword == "FROM"]
+    per_stage: list[Counter] = [Counter() for _ in starts]
+    for item in items:
+        line = item.get("line") or 1
+        k = max([n for n, s in enumerate(starts) if s <= line] or [0])
+        per_stage[k][item["code"]] += 1
+    return Counter({code: max(c[code] for c in per_stage) for code in whole})
+
+
 def compare_texts(pairs: Mapping[str, tuple[str, str]], exe: str | None = None) -> dict[str, tuple[Counter, Counter]]:
     """For each name: (codes before, codes after) of two Dockerfile texts, linted from temp files."""
     with tempfile.TemporaryDirectory(prefix="leanify-lint-") as tmp:
@@ -68,12 +93,13 @@ def compare_texts(pairs: Mapping[str, tuple[str, str]], exe: str | None = None) 
             (folder / "after.Dockerfile").write_text(new, encoding="utf-8")
             before[str(folder / "before.Dockerfile")] = name
             after[str(folder / "after.Dockerfile")] = name
-        found = counts(findings([*before, *after], exe))
+        found = findings([*before, *after], exe)
     result: dict[str, tuple[Counter, Counter]] = {}
     for path, name in before.items():
-        result[name] = (found.get(path, Counter()), Counter())
+        result[name] = (Counter(item["code"] for item in found.get(path, [])), Counter())
     for path, name in after.items():
-        result[name] = (result[name][0], found.get(path, Counter()))
+        old, new = pairs[name]
+        result[name] = (result[name][0], split_counts(old, new, found.get(path, [])))
     return result
 
 

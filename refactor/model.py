@@ -480,7 +480,7 @@ class Dockerfile:
 
 
 _ONBUILD_FORBIDDEN = frozenset({"ONBUILD", "FROM", "MAINTAINER"})
-#: Shell reading (tree-sitter tree walks in ``shell.py``) recurses per chained command and per
+#: Shell reading (tree-sitter tree walks in ``leanify.shell.reader``) recurses per chained command and per
 #: nesting level; beyond this budget a RUN is refused instead of half-read. Real files stay far
 #: below it (the corpus maximum is 79).
 MAX_SHELL_COST = 300

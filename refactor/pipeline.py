@@ -97,6 +97,10 @@ class Result:
 
 
 def all_transforms() -> list[Transform]:
+    """Every rule, as ``leanify.transforms`` discovers them (a new rule is a new file there).
+
+    The one import of the rules from the core (tests/test_rules_stand_alone.py): the pipeline is
+    the layer above them; everything else in ``leanify`` sits below and imports no rule."""
     from leanify.transforms import TRANSFORMS  # late: transforms import the engine
 
     return list(TRANSFORMS)

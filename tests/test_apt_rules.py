@@ -9,6 +9,7 @@ import pytest
 
 from leanify.context import Facts
 from leanify.model import Dockerfile
+from leanify import rulekit
 from leanify.pipeline import all_transforms, run_pipeline, select
 from leanify.transforms import apt_assume_yes as yes
 from leanify.transforms import no_install_recommends as nir
@@ -24,7 +25,7 @@ def _run(text: str, rule: str, unsafe: bool = False, context: Path | None = None
 def _calls(text: str):
     model = Dockerfile.parse(text)
     ins = model.instructions[1]
-    script, shift = yes.mapped_script(ins, model)
+    script, shift = rulekit.mapped_script(ins, model)
     return model, ins, script, shift
 
 
@@ -39,23 +40,31 @@ def _calls(text: str):
 )  # fmt: skip
 def test_answers_yes(args: str, answered: bool) -> None:
     _, _, script, _ = _calls(f"FROM x\nRUN apt-get install {args} curl\n")
-    (call,) = yes.apt_calls(script)
+    (call,) = rulekit.apt_calls(script)
     assert yes.answers_yes(call) is answered
 
 
 def test_word_spans_skip_env_prefix_and_wrappers() -> None:
     _, _, script, _ = _calls("FROM x\nRUN X=install DEBIAN_FRONTEND=noninteractive sudo -E apt-get install curl\n")
-    (call,) = yes.apt_calls(script)
-    s, e = yes.action_word(call)
+    (call,) = rulekit.apt_calls(script)
+    s, e = rulekit.action_word(call)
     assert script.source[s:e] == "install"
     assert script.source[:e].endswith("apt-get install")
 
 
 def test_action_word_skips_option_values() -> None:
     _, _, script, _ = _calls("FROM x\nRUN apt-get -o Dpkg::Options::=--force-confold -t bookworm-backports install curl\n")
-    (call,) = yes.apt_calls(script)
-    s, e = yes.action_word(call)
+    (call,) = rulekit.apt_calls(script)
+    s, e = rulekit.action_word(call)
     assert script.source[s:e] == "install"
+
+
+def test_install_inside_an_assignment_is_not_the_command() -> None:
+    """The word edited is the command's own `install` (its span from the parse), not the same
+    text inside a quoted value before it: a text search took that one, so each pass added another
+    `-y` inside the quotes and the rules never settled."""
+    src = 'FROM x\nRUN X="a apt-get install" apt-get install curl\n'
+    assert _run(src, "LEAN003") == 'FROM x\nRUN X="a apt-get install" apt-get install -y curl\n'
 
 
 def test_leading_space_in_run_maps() -> None:
@@ -70,7 +79,7 @@ def test_no_install_recommends_goes_after_yes_and_quiet_flags() -> None:
 
 def test_no_install_recommends_reason_names_known_losses() -> None:
     _, _, script, _ = _calls("FROM x\nRUN apt-get install -y curl git ca-certificates\n")
-    reason = nir._reason(yes.apt_calls(script))
+    reason = nir._reason(rulekit.apt_calls(script))
     assert "less, openssh-client, patch (recommended by git)" in reason
     assert "ca-certificates (" not in reason  # named explicitly: not lost
 
@@ -124,7 +133,7 @@ def test_append_refused(run: str) -> None:
 
 def test_descendant_stages_are_followed_through_names() -> None:
     model = Dockerfile.parse("FROM a AS one\nRUN x\nFROM one AS two\nFROM two\nFROM b\n")
-    assert pcc._descendants(model, 0) == [1, 2]
+    assert rulekit.descendants(model, 0) == [1, 2]
 
 
 def test_context_script_that_installs_blocks_cleanup(tmp_path: Path) -> None:

@@ -80,7 +80,7 @@ def test_kinds(script: str, expected: list[str]) -> None:
         ("pip install --prefix=/install -r requirements.txt", "outside site-packages"),
         ("npm install -g pm2", "installs globally"),
         ("python manage.py collectstatic", "effect leanify cannot see"),
-        ("bundle install", "does not split"),
+        ("gem install fpm --bindir /opt/bin", "gem install"),
         ("rm -rf /usr/src/app", "deletes system files"),
         ("sh -c 'pip install flask'", "a script leanify cannot read"),
         ("cp app /usr/local/bin/", "outside the build directory"),
@@ -125,6 +125,33 @@ def test_cwd_follows_cd_and_output_paths() -> None:
     assert s.outputs == ("/usr/local/bin/api",) and not s.writes_cwd
     s = step("go build -o server .")
     assert s.outputs == () and s.writes_cwd
+
+
+@pytest.mark.parametrize(
+    "script, tools, outputs, writes_cwd, pip",
+    [
+        ("pip uninstall opencv-python -y", ("pip",), (), False, True),  # site-packages only: the venv carries it
+        ("uv pip install --system -r requirements.txt", ("uv",), (), False, True),
+        ("uv sync --frozen", ("uv",), (), True, False),  # the project's .venv, in its folder
+        ("poetry install --no-root", ("poetry",), (), False, True),
+        ("poetry config virtualenvs.create false", ("poetry",), ("/root/.config/pypoetry",), False, False),
+        ("poetry config --local virtualenvs.in-project true", ("poetry",), (), True, False),
+        ("bundle install", ("bundle",), ("/usr/local/bundle",), False, False),  # the ruby image's GEM_HOME
+        ("bundle install --deployment", ("bundle",), (), True, False),  # vendor/bundle in the app's folder
+        ("gem install bundler", ("gem",), ("/usr/local/bundle",), False, False),
+    ],
+)  # fmt: skip
+def test_installers_that_land_in_a_known_place_are_build_steps(script, tools, outputs, writes_cwd, pip) -> None:
+    s = step(script)
+    assert (s.kind, s.tools, s.outputs, s.writes_cwd, s.pip) == ("build", tools, outputs, writes_cwd, pip)
+
+
+def test_go_build_names_its_binary_even_inside_the_folder() -> None:
+    """``go build -o app-exe`` in ``/`` writes one file: the planner copies it when the folder is a system one."""
+    assert step("go build --mod=vendor -o app-exe .", wd="/").named == ("/app-exe",)
+    assert step("go build -o /ascii-art-web").named == ("/ascii-art-web",)
+    assert step("go build -o bin/ .").named == ()  # a folder: its files are named by the packages
+    assert step("go build .").named == ()
 
 
 def test_operators_other_than_and_are_reported() -> None:

@@ -180,6 +180,7 @@ def test_show_config_without_a_path_uses_the_current_folder(repo: Path) -> None:
     ('[verify]\nsmoke = "x"\nbuild-network = "bridge"\n', 3, "build-network"),
     ('[verify]\nsmok = "x"\n', 2, "unknown key 'smok'"),
     ('verify = { smoke-timeout = 0 }\n', 1, "smoke-timeout"),
+    ('[verify]\nsmoke-compare = "bytes"\n', 2, 'smoke-compare: expected "output" or "exit"'),
     ('[verify.build-args]\nA = "1"\nB = 2\n', 3, "build-args.B"),
     ('history = 1\nhistory = 2\n', 2, "invalid TOML"),
 ])

@@ -5,7 +5,9 @@ leave the file alone (a hazard case). ``context/`` is the build context when pre
 history is switched off so a commit to a fixture cannot change a result); ``proposed/<path>``
 holds each file the rule proposes (e.g. ``.dockerignore``), byte for byte. A rule that needs
 verification only suggests in the default run; ``expected-unsafe`` holds its applied form
-(``--unsafe-fixes`` / a passed ``--verify``).
+(``--unsafe-fixes`` / a passed ``--verify``). ``evidence.json`` (optional) is what ``--verify``
+reads from the original build's layers (``leanify.build_evidence``), written by hand: it goes
+into the Facts as the engine's would (format: ``tests/build_evidence_json.py``).
 """
 
 from __future__ import annotations
@@ -14,8 +16,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from leanify.context import Facts
+from build_evidence_json import facts_for
 from leanify.model import Dockerfile
 from leanify.pipeline import all_transforms, run_pipeline, select
 
@@ -41,7 +42,7 @@ def test_golden(case: Path, tmp_path: Path) -> None:
     if expected_files:  # the second pass needs the proposals written: work on a copy of the context
         context = Path(shutil.copytree(context, tmp_path / "context"))
     rules = select(all_transforms(), [rule])
-    facts = Facts.for_path(case / "Dockerfile", context, history=0)
+    facts = facts_for(case, context)
     result = run_pipeline(Dockerfile.parse(source), facts, rules)
     assert result.errors == []
     assert result.output.text == read(case / "expected")
@@ -53,7 +54,7 @@ def test_golden(case: Path, tmp_path: Path) -> None:
         assert old == (read(existing) if existing.exists() else None)
         existing.write_bytes(new.encode("utf-8"))
     # applying the rule again changes nothing (and proposes nothing once its files exist)
-    again = run_pipeline(result.output, Facts.for_path(case / "Dockerfile", context, history=0), rules)
+    again = run_pipeline(result.output, facts_for(case, context), rules)
     assert again.output.text == result.output.text and not again.applied and again.files == {}
 
 
@@ -63,8 +64,7 @@ UNSAFE = [c for c in CASES if (c / "expected-unsafe").is_file()]
 @pytest.mark.parametrize("case", UNSAFE, ids=[f"{c.parent.name}/{c.name}" for c in UNSAFE])
 def test_golden_applied_with_unsafe_fixes(case: Path) -> None:
     rules = select(all_transforms(), [case.parent.name])
-    context = case / "context" if (case / "context").is_dir() else case
-    facts = Facts.for_path(case / "Dockerfile", context, history=0)
+    facts = facts_for(case)
     result = run_pipeline(Dockerfile.parse(read(case / "Dockerfile")), facts, rules, unsafe=True)
     assert result.errors == [] and not result.suggested
     assert result.output.text == read(case / "expected-unsafe")

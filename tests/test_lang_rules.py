@@ -11,7 +11,7 @@ from leanify.context import Facts
 from leanify.model import Dockerfile
 from leanify.shell import analyze_run, parse_script
 from leanify.transforms import apk_no_cache, npm_ci, pip_no_cache
-from leanify.transforms.pip_no_cache import action_end, logical_shift, stage_chain, word_spans
+from leanify.rulekit import action_end, logical_shift, stage_chain, word_spans
 
 
 def _run(text: str, rule) -> str:
@@ -48,6 +48,23 @@ def test_word_spans_skip_assignment_lookalikes() -> None:
     spans = word_spans(cmd)
     assert [script.source[s:e] for s, e in spans] == ["pip", "install", "y"]
     assert spans[0][0] == 6
+
+
+def test_pip_install_inside_an_assignment_is_not_the_command() -> None:
+    """The flag goes after the command's own `install`, found by the parse; a text search found
+    the `install ` inside the quoted value first, and the rule then left the install without it."""
+    text = 'FROM python:3.12\nRUN X="a pip install " pip install flask\n'
+    assert _run(text, pip_no_cache) == 'FROM python:3.12\nRUN X="a pip install " pip install --no-cache-dir flask\n'
+
+
+def test_word_spans_refuse_a_word_the_parse_split() -> None:
+    """tree-sitter reads `https://x/$V/wildfly-$V.tar.gz` as two touching words; the shell reads
+    one, so an edit between them would change it: no spans, the command is left alone."""
+    script = parse_script("curl -O https://x/$V/wildfly-$V.tar.gz")
+    (cmd,) = script.commands
+    assert len(cmd.words_text) == 4 and cmd.word_spans[2][1] == cmd.word_spans[3][0]
+    assert word_spans(cmd) is None
+    assert word_spans(parse_script("curl -O https://x/y.tar.gz").commands[0]) == [(0, 4), (5, 7), (8, 26)]
 
 
 def test_logical_shift_handles_leading_blanks_and_continuations() -> None:

@@ -54,7 +54,7 @@ from leanify import defuse
 from leanify.context import Facts
 from leanify.model import Dockerfile
 from leanify.pipeline import all_transforms, run_pipeline, select
-from leanify.transforms.manifest_first import is_broad_copy
+from leanify.rulekit import is_broad_copy
 
 OBS = json.loads(OBSERVED.read_text()) if OBSERVED.is_file() else {}
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpus"

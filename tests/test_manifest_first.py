@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from leanify.context import Facts
 from leanify.model import Dockerfile
+from leanify.rulekit import is_broad_copy
 from leanify.transforms import manifest_first as mf
 
 PY = "FROM python:3.11\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\nCMD [\"python\", \"app.py\"]\n"
@@ -22,7 +23,7 @@ def _ctx(tmp_path: Path, files: dict[str, str]) -> Facts:
 
 def test_broad_copy_forms() -> None:
     m = Dockerfile.parse("FROM a\nCOPY . .\nADD ./ /app\nCOPY --from=b . .\nCOPY src .\nCOPY . . extra\n")
-    assert [mf.is_broad_copy(i) for i in m] == [False, True, True, False, False, False]
+    assert [is_broad_copy(i) for i in m] == [False, True, True, False, False, False]
 
 
 def test_no_context_means_no_change() -> None:
@@ -58,7 +59,7 @@ def test_protects_names_the_install_run(tmp_path: Path) -> None:
 
 def _split(run: str):
     m = Dockerfile.parse(f"FROM python:3.11\nWORKDIR /app\nCOPY . .\n{run}\n")
-    return m, mf.run_split(m, m.instructions[-1])
+    return m, mf.install_split(m, m.instructions[-1])
 
 
 def test_run_split_cuts_after_the_last_install() -> None:
@@ -159,10 +160,10 @@ def test_run_split_moves_a_leading_cd_to_the_rest(tmp_path: Path) -> None:
         "RUN pip install -r /opt/app/requirements.txt && pip3.12 install -c /opt/app/dev.txt -r /opt/app/dev.txt\n"
         "COPY . /opt/app\nRUN cd /opt/app && python setup.py install\n"
     ), out
-    # the default run_split (LEAN012's) still does not cut after a cd
+    # without move_cd (as LEAN012 splits) a RUN is not cut after a cd
     m = Dockerfile.parse("FROM python:3.12-slim\nCOPY . /opt/app\nRUN cd /opt/app && pip install -r r.txt && make\n")
-    assert mf.run_split(m, m.instructions[-1]) is None
-    assert mf.run_split(m, m.instructions[-1], move_cd=True).cd == "/opt/app"
+    assert mf.install_split(m, m.instructions[-1]) is None
+    assert mf.install_split(m, m.instructions[-1], move_cd=True).cd == "/opt/app"
 
 
 def test_a_cd_stays_where_the_install_may_depend_on_it(tmp_path: Path) -> None:

@@ -39,7 +39,8 @@ RUN apt-get install -y make
 CMD ["bash"]
 """
 
-GLOBAL_TOOL = """\
+# a step LEAN014 cannot place: a downloaded script, run after the build (node:18-slim has no curl)
+DOWNLOADED_SCRIPT = """\
 FROM node:18
 WORKDIR /app
 RUN apt-get update && apt-get install -y build-essential python3 && rm -rf /var/lib/apt/lists/*
@@ -47,8 +48,8 @@ COPY package.json package-lock.json ./
 RUN npm ci
 COPY . .
 RUN npm run build
-RUN npm install -g pm2
-CMD ["pm2-runtime", "dist/server.js"]
+RUN curl -fsSL https://example.com/agent.sh | bash
+CMD ["node", "dist/server.js"]
 """
 
 
@@ -184,20 +185,20 @@ def test_a_stage_the_image_is_built_from_ships() -> None:
 
 # ---- item 4: "already lean" says why --------------------------------------------------------------
 def test_check_says_why_a_toolchain_image_was_not_split(tmp_path: Path, monkeypatch) -> None:
-    folder = _node_context(tmp_path, GLOBAL_TOOL)
+    folder = _node_context(tmp_path, DOWNLOADED_SCRIPT)
     _code, out, _err = _run(folder, "--check", monkeypatch=monkeypatch)
     assert "already lean" not in out
-    assert "LEAN014 not applied: line 8: `npm install -g pm2` installs globally" in out
+    assert "LEAN014 not applied: line 8: `curl -fsSL https://example.com/agent.sh` runs a downloaded script" in out
     _code, out, _err = _run(folder, "--format", "json", monkeypatch=monkeypatch)
     notes = [n for n in json.loads(out)["notes"] if n.get("rule") == "LEAN014"]
     assert len(notes) == 1 and notes[0]["lines"] == [8, 8] and notes[0]["kind"] == "declined"
-    assert notes[0]["line"] == 8 and "installs globally" in notes[0]["reason"]
+    assert notes[0]["line"] == 8 and "runs a downloaded script" in notes[0]["reason"]
     _code, _out, err = _run(folder, "--diff", "--explain", monkeypatch=monkeypatch)
-    assert "Dockerfile:8: note: LEAN014 not applied: line 8: `npm install -g pm2` installs globally" in err
+    assert "Dockerfile:8: note: LEAN014 not applied: line 8: `curl -fsSL https://example.com/agent.sh` runs a downloaded script" in err
 
 
 def test_a_file_with_nothing_to_change_says_what_was_declined(tmp_path: Path, monkeypatch) -> None:
-    folder = _node_context(tmp_path, GLOBAL_TOOL)
+    folder = _node_context(tmp_path, DOWNLOADED_SCRIPT)
     clean = _run(folder, "--format", "json", monkeypatch=monkeypatch)[1]
     (folder / "Dockerfile").write_text(json.loads(clean)["output"])  # only the declined split is left
     _code, out, _err = _run(folder, "--check", monkeypatch=monkeypatch)
@@ -244,14 +245,14 @@ def test_bulk_reports_say_why_an_unchanged_file_was_left(tmp_path: Path, fmt: st
     repo = tmp_path / "repo"
     repo.mkdir()
     (repo / ".git").mkdir()
-    _node_context(repo, GLOBAL_TOOL)
+    _node_context(repo, DOWNLOADED_SCRIPT)
     (repo / "Dockerfile").write_text(_result(repo).output.text)  # only the declined split is left
     report = tmp_path / f"out.{fmt}"
     monkeypatch.chdir(tmp_path)
     r = CliRunner().invoke(cli.main, ["bulk", str(repo), "--history", "0", "--no-progress", "--report", str(report)])
     assert r.exit_code == 0, r.output
     text = report.read_text()
-    assert "LEAN014 not applied: line 8: `npm install -g pm2` installs globally" in text
+    assert "LEAN014 not applied: line 8: `curl -fsSL https://example.com/agent.sh` runs a downloaded script" in text
     if fmt == "json":
         rec = json.loads(text)["files"][0]
         assert rec["status"] == "unchanged" and [n["rule"] for n in rec["notes"]] == ["LEAN014"]

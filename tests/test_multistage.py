@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
+from build_evidence_json import facts_for
 from leanify.context import Facts
 from leanify.model import Dockerfile
 from leanify.pipeline import all_transforms, run_pipeline, select
@@ -18,10 +18,7 @@ HAZARDS = sorted(p for p in CORPUS.glob("hazard-*") if (p / "Dockerfile").is_fil
 
 
 def _facts(case: Path | None) -> Facts:
-    if case is None:
-        return Facts()
-    ctx = case / "context" if (case / "context").is_dir() else case
-    return Facts.for_path(case / "Dockerfile", ctx, history=0)
+    return Facts() if case is None else facts_for(case)
 
 
 def _run(text: str, case: Path | None = None, unsafe: bool = True):
@@ -41,14 +38,47 @@ def test_applied_with_unsafe_fixes(case: Path) -> None:
     assert again.output.text == want and not again.applied
 
 
-def test_every_hazard_has_a_reason_or_nothing_to_split() -> None:
-    got = {c.name: ms.skip_reasons(Dockerfile.parse((c / "Dockerfile").read_text()), _facts(c)) for c in HAZARDS}
-    assert got == {
-        "hazard-already-multistage": [((6, 6), "already multi-stage: each stage gets the other rules, none is split again")],
-        "hazard-make-install": [((5, 5), "`make install PREFIX=/usr/local` installs into system paths leanify cannot list: left as one stage")],
-        "hazard-no-toolchain": [],
-        "hazard-unknown-build-script": [((5, 5), "`./build.sh` runs build.sh, a build script leanify cannot read (not in the build context): left as one stage")],
-    }
+#: each hazard: the line LEAN014 names and what its reason must say (None: nothing to split at all)
+HAZARD_REASONS = {
+    "hazard-already-multistage": (6, "already multi-stage: each stage gets the other rules, none is split again"),
+    "hazard-make-install": (5, "`make install PREFIX=/usr/local` installs into system paths leanify cannot list (it needs "
+                               "make, which debian:bookworm-slim lacks): left as one stage (--verify reads what it wrote "
+                               "from the original build's layers)"),
+    "hazard-no-toolchain": None,
+    "hazard-unknown-build-script": (5, "`./build.sh` runs build.sh, a build script leanify cannot read (not in the build "
+                                       "context): left as one stage"),
+    "hazard-bundle-outside-a-ruby-image": (5, "bundle/gem installs on a base that is not a ruby image"),
+    "hazard-copy-without-workdir-unknown-base": (4, "the build does not run in one WORKDIR set by this Dockerfile"),
+    "hazard-downloaded-script": (7, "runs a downloaded script: leanify cannot tell what it writes (it needs curl, which "
+                                    "node:18-slim lacks)"),
+    "hazard-floating-openjdk": (1, "the base image openjdk names no version: the Java release a runtime must match is unknown"),
+    "hazard-git-clone-dynamic-destination": (5, "where it clones is only known at build time"),
+    "hazard-go-binary-in-root-unnamed": (4, "the build writes into /, a system folder"),
+    "hazard-npm-add-outside-the-app": (7, "a build step runs in /opt/tools, outside /usr/src/app"),
+    "hazard-npm-global-native-addon": (7, "builds a native addon (/usr/local/lib/node_modules/bcrypt-cli/node_modules/bcrypt/"
+                                          "lib/binding/napi-v3/bcrypt_lib.node) in the original build: the runtime stage has "
+                                          "no compiler to install it again"),
+    "hazard-openjdk-runtime-packages": (2, "the runtime base eclipse-temurin:17-jre is ubuntu, the build's openjdk:17 is rhel"),
+    "hazard-poetry-from-its-installer": (5, "`curl -sSL https://install.python-poetry.org` runs a downloaded script"),
+    "hazard-setup-after-the-build": (7, "`update-alternatives --install /usr/bin/node node /usr/bin/n…`: leanify cannot tell"),
+    "hazard-tail-step-needs-git": (7, "(it needs git, which python:3.11-slim lacks)"),
+    "hazard-unknown-step-between-builds": (6, "(--verify reads what it wrote from the original build's layers)"),
+    "hazard-unknown-step-writes-etc": (6, "changes /etc/ld.so.conf.d/app.conf in the original build (system files: a copy "
+                                          "would overwrite the runtime base's own)"),
+}
+
+
+def test_every_hazard_has_its_reason_or_nothing_to_split() -> None:
+    assert sorted(HAZARD_REASONS) == [c.name for c in HAZARDS], "a hazard case without its expected reason"
+    for case in HAZARDS:
+        got = ms.skip_reasons(Dockerfile.parse((case / "Dockerfile").read_text()), _facts(case))
+        want = HAZARD_REASONS[case.name]
+        if want is None:
+            assert got == [], case.name
+            continue
+        (lines, why), = got
+        assert lines[0] == want[0] and want[1] in why, (case.name, lines, why)
+        assert _run((case / "Dockerfile").read_text(), case).output.text == (case / "Dockerfile").read_text()
 
 
 PY = """FROM python:3.11
@@ -86,10 +116,13 @@ def test_python_split_keeps_source_copy_and_drops_the_redundant_manifest_copy(tm
     ]
 
 
-def test_without_the_build_context_runtime_packages_leave_the_file_alone() -> None:
-    model = Dockerfile.parse(PY)
-    (lines, why), = ms.skip_reasons(model, Facts())
-    assert lines == (3, 3) and "libpq5" in why and "build context" in why
+def test_without_the_build_context_runtime_packages_come_from_the_table_and_say_so() -> None:
+    """No context, no --verify: the split is still proposed, its runtime packages named as the
+    table's unverified guess (before, such a file was left alone)."""
+    result = _run(PY, unsafe=False)
+    assert ms.skip_reasons(Dockerfile.parse(PY), Facts()) == []
+    install = next(c for c in result.suggested if c.lines == (3, 3))
+    assert "libpq-dev → libpq5" in install.reason and "unverified" in install.reason
 
 
 @pytest.mark.parametrize(
@@ -131,11 +164,11 @@ def test_lowercase_keywords_are_followed(tmp_path: Path) -> None:
         ("ENV PATH=/usr/local/bin:/usr/bin:/bin", "sets PATH itself"),
         ("CMD [\"make\", \"run\"]", "CMD runs make"),
         ("ONBUILD RUN echo hi", "ONBUILD"),
-        ("RUN python manage.py collectstatic", "effect leanify cannot see"),
+        ("RUN curl -fsSL https://example.com/install.sh | sh", "runs a downloaded script"),
     ],
 )
 def test_left_alone(tmp_path: Path, change: str, why: str) -> None:
-    text = PY.replace('CMD ["python", "app.py"]', change) if change.startswith(("CMD", "ENV", "ONBUILD", "RUN python")) else \
+    text = PY.replace('CMD ["python", "app.py"]', change) if change.startswith(("CMD", "ENV", "ONBUILD", "RUN curl")) else \
         PY.replace("RUN pip install -r requirements.txt", change)
     facts = _ctx(tmp_path, **{"requirements.txt": "x\n"})
     reasons = ms.skip_reasons(Dockerfile.parse(text), facts)
@@ -190,9 +223,19 @@ def test_a_named_single_stage_keeps_its_name_as_the_builder() -> None:
     assert "FROM debian:bookworm-slim\nWORKDIR /src\nCOPY --from=app /src /src\nCMD [\"/src/server\"]\n" in out
 
 
-def test_go_build_runs_on_the_debian_slim_of_the_same_release_and_floating_tags_are_left_alone() -> None:
+def test_go_build_runs_on_the_debian_slim_of_the_same_release() -> None:
     text = 'FROM golang:1.21-bullseye\nWORKDIR /src\nCOPY . .\nRUN go build -o server .\nCMD ["/src/server"]\n'
     assert "FROM debian:bullseye-slim\n" in _apply(text, Facts())
-    latest = text.replace("golang:1.21-bullseye", "golang:latest")
-    (lines, why), = ms.skip_reasons(Dockerfile.parse(latest), Facts())
-    assert lines == (1, 1) and "names no version" in why
+
+
+def test_a_floating_golang_is_followed_on_an_assumed_release_a_floating_openjdk_is_not() -> None:
+    """golang:latest: the runtime base is the release the table knows today, said as an
+    assumption (--verify reads the builder's /etc/os-release). openjdk with no tag: the Java
+    release a JRE must match is not known at all without the built image."""
+    text = 'FROM golang:latest\nWORKDIR /src\nCOPY . .\nRUN go build -o server .\nCMD ["/src/server"]\n'
+    result = _run(text, unsafe=False)
+    base = next(c for c in result.suggested if c.reason.startswith("runtime stage from debian:"))
+    assert "assumed: golang:latest names no release" in base.reason and "/etc/os-release" in base.reason
+    java = 'FROM openjdk\nWORKDIR /app\nCOPY . /app\nRUN javac Main.java\nCMD ["java", "Main"]\n'
+    (lines, why), = ms.skip_reasons(Dockerfile.parse(java), Facts())
+    assert lines == (1, 1) and "names no version" in why and "JAVA_VERSION" in why

@@ -20,6 +20,7 @@ from leanify.shell import (
     classify_path,
     parse_script,
     shell_options,
+    shell_script_arg,
 )
 
 CORPUS = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "corpus")
@@ -139,6 +140,44 @@ def test_words_are_unquoted_and_dynamic_flagged():
     assert d.args[2:] == ('"$PKG"', "${X}/y", "$(cat list)")
     assert parse_script("echo '$HOME'").commands[0].args == ("$HOME",)
     assert not parse_script("echo '$HOME'").commands[0].dynamic
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        "X='a pip' pip install y",  # the word `pip` inside the assignment is no word of the command
+        'A="apt-get install" sudo -E apt-get install -y curl',
+        "apt-get install \\\n    curl \\\n\tgit",  # line continuations between words
+        "echo 'déjà vu' \"naïve\" x",  # character offsets, not bytes
+        "cat > out.txt extra",  # tree-sitter hangs `extra` on the redirect; bash gives it to cat
+        'export A=1 B="2 3"',
+        "[[ -f /x && $y == z ]]",
+        "a; (b c) | d $(e f)",
+        "A=1\ncmd x",
+    ],
+)
+def test_word_spans_are_where_the_words_are(src):
+    """Each word's span from the parse holds exactly its raw text, in order, never overlapping."""
+    cmds = parse_script(src).commands
+    assert cmds
+    for c in cmds:
+        assert [src[s:e] for s, e in c.word_spans] == list(c.words_text)
+        assert all(e1 <= s2 for (_, e1), (s2, _) in zip(c.word_spans, c.word_spans[1:]))
+        assert all(c.start <= s and e <= c.end for s, e in c.word_spans)
+
+
+def test_word_spans_point_at_the_command_not_a_lookalike():
+    src = 'X="a apt-get install" apt-get install curl'
+    (c,) = parse_script(src).commands
+    assert c.word_spans[:2] == ((22, 29), (30, 37))
+    assert src[: c.word_spans[1][1]].endswith('" apt-get install')
+
+
+def test_word_spans_of_a_quoted_sh_c_script_are_in_its_own_coordinates():
+    (c,) = parse_script("sh -c 'apt-get install x'").commands
+    (inner,) = c.inner.commands
+    assert inner.word_spans == ((0, 7), (8, 15), (16, 17))
+    assert c.inner.source == "apt-get install x"
 
 
 def test_prefix_env_and_context_flags():
@@ -642,3 +681,45 @@ def test_corpus_runs_parse():
     print(f"shell-form RUNs: {total}, ok: {ok} ({ok / max(total, 1):.2%}), left alone: {skipped}")
     assert total > 0
     assert ok >= 0.98 * total
+
+
+# ---- scripts a command runs --------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "program, args, script",
+    [
+        ("sh", ("-eux", "setup.sh", "arg"), "setup.sh"),
+        ("/bin/bash", ("-o", "pipefail", "./x.sh"), "./x.sh"),
+        ("zsh", ("--login", "run.zsh"), "run.zsh"),
+        (".", ("/etc/env.sh",), "/etc/env.sh"),
+        ("source", (), None),
+        ("sh", ("-c", "echo hi"), None),
+        ("bash", ("-s",), None),
+        ("bash", ("-ec", "make"), None),
+        ("sh", (), None),
+        ("python3", ("x.py",), None),
+    ],
+)
+def test_shell_script_arg(program, args, script):
+    assert shell_script_arg(program, args) == script
+
+
+# ---- the package's rooms -----------------------------------------------------------------------
+def test_shell_modules_import_in_one_direction():
+    """The rooms of ``leanify.shell`` import each other without a cycle, and the data at the bottom
+    (``options``, ``script``) imports none of them."""
+    import ast
+    from graphlib import CycleError, TopologicalSorter
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "refactor" / "shell"
+    graph = {}
+    for f in sorted(root.glob("*.py")):
+        tree = ast.parse(f.read_text(encoding="utf-8"))  # every import: late and type-only ones too
+        graph[f.stem] = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 1 and n.module}
+    assert set(graph) >= {"__init__", "options", "script", "programs", "packages", "reader", "instruction"}
+    assert graph["options"] == set() and graph["script"] == set()
+    try:
+        order = list(TopologicalSorter(graph).static_order())
+    except CycleError as e:  # pragma: no cover - the failure message
+        pytest.fail(f"import cycle in leanify.shell: {e.args[1]}")
+    assert order[-1] == "__init__"

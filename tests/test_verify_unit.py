@@ -19,7 +19,6 @@ from leanify.verify import (
     SIZE_SLACK_BYTES,
     decide,
     diff_config,
-    diff_node_packages,
     diff_python_dists,
     diff_trees,
     elf_dynamic,
@@ -296,17 +295,6 @@ def test_a_distribution_only_a_docstring_names_may_go_and_one_imported_after_a_s
     d = diff_python_dists(before, {}, python_imports(srcs))
     assert d["missing"] == ["python:pyyaml==6.0.1 (imported by the app)"]
     assert d["removed"] == ["numpy==1.26.4"]
-
-def test_node_packages_policy():
-    manifest = {"dependencies": {"express": "^4"}, "devDependencies": {"typescript": "^5"}}
-    before = {"express": {"version": "4.18.2", "dependencies": {"debug": "2"}},
-              "debug": {"version": "2.6.9", "dependencies": {}},
-              "typescript": {"version": "5.3.3", "dependencies": {}}}
-    after = {"express": before["express"]}
-    d = diff_node_packages(manifest, before, after)
-    assert d["missing"] == ["node:debug@2.6.9"]
-    assert d["removed"] == ["typescript@5.3.3"]
-
 
 def _tiny_elf(needed: list[str], runpath: str) -> bytes:
     """A minimal 64-bit little-endian ELF with .dynstr and .dynamic sections."""

@@ -39,16 +39,9 @@ import re
 
 from leanify.context import Facts
 from leanify.model import Dockerfile, Instruction
+from leanify.rulekit import cache_mount, flag_edits, root_base, run_instructions, run_text, stage_chain
 from leanify.rules import Rule, Safety, change, fixed
 from leanify.shell import Script, analyze_run
-from leanify.transforms.pip_no_cache import (
-    flag_edits,
-    cache_mount,
-    root_base,
-    run_instructions,
-    run_text,
-    stage_chain,
-)
 
 RULE = Rule(
     id="LEAN006",

@@ -29,9 +29,15 @@ from __future__ import annotations
 import re
 
 from leanify.context import Facts
-from leanify.model import Dockerfile, Instruction
+from leanify.model import Dockerfile
+from leanify.rulekit import (
+    action_word,
+    apt_calls,
+    describe,
+    readable_runs,
+)
 from leanify.rules import Rule, Safety, change, fixed
-from leanify.shell import PackageCall, Script, SimpleCommand, analyze_run
+from leanify.shell import PackageCall
 
 RULE = Rule(
     id="LEAN003",
@@ -40,95 +46,6 @@ RULE = Rule(
     summary="`apt-get install` without `-y` aborts the build as soon as apt wants a confirmation.",
     phase=20,
 )
-
-# ---- helpers shared by the apt rules (LEAN002, LEAN003, LEAN004, LEAN009) ------------------------
-
-_APT_TAKES = frozenset({"-o", "--option", "-c", "--config-file", "-t", "--target-release", "--default-release", "-a", "--host-architecture"})
-
-
-def readable_runs(model: Dockerfile, stage: int | None = None):
-    """``(ins, script, shift)`` for every RUN whose shell reading maps back onto the source:
-    ``script`` offset ``o`` is ``logical()[0]`` offset ``o + shift``. Others are skipped."""
-    for ins in model.instructions if stage is None else model.stage_instructions(stage):
-        if ins.keyword != "RUN" or ins.json or ins.heredocs:
-            continue
-        got = mapped_script(ins, model)
-        if got is not None:
-            yield (ins, *got)
-
-
-def mapped_script(ins: Instruction, model: Dockerfile) -> tuple[Script, int] | None:
-    """The shell reading of a plain RUN and the shift from script offsets to logical offsets."""
-    if ins.keyword != "RUN" or ins.json or ins.heredocs or not ins.value:
-        return None
-    script = analyze_run(ins, model)
-    if script is None or not script.ok:
-        return None
-    got = ins.logical()
-    if got is None:
-        return None
-    logical = got[0]
-    src = script.source
-    shift = len(logical) - len(logical.lstrip(" \t"))
-    if logical[shift : shift + len(src)] != src:
-        shift = logical.find(src)
-        if shift < 0 or logical.find(src, shift + 1) >= 0:
-            return None
-    return script, shift
-
-
-def word_spans(cmd: SimpleCommand) -> list[tuple[int, int]] | None:
-    """Script offsets ``[start, end)`` of each word in ``cmd.words_text`` (None when not found)."""
-    spans: list[tuple[int, int]] = []
-    text, pos = cmd.text, 0
-    for raw in cmd.words_text:
-        while True:
-            i = text.find(raw, pos)
-            if i < 0:
-                return None
-            if i == 0 or text[i - 1] in " \t\n;&|(":
-                break
-            pos = i + 1
-        spans.append((cmd.start + i, cmd.start + i + len(raw)))
-        pos = i + len(raw)
-    return spans
-
-
-def action_word(call: PackageCall) -> tuple[int, int] | None:
-    """Script span of the subcommand word (``install``) of a top-level apt call."""
-    cmd = call.command
-    spans = word_spans(cmd)
-    if spans is None or len(spans) != len(cmd.words_text):
-        return None
-    n_args = len(cmd.program_args)
-    first = len(cmd.words_text) - n_args  # index of the program's first argument
-    if first < 1:
-        return None
-    words = (cmd.name,) + cmd.args
-    skip = False
-    for k in range(first, len(words)):
-        w = words[k]
-        if skip:
-            skip = False
-            continue
-        if w.startswith("-"):
-            skip = w in _APT_TAKES
-            continue
-        if w == call.action or (call.action == "install" and w == "install"):
-            return spans[k]
-        return None
-    return None
-
-
-def apt_calls(script: Script, action: str = "install") -> list[PackageCall]:
-    """apt calls with ``action`` that sit in this script itself (not in a quoted ``sh -c``)."""
-    return [c for c in script.package_calls() if c.manager == "apt" and c.action == action and c.via is None]
-
-
-def describe(call: PackageCall, limit: int = 3) -> str:
-    pk = [p for p in call.packages]
-    shown = " ".join(pk[:limit]) + (" …" if len(pk) > limit else "")
-    return f"`{call.command.basename} {call.action}{' ' + shown if shown else ''}`"
 
 
 def quiet_level(call: PackageCall) -> int:

@@ -49,12 +49,10 @@ import re
 from leanify.context import Facts
 from leanify.edits import Edit
 from leanify.model import Dockerfile, Instruction
+from leanify.rulekit import APT_USES_LISTS, descendants, describe, mapped_script, runs_script, script_relies
 from leanify.rules import Rule, Safety, change, fixed
 from leanify.runs import has_pragma
 from leanify.shell import PackageCall, Script, analyze_run
-
-from .apt_assume_yes import describe, mapped_script
-from .package_cache_cleanup import _USES_LISTS, _descendants, _runs_script, _script_relies
 
 RULE = Rule(
     id="LEAN002",
@@ -74,7 +72,7 @@ def _consumer(script: Script) -> PackageCall | None:
             continue
         if c.action == "update":
             return None
-        if c.action in _USES_LISTS:
+        if c.action in APT_USES_LISTS:
             return c
     return None
 
@@ -125,7 +123,7 @@ def _removal(model: Dockerfile, ins: Instruction, script: Script, shift: int, k:
     end = ins.source_offset(items[1].start + shift)
     if start is None or end is None or "#" in model.text[start:end]:
         return None
-    rest = [c for c in script.package_calls() if c.manager == "apt" and c.action in _USES_LISTS]
+    rest = [c for c in script.package_calls() if c.manager == "apt" and c.action in APT_USES_LISTS]
     if rest:
         return None  # the same RUN installs after it: the update stays with them
     return Edit(start, end, "")
@@ -155,7 +153,7 @@ def _scan(model: Dockerfile, facts: Facts, later: list[Instruction]) -> tuple[li
             continue
         script, shift = got
         for c in script.commands:
-            if c.basename == "apt-cache" or (_runs_script(c.program, c.program_args) and _script_relies(c, model, facts, _APT_TEXT)):
+            if c.basename == "apt-cache" or (runs_script(c.program, c.program_args) and script_relies(c, model, facts, _APT_TEXT)):
                 keep, fixes = True, []
         call = _consumer(script)
         if call is not None:
@@ -234,7 +232,7 @@ _APT_TEXT = re.compile(r"\b(apt-get|apt|aptitude)\b[^&|;\n]*\b(install|upgrade|d
 
 def _descendants_read(model: Dockerfile, stage: int) -> bool:
     """A stage built FROM this one uses apt without updating first (it reads these lists too)."""
-    for s in _descendants(model, stage):
+    for s in descendants(model, stage):
         for j in model.stage_instructions(s):
             if j.command == "RUN" and _APT_WORD.search(j.original):
                 script = analyze_run(j, model) if j.keyword == "RUN" else None

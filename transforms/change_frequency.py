@@ -74,6 +74,7 @@ import re
 from leanify.context import Facts
 from leanify.edits import Edit
 from leanify.model import Dockerfile, Instruction
+from leanify.rulekit import cut_model, run_split
 from leanify.rules import Rule, Safety, change
 
 RULE = Rule(
@@ -358,8 +359,6 @@ def _quiet_or_cleanup(script, cmd) -> bool:
 def _cut_system_part(model: Dockerfile, run: Instruction) -> Dockerfile | None:
     """The model with ``apt-get update && apt-get install ... && make`` cut into a RUN of the
     system part and a RUN of the rest, when that is provably the same (``run_split``)."""
-    from leanify.transforms.manifest_first import cut_model, run_split
-
     if run.keyword != "RUN" or not re.search(r"\b(apt-get|apt|apk|yum|dnf|microdnf|zypper)\b", run.original):
         return None
     sp = run_split(model, run, where=_system_prefix)

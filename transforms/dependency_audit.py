@@ -72,7 +72,7 @@ from leanify.pypi import registry_for
 from leanify.requirements_edits import filter_edits, keyword
 from leanify.requirements_filter import grep_pattern, python_pattern
 from leanify.rules import Change, Rule, Safety, change, declined, fixed
-from leanify.transforms.apt_assume_yes import mapped_script, word_spans
+from leanify.rulekit import mapped_script, word_spans
 
 __all__ = ["RULE", "apply", "dev_line_numbers", "grep_pattern", "python_pattern"]
 

@@ -61,7 +61,7 @@ from leanify.pypi import registry_for
 from leanify.pyuses import ParseError, read_uses
 from leanify.requirements_edits import append_words, filter_edits
 from leanify.rules import Change, Rule, Safety, change, declined, fixed
-from leanify.transforms.apt_assume_yes import mapped_script, word_spans
+from leanify.rulekit import mapped_script, word_spans
 
 RULE = Rule(
     id="LEAN017",

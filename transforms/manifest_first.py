@@ -149,8 +149,9 @@ from leanify import defuse
 from leanify.context import Facts
 from leanify.edits import Edit
 from leanify.model import Dockerfile, Instruction
+from leanify.rulekit import RunSplit, cut_model, is_broad_copy, run_split, word_spans
 from leanify.rules import Rule, Safety, change, fixed
-from leanify.shell import _PIP, analyze_run, parse_script
+from leanify.shell import _PIP, analyze_run
 
 RULE = Rule(
     id="LEAN011",
@@ -163,15 +164,6 @@ RULE = Rule(
 _KEEP_FLAGS = ("chown", "chmod", "link")
 _PLAIN_NAME = re.compile(r"^[A-Za-z0-9._@+/-]+$")
 _GO_CMDS = ("build", "install", "test", "vet", "generate", "run", "list")
-
-
-def is_broad_copy(ins: Instruction) -> bool:
-    """`COPY . <dest>` / `ADD ./ <dest>`: the whole context, nothing else."""
-    if ins.keyword not in ("COPY", "ADD") or ins.heredocs or len(ins.value) != 2:
-        return False
-    if ins.flag("from") is not None:
-        return False
-    return ins.value[0] in (".", "./")
 
 
 def _flags_ok(ins: Instruction) -> bool:
@@ -330,26 +322,6 @@ def _blocked(model, facts, eff_copy, other: Instruction, provided: frozenset[str
 # ---------------------------------------------------------------------------------------------
 # splitting a chained RUN after its install
 # ---------------------------------------------------------------------------------------------
-class RunSplit:
-    """Where a RUN is cut: source offsets of the end of the install part and of the start of
-    the rest, and the comment lines at the cut (kept above the rest). With ``cd`` (a leading
-    `cd <dir> &&` moved to the rest, ``_cd_moved``): the source from ``head_start`` on is the
-    install part rewritten as ``head_text``, and the rest starts with ``prefix``."""
-
-    def __init__(self, head_end: int, tail_start: int, comments: str, cd: str | None = None,
-                 head_start: int | None = None, head_text: str = "", prefix: str = ""):  # fmt: skip
-        self.head_end, self.tail_start, self.comments = head_end, tail_start, comments
-        self.cd, self.head_text, self.prefix = cd, head_text, prefix
-        self.head_start = head_end if head_start is None else head_start
-
-    def tail_head(self, run: str) -> str:
-        return self.comments + run + " " + self.prefix
-
-    def text(self, model: Dockerfile, run: str, between: str = "") -> str:
-        """What replaces the source from ``head_start`` to ``tail_start``."""
-        return self.head_text + model.newline + (between + model.newline if between else "") + self.tail_head(run)
-
-
 _INSTALLISH = re.compile(r"\b(pip3?|uv|npm|yarn|pnpm|go|bundle|composer|poetry|mvn)\b")
 
 
@@ -358,42 +330,11 @@ def _after_last_install(script, items) -> int | None:
     return max((n for n, it in enumerate(items) if any(id(c) in installs for c in it.commands)), default=None)
 
 
-def run_split(model: Dockerfile, ins: Instruction, where=_after_last_install, move_cd: bool = False) -> RunSplit | None:
-    """Cut ``a && b && install && c && d`` after the last dependency install (or after the item
-    ``where(script, items)`` names), when running the
-    two parts as two RUNs is provably the same as one: every item is joined by ``&&`` (the
-    chain stops at the first failure either way, and the build fails with it), the install part
-    leaves no shell state the rest could see (no cd, export, variable, set, source, umask, trap,
-    exit). Comment lines at the cut are kept above the rest. None when any of this does not hold.
+def install_split(model: Dockerfile, ins: Instruction, move_cd: bool = False) -> RunSplit | None:
+    """The RUN cut right after its last dependency install (``leanify.rulekit.run_split``).
     ``move_cd``: an install part `cd /abs && pip install -r f...` may leave its cd to the rest
     (``_cd_moved``; the caller checks the folder and the environment, ``_cd_move_ok``)."""
-    if ins.keyword != "RUN" or ins.flags or ins.json or ins.heredocs or not ins.value:
-        return None
-    script = analyze_run(ins, model)
-    got = ins.logical()
-    if script is None or not script.ok or got is None or got[0] != script.source:
-        return None
-    items = script.items
-    if len(items) < 2 or any(it.op_after != "&&" for it in items[:-1]) or items[-1].op_after is not None:
-        return None
-    j = where(script, items)
-    if j is None or j >= len(items) - 1:
-        return None
-    # a `cd` in the install part leaks (the rest would have to repeat it: one more DL3003)
-    head = parse_script(script.source[items[0].start : items[j].end])
-    if not head.ok or head.functions:
-        return None
-    head_end = ins.source_offset(items[j].end - 1) + 1
-    tail_start = ins.source_offset(items[j + 1].start)
-    cut = model.text[head_end:tail_start]
-    comments = [ln.strip() for ln in cut.splitlines() if ln.strip().startswith("#")]
-    if "#" in "".join(ln for ln in cut.splitlines() if not ln.strip().startswith("#")):
-        return None
-    # comment lines at the cut describe the rest: they stay above it, as comment lines
-    sp = RunSplit(head_end, tail_start, "".join(c + model.newline for c in comments))
-    if head.leaks():
-        return _cd_moved(model, ins, script, items, j, sp) if move_cd else None
-    return sp
+    return run_split(model, ins, _after_last_install, _cd_moved if move_cd else None)
 
 
 _REQ_OPTS = ("-r", "--requirement", "-c", "--constraint")
@@ -444,14 +385,12 @@ def _cd_moved(model: Dockerfile, ins: Instruction, script, items, j: int, sp: Ru
             if o not in _REQ_OPTS and o not in _NOT_PATHS and any(v and not re.match(r"^(/|https?://)", v) for v in vals):
                 return None
         # rewrite each -r/-c value word in place (the user's line breaks stay)
-        words, pos, at = c.words_text, 0, []
+        words, spans, at = c.words_text, word_spans(c), []
+        if spans is None:
+            return None
         for k, w in enumerate(words):
-            i = c.text.find(w, pos)
-            if i < 0:
-                return None
-            pos = i + len(w)
             if k >= 2 and words[k - 1] in _REQ_OPTS and w in call.requirement_files:
-                at.append((ins.source_offset(c.start + i), w))
+                at.append((ins.source_offset(spans[k][0]), w))
         if len(at) != len(call.requirement_files):
             return None  # written some other way (`--requirement=f`, `-qr f`)
         for off, w in reversed(at):
@@ -498,24 +437,12 @@ def _cwd_move_ok(model: Dockerfile, copy: Instruction, ins: Instruction, cd: str
     return True
 
 
-def cut_model(model: Dockerfile, ins: Instruction, sp: RunSplit) -> Dockerfile | None:
-    """The model with ``ins`` cut in two RUNs where ``sp`` says; None unless BuildKit reads
-    exactly one more instruction."""
-    run = "run" if ins.raw_keyword.islower() else "RUN"
-    text = model.text[: sp.head_start] + sp.text(model, run) + model.text[sp.tail_start :]
-    try:
-        cut = Dockerfile.parse(text, strict=False)
-    except Exception:  # pragma: no cover - the cut is made of the user's own words
-        return None
-    return cut if len(cut.instructions) == len(model.instructions) + 1 else None
-
-
 def _split_plan(model: Dockerfile, facts: Facts, copy: Instruction, ins: Instruction):
     """The plan for ``copy`` once ``ins`` is cut after its install, proved on the cut model
     itself (every rule of the split is checked there as on any other file); None otherwise."""
     if ins.keyword != "RUN" or not _INSTALLISH.search(ins.original):
         return None
-    sp = run_split(model, ins, move_cd=True)
+    sp = install_split(model, ins, move_cd=True)
     if sp is not None and sp.cd is not None and not _cwd_move_ok(model, copy, ins, sp.cd):
         return None
     cut = cut_model(model, ins, sp) if sp is not None else None

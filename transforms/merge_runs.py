@@ -75,6 +75,7 @@ import posixpath
 from leanify.context import Facts
 from leanify.edits import Edit
 from leanify.model import Dockerfile, Instruction
+from leanify.rulekit import CACHE_MAKERS, CREATORS, is_broad_copy
 from leanify.rules import Rule, Safety, change, fixed
 from leanify.runs import (
     Piece,
@@ -84,10 +85,7 @@ from leanify.runs import (
     piece_of,
     pieces_of,
 )
-from leanify.shell import Item, Script, analyze_run
-from leanify.transforms.manifest_first import is_broad_copy
-from leanify.transforms.package_cache_cleanup import shell_script_arg
-from leanify.transforms.same_layer_cleanup import CACHE_MAKERS, CREATORS
+from leanify.shell import Item, Script, analyze_run, shell_script_arg
 
 RULE = Rule(
     id="LEAN010",

@@ -34,10 +34,9 @@ import re
 
 from leanify.context import Facts
 from leanify.model import Dockerfile
+from leanify.rulekit import action_word, apt_calls, describe, readable_runs, word_spans
 from leanify.rules import Rule, Safety, change, fixed
 from leanify.shell import PackageCall
-
-from .apt_assume_yes import action_word, apt_calls, describe, readable_runs, word_spans
 
 RULE = Rule(
     id="LEAN004",

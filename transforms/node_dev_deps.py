@@ -47,9 +47,9 @@ import re
 from leanify import pyimports as pi
 from leanify.context import Facts
 from leanify.model import Dockerfile
+from leanify.rulekit import mapped_script, word_spans
 from leanify.rules import Change, Rule, Safety, change, fixed
 from leanify.shell import analyze_run
-from leanify.transforms.apt_assume_yes import mapped_script, word_spans
 
 RULE = Rule(
     id="LEAN018",

@@ -52,14 +52,9 @@ from leanify import npm_lock
 from leanify.context import Facts
 from leanify.edits import Edit
 from leanify.model import Dockerfile, Instruction
+from leanify.rulekit import logical_shift, run_instructions, stage_chain, word_spans
 from leanify.rules import Rule, Safety, change, declined, fixed
 from leanify.shell import Script, analyze_run, parse_script
-from leanify.transforms.pip_no_cache import (
-    logical_shift,
-    run_instructions,
-    stage_chain,
-    word_spans,
-)
 
 RULE = Rule(
     id="LEAN007",

@@ -55,10 +55,17 @@ import re
 from leanify.context import Facts
 from leanify.edits import Edit
 from leanify.model import Dockerfile, Instruction
+from leanify.rulekit import (
+    APT_USES_LISTS,
+    descendants,
+    mapped_script,
+    runs_script,
+    script_name,
+    script_path,
+    script_relies,
+)
 from leanify.rules import Rule, Safety, change, declined, fixed
 from leanify.shell import Script, analyze_run
-
-from .apt_assume_yes import mapped_script
 
 RULE = Rule(
     id="LEAN009",
@@ -77,7 +84,6 @@ _RPM_CLEAN = {
 }
 _RPM_KINDS = {"yum": ("yum-clean", "yum-cache", "dnf-clean"), "dnf": ("dnf-clean", "yum-cache", "yum-clean"),
               "microdnf": ("dnf-clean", "yum-cache", "yum-clean"), "zypper": ("zypper-clean",)}  # fmt: skip
-_USES_LISTS = frozenset({"install", "upgrade", "dist-upgrade", "build-dep", "source", "download", "satisfy", "reinstall"})
 #: apt subcommands that do not read the package lists (tests/data/lean009/readers.json: the
 #: same result with and without them, apt 2.6 in the debian:bookworm stand-in); every other
 #: subcommand of apt-get, apt or aptitude, and every apt-cache command, is taken to read them
@@ -91,7 +97,6 @@ _APT_TEXT = re.compile(r"\b(apt-get|apt|aptitude)\b[^&|;\n]*\b(install|upgrade|d
                        r"satisfy|reinstall|changelog|list|show|search|policy|showsrc|depends|rdepends|madison|indextargets)\b|"
                        r"\bapt-cache\b")
 _ZYPPER_TEXT = re.compile(r"\bzypper\b[^&|;\n]*\b(in|install|up|update|dup|dist-upgrade)\b")
-_SCRIPT_FILE = re.compile(r"(^|/)[^/\s]+\.(sh|bash)$")
 _CACHE_TARGET = re.compile(r"(?:^|,)(?:target|dst|destination)=([^,]+)")
 
 
@@ -104,7 +109,7 @@ def _apt(script: Script) -> tuple[bool, bool, bool]:
             continue
         if c.action == "update":
             update = True
-        elif c.action in _USES_LISTS and not update:
+        elif c.action in APT_USES_LISTS and not update:
             uses = True
         elif c.action in ("dist-clean", "distclean"):
             cleans = True
@@ -134,25 +139,10 @@ def _cache_mounts(ins: Instruction) -> list[str]:
     return out
 
 
-def _descendants(model: Dockerfile, stage: int) -> list[int]:
-    """Stages built FROM ``stage`` (directly or through other stages)."""
-    names = {str(stage)}
-    if model.stages[stage].name:
-        names.add(model.stages[stage].name.lower())
-    out = []
-    for s in model.stages[stage + 1 :]:
-        if s.base.lower() in names:
-            out.append(s.index)
-            names.add(str(s.index))
-            if s.name:
-                names.add(s.name.lower())
-    return out
-
-
 def _later(model: Dockerfile, ins: Instruction) -> list[Instruction]:
     """Instructions that run on top of this RUN's layer: the rest of its stage and every stage built FROM it."""
     out = [j for j in model.stage_instructions(ins.stage) if j.index > ins.index]
-    for s in _descendants(model, ins.stage):
+    for s in descendants(model, ins.stage):
         out.extend(model.stage_instructions(s)[1:])
     return out
 
@@ -218,92 +208,10 @@ def _reader(model: Dockerfile, facts: Facts, later: list[Instruction], manager: 
                     return f"{{line:reader}} `zypper {calls[0].action}` reads them", j.start_line
             fetched = {posixpath.basename(d.output) for d in script.downloads() if d.output}
             for c in script.commands:
-                if _runs_script(c.program, c.program_args) and _script_name(c) not in fetched \
-                        and _script_relies(c, model, facts, text_rx):
-                    return f"{{line:reader}} runs `{_script_path(c)}`, which may read them", j.start_line
+                if runs_script(c.program, c.program_args) and script_name(c) not in fetched \
+                        and script_relies(c, model, facts, text_rx):
+                    return f"{{line:reader}} runs `{script_path(c)}`, which may read them", j.start_line
     return None
-
-
-_SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh"})
-_OPTION_WITH_VALUE = frozenset({"-o", "+o", "-O", "+O", "--rcfile", "--init-file"})
-
-
-def shell_script_arg(program: str, args: tuple[str, ...]) -> str | None:
-    """The script file ``sh [-eux] [-o opt] file ...`` (or ``. file``) runs; None when the shell
-    runs a command string (``-c``), reads stdin (``-s``, no file) or is not a shell."""
-    base = posixpath.basename(program)
-    if base in ("source", "."):
-        return args[0] if args else None
-    if base not in _SHELLS:
-        return None
-    skip = False
-    for a in args:
-        if skip:
-            skip = False
-        elif a in _OPTION_WITH_VALUE:
-            skip = True
-        elif a == "--" or a.startswith("--"):
-            continue
-        elif a[:1] in ("-", "+") and len(a) > 1:
-            if "c" in a[1:] or "s" in a[1:]:
-                return None
-        else:
-            return a
-    return None
-
-
-def _runs_script(program: str, args: tuple[str, ...]) -> bool:
-    if shell_script_arg(program, args) is not None:
-        return True
-    return "/" in program and not program.startswith(("/bin/", "/usr/bin/", "/sbin/", "/usr/sbin/")) or bool(_SCRIPT_FILE.search(program))
-
-
-def _script_relies(cmd, model: Dockerfile, facts: Facts, text_rx: re.Pattern) -> bool:
-    """A script this RUN executes may install packages relying on the lists. Scripts from the
-    build context are read (when the context is known); a script copied in from a context we
-    cannot read counts as relying. Scripts that do not come from the context (downloaded,
-    unpacked, ``./configure``) are not considered."""
-    path = _script_path(cmd)
-    name = posixpath.basename(path)
-    if not name:
-        return False
-    if path.startswith("~"):
-        path = "/root" + path[1:]
-    if facts.known:
-        found = [f for f in facts.files if posixpath.basename(f) == name]
-        for f in found:
-            text = facts.read_text(f) or ""
-            if text_rx.search(text) and not re.search(r"\b(apt-get|apt|zypper)\b[^\n]*\b(update|refresh|ref)\b", text):
-                return True
-        if found:
-            return False
-    for dest in _copy_destinations(model):
-        if not dest.startswith("/") or "$" in dest:
-            if not path.startswith("/"):
-                return True  # relative script, relative COPY: may well be the same file
-        elif path == dest or path.startswith(dest.rstrip("/") + "/") or posixpath.basename(dest) == name:
-            return True
-    return False
-
-
-def _script_path(cmd) -> str:
-    base = posixpath.basename(cmd.program)
-    if base in _SHELLS or base in ("source", "."):
-        return shell_script_arg(cmd.program, cmd.program_args) or ""
-    return cmd.program
-
-
-def _script_name(cmd) -> str:
-    return posixpath.basename(_script_path(cmd))
-
-
-def _copy_destinations(model: Dockerfile) -> list[str]:
-    """Destinations of COPY/ADD from the build context (not ``--from``)."""
-    out = []
-    for j in model.instructions:
-        if j.command in ("COPY", "ADD") and j.flag("from") is None and len(j.value) >= 2:
-            out.append(j.value[-1])
-    return out
 
 
 def _later_cleans(model: Dockerfile, stage: int, later: list[Instruction], kinds: tuple[str, ...]) -> bool:
@@ -399,7 +307,7 @@ def apply(model: Dockerfile, facts: Facts):
         if update and not cleans:
             if any(m.rstrip("/") in ("/var", "/var/lib") or m.startswith("/var/lib/apt") for m in mounts):
                 continue
-            if not any(c.manager == "apt" and c.action in _USES_LISTS for c in script.package_calls()):
+            if not any(c.manager == "apt" and c.action in APT_USES_LISTS for c in script.package_calls()):
                 continue  # an update alone: deleting its lists right away would leave an empty layer
             later = _later(model, ins)
             reader = _reader(model, facts, later, "apt")

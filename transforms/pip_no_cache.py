@@ -44,10 +44,10 @@ from __future__ import annotations
 import re
 
 from leanify.context import Facts
-from leanify.edits import Edit
 from leanify.model import Dockerfile, Instruction
+from leanify.rulekit import cache_mount, flag_edits, root_base, run_instructions, run_text, stage_chain
 from leanify.rules import Rule, Safety, change, fixed
-from leanify.shell import Script, SimpleCommand, analyze_run, parse_script
+from leanify.shell import Script, analyze_run
 
 RULE = Rule(
     id="LEAN005",
@@ -70,115 +70,8 @@ _OLD_PIP_BASE = re.compile(
     r":(?:12\.04|14\.04|precise|trusty|wheezy|jessie|7|8|6)(?:[.-][\w.-]*)?$",
     re.I,
 )
-_WORD_END = " \t\r\n;&|()<>"
 #: pip's --no-cache-dir/--cache-dir and the abbreviations optparse accepts for them
 _PIP_CACHE_OPTS = tuple(o[:n] for o in ("--no-cache-dir", "--cache-dir") for n in range(len(o) - 4 if o[2] == "n" else 7, len(o) + 1))
-
-
-# ---- shared helpers (LEAN006 uses them too) ------------------------------------------------------
-def word_spans(cmd: SimpleCommand) -> list[tuple[int, int]] | None:
-    """Offsets in the script of each word of ``cmd`` (name first), or None when they cannot be
-    located exactly (then the command is left alone)."""
-    spans = []
-    text = cmd.text
-    pos = 0
-    for raw in cmd.words_text:
-        while True:
-            i = text.find(raw, pos)
-            if i < 0:
-                return None
-            before_ok = i == 0 or text[i - 1] in " \t\r\n"
-            after = i + len(raw)
-            after_ok = after == len(text) or text[after] in _WORD_END
-            if before_ok and after_ok:
-                break
-            pos = i + 1
-        spans.append((cmd.start + i, cmd.start + after))
-        pos = after
-    return spans
-
-
-def action_end(cmd: SimpleCommand, action: str) -> int | None:
-    """Script offset just past the literal action word (``install``, ``add``) of a package call."""
-    spans = word_spans(cmd)
-    if spans is None:
-        return None
-    words = (cmd.name,) + cmd.args
-    first = len(words) - len(cmd.program_args)  # the word after the program
-    for i in range(max(first, 1), len(words)):
-        if words[i] == action:
-            if cmd.words_text[i] != action:
-                return None  # quoted or escaped: leave it
-            return spans[i][1]
-    return None
-
-
-def logical_shift(ins: Instruction, script: Script) -> int | None:
-    """Offset of the script's first character in ``ins.logical()[0]`` (None: cannot map)."""
-    got = ins.logical()
-    if got is None or ins.heredocs:
-        return None
-    logical = got[0]
-    src = script.source
-    shift = (len(logical) - len(logical.lstrip())) - (len(src) - len(src.lstrip()))
-    if shift < 0 or logical[shift : shift + len(src.rstrip())] != src.rstrip():
-        return None
-    return shift
-
-
-def heredoc_base(ins: Instruction, script: Script) -> int | None:
-    """Source offset of the script of a ``RUN <<EOF`` whose heredoc body is the whole script."""
-    if len(ins.heredocs) != 1 or script.source != ins.heredocs[0].content:
-        return None
-    nl = ins.source.find("\n", ins.body_start, ins.end)
-    if nl < 0:
-        return None
-    base = nl + 1
-    return base if ins.source[base : base + len(script.source)] == script.source else None
-
-
-def insert_edits(ins: Instruction, script: Script, points: list[tuple[int, str]]) -> list[Edit] | None:
-    """Edits inserting each ``(offset, text)`` right after that script offset (the word before it
-    stays where the user wrote it, even when a line continuation follows)."""
-    if ins.heredocs:
-        base = heredoc_base(ins, script)
-        return None if base is None else [Edit(base + p, base + p, text) for p, text in points]
-    shift = logical_shift(ins, script)
-    if shift is None:
-        return None
-    edits = []
-    for p, text in points:
-        if p <= 0:
-            return None
-        src = ins.source_offset(shift + p - 1)
-        if src is None:
-            return None
-        edits.append(Edit(src + 1, src + 1, text))
-    return edits
-
-
-def with_inserts(source: str, points: list[tuple[int, str]]) -> str:
-    out, last = [], 0
-    for p, text in sorted(points):
-        out.append(source[last:p])
-        out.append(text)
-        last = p
-    out.append(source[last:])
-    return "".join(out)
-
-
-def stage_chain(model: Dockerfile, stage: int) -> list[int]:
-    """This stage and the earlier stages it is built FROM, nearest first."""
-    chain = []
-    while stage >= 0 and stage not in chain:
-        chain.append(stage)
-        base = model.stages[stage].base.lower()
-        stage = next((s.index for s in model.stages[:stage] if s.name and s.name.lower() == base), -1)
-    return chain
-
-
-def root_base(model: Dockerfile, stage: int) -> str:
-    return model.stages[stage_chain(model, stage)[-1]].base
 
 
 def set_before(model: Dockerfile, ins: Instruction, pattern: re.Pattern) -> bool:
@@ -190,21 +83,6 @@ def set_before(model: Dockerfile, ins: Instruction, pattern: re.Pattern) -> bool
             if j.command in ("ENV", "ARG") and pattern.search(" ".join(j.value)):
                 return True
     return False
-
-
-def cache_mount(ins: Instruction) -> bool:
-    return any(f.lower().startswith("--mount") and re.search(r"type=cache", f, re.I) for f in ins.flags)
-
-
-def run_instructions(model: Dockerfile):
-    for ins in model:
-        if ins.command == "RUN" and not ins.json and ins.value:
-            yield ins
-
-
-def run_text(ins: Instruction) -> str:
-    """What a RUN runs, as text: its arguments and any heredoc bodies."""
-    return " ".join(ins.value) + "".join("\n" + h.content for h in ins.heredocs)
 
 
 # ---- the rule ----------------------------------------------------------------------------------
@@ -283,37 +161,6 @@ def _reason(calls) -> str:
         f"added {head}: the downloaded packages and built wheels cached in {where} are never read again "
         f"in an image but would stay in this layer{code}"
     )
-
-
-def flag_edits(ins: Instruction, script: Script, calls, action: str) -> list[Edit] | None:
-    """Edits that insert each ``(call, flag)``'s flag right after the call's ``action`` word; None
-    unless the edited script provably runs the same package calls with exactly those flags added."""
-    ends = [action_end(c.command, action) for c, _ in calls]
-    if any(p is None for p in ends):
-        return None
-    points = [(p, " " + f) for p, (_, f) in zip(ends, calls)]
-    new = parse_script(with_inserts(script.source, points), errexit=script.errexit, pipefail=script.pipefail)
-    if not new.ok or not _same_calls(script, new, calls):
-        return None
-    return insert_edits(ins, script, points) or None
-
-
-def _same_calls(old: Script, new: Script, calls) -> bool:
-    """The edited script runs the same package calls, and exactly the intended ones gained their flag."""
-    a, b = old.package_calls(), new.package_calls()
-    if len(a) != len(b) or new.errexit != old.errexit:
-        return False
-    targets = {id(c) for c, _ in calls}
-    flags = {id(c): f for c, f in calls}
-    for x, y in zip(a, b):
-        if (x.manager, x.action, x.packages, x.via is None) != (y.manager, y.action, y.packages, y.via is None):
-            return False
-        if id(x) in targets:
-            if not y.has(flags[id(x)]) or len(y.options) != len(x.options) + 1:
-                return False
-        elif y.options != x.options:
-            return False
-    return True
 
 
 def _purges_later(model: Dockerfile, ins: Instruction) -> bool:

@@ -41,6 +41,7 @@ import posixpath
 from leanify.context import Facts
 from leanify.edits import Edit
 from leanify.model import Dockerfile, Instruction
+from leanify.rulekit import CACHE_FAMILY, CACHE_MAKERS
 from leanify.rules import Rule, Safety, change, fixed
 from leanify.runs import chain_indent, comment_lines_before, has_pragma, piece_of
 from leanify.shell import Cleanup, Item, Script, analyze_run
@@ -52,26 +53,6 @@ RULE = Rule(
     summary="A cleanup in a later layer does not shrink the image; it belongs in the RUN that created the files.",
     phase=40,
 )
-
-#: cleanup kind -> (package managers that create those files, words that show a RUN uses them)
-_FAMILY: dict[str, tuple[frozenset[str], tuple[str, ...], str]] = {
-    "apt-lists": (frozenset({"apt"}), ("apt", "dpkg"), "apt lists"),
-    "apt-clean": (frozenset({"apt"}), ("apt", "dpkg"), "apt's package cache"),
-    "apt-cache": (frozenset({"apt"}), ("apt", "dpkg"), "apt's package cache"),
-    "yum-clean": (frozenset({"yum", "dnf", "microdnf"}), ("yum", "dnf", "rpm"), "the yum/dnf cache"),
-    "dnf-clean": (frozenset({"yum", "dnf", "microdnf"}), ("yum", "dnf", "rpm"), "the dnf cache"),
-    "yum-cache": (frozenset({"yum", "dnf", "microdnf"}), ("yum", "dnf", "rpm"), "the yum/dnf cache"),
-    "apk-cache": (frozenset({"apk"}), ("apk",), "the apk cache"),
-    "pip-cache": (frozenset({"pip", "uv"}), ("pip", "uv", ".cache"), "the pip cache"),
-    "npm-cache": (frozenset({"npm"}), ("npm", ".npm"), "the npm cache"),
-    "yarn-cache": (frozenset({"yarn"}), ("yarn",), "the yarn cache"),
-    "pnpm-cache": (frozenset({"pnpm"}), ("pnpm",), "the pnpm store"),
-}
-#: package-manager actions that fill a download cache (merge-runs uses these too)
-CACHE_MAKERS = frozenset({"install", "ci", "add", "update", "upgrade", "dist-upgrade", "sync", "get", "download",
-                          "i", "mod download", "fetch"})
-#: cleanup kind -> the package managers whose runs create those files (merge-runs uses it too)
-CREATORS: dict[str, frozenset[str]] = {kind: managers for kind, (managers, _w, _d) in _FAMILY.items()}
 
 _BARRIERS = frozenset({"ENV", "ARG", "USER", "SHELL", "FROM", "ONBUILD", "VOLUME"})
 # WORKDIR is crossable: every cleanup moved here names literal absolute paths (_cleanup_ok), so
@@ -118,7 +99,7 @@ def apply(model: Dockerfile, facts: Facts):
             script = analyze_run(ins, model)
             if script is None or not script.ok:
                 continue
-            cleanups = [c for c in script.cleanups() if c.kind in _FAMILY or c.kind == "archive"]
+            cleanups = [c for c in script.cleanups() if c.kind in CACHE_FAMILY or c.kind == "archive"]
             if not cleanups:
                 continue
             found = _plan(model, members[:pos], ins, script, cleanups)
@@ -177,7 +158,7 @@ def _plan(model: Dockerfile, before: list[Instruction], ins: Instruction, script
         if kind == "archive":
             cr, w = _archive_creator(model, before, [c for c in cleanups if c.kind == "archive"])
         else:
-            managers, w, d = _FAMILY[kind]
+            managers, w, d = CACHE_FAMILY[kind]
             # apt lists come from `apt-get update`; an apt-get without update only reads them
             cr = _last_creator(model, before, managers, frozenset({"update"}) if kind == "apt-lists" else CACHE_MAKERS)
             desc.append(d)

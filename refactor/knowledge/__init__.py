@@ -3,7 +3,8 @@
 - ``slim_bases.json``: build image -> slim runtime image of the same distribution family and libc;
 - ``build_packages.json``: build-only packages per family, and their runtime counterparts;
 - ``sonames.json``: soname -> providing package, per family and release;
-- ``import_names.json``: Python import name -> PyPI distribution.
+- ``import_names.json``: Python import name -> PyPI distribution;
+- ``base_images.json``: the WORKDIR official images set, and the commands runtime images lack.
 
 The tables are data, not code: this module only reads them. Families are ``debian``, ``ubuntu``,
 ``alpine`` (musl) and ``rhel`` (RHEL, UBI, Fedora, CentOS, Rocky, Alma, Amazon Linux). Releases
@@ -21,7 +22,8 @@ from functools import lru_cache
 from importlib import resources
 
 __all__ = ["SlimBase", "ImageRef", "parse_image", "slim_base", "slim_base_overrides", "family_of", "release_of", "is_build_package",
-           "build_only_when", "runtime_counterpart", "package_for_soname", "distribution_for_import"]
+           "build_only_when", "runtime_counterpart", "package_for_soname", "distribution_for_import", "base_workdir",
+           "runtime_lacks", "java_runtime"]
 
 
 @lru_cache(maxsize=None)
@@ -363,4 +365,32 @@ def distribution_for_import(name: str) -> str | None:
         got = table.get(".".join(parts[:i]))
         if got:
             return got
+    return None
+
+
+# ---- what official base images set up --------------------------------------------------------
+def base_workdir(image: str) -> str | None:
+    """The WORKDIR an official image sets (``/`` when it sets none), None for an image the table
+    does not know (a variable, a private image)."""
+    if "$" in image or not image.strip():
+        return None
+    return _table("base_images.json")["workdir"].get(parse_image(image.strip()).repo)
+
+
+def runtime_lacks(image: str, command: str) -> bool:
+    """Whether the runtime image ``image`` (a slim counterpart from ``slim_base``) lacks
+    ``command``: compilers, make, git and download tools are left out of every one of them."""
+    t = _table("base_images.json")["runtime_lacks"]
+    repo = parse_image(image.strip()).repo
+    return command in t["*"] or command in t.get(repo, ())
+
+
+def java_runtime(image: str) -> tuple[str, str] | None:
+    """(a JRE image, why) for a JDK image that has no JRE of its own (``openjdk:17`` ->
+    ``eclipse-temurin:17-jre``): the same Java, another distribution around it."""
+    ref = parse_image(image.strip())
+    for rule in _table("base_images.json")["java_runtimes"]:
+        m = re.fullmatch(rule["tag"], ref.tag or "latest") if ref.repo in rule["repo"] and not ref.digest else None
+        if m:
+            return rule["to"].format(**m.groupdict()), rule["note"].format(image=image, **m.groupdict())
     return None

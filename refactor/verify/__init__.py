@@ -10,7 +10,8 @@ The rooms, bottom to top (an import only goes down):
 
 - pure comparisons, dicts in and findings out, unit tested without an engine:
   ``config_diff`` (the image config), ``file_entry`` (one file digested: sha256, ELF, zip),
-  ``packages`` (Python distributions, node packages), ``content`` (trees, referenced files,
+  ``packages`` (Python distributions), ``node_packages``
+(node packages, as Node's ``require`` resolves them), ``content`` (trees, referenced files,
   libraries), ``result`` (:class:`Verification` and the verdict, :func:`decide`);
 - reading a built image: ``image_reader`` (files through a created container) and
   ``runtime_needs`` (what the image's command needs, for ``content``);
@@ -35,13 +36,8 @@ from .config_diff import ConfigDiff, declared_keys, diff_config, final_base
 from .content import build_scripts, compare_content, diff_trees, is_artifact, runtime_relevance
 from .file_entry import FileEntry, elf_dynamic
 from .image_reader import _ImageReader
-from .packages import (
-    diff_node_packages,
-    diff_python_dists,
-    node_packages,
-    normalize_dist,
-    python_imports,
-)
+from .node_packages import diff_node_resolutions, node_tree, pinned_by_lockfile
+from .packages import diff_python_dists, normalize_dist, python_imports
 from .rebuild import pick_rebuild_file
 from .render import _delta, _human, render_table
 from .result import SIZE_SLACK_BYTES, ImageFacts, Rebuild, Verification, decide
@@ -50,11 +46,11 @@ from .runtime_needs import _probe_source, referenced_files, unresolved_libs
 from .smoke import SmokeResult, compare_runs, run_smoke, smoke_command
 
 __all__ = ["verify", "Verification", "render_table", "diff_config", "ConfigDiff", "compare_runs",
-           "SmokeResult", "diff_trees", "diff_python_dists", "diff_node_packages", "elf_dynamic",
+           "SmokeResult", "diff_trees", "diff_python_dists", "diff_node_resolutions", "elf_dynamic",
            "runtime_relevance", "pick_rebuild_file", "decide", "EngineError",
            # also imported by leanify's own modules and tests
            "FileEntry", "ImageFacts", "Rebuild", "SIZE_SLACK_BYTES", "declared_keys", "final_base",
-           "build_scripts", "compare_content", "is_artifact", "node_packages", "normalize_dist",
+           "build_scripts", "compare_content", "is_artifact", "node_tree", "pinned_by_lockfile", "normalize_dist",
            "python_imports", "smoke_command", "run_smoke", "referenced_files", "unresolved_libs",
            "build_key", "Terminated", "_terminate_as_interrupt", "_probe_source", "_ImageReader",
            "_delta", "_human"]

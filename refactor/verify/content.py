@@ -6,14 +6,14 @@ packages, build inputs, tests) is reported, not failed."""
 from __future__ import annotations
 
 import fnmatch
-import json
 import os
 import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from .file_entry import FileEntry
-from .packages import diff_node_packages, diff_python_dists, node_packages, python_imports
+from .node_packages import diff_node_resolutions, node_tree
+from .packages import diff_python_dists, python_imports
 
 _DEP_DIRS = ("node_modules", "site-packages", "dist-packages", ".venv", "venv", "__pycache__",
              ".pytest_cache", ".mypy_cache", ".git")
@@ -58,13 +58,27 @@ def is_artifact(e: FileEntry) -> bool:
                                                               ".so." in e.path)
 
 
+def _venvs(*trees: Mapping[str, FileEntry]) -> tuple[str, ...]:
+    """The folders holding a virtual environment (its pyvenv.cfg), whatever they are named."""
+    return tuple(sorted({rel[: -len("pyvenv.cfg")] for t in trees for rel in t
+                         if rel.endswith("/pyvenv.cfg")}))
+
+
 def diff_trees(before: Mapping[str, FileEntry], after: Mapping[str, FileEntry]) -> dict:
-    """Compare two WORKDIR trees (relative path -> entry)."""
+    """Compare two WORKDIR trees (relative path -> entry). A virtual environment, found by its
+    pyvenv.cfg and not by its name, is compared as Python distributions."""
     missing, extra, different, rebuilt, dropped = [], [], [], [], []
+    venvs = _venvs(before, after)
+
+    def relevance(rel: str) -> str | None:
+        if rel.startswith(venvs):
+            return "a virtual environment (compared as Python distributions)"
+        return runtime_relevance(rel)
+
     for rel, b in sorted(before.items()):
         if b.kind == "dir":
             continue
-        why = runtime_relevance(rel)
+        why = relevance(rel)
         a = after.get(rel)
         if a is None:
             (dropped if why else missing).append(b.path if not why else f"{b.path} ({why})")
@@ -92,7 +106,7 @@ def diff_trees(before: Mapping[str, FileEntry], after: Mapping[str, FileEntry]) 
             else:
                 different.append(f"{b.path}: sha256 differs")
     for rel, a in sorted(after.items()):
-        if a.kind != "dir" and rel not in before and not runtime_relevance(rel):
+        if a.kind != "dir" and rel not in before and not relevance(rel):
             extra.append(a.path)
     return {"missing": missing, "extra": extra, "different": different, "rebuilt": rebuilt,
             "dropped": dropped}
@@ -135,7 +149,8 @@ def build_scripts(dockerfile_text: str) -> set[str]:
     return out
 
 
-def compare_content(b: _Side, a: _Side, build_only: Iterable[str] = ()) -> dict:
+def compare_content(b: _Side, a: _Side, build_only: Iterable[str] = (), node_pinned: bool = True) -> dict:
+    """``node_pinned``: the original's npm install honoured a lockfile (``node_packages.pinned_by_lockfile``)."""
     same_wd = (b.cfg.get("WorkingDir") or "/") == (a.cfg.get("WorkingDir") or "/")
     res = diff_trees(b.tree, a.tree if same_wd else {})
     missing, extra, different = res["missing"], res["extra"], res["different"]
@@ -167,21 +182,17 @@ def compare_content(b: _Side, a: _Side, build_only: Iterable[str] = ()) -> dict:
         missing += pd["missing"]
         changed += pd["changed"]
         extra += pd["extra"]
+        different += pd["different"]
         py_removed = pd["removed"]
-    # node packages
+    # node packages: each runtime resolution, as Node's require finds it (node_packages)
     node_removed: list[str] = []
-    bn = node_packages(b.tree)
-    if bn:
-        manifest = None
-        if "package.json" in b.tree and b.tree["package.json"].text:
-            try:
-                manifest = json.loads(b.tree["package.json"].text)
-            except ValueError:
-                manifest = None
-        nd = diff_node_packages(manifest, bn, node_packages(a.tree))
-        missing += nd["missing"]
-        changed += nd["changed"]
-        node_removed = nd["removed"]
+    node: dict | None = None
+    bn = node_tree(b.tree)
+    if bn is not None:
+        node = diff_node_resolutions(bn, node_tree(a.tree), pinned=node_pinned)
+        missing += node["missing"]
+        changed += node["changed"]
+        node_removed = node["removed"]
     # shared libraries
     for so, users in sorted(a.unresolved.items()):
         if so not in b.unresolved:
@@ -197,4 +208,8 @@ def compare_content(b: _Side, a: _Side, build_only: Iterable[str] = ()) -> dict:
         "removed_packages": py_removed + node_removed,
         "notes": notes,
     }
+    if node is not None:
+        out["node"] = {k: node[k] for k in ("resolutions", "missing", "changed", "retargeted", "drifted", "moved",
+                                             "optional_gone")}
+        out["warnings"] = node["warnings"]
     return out

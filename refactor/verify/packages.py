@@ -1,14 +1,11 @@
-"""Installed packages, before against after (pure): Python distributions (a removed one fails
-when the app imports it or an installed one requires it) and node packages (the app's runtime
-``dependencies``, transitively, must stay with their versions)."""
+"""Installed Python distributions, before against after (pure), by name, version and the files
+their RECORD lists (never by where they sit): a removed or changed one fails when the app imports
+it or an installed one requires it. Node packages are compared in ``node_packages``."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
-
-from .file_entry import FileEntry
 
 _NORM = re.compile(r"[-_.]+")
 
@@ -24,11 +21,12 @@ def _req_name(req: str) -> str:
 
 def diff_python_dists(before: Mapping[str, dict], after: Mapping[str, dict],
                       app_imports: Iterable[str]) -> dict:
-    """before/after: normalized name -> {"version", "top": [...], "requires": [...]}.
+    """before/after: normalized name -> {"version", "top": [...], "requires": [...], "record":
+    {path in the distribution: sha256 prefix, "" or "-"} or None}.
 
-    A distribution that is gone, or changed version, fails when the app's own code imports it or
-    a distribution still installed requires it; otherwise (pip, setuptools, test and build
-    tools) it is reported, under removed.
+    A distribution that is gone, changed version, or lost or changed a file its RECORD lists,
+    fails when the app's own code imports it or a distribution still installed requires it;
+    otherwise (pip, setuptools, test and build tools) it is reported, under removed.
     """
     imports = set(app_imports)
     needed_by_after: set[str] = set()
@@ -37,7 +35,7 @@ def diff_python_dists(before: Mapping[str, dict], after: Mapping[str, dict],
             if "extra ==" in r:
                 continue
             needed_by_after.add(_req_name(r))
-    missing, removed, changed = [], [], []
+    missing, removed, changed, different = [], [], [], []
     new_tops = {t: n for n in set(after) - set(before) for t in after[n].get("top") or ()}
     for name, info in sorted(before.items()):
         a = after.get(name)
@@ -62,8 +60,30 @@ def diff_python_dists(before: Mapping[str, dict], after: Mapping[str, dict],
                 changed.append(f"python:{name} {info.get('version')} -> {a.get('version')}")
             else:  # same policy as a removed tool: pip, setuptools, test runners
                 removed.append(f"{name} {info.get('version')} -> {a.get('version')} (not used at run time)")
+        elif used:
+            different.extend(_record_differs(name, info, a))
     extra = [f"python:{n}=={after[n].get('version')}" for n in sorted(set(after) - set(before))]
-    return {"missing": missing, "changed": changed, "removed": removed, "extra": extra}
+    return {"missing": missing, "changed": changed, "removed": removed, "extra": extra,
+            "different": different}
+
+
+def _record_differs(name: str, before: Mapping, after: Mapping) -> list[str]:
+    """The files a distribution's RECORD lists, by their path inside the distribution (where
+    site-packages sits does not matter: a venv in /opt/venv, the slim base's /usr/local): each one
+    the original has must be there, with the same bytes (compiled extensions, scripts and .pth
+    files, which name their build or their interpreter, by presence only)."""
+    rb, ra = before.get("record"), after.get("record")
+    if rb is None or ra is None:
+        return []  # installed without a RECORD (`setup.py install`'s .egg-info, a Debian package)
+    gone = sorted(f for f, h in rb.items() if h != "-" and ra.get(f, "-") == "-")
+    changed = sorted(f for f, h in rb.items() if h and h != "-" and ra.get(f) not in (h, "-", None))
+    if not gone and not changed:
+        return []
+    return [f"python:{name}=={before.get('version')}: files its RECORD lists differ from the original's"
+            + (f"; missing {', '.join(gone[:5])}" + (f" and {len(gone) - 5} more" if len(gone) > 5 else "")
+               if gone else "")
+            + (f"; changed {', '.join(changed[:5])}" + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+               if changed else "")]
 
 
 def python_imports(sources: Iterable[str]) -> set[str]:
@@ -80,57 +100,3 @@ def python_imports(sources: Iterable[str]) -> set[str]:
         except ParseError:
             continue
     return out
-
-
-def node_packages(tree: Mapping[str, FileEntry]) -> dict[str, dict]:
-    """name -> {"version", "dependencies"} from node_modules/**/package.json in a tree."""
-    out: dict[str, dict] = {}
-    for rel, e in tree.items():
-        if not rel.endswith("/package.json") or e.text is None:
-            continue
-        parts = rel.split("/")
-        if "node_modules" not in parts:
-            continue
-        i = len(parts) - 1 - parts[::-1].index("node_modules")
-        rest = parts[i + 1:-1]
-        if not rest or (rest[0].startswith("@") and len(rest) != 2) or (
-                not rest[0].startswith("@") and len(rest) != 1):
-            continue
-        try:
-            pkg = json.loads(e.text)
-        except ValueError:
-            continue
-        name = pkg.get("name") or "/".join(rest)
-        if i == 0:  # hoisted copy wins
-            out[name] = {"version": pkg.get("version"), "dependencies": pkg.get("dependencies") or {}}
-        else:
-            out.setdefault(name, {"version": pkg.get("version"),
-                                  "dependencies": pkg.get("dependencies") or {}})
-    return out
-
-
-def diff_node_packages(app_manifest: Mapping | None, before: Mapping[str, dict],
-                       after: Mapping[str, dict]) -> dict:
-    """The app's runtime dependencies (``dependencies`` of its package.json, transitively) must
-    be present with the same version; dev-only packages may go and are reported as removed."""
-    roots = list(((app_manifest or {}).get("dependencies") or {}).keys()) + list(
-        ((app_manifest or {}).get("optionalDependencies") or {}).keys())
-    needed: set[str] = set()
-    todo = [r for r in roots if r in before]
-    while todo:
-        n = todo.pop()
-        if n in needed:
-            continue
-        needed.add(n)
-        todo.extend(d for d in (before.get(n) or {}).get("dependencies", {}) if d in before)
-    missing, changed, removed = [], [], []
-    for name, info in sorted(before.items()):
-        a = after.get(name)
-        if name in needed:
-            if a is None:
-                missing.append(f"node:{name}@{info.get('version')}")
-            elif a.get("version") != info.get("version"):
-                changed.append(f"node:{name} {info.get('version')} -> {a.get('version')}")
-        elif a is None:
-            removed.append(f"{name}@{info.get('version')}")
-    return {"missing": missing, "changed": changed, "removed": removed}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .result import Verification
+from .smoke import COMPARE_MODES
 
 
 def _human(n: float | None) -> str:
@@ -54,12 +55,15 @@ def render_table(v: Verification, console) -> None:
         console.print(f"config: {ok(v.config.equal)}"
                       + "".join(f"\n  allowed: {a}" for a in v.config.allowed))
     if v.smoke is not None:
-        console.print(f"smoke ({v.smoke.how}): {ok(v.smoke.equal)}")
+        console.print(f"smoke ({v.smoke.how}; compared: {COMPARE_MODES.get(v.smoke.compare, v.smoke.compare)}"
+                      f"{f'; {v.smoke.reruns} rerun(s)' if v.smoke.reruns else ''}): {ok(v.smoke.equal)}")
     if v.content is not None:
         c = v.content
         console.print(f"content: {ok(c.get('equal'))}; {len(c.get('missing', []))} missing, "
                       f"{len(c.get('extra', []))} extra, {len(c.get('rebuilt', []))} rebuilt, "
-                      f"{len(c.get('removed_packages', []))} packages removed")
+                      f"{len(c.get('removed_packages', []))} packages removed"
+                      + (f"; {c['node']['resolutions']} node resolutions compared, {len(c['node']['moved'])} "
+                         "moved" if c.get("node") else ""))
     if v.rebuild_file:
         console.print(f"rebuild: touched {v.rebuild_file}")
     for line in v.python.lines() if v.python is not None else ():

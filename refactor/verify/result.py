@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .config_diff import ConfigDiff
+from .explain import why_it_matters
 from .python_side import Report as PythonReport
 from .smoke import SmokeResult, compare_runs
 from .timings import Timings
@@ -113,7 +114,7 @@ def decide(v: Verification) -> None:
     if v.config is not None and not v.config.equal:
         reasons += [f"config differs: {d}" for d in v.config.differences]
     if v.smoke is not None:
-        ok, why = compare_runs(v.smoke.before, v.smoke.after)
+        ok, why = compare_runs(v.smoke.before, v.smoke.after, v.smoke.compare)
         if not ok:
             reasons.append(why or "smoke differs")
     if v.content is not None:
@@ -135,3 +136,5 @@ def decide(v: Verification) -> None:
             reasons.append(f"after image is larger: {v.after.image_bytes} > {v.before.image_bytes} bytes")
     v.reasons = list(dict.fromkeys(reasons))
     v.verdict = "fail" if v.reasons else "pass"
+    if v.smoke is not None and v.smoke.equal:  # what the smoke run could not see, and why it counts
+        v.warnings += [w for w in why_it_matters(v.reasons) if w not in v.warnings]

@@ -19,6 +19,7 @@ from ..secretscan import findings
 from .at_once import at_once
 from .config_diff import declared_keys, diff_config
 from .content import build_scripts, compare_content
+from .node_packages import pinned_by_lockfile
 from .python_probe import verify_python
 from .rebuild import _measure_rebuild
 from .result import ImageFacts, Verification, decide
@@ -76,6 +77,7 @@ def verify(
     rebuild_file: str | None = None,
     engine: Engine | None = None,
     smoke_timeout: float = 60,
+    smoke_compare: str = "output",
     rebuild: bool = True,
     run_id: str | None = None,
     prebuilt: dict | None = None,
@@ -94,6 +96,7 @@ def verify(
     ``build_timeout``: seconds before a build is stopped (the verdict is then "error").
     ``timings``: the record each phase's wall time is added to (``Verification.timings``; a
     caller with phases of its own, ``leanify --verify``, passes its record and finishes it).
+    ``smoke_compare``: "output" (exit code and stdout, what varies run to run masked) or "exit".
 
     Nothing is left behind unless ``keep_images``: the run's containers and images are removed
     on every way out (a failure, an exception, Ctrl-C, SIGTERM — turned into an exception here
@@ -116,7 +119,7 @@ def verify(
         with _terminate_as_interrupt():
             return _verify(v, engine, before_text, after_text, context, smoke, build_args,
                            build_network, keep_images, rebuild_file, smoke_timeout, rebuild, run_id,
-                           prebuilt, cold, progress, build_timeout, secrets)
+                           prebuilt, cold, progress, build_timeout, secrets, smoke_compare)
     finally:
         if own_timings:
             v.timings.finish()
@@ -172,7 +175,7 @@ def _timed_out(role: str, timeout: float) -> str:
 
 def _verify(v, engine, before_text, after_text, context, smoke, build_args, build_network,
             keep_images, rebuild_file, smoke_timeout, rebuild, run_id, prebuilt, cold, progress,
-            build_timeout, secrets) -> Verification:
+            build_timeout, secrets, smoke_compare="output") -> Verification:
     say = progress or (lambda msg: None)
     phase = v.timings.phase
     bt = {"timeout": build_timeout, "keep": keep_images}
@@ -226,12 +229,17 @@ def _verify(v, engine, before_text, after_text, context, smoke, build_args, buil
         with phase("content"):
             bside, aside = at_once(lambda _c: _inspect_side(engine, bb.image_id, run_id, "before", smoke_timeout),
                                    lambda _c: _inspect_side(engine, ab.image_id, run_id, "after", smoke_timeout))
-            v.content = compare_content(bside, aside, build_scripts(before_text))
+            v.content = compare_content(bside, aside, build_scripts(before_text),
+                                        node_pinned=pinned_by_lockfile(bside.tree, context))
+            v.warnings += v.content.pop("warnings", [])
 
         say("smoke")
         with phase("smoke"):
             v.smoke = run_smoke(engine, bb.image_id, ab.image_id, smoke, bside.cfg, bside.tree,
-                                run_id, smoke_timeout, bside.has_python)
+                                run_id, smoke_timeout, bside.has_python, smoke_compare)
+        if v.smoke.flapped:
+            v.warnings.append(f"the smoke output differed on the first run and agreed when run again "
+                              f"({v.smoke.reruns} rerun(s)): {v.smoke.flapped}")
         if v.smoke.how == "none":
             v.warnings.append("no smoke command: the image has no ENTRYPOINT/CMD and none was given")
             v.smoke = None

@@ -1,6 +1,7 @@
 """What one image's runtime needs, read from the image: the files its ENTRYPOINT/CMD names,
 the shared libraries its ELF files load that resolve nowhere, and its Python distributions (a
-probe run with the image's own interpreter). :func:`_inspect_side` gathers them for the content
+probe run with the image's own interpreter: name, version, what each requires, and the files
+its RECORD lists, by their path inside the distribution, wherever site-packages is). :func:`_inspect_side` gathers them for the content
 comparison."""
 
 from __future__ import annotations
@@ -25,9 +26,30 @@ try:
 except ImportError:
     print(json.dumps({"dists": {}, "ext": []})); sys.exit(0)
 ELF_SRC
-import re
+import hashlib, re
 out = {}
 ext = []
+
+
+def record_entry(d, f):
+    """What a file its RECORD lists holds: "-" gone, "" there (compared by presence: a script
+    naming its interpreter, a compiled extension rebuilt per build, a .pth), else a sha256 prefix."""
+    try:
+        p = str(d.locate_file(f))
+        if not os.path.isfile(p):
+            return "-"
+        s = str(f)
+        if s.startswith("..") or s.endswith((".so", ".pyd", ".pth")) or ".so." in s:
+            return ""
+        h = hashlib.sha256()
+        with open(p, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        return h.hexdigest()[:16]
+    except OSError:
+        return "-"
+
+
 for d in md.distributions():
     name = (d.metadata["Name"] or "").strip()
     if not name:
@@ -36,6 +58,14 @@ for d in md.distributions():
     if key in out:
         continue  # a copy further down sys.path is shadowed: the first one is what imports load
     files = list(d.files or [])
+    # an .egg-info's files come from SOURCES.txt (the source tree's paths) or installed-files.txt
+    # (relative to itself): only a RECORD names the installed files the same way everywhere
+    record = {} if d.read_text("RECORD") is not None else None
+    for f in files if record is not None else ():
+        parts = str(f).split("/")
+        if parts[0].endswith((".dist-info", ".egg-info")) or "__pycache__" in parts or str(f).endswith(".pyc"):
+            continue  # metadata (RECORD, INSTALLER, direct_url.json) and bytecode differ per install
+        record[str(f)] = record_entry(d, f)
     tops = set()
     for f in files:
         parts = str(f).split("/")
@@ -61,7 +91,8 @@ for d in md.distributions():
             tops.update(x.strip() for x in tt.split() if x.strip())
     except Exception:
         pass
-    out[key] = {"version": d.version, "top": sorted(tops), "requires": list(d.requires or [])}
+    out[key] = {"version": d.version, "top": sorted(tops), "requires": list(d.requires or []),
+                "record": record}
 print(json.dumps({"dists": out, "ext": ext}))
 '''
 

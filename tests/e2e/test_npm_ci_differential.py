@@ -24,6 +24,7 @@ from pathlib import Path
 import nodesemver
 import pytest
 from leanify import npm_lock
+from leanify.node_resolution import NOT_REGISTRY
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import npm_dry_run
@@ -72,7 +73,7 @@ def _edges() -> list[tuple[str, str]]:
             for key in ("dependencies", "optionalDependencies", "peerDependencies"):
                 for name, spec in (entry.get(key) or {}).items():
                     v = versions.get(name)
-                    if isinstance(v, str) and isinstance(spec, str) and not npm_lock._NOT_REGISTRY.search(spec) and not spec.startswith("npm:"):
+                    if isinstance(v, str) and isinstance(spec, str) and not NOT_REGISTRY.search(spec) and not spec.startswith("npm:"):
                         pairs.add((v, spec.strip()))
     return sorted(pairs)
 

@@ -1,0 +1,3 @@
+module ascii
+
+go 1.21

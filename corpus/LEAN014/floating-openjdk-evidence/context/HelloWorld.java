@@ -1,0 +1,1 @@
+public class HelloWorld { public static void main(String[] a) {} }

@@ -1,0 +1,1 @@
+import cv2, flask
