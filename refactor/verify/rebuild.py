@@ -119,8 +119,12 @@ def _touch_source(path: str, token: str) -> None:
 def _measure_rebuild(engine, v: Verification, before_text, after_text, context, rebuild_file,
                      run_id, build_args, network, timeout: float = 3600, keep: bool = False,
                      cancel=None) -> None:
-    """The two images' warm builds at once, the file touched, their rebuilds at once (each
-    figure is then a wall time beside the other build; BuildKit runs shared steps once)."""
+    """The two images' warm builds at once, the file touched, their rebuilds at once. Each image
+    has its own copy of the context, touched with its own token: a step the two files share
+    is then a different step in each, so neither rebuild finds its partner's result in the cache
+    (run one after the other, the second would) or shares it (at once, BuildKit would run it
+    once for both, or not, depending on timing). The steps re-run are each file's own; the
+    seconds are wall time beside the other rebuild."""
     rel = rebuild_file
     if rel and os.path.isabs(rel):
         rel = os.path.relpath(rel, context)
@@ -131,22 +135,24 @@ def _measure_rebuild(engine, v: Verification, before_text, after_text, context, 
         return
     v.rebuild_file = rel.replace(os.sep, "/")
     with tempfile.TemporaryDirectory(prefix=temp_prefix("rebuild")) as tmp:
-        ctx = os.path.join(tmp, "context")
-        _copy_context(context, ctx)
+        ctxs = {role: os.path.join(tmp, f"context-{role}") for role in ("before", "after")}
+        for ctx in ctxs.values():
+            _copy_context(context, ctx)
         outer = cancel or threading.Event()
 
         def build(role: str, text: str, kind: str):
             def call(partner_cancel):
                 if outer.is_set():
                     return None
-                return engine.build(text, ctx, run_id=run_id, role=role, tag=f"leanify-verify:{run_id}-{role}-{kind}",
+                return engine.build(text, ctxs[role], run_id=run_id, role=role, tag=f"leanify-verify:{run_id}-{role}-{kind}",
                                     build_args=build_args, network=network, timeout=timeout, keep=keep,
                                     cancel=_either(outer, partner_cancel))
             return call
 
         roles = (("before", before_text, v.rebuild_before), ("after", after_text, v.rebuild_after))
         warm = dict(zip(("before", "after"), at_once(*(build(role, text, "warm") for role, text, _ in roles))))
-        _touch_source(os.path.join(ctx, rel), f"{run_id}-{time.time_ns()}")
+        for role, ctx in ctxs.items():
+            _touch_source(os.path.join(ctx, rel), f"{run_id}-{role}-{time.time_ns()}")
         todo = [(role, text, slot) for role, text, slot in roles if warm[role] is not None and warm[role].ok]
         for role, _text, _slot in roles:
             if warm[role] is not None and not warm[role].ok:
