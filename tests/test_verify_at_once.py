@@ -5,6 +5,7 @@ import threading
 import time
 
 import pytest
+
 from leanify.engine import Cancelled
 from leanify.verify.at_once import at_once
 

@@ -53,8 +53,9 @@ def test_the_verification_carries_them_in_its_json_only_when_measured():
 def test_the_table_shows_one_line_of_them():
     import io
 
-    from leanify.verify import render_table
     from rich.console import Console
+
+    from leanify.verify import render_table
 
     v = Verification(verdict="pass")
     v.timings = Timings()

@@ -150,7 +150,7 @@ def _measure_rebuild(engine, v: Verification, before_text, after_text, context, 
             return call
 
         roles = (("before", before_text, v.rebuild_before), ("after", after_text, v.rebuild_after))
-        warm = dict(zip(("before", "after"), at_once(*(build(role, text, "warm") for role, text, _ in roles))))
+        warm = dict(zip(("before", "after"), at_once(*(build(role, text, "warm") for role, text, _ in roles)), strict=True))
         for role, ctx in ctxs.items():
             _touch_source(os.path.join(ctx, rel), f"{run_id}-{role}-{time.time_ns()}")
         todo = [(role, text, slot) for role, text, slot in roles if warm[role] is not None and warm[role].ok]
@@ -158,7 +158,7 @@ def _measure_rebuild(engine, v: Verification, before_text, after_text, context, 
             if warm[role] is not None and not warm[role].ok:
                 v.warnings.append(f"rebuild not measured for {role}: warm build failed")
         got = at_once(*(build(role, text, "rebuild") for role, text, _ in todo))
-        for (role, _text, slot), r in zip(todo, got):
+        for (role, _text, slot), r in zip(todo, got, strict=True):
             if r is None:  # stopped: the verification around it failed
                 continue
             if r.ok:

@@ -5,6 +5,7 @@ nor merged with the partner's run."""
 from __future__ import annotations
 
 import pytest
+
 from leanify.engine import new_run_id
 from leanify.verify import Verification
 from leanify.verify.rebuild import _measure_rebuild
