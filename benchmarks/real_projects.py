@@ -372,7 +372,8 @@ class Bench:
                                      "verdict": ver.get("verdict"), "reasons": ver.get("reasons", []),
                                      "changed": changed, "rules": _rules(js, applied=True),
                                      "left_alone": _left_alone(js),
-                                     "stderr": _stderr_notes(res["stderr"])}
+                                     "stderr": _stderr_notes(res["stderr"]),
+                                     "timings": ver.get("timings")}
                 if res["exit_code"] not in (0, 1):
                     v["leanify_error"] = res["stderr"][-1500:]
                 if changed:
@@ -598,6 +599,14 @@ def render(rows: list[dict], s: dict) -> None:
             con.print(f"  {r['name']}:", highlight=False)
             for line in why[:6]:
                 con.print(f"    {line[:300]}", highlight=False)
+    con.print("\n[bold]verify time by phase[/] (leanify's verification.timings; × the original's cold build)")
+    for r in rows:
+        v, o = r.get("verify") or {}, r.get("original") or {}
+        tm = v.get("timings")
+        if tm and o.get("build_seconds"):
+            phases = ", ".join(f"{k} {x:.0f}" for k, x in tm["phases"].items())
+            con.print(f"  {r['name']}: {v['verify_seconds']:.0f} s = {v['verify_seconds'] / o['build_seconds']:.1f}× "
+                      f"{o['build_seconds']:.0f} s; {phases}", highlight=False)
     con.print()
     con.print(json.dumps(s, indent=1))
 

@@ -110,7 +110,9 @@ def process_verified(path: str, select_ids, ignore_ids, context: Path | None, hi
 
     from .engine import Engine, EngineError, new_run_id
     from .verify import verify
+    from .verify.timings import Timings
 
+    timings = Timings()  # every phase of this proof, the culprit search included (Verification.timings)
     model, facts = read_dockerfile(path), _facts(path, context, history, slim_bases)  # one read: stdin cannot be read twice
     transforms = select(all_transforms(), select_ids, ignore_ids)
     ctx = str(facts.context)
@@ -123,8 +125,9 @@ def process_verified(path: str, select_ids, ignore_ids, context: Path | None, hi
         if _wants_build_evidence(model, transforms):
             if status:
                 status.start()
-            engine, facts, note = _with_build_evidence(model, facts, ctx, run_id, prebuilt, opts, say)
-        full = run_pipeline(model, facts, transforms, unsafe=True)
+            engine, facts, note = _with_build_evidence(model, facts, ctx, run_id, prebuilt, opts, say, timings)
+        with timings.phase("rules"):
+            full = run_pipeline(model, facts, transforms, unsafe=True)
         if not full.changed:
             return _noted(run_pipeline(model, facts, transforms, unsafe=False), note), None
         if engine is None:
@@ -135,18 +138,19 @@ def process_verified(path: str, select_ids, ignore_ids, context: Path | None, hi
         if status:
             status.start()
         if _needs_evidence(full, transforms):
-            full, facts = _with_runtime_evidence(engine, model, facts, transforms, full, ctx, run_id, opts, say)
+            full, facts = _runtime_evidence_beside_the_original(engine, model, facts, transforms, full, ctx, run_id,
+                                                               opts, say, prebuilt, timings)
         prove = functools.partial(verify, context=ctx, smoke=opts.smoke, build_args=opts.build_args,
                                   build_network=opts.build_network, keep_images=opts.keep_images,
                                   rebuild_file=opts.rebuild_file, engine=engine, smoke_timeout=opts.smoke_timeout,
                                   smoke_compare=opts.smoke_compare,
                                   run_id=run_id, prebuilt=prebuilt, build_timeout=opts.build_timeout,
                                   progress=say if status else None)
-        v = prove(full.source.text, full.output.text)
+        v = prove(full.source.text, full.output.text, timings=timings)
         if v.passed or v.verdict == "error":  # "error": the original does not build, or a timeout
-            return _noted(full, note), v
-        result, v = _without_culprits(model, facts, transforms, full, v, prove, say)
-        return _noted(result, note), v
+            return _noted(full, note), _timed(v, timings)
+        result, v = _without_culprits(model, facts, transforms, full, v, prove, say, timings)
+        return _noted(result, note), _timed(v, timings)
     except EngineError as exc:
         raise LeanifyError(f"--verify: {exc}") from None
     finally:
@@ -159,6 +163,12 @@ def process_verified(path: str, select_ids, ignore_ids, context: Path | None, hi
                 pass
 
 
+def _timed(v, timings):
+    timings.finish()
+    v.timings = timings
+    return v
+
+
 def _wants_build_evidence(model, transforms) -> bool:
     """A selected rule reads the original build's evidence, on a file it can use it for (one
     stage: the shape a split starts from), which is not skipped (``# leanify: skip-file``)."""
@@ -168,7 +178,7 @@ def _wants_build_evidence(model, transforms) -> bool:
             and skip_file(model) is None)
 
 
-def _with_build_evidence(model, facts: Facts, ctx: str, run_id: str, prebuilt: dict, opts, say):
+def _with_build_evidence(model, facts: Facts, ctx: str, run_id: str, prebuilt: dict, opts, say, timings):
     """(engine or None, facts, note or None): the original built as the verification builds it
     (cold; stored in ``prebuilt`` under the verification's key, so it is not built twice) and its
     layers read into ``facts.options[build_evidence.KEY]``. Any failure leaves the facts as they
@@ -195,16 +205,18 @@ def _with_build_evidence(model, facts: Facts, ctx: str, run_id: str, prebuilt: d
     key = build_key(model.text, ctx, opts.build_args, opts.build_network)
     try:
         say("building the original (cold), to read what each step wrote")
-        res = engine.build(model.text, ctx, run_id=run_id, role="before", tag=f"{REPO}:{run_id}-before-{key}",
-                           build_args=opts.build_args, network=opts.build_network, no_cache=True,
-                           timeout=opts.build_timeout, keep=opts.keep_images)
+        with timings.phase("build original"):
+            res = engine.build(model.text, ctx, run_id=run_id, role="before", tag=f"{REPO}:{run_id}-before-{key}",
+                               build_args=opts.build_args, network=opts.build_network, no_cache=True,
+                               timeout=opts.build_timeout, keep=opts.keep_images)
         prebuilt[key] = res  # the verification's own build of the original: reused, not repeated
         if not res.ok:
             return engine, facts, failed("the original does not build" + (" in time" if res.timed_out else ""))
         say("reading the original's layers")
         t0 = time.monotonic()
-        evidence, why = read_evidence(engine, res.image_id, model.text, context=ctx, build_args=opts.build_args,
-                                      network=opts.build_network, run_id=run_id, timeout=opts.build_timeout)
+        with timings.phase("read the original's layers"):
+            evidence, why = read_evidence(engine, res.image_id, model.text, context=ctx, build_args=opts.build_args,
+                                          network=opts.build_network, run_id=run_id, timeout=opts.build_timeout)
     except EngineError as exc:
         return engine, facts, failed(str(exc))
     except Exception as exc:  # noqa: BLE001 - evidence is optional: the rules run without it
@@ -221,7 +233,7 @@ def _noted(result: Result, note) -> Result:
     return result
 
 
-def _without_culprits(model, facts, transforms, full: Result, failed, prove, say):
+def _without_culprits(model, facts, transforms, full: Result, failed, prove, say, timings):
     """The rewrite without the rules that broke it (``leanify.culprit.search``), proven. Each
     candidate of the search is built with the cache and without the rebuild measurement; the
     one delivered is then verified as the first was (cold, rebuild measured), so its figures
@@ -241,14 +253,16 @@ def _without_culprits(model, facts, transforms, full: Result, failed, prove, say
         if cand.output.text not in tried:  # another set of rules can write the same file
             say(f"finding the rule that broke the rewrite: candidate {len(tried)}, without "
                 f"{', '.join(r for r in applied if r in dropped)}")
-            v = prove(cand.source.text, cand.output.text, cold=False, rebuild=False)
+            with timings.phase("culprit search"):
+                v = prove(cand.source.text, cand.output.text, cold=False, rebuild=False)
             tried[cand.output.text] = (v.passed, (cand, v))
         return tried[cand.output.text]
 
     found = search(applied, trial, (full, failed))
     result = without(set(applied) - set(found.delivered))
     say("proving the rewrite without " + ", ".join(r for r, _ in found.culprits))
-    v = prove(result.source.text, result.output.text)
+    with timings.phase("proof of the delivered rewrite"):
+        v = prove(result.source.text, result.output.text)
     culprits = []
     for rule, (_cand, why_v) in found.culprits:
         why, log = _failure(why_v, build_error)
@@ -272,6 +286,25 @@ def _failure(v, build_error) -> tuple[str, list[str]]:
         line, log = build_error(v.log_tail)
         return f"{why}: {line}", log
     return why, []
+
+
+def _runtime_evidence_beside_the_original(engine, model, facts, transforms, full: Result, ctx: str, run_id: str,
+                                          opts, say, prebuilt: dict, timings) -> tuple[Result, Facts]:
+    """``_with_runtime_evidence``, while the original's cold build, which the verification needs
+    anyway, runs beside it (stored in ``prebuilt``, where the verification finds it)."""
+    from .verify.at_once import at_once
+    from .verify.run import _build_cached
+
+    def original(cancel) -> None:
+        with timings.phase("build original"):
+            _build_cached(engine, full.source.text, ctx, run_id, "before", opts.build_args, opts.build_network,
+                          prebuilt, True, timeout=opts.build_timeout, keep=opts.keep_images, cancel=cancel)
+
+    def evidence(_cancel):
+        with timings.phase("runtime evidence"):
+            return _with_runtime_evidence(engine, model, facts, transforms, full, ctx, run_id, opts, say)
+
+    return at_once(original, evidence)[1]
 
 
 def _needs_evidence(result: Result, transforms) -> bool:

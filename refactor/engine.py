@@ -35,6 +35,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -51,6 +52,10 @@ NETWORKS = ("host", "default", "none")
 
 class EngineError(Exception):
     """The engine is unreachable or misbehaves (not: a Dockerfile that fails to build)."""
+
+
+class Cancelled(Exception):
+    """A build stopped because its ``cancel`` event was set (another part of the run failed)."""
 
 
 def _boot_id() -> str:
@@ -111,17 +116,29 @@ def _die_with_parent(parent: int):
     SIGINT is reset to its default first: a process started with it ignored (a `cmd &` job of
     a script, nohup, some CI runners) passes SIG_IGN on through exec, and the child would
     ignore both this signal and the deadline's SIGINT."""
+    prctl = _prctl()  # looked up here, not in the child: builds start from threads too, and a
+    # forked child must take no lock (the import lock, the loader's) another thread may hold
+
     def hook() -> None:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
+        if prctl is None:  # not Linux: the deadline and cleanup still apply
+            return
         try:
-            import ctypes  # noqa: PLC0415
-
-            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGINT))  # PR_SET_PDEATHSIG
-        except Exception:  # noqa: BLE001 - not Linux: the deadline and cleanup still apply
+            prctl(1, int(signal.SIGINT))  # PR_SET_PDEATHSIG
+        except Exception:  # noqa: BLE001
             return
         if os.getppid() != parent:  # the parent died before prctl took effect
             os.kill(os.getpid(), signal.SIGINT)
     return hook
+
+
+def _prctl():
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except Exception:  # noqa: BLE001 - not Linux
+        return None
 
 
 def owner_alive(token: str | None) -> bool | None:
@@ -163,20 +180,35 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return _redact(text, secrets)
 
 
-def run_cli(argv: Sequence[str], env: Mapping[str, str], timeout: float) -> tuple[str, int, bool]:
+def run_cli(argv: Sequence[str], env: Mapping[str, str], timeout: float,
+            cancel: threading.Event | None = None) -> tuple[str, int, bool]:
     """(output, return code, timed out) of a CLI child in its own process group. On the
     deadline, KeyboardInterrupt or any exception the group gets SIGINT (buildx cancels the build
-    in the engine), 10 s later SIGKILL; the exception is re-raised. Argument lists only: no
-    shell ever sees Dockerfile text or build-arg values."""
+    in the engine), 10 s later SIGKILL; the exception is re-raised. ``cancel`` set (checked every
+    half second: a build run beside another, in a thread, whose partner failed or was
+    interrupted) does the same and raises :class:`Cancelled`. Argument lists only: no shell ever
+    sees Dockerfile text or build-arg values."""
     p = subprocess.Popen(list(argv), env=dict(env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, start_new_session=True,
                          preexec_fn=_die_with_parent(os.getpid()))
+    deadline = time.monotonic() + timeout
     try:
-        out, _ = p.communicate(timeout=timeout)
-        return out.decode("utf-8", "replace"), p.returncode, False
+        while True:  # communicate() may be called again after its timeout: no output is lost
+            left = deadline - time.monotonic()
+            try:
+                out, _ = p.communicate(timeout=max(0.0, left if cancel is None else min(left, 0.5)))
+                return out.decode("utf-8", "replace"), p.returncode, False
+            except subprocess.TimeoutExpired:
+                if time.monotonic() >= deadline:
+                    raise
+                if cancel is not None and cancel.is_set():
+                    _stop(p)
+                    raise Cancelled(argv[0]) from None
     except subprocess.TimeoutExpired:
         out = _stop(p)
         return out.decode("utf-8", "replace"), -1, True
+    except Cancelled:
+        raise
     except BaseException:
         _stop(p)
         raise
@@ -336,7 +368,10 @@ class Engine:
         no_cache: bool = False,
         timeout: float = 3600,
         keep: bool = False,
+        cancel: threading.Event | None = None,
     ) -> BuildResult:
+        """Build ``dockerfile_text``. ``cancel``: an event that stops the build when set (BuildKit
+        only; :class:`Cancelled` is raised) — for builds run at once in threads."""
         if network not in NETWORKS:
             raise ValueError(f"build network must be one of {NETWORKS}")
         context = os.path.abspath(os.fspath(context))
@@ -355,7 +390,7 @@ class Engine:
             cmd = self.buildkit_command()
             if cmd:
                 res = self._build_buildkit(cmd, df, context, tmp, tag, labels, build_args,
-                                           network, no_cache, timeout)
+                                           network, no_cache, timeout, cancel)
             else:
                 res = self._build_classic(df, context, tag, labels, build_args, network,
                                           no_cache, timeout)
@@ -389,7 +424,7 @@ class Engine:
             return False
 
     def _build_buildkit(self, cmd, df, context, tmp, tag, labels, build_args, network, no_cache,
-                        timeout) -> BuildResult:
+                        timeout, cancel=None) -> BuildResult:
         iid = os.path.join(tmp, "iid")
         argv = list(cmd) + ["--progress=plain", "--iidfile", iid, "-f", df, "-t", tag]
         if cmd[-2:] == ["buildx", "build"]:
@@ -409,7 +444,7 @@ class Engine:
             argv.append("--no-cache")
         argv.append(context)
         t0 = time.monotonic()
-        log, rc, timed_out = run_cli(argv, env, timeout)
+        log, rc, timed_out = run_cli(argv, env, timeout, cancel)
         seconds = time.monotonic() - t0
         image_id = None
         if rc == 0 and os.path.exists(iid):
@@ -630,6 +665,6 @@ def parse_build_args(pairs: Iterable[str]) -> dict[str, str]:
     return out
 
 
-__all__ = ["Engine", "EngineError", "BuildResult", "RunResult", "new_run_id", "parse_build_args",
+__all__ = ["Engine", "EngineError", "Cancelled", "BuildResult", "RunResult", "new_run_id", "parse_build_args",
            "count_buildkit_steps", "count_classic_steps", "redact", "run_cli", "owner_token",
            "owner_alive", "sweep_temp", "temp_prefix", "LABEL_RUN", "LABEL_ROLE", "LABEL_OWNER", "LABEL_KEEP"]

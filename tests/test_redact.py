@@ -89,6 +89,36 @@ def test_run_cli_stops_the_whole_process_group_on_its_deadline() -> None:
     assert not _alive(grandchild), "the build's own children must die with it"
 
 
+def test_run_cli_stops_the_group_when_its_cancel_event_is_set(tmp_path: Path) -> None:
+    """A build run beside another in a thread is stopped when its partner fails."""
+    import threading
+
+    from leanify.engine import Cancelled
+
+    marker = tmp_path / "pid"
+    child = CHILD.replace("print(p.pid, flush=True)", f"open({str(marker)!r}, 'w').write(str(p.pid))")
+    cancel = threading.Event()
+    threading.Timer(1.5, cancel.set).start()
+    t0 = time.monotonic()
+    with pytest.raises(Cancelled):
+        run_cli([sys.executable, "-c", child], os.environ, timeout=60, cancel=cancel)
+    assert time.monotonic() - t0 < 30
+    grandchild = int(marker.read_text())
+    for _ in range(50):
+        if not _alive(grandchild):
+            break
+        time.sleep(0.1)
+    assert not _alive(grandchild)
+
+
+def test_run_cli_with_a_cancel_event_unset_returns_the_output() -> None:
+    import threading
+
+    out, rc, timed_out = run_cli([sys.executable, "-c", "import time; time.sleep(1.2); print('done')"],
+                                 os.environ, timeout=30, cancel=threading.Event())
+    assert (out.strip(), rc, timed_out) == ("done", 0, False)
+
+
 def test_run_cli_stops_the_group_on_keyboard_interrupt_and_reraises(tmp_path: Path) -> None:
     marker = tmp_path / "pid"
     child = CHILD.replace("print(p.pid, flush=True)", f"open({str(marker)!r}, 'w').write(str(p.pid))")

@@ -8,6 +8,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from .at_once import at_once
 from .python_side import (
     PROBE_SOURCE,
     Probe,
@@ -62,12 +63,14 @@ def verify_python(engine: Engine, before_image: str, after_image: str, before_py
         return [], None
     app = app_imports(after_text, context)
     mods = app.modules if app.why_not is None else []
-    after = probe(engine, after_image, after_python, mods, run_id=run_id, role="after", timeout=max(timeout, 120))
-    before = probe(engine, before_image, before_python, mods, run_id=run_id, role="before",
-                   timeout=max(timeout, 120)) if before_python and mods else Probe()
-    after_check = pip_check(engine, after_image, after_python, run_id=run_id, role="after", timeout=timeout)
-    before_check = pip_check(engine, before_image, before_python, run_id=run_id, role="before",
-                             timeout=timeout) if before_python else None
+    after, before = at_once(  # the two images' containers side by side
+        lambda _c: probe(engine, after_image, after_python, mods, run_id=run_id, role="after", timeout=max(timeout, 120)),
+        lambda _c: probe(engine, before_image, before_python, mods, run_id=run_id, role="before",
+                         timeout=max(timeout, 120)) if before_python and mods else Probe())
+    after_check, before_check = at_once(
+        lambda _c: pip_check(engine, after_image, after_python, run_id=run_id, role="after", timeout=timeout),
+        lambda _c: pip_check(engine, before_image, before_python, run_id=run_id, role="before",
+                             timeout=timeout) if before_python else None)
     reasons, notes = compare(app, before, after, before_check, after_check)
     if app.why_not:
         notes.append(f"imports not probed: {app.why_not}")

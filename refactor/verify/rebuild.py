@@ -10,10 +10,12 @@ import hashlib
 import os
 import shutil
 import tempfile
+import threading
 import time
 
 from ..dockerignore import IgnoreFile
 from ..engine import temp_prefix
+from .at_once import at_once
 from .content import _BUILD_INPUT_NAMES, _DEP_DIRS, runtime_relevance
 from .result import Verification
 
@@ -115,7 +117,14 @@ def _touch_source(path: str, token: str) -> None:
 
 
 def _measure_rebuild(engine, v: Verification, before_text, after_text, context, rebuild_file,
-                     run_id, build_args, network, timeout: float = 3600, keep: bool = False) -> None:
+                     run_id, build_args, network, timeout: float = 3600, keep: bool = False,
+                     cancel=None) -> None:
+    """The two images' warm builds at once, the file touched, their rebuilds at once. Each image
+    has its own copy of the context, touched with its own token: a step the two files share
+    is then a different step in each, so neither rebuild finds its partner's result in the cache
+    (run one after the other, the second would) or shares it (at once, BuildKit would run it
+    once for both, or not, depending on timing). The steps re-run are each file's own; the
+    seconds are wall time beside the other rebuild."""
     rel = rebuild_file
     if rel and os.path.isabs(rel):
         rel = os.path.relpath(rel, context)
@@ -126,24 +135,43 @@ def _measure_rebuild(engine, v: Verification, before_text, after_text, context, 
         return
     v.rebuild_file = rel.replace(os.sep, "/")
     with tempfile.TemporaryDirectory(prefix=temp_prefix("rebuild")) as tmp:
-        ctx = os.path.join(tmp, "context")
-        _copy_context(context, ctx)
-        warm = {}
-        for role, text in (("before", before_text), ("after", after_text)):
-            warm[role] = engine.build(text, ctx, run_id=run_id, role=role,
-                                      tag=f"leanify-verify:{run_id}-{role}-warm",
-                                      build_args=build_args, network=network, timeout=timeout,
-                                      keep=keep)
-        _touch_source(os.path.join(ctx, rel), f"{run_id}-{time.time_ns()}")
-        for role, text, slot in (("before", before_text, v.rebuild_before),
-                                 ("after", after_text, v.rebuild_after)):
-            if not warm[role].ok:
+        ctxs = {role: os.path.join(tmp, f"context-{role}") for role in ("before", "after")}
+        for ctx in ctxs.values():
+            _copy_context(context, ctx)
+        outer = cancel or threading.Event()
+
+        def build(role: str, text: str, kind: str):
+            def call(partner_cancel):
+                if outer.is_set():
+                    return None
+                return engine.build(text, ctxs[role], run_id=run_id, role=role, tag=f"leanify-verify:{run_id}-{role}-{kind}",
+                                    build_args=build_args, network=network, timeout=timeout, keep=keep,
+                                    cancel=_either(outer, partner_cancel))
+            return call
+
+        roles = (("before", before_text, v.rebuild_before), ("after", after_text, v.rebuild_after))
+        warm = dict(zip(("before", "after"), at_once(*(build(role, text, "warm") for role, text, _ in roles)), strict=True))
+        for role, ctx in ctxs.items():
+            _touch_source(os.path.join(ctx, rel), f"{run_id}-{role}-{time.time_ns()}")
+        todo = [(role, text, slot) for role, text, slot in roles if warm[role] is not None and warm[role].ok]
+        for role, _text, _slot in roles:
+            if warm[role] is not None and not warm[role].ok:
                 v.warnings.append(f"rebuild not measured for {role}: warm build failed")
+        got = at_once(*(build(role, text, "rebuild") for role, text, _ in todo))
+        for (role, _text, slot), r in zip(todo, got, strict=True):
+            if r is None:  # stopped: the verification around it failed
                 continue
-            r = engine.build(text, ctx, run_id=run_id, role=role,
-                             tag=f"leanify-verify:{run_id}-{role}-rebuild",
-                             build_args=build_args, network=network, timeout=timeout, keep=keep)
             if r.ok:
                 slot.steps_rerun, slot.seconds, slot.steps = r.steps_rerun, r.seconds, r.rerun
             else:
                 v.warnings.append(f"rebuild of the {role} image after touching {rel} failed")
+
+
+class _either:
+    """An event set when either of two is (the verification's cancel, or the partner build's)."""
+
+    def __init__(self, a, b):
+        self.a, self.b = a, b
+
+    def is_set(self) -> bool:
+        return self.a.is_set() or self.b.is_set()

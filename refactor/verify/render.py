@@ -86,6 +86,8 @@ def render_table(v: Verification, console) -> None:
             console.print("  " + line, markup=False, highlight=False)
     if v.search is not None:
         _render_search(v.search, console)
+    if v.timings is not None:
+        console.print(v.timings.line(), markup=False, highlight=False, soft_wrap=True)
 
 
 def _render_search(search: dict, console) -> None:

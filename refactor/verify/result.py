@@ -9,6 +9,7 @@ from .config_diff import ConfigDiff
 from .explain import why_it_matters
 from .python_side import Report as PythonReport
 from .smoke import SmokeResult, compare_runs
+from .timings import Timings
 
 #: growth that still passes (reported): splitting `COPY . .` copies the manifests twice
 SIZE_SLACK_BYTES = 64 * 1024
@@ -65,6 +66,7 @@ class Verification:
     # it, each with its failure, the candidates built to find them, and what was delivered
     search: dict | None = None
     python: PythonReport | None = None  # the rewrite's imports, pip check, size targets (python_side)
+    timings: Timings | None = None  # wall seconds per phase of the verification (timings)
 
     @property
     def passed(self) -> bool:
@@ -104,6 +106,8 @@ class Verification:
             out["search"] = self.search
         if self.python is not None:
             out["python"] = self.python.to_json()
+        if self.timings is not None:
+            out["timings"] = self.timings.to_json()
         return out
 
 

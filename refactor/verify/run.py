@@ -16,6 +16,7 @@ from ..engine import BuildResult, Engine, new_run_id
 from ..model import Dockerfile
 from ..redact import build_arg_values, secret_env_values
 from ..secretscan import findings
+from .at_once import at_once
 from .config_diff import declared_keys, diff_config
 from .content import build_scripts, compare_content
 from .node_packages import pinned_by_lockfile
@@ -24,6 +25,7 @@ from .rebuild import _measure_rebuild
 from .result import ImageFacts, Verification, decide
 from .runtime_needs import _inspect_side
 from .smoke import run_smoke
+from .timings import Timings
 
 CPU_TARGET_BYTES = 500 * 1000 * 1000
 
@@ -82,6 +84,7 @@ def verify(
     cold: bool = True,
     progress=None,
     build_timeout: float = 3600,
+    timings: Timings | None = None,
 ) -> Verification:
     """Build both Dockerfiles from ``context`` and compare them. See the module docstring.
 
@@ -91,6 +94,8 @@ def verify(
     ``cold=False`` builds with the cache (build_seconds then are not cold times); ``rebuild=False``
     skips the rebuild measurement. Both exist to keep test suites fast.
     ``build_timeout``: seconds before a build is stopped (the verdict is then "error").
+    ``timings``: the record each phase's wall time is added to (``Verification.timings``; a
+    caller with phases of its own, ``leanify --verify``, passes its record and finishes it).
     ``smoke_compare``: "output" (exit code and stdout, what varies run to run masked) or "exit".
 
     Nothing is left behind unless ``keep_images``: the run's containers and images are removed
@@ -105,7 +110,8 @@ def verify(
         engine.cleanup_dead()
     except Exception:  # noqa: BLE001 - a sweep is best effort
         pass
-    v = Verification(builder=engine.builder, run_id=run_id)
+    own_timings = timings is None
+    v = Verification(builder=engine.builder, run_id=run_id, timings=timings or Timings())
     secrets = build_arg_values(build_args)
     for text in (before_text, after_text):
         secrets += _secret_values(text)
@@ -115,6 +121,8 @@ def verify(
                            build_network, keep_images, rebuild_file, smoke_timeout, rebuild, run_id,
                            prebuilt, cold, progress, build_timeout, secrets, smoke_compare)
     finally:
+        if own_timings:
+            v.timings.finish()
         if prebuilt is None and not keep_images:
             try:
                 engine.cleanup(run_id)
@@ -169,10 +177,22 @@ def _verify(v, engine, before_text, after_text, context, smoke, build_args, buil
             keep_images, rebuild_file, smoke_timeout, rebuild, run_id, prebuilt, cold, progress,
             build_timeout, secrets, smoke_compare="output") -> Verification:
     say = progress or (lambda msg: None)
+    phase = v.timings.phase
     bt = {"timeout": build_timeout, "keep": keep_images}
-    say("building the original (cold)")
-    bb = _build_cached(engine, before_text, context, run_id, "before", build_args,
-                       build_network, prebuilt, cold, **bt)
+
+    def build(role: str, text: str):
+        def call(cancel):
+            with phase("build original" if role == "before" else "build rewrite"):
+                res = _build_cached(engine, text, context, run_id, role, build_args, build_network,
+                                    prebuilt, cold, cancel=cancel, **bt)
+            if role == "before" and not res.ok:
+                cancel.set()  # nothing will be claimed: the rewrite's build is not worth finishing
+            return res
+        return call
+
+    # at once: BuildKit runs the steps the two files share once, for both (cold builds too)
+    say("building the original and the rewrite" + (" (cold)" if cold else ""))
+    bb, ab = at_once(build("before", before_text), build("after", after_text))
     v.builder = bb.builder
     if not bb.ok:
         v.verdict = "error"
@@ -180,10 +200,8 @@ def _verify(v, engine, before_text, after_text, context, smoke, build_args, buil
                      "the original Dockerfile does not build; nothing is claimed"]
         v.log_tail = bb.tail(LOG_TAIL)
         return v
-    say("building the rewrite (cold)")
-    ab = _build_cached(engine, after_text, context, run_id, "after", build_args,
-                       build_network, prebuilt, cold, **bt)
-    v.before, b_attrs = _facts(engine, bb)
+    with phase("inspect"):
+        v.before, b_attrs = _facts(engine, bb)
     secrets += secret_env_values((b_attrs.get("Config") or {}).get("Env"))
     v.images = {"before": bb.tag or bb.image_id}
     if not ab.ok:
@@ -192,7 +210,8 @@ def _verify(v, engine, before_text, after_text, context, smoke, build_args, buil
                      "the rewritten Dockerfile does not build"]
         v.log_tail = ab.tail(LOG_TAIL)
         return v
-    v.after, a_attrs = _facts(engine, ab)
+    with phase("inspect"):
+        v.after, a_attrs = _facts(engine, ab)
     secrets += secret_env_values((a_attrs.get("Config") or {}).get("Env"))
     v.images["after"] = ab.tag or ab.image_id
 
@@ -205,43 +224,61 @@ def _verify(v, engine, before_text, after_text, context, smoke, build_args, buil
         base_changed=(b_base or "").lower() != (a_base or "").lower(),
     )
 
-    say("reading content")
-    bside = _inspect_side(engine, bb.image_id, run_id, "before", smoke_timeout)
-    aside = _inspect_side(engine, ab.image_id, run_id, "after", smoke_timeout)
-    v.content = compare_content(bside, aside, build_scripts(before_text),
-                                node_pinned=pinned_by_lockfile(bside.tree, context))
-    v.warnings += v.content.pop("warnings", [])
+    def checks(_cancel) -> None:
+        say("reading content")
+        with phase("content"):
+            bside, aside = at_once(lambda _c: _inspect_side(engine, bb.image_id, run_id, "before", smoke_timeout),
+                                   lambda _c: _inspect_side(engine, ab.image_id, run_id, "after", smoke_timeout))
+            v.content = compare_content(bside, aside, build_scripts(before_text),
+                                        node_pinned=pinned_by_lockfile(bside.tree, context))
+            v.warnings += v.content.pop("warnings", [])
 
-    say("comparing the whole image")
-    v.whole_image = _whole_image(engine, bb.image_id, ab.image_id, before_text, after_text, b_attrs, aside, v)
+        say("comparing the whole image")
+        with phase("whole image"):
+            v.whole_image = _whole_image(engine, bb.image_id, ab.image_id, before_text, after_text, b_attrs,
+                                         aside, v)
 
-    say("smoke")
-    v.smoke = run_smoke(engine, bb.image_id, ab.image_id, smoke, bside.cfg, bside.tree,
-                        run_id, smoke_timeout, bside.has_python, smoke_compare)
-    if v.smoke.flapped:
-        v.warnings.append(f"the smoke output differed on the first run and agreed when run again "
-                          f"({v.smoke.reruns} rerun(s)): {v.smoke.flapped}")
-    if v.smoke.how == "none":
-        v.warnings.append("no smoke command: the image has no ENTRYPOINT/CMD and none was given")
-        v.smoke = None
+        say("smoke")
+        with phase("smoke"):
+            v.smoke = run_smoke(engine, bb.image_id, ab.image_id, smoke, bside.cfg, bside.tree,
+                                run_id, smoke_timeout, bside.has_python, smoke_compare)
+        if v.smoke.flapped:
+            v.warnings.append(f"the smoke output differed on the first run and agreed when run again "
+                              f"({v.smoke.reruns} rerun(s)): {v.smoke.flapped}")
+        if v.smoke.how == "none":
+            v.warnings.append("no smoke command: the image has no ENTRYPOINT/CMD and none was given")
+            v.smoke = None
 
-    if aside.python:
-        say("python imports and pip check")
-        got, v.python = verify_python(engine, bb.image_id, ab.image_id, bside.python, aside.python, after_text, context,
-                                      run_id=run_id, timeout=smoke_timeout, after_attrs=a_attrs,
-                                      base=a_base)
-        v.reasons += got
+        if aside.python:
+            say("python imports and pip check")
+            with phase("python probes"):
+                got, v.python = verify_python(engine, bb.image_id, ab.image_id, bside.python, aside.python,
+                                              after_text, context, run_id=run_id, timeout=smoke_timeout,
+                                              after_attrs=a_attrs, base=a_base)
+            v.reasons += got
 
-    say("waste")
-    _fill_waste(engine, bb.image_id, v.before, v.warnings, "before")
-    _fill_waste(engine, ab.image_id, v.after, v.warnings, "after")
-    _size_warning("before", b_attrs, before_text, v.warnings)
-    _size_warning("after", a_attrs, after_text, v.warnings)
+        say("waste")
+        with phase("waste"):
+            wb, wa = [], []
+            at_once(lambda _c: _fill_waste(engine, bb.image_id, v.before, wb, "before"),
+                    lambda _c: _fill_waste(engine, ab.image_id, v.after, wa, "after"))
+            v.warnings += wb + wa
+        _size_warning("before", b_attrs, before_text, v.warnings)
+        _size_warning("after", a_attrs, after_text, v.warnings)
 
-    if rebuild:
-        say("rebuild after a source change")
-        _measure_rebuild(engine, v, before_text, after_text, context, rebuild_file, run_id,
-                         build_args, build_network, **bt)
+    measured = Verification()  # the rebuild's figures and warnings, joined to v's after the checks'
+
+    def rebuild_measurement(cancel) -> None:
+        if rebuild:
+            with phase("rebuild"):
+                _measure_rebuild(engine, measured, before_text, after_text, context, rebuild_file, run_id,
+                                 build_args, build_network, cancel=cancel, **bt)
+
+    # the rebuild measurement (builds) beside the checks (containers and image reads)
+    at_once(checks, rebuild_measurement)
+    v.rebuild_before, v.rebuild_after, v.rebuild_file = measured.rebuild_before, measured.rebuild_after, \
+        measured.rebuild_file
+    v.warnings += measured.warnings
     decide(v)
     return v
 
@@ -267,13 +304,13 @@ def build_key(text: str, context: str, build_args: Mapping | None, network: str)
 
 
 def _build_cached(engine, text, context, run_id, role, build_args, network, prebuilt,
-                  cold=True, timeout: float = 3600, keep: bool = False) -> BuildResult:
+                  cold=True, timeout: float = 3600, keep: bool = False, cancel=None) -> BuildResult:
     key = build_key(text, context, build_args, network) + ("" if cold else "-warm")
     if prebuilt is not None and key in prebuilt:
         return prebuilt[key]
     res = engine.build(text, context, run_id=run_id, role=role, tag=f"leanify-verify:{run_id}-{role}-{key}",
                        build_args=build_args, network=network, no_cache=cold, timeout=timeout,
-                       keep=keep)
+                       keep=keep, cancel=cancel)
     if prebuilt is not None:
         prebuilt[key] = res
     return res

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..engine import Engine, RunResult
+from .at_once import at_once
 from .content import runtime_relevance
 from .runtime_needs import _cmd_tokens
 from .smoke_noise import normalize
@@ -182,17 +183,17 @@ def run_smoke(engine: Engine, before_img: str, after_img: str, smoke, cfg: Mappi
                           hostname=HOSTNAME)
 
     cap_drop = True
-    b = go(before_img, "before", True)
+    b, a = at_once(lambda _c: go(before_img, "before", True), lambda _c: go(after_img, "after", True))
     if b.exit_code not in (0, None) or b.error:
         b2 = go(before_img, "before", False)
-        if b2.exit_code == 0:  # dropping all capabilities breaks this image: run it as-is
+        if b2.exit_code == 0:  # dropping all capabilities breaks this image: run both as-is
             b, cap_drop = b2, False
-    a = go(after_img, "after", cap_drop)
+            a = go(after_img, "after", False)
     result = SmokeResult(argv, how + ("" if cap_drop else " (default capabilities)"), b, a, env, compare)
     ok, why = compare_runs(b, a, compare)
     while not ok and result.reruns < RERUNS and _worth_a_rerun(b, a):
         result.reruns += 1
-        b2, a2 = go(before_img, "before", cap_drop), go(after_img, "after", cap_drop)
+        b2, a2 = at_once(lambda _c: go(before_img, "before", cap_drop), lambda _c: go(after_img, "after", cap_drop))
         if compare_runs(b2, a2, compare)[0]:
             result.before, result.after, result.flapped = b2, a2, why
             break
