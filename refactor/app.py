@@ -318,7 +318,8 @@ def _with_runtime_evidence(engine, model, facts, transforms, full: Result, ctx: 
     """The rewrite again, the runtime packages of its multi-stage split taken from the built
     builder stage's artifacts instead of the knowledge table (``leanify.runtime_evidence``).
     Returns the rewrite and the facts it was made from (with the evidence when it was used)."""
-    from .runtime_evidence import gather, with_evidence
+    from .runtime_evidence import with_evidence
+    from .runtime_libs import gather
 
     say("the libraries the builder's artifacts link against")
     libs, _why = gather(engine, full.output.text, ctx, run_id=run_id, build_args=opts.build_args,

@@ -6,23 +6,22 @@ built, the files the runtime stage copies from it are read (ELF ``NEEDED`` entri
 package databases say which package provides each library and whether the runtime base already
 has it (``leanify.runtime_libs``). The pipeline then runs again with that evidence in the Facts,
 so the diff shows what the artifacts need, not what the table expected.
+
+This module is the shape and the Facts key, importable by the rule: no engine. Gathering runs
+the engine, so it lives on that side (``leanify.runtime_libs.gather``), as build evidence does
+(``leanify.build_evidence`` read by rules, ``leanify.layer_evidence`` on the engine).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import posixpath
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from .context import Facts
 from .model import Dockerfile, Instruction
 
-if TYPE_CHECKING:  # the engine side is imported only when evidence is gathered
-    from .runtime_libs import RuntimeLibs
-
-__all__ = ["SplitBuild", "split_build", "gather", "with_evidence", "EVIDENCE_KEY"]
+__all__ = ["SplitBuild", "split_build", "with_evidence", "EVIDENCE_KEY"]
 
 #: the Facts option LEAN014 reads the evidence from
 EVIDENCE_KEY = "runtime_libs"
@@ -94,25 +93,6 @@ def split_build(text: str) -> SplitBuild | None:
     return SplitBuild(builder_text, stage.name or builder_name, final.base, tuple(paths))
 
 
-def gather(engine, text: str, context: str, *, run_id: str, build_args: Mapping[str, str] | None = None,
-           network: str = "host") -> tuple[RuntimeLibs | None, str]:
-    """(evidence, why-not). Builds the builder stage of ``text`` and reads its artifacts; the
-    evidence is None (with the reason) when the shape is not a builder/runtime split, the builder
-    does not build, or a needed library has no package that provides it."""
-    from .runtime_libs import runtime_packages
-
-    shape = split_build(text)
-    if shape is None or not shape.artifacts:
-        return None, "not a builder/runtime split leanify can read"
-    res = engine.build(shape.builder_text, context, run_id=run_id, role="runtime-evidence",
-                       build_args=build_args, network=network)
-    if not res.ok:
-        return None, "the builder stage did not build"
-    libs = runtime_packages(engine, res.image_id, shape.runtime_base, shape.artifacts, run_id=run_id)
-    if libs.unresolved:
-        return None, "no package provides " + ", ".join(libs.unresolved)
-    return libs, ""
-
-
-def with_evidence(facts: Facts, libs: RuntimeLibs) -> Facts:
+def with_evidence(facts: Facts, libs) -> Facts:
+    """``facts`` carrying ``libs`` (a ``leanify.runtime_libs.RuntimeLibs``) for LEAN014."""
     return dataclasses.replace(facts, options={**facts.options, EVIDENCE_KEY: libs})

@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from . import knowledge
 from .engine import Engine, new_run_id
+from .runtime_evidence import split_build
 from .verify import FileEntry, _ImageReader
 
-__all__ = ["RuntimeLibs", "runtime_packages", "from_knowledge", "needed_sonames"]
+__all__ = ["RuntimeLibs", "runtime_packages", "from_knowledge", "needed_sonames", "gather"]
 
 
 @dataclass(frozen=True)
@@ -225,3 +226,22 @@ def runtime_packages(engine: Engine, builder_image: str, runtime_base: str, arti
         if owner not in packages:
             packages.append(owner)
     return RuntimeLibs(tuple(packages), tuple(present), tuple(unresolved), evidence, True, family, release)
+
+
+def gather(engine, text: str, context: str, *, run_id: str, build_args: Mapping[str, str] | None = None,
+           network: str = "host") -> tuple[RuntimeLibs | None, str]:
+    """(evidence, why-not). Builds the builder stage of ``text`` and reads its artifacts; the
+    evidence is None (with the reason) when the shape is not a builder/runtime split, the builder
+    does not build, or a needed library has no package that provides it. The engine side of
+    ``leanify.runtime_evidence``, which stays pure data for the rule to read."""
+    shape = split_build(text)
+    if shape is None or not shape.artifacts:
+        return None, "not a builder/runtime split leanify can read"
+    res = engine.build(shape.builder_text, context, run_id=run_id, role="runtime-evidence",
+                       build_args=build_args, network=network)
+    if not res.ok:
+        return None, "the builder stage did not build"
+    libs = runtime_packages(engine, res.image_id, shape.runtime_base, shape.artifacts, run_id=run_id)
+    if libs.unresolved:
+        return None, "no package provides " + ", ".join(libs.unresolved)
+    return libs, ""

@@ -20,7 +20,8 @@ from leanify.context import Facts
 from leanify.engine import new_run_id
 from leanify.model import Dockerfile
 from leanify.pipeline import run_pipeline
-from leanify.runtime_evidence import gather, with_evidence
+from leanify.runtime_evidence import with_evidence
+from leanify.runtime_libs import gather
 from leanify.verify import verify
 
 pytestmark = pytest.mark.e2e
