@@ -10,7 +10,7 @@ import json
 import posixpath
 
 from leanify.build_evidence import Written
-from leanify.verify.image_classes import ImageView
+from leanify.verify.image_facts import ImageView
 
 
 class Img:

@@ -124,7 +124,7 @@ def test_verified_body_names_the_rules_that_broke_the_first_rewrite() -> None:
 
 def test_verified_body_shows_the_whole_image_classes_with_their_bytes() -> None:
     from image_trees import debian_base
-    from leanify.verify.image_classes import Rewrite
+    from leanify.verify.image_facts import Rewrite
     from leanify.verify.whole_image import compare_images
 
     before = debian_base().pkg("gcc-12", {"/usr/bin/gcc-12": b"g" * 290_000_000})

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from image_trees import Img, debian_base
-from leanify.verify.image_classes import Rewrite, rewrite_facts
+from leanify.verify.image_facts import Rewrite, rewrite_facts
 from leanify.verify.owners import canonical, parse_apk_installed, parse_dpkg_status, python_dists
 from leanify.verify.result import Verification, decide
 from leanify.verify.whole_image import compare_images

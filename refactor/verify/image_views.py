@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .image_classes import ImageView, rewrite_facts
+from .image_facts import ImageView, rewrite_facts
 from .whole_image import WholeImage, compare_images
 
 __all__ = ["compare_built", "image_view"]

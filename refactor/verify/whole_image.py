@@ -18,7 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ..build_evidence import Written
-from .image_classes import CONTAINER, Classifier, ImageView, Rewrite, Verdict
+from .image_classes import Classifier
+from .image_facts import CONTAINER, ImageView, Rewrite, Verdict
 
 __all__ = ["WholeImage", "compare_images", "differs"]
 
