@@ -9,7 +9,7 @@
 # transforms/, put first on PYTHONPATH. Nothing is imported: import-linter reads the source.
 #
 # lint-imports: the one on PATH (the active venv), else .venv's, else a throwaway venv with
-# import-linter alone (CI runs this before scripts/test.sh has made .venv).
+# import-linter alone (scripts/test.sh runs this with its venv first on PATH).
 #
 #   bash scripts/lint_imports.sh [lint-imports args...]
 #   LEANIFY_ROOT=/some/copy bash scripts/lint_imports.sh   # check another checkout (the tests do)

@@ -62,6 +62,8 @@ rm -f "$pip_log"
 
 log "ruff check (the test extra's ruff; pyproject.toml [tool.ruff]): a finding fails the run here, in seconds"
 "$VENV/bin/ruff" check . >&2 || die "ruff check found problems (above): fix them, or \`ruff check --fix .\` for the safe ones"
+log "import contracts (docs/architecture.md; pyproject.toml [tool.importlinter])"
+PATH="$VENV/bin:$PATH" bash scripts/lint_imports.sh >&2 || die "an import contract is broken (above): see docs/architecture.md"
 
 if [ -x "$SHARED/tools/docker-engine.sh" ]; then
   log "docker engine"
