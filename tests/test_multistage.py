@@ -62,6 +62,7 @@ HAZARD_REASONS = {
     "hazard-openjdk-runtime-packages": (2, "the runtime base eclipse-temurin:17-jre is ubuntu, the build's openjdk:17 is rhel"),
     "hazard-pip-user-outside-a-python-image": (6, "installs outside site-packages (--user"),
     "hazard-poetry-from-its-installer": (5, "`curl -sSL https://install.python-poetry.org` runs a downloaded script"),
+    "hazard-runtime-package-unknown": (2, "libomp-dev: the runtime library package it stands for is not in leanify's table"),
     "hazard-setup-after-the-build": (7, "`update-alternatives --install /usr/bin/node node /usr/bin/n…`: leanify cannot tell"),
     "hazard-tail-step-needs-git": (7, "(it needs git, which python:3.11-slim lacks)"),
     "hazard-unknown-step-between-builds": (6, "(--verify reads what it wrote from the original build's layers)"),
@@ -134,6 +135,7 @@ def test_without_the_build_context_runtime_packages_come_from_the_table_and_say_
         ("libpq-dev gcc", "libpq5"),
         ("build-essential libsqlite3-dev sqlite3", "libsqlite3-0 sqlite3"),
         ("libpq-dev libpq5", "libpq5"),  # no duplicate
+        ("cmake libgtk2.0-dev libopenmpi-dev", "libgtk2.0-0 libopenmpi3 openmpi-bin"),
     ],
 )
 def test_runtime_packages(tmp_path: Path, packages: str, runtime: str) -> None:
@@ -225,6 +227,8 @@ def test_runtime_bases_from_the_knowledge_table() -> None:
     assert ms.counterparts("gcc", "debian") == ()
     assert ms.counterparts("python3-dev", "debian") == ()
     assert ms.counterparts("libfrobnicate-dev", "debian") is None
+    for nothing in ("libboost-dev", "dpkg-dev", "libpthread-stubs0-dev"):  # [] in the table: known, nothing at run time
+        assert ms.counterparts(nothing, "debian") == (), nothing
 
 
 def test_a_named_single_stage_keeps_its_name_as_the_builder() -> None:

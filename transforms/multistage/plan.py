@@ -53,7 +53,7 @@ def counterparts(pkg: str, family: str, release: str | None = None) -> tuple[str
     """Runtime packages a build package stands for (``()``: none needed; None: unknown)."""
     name = re.split(r"[=<>~]", pkg, maxsplit=1)[0]
     got = knowledge.runtime_counterpart(name, family, release)
-    if got or not re.search(r"-(dev|devel)$", name) or _NOTHING_AT_RUNTIME.match(name):
+    if got or knowledge.runtime_known(name, family) or not re.search(r"-(dev|devel)$", name) or _NOTHING_AT_RUNTIME.match(name):
         return tuple(got)
     return None
 
