@@ -63,6 +63,7 @@ HAZARD_REASONS = {
     "hazard-pip-user-outside-a-python-image": (6, "installs outside site-packages (--user"),
     "hazard-poetry-from-its-installer": (5, "`curl -sSL https://install.python-poetry.org` runs a downloaded script"),
     "hazard-runtime-package-unknown": (2, "libomp-dev: the runtime library package it stands for is not in leanify's table"),
+    "hazard-variable-base-without-default": (2, "the base image ${BASE} is a build argument with no default"),
     "hazard-setup-after-the-build": (7, "`update-alternatives --install /usr/bin/node node /usr/bin/n…`: leanify cannot tell"),
     "hazard-tail-step-needs-git": (7, "(it needs git, which python:3.11-slim lacks)"),
     "hazard-unknown-step-between-builds": (6, "(--verify reads what it wrote from the original build's layers)"),
@@ -254,3 +255,36 @@ def test_a_floating_golang_is_followed_on_an_assumed_release_a_floating_openjdk_
     java = 'FROM openjdk\nWORKDIR /app\nCOPY . /app\nRUN javac Main.java\nCMD ["java", "Main"]\n'
     (lines, why), = ms.skip_reasons(Dockerfile.parse(java), Facts())
     assert lines == (1, 1) and "names no version" in why and "JAVA_VERSION" in why
+
+
+VARIABLE_BASE = """ARG BASE=python:3.11
+FROM ${BASE}
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+COPY . .
+CMD ["python", "app.py"]
+"""
+
+
+@pytest.mark.parametrize(
+    "first_lines, why",
+    [
+        ("ARG BASE=example/python-base:3.11", "default example/python-base:3.11): its slim counterpart is unknown"),
+        ("ARG BASE=python:3.11-slim", "default python:3.11-slim): its slim counterpart is unknown"),
+        ("ARG BASE=python:3.11\nARG RUNTIME_BASE=python:3.11-alpine", "the file already declares RUNTIME_BASE"),
+    ],
+)
+def test_a_variable_base_whose_default_has_no_known_slim_counterpart_is_left_alone(tmp_path: Path, first_lines: str, why: str) -> None:
+    text = VARIABLE_BASE.replace("ARG BASE=python:3.11", first_lines)
+    facts = _ctx(tmp_path, **{"requirements.txt": "x\n"})
+    reasons = ms.skip_reasons(Dockerfile.parse(text), facts)
+    assert reasons and why in reasons[0][1], reasons
+    assert _apply(text, facts) == text
+
+
+def test_a_variable_base_in_the_tag_gets_a_runtime_base_argument_from_the_default(tmp_path: Path) -> None:
+    text = VARIABLE_BASE.replace("ARG BASE=python:3.11\nFROM ${BASE}", "ARG PYTHON_VERSION=3.10\nFROM python:${PYTHON_VERSION}")
+    out = _apply(text, _ctx(tmp_path, **{"requirements.txt": "x\n"}))
+    assert out.startswith("ARG PYTHON_VERSION=3.10\nARG RUNTIME_BASE=python:3.10-slim\nFROM python:${PYTHON_VERSION} AS builder\n")
+    assert "\nFROM ${RUNTIME_BASE}\n" in out

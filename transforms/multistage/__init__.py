@@ -8,8 +8,11 @@ toolchain and the build; a runtime stage from the slim counterpart of the base (
 distribution and libc: ``python:3.11`` → ``python:3.11-slim``, ``node:18`` → ``node:18-slim``,
 ``ruby:3.2`` → ``ruby:3.2-slim``, ``golang``/``debian`` → ``debian:<release>-slim``,
 ``eclipse-temurin:17-jdk`` → ``17-jre``, ``openjdk:17`` → ``eclipse-temurin:17-jre``; the base
-itself, without the build packages, when it has none or is a build argument) re-runs only the
-runtime setup and copies the build's output:
+itself, without the build packages, when it has none or is a build argument with build
+packages; a base named by a build argument with none, ``ARG BASE=python:3.8`` / ``FROM
+${BASE}``, gets a new argument ``ARG RUNTIME_BASE=python:3.8-slim`` from its default, the
+reason saying it assumes a BASE given has a slim counterpart given as RUNTIME_BASE) re-runs only
+the runtime setup and copies the build's output:
 
 - Python: pip, uv and poetry install into a virtualenv ``/opt/venv`` in the builder
   (``--prefix`` is not used: on Debian's python a ``/usr/local`` prefix lands in

@@ -28,6 +28,7 @@ class Slim:
     family: str = "debian"
     release: str | None = None
     static: str | None = None  # a distroless image for a static binary, when the table knows one
+    arg: tuple[str, str] | None = None  # a build argument the runtime FROM names: (name, default), declared before the first FROM
 
 
 @dataclass

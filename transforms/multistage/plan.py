@@ -99,7 +99,8 @@ def analyze(model: Dockerfile, facts: Facts) -> Plan | Skip | None:
     build = build_evidence_of(facts)
     runs: dict[int, Run] = {}
     family = knowledge.family_of(base) or "debian"
-    base_wd = _base_workdir(base, build)
+    image = (_arg_default(model, base) or base) if "$" in base else base  # a build argument: the image it defaults to
+    base_wd = _base_workdir(image, build)
     wd: str | None = base_wd
     user_root = True
     user_build: tuple[Instruction, str] | None = None  # the first build step run as a non-root USER, and that USER
@@ -153,7 +154,10 @@ def analyze(model: Dockerfile, facts: Facts) -> Plan | Skip | None:
         return Skip("no build step", build_pkgs[0][0].lines, f"installs build tools ({build_pkgs[0][1]}) but runs no build step leanify knows")
     if "$" in base:
         if not build_pkgs:
-            return Skip("variable base", first.lines, f"the base image {base} is a build argument: its slim counterpart is unknown")
+            got = _runtime_base_argument(model, base)
+            if isinstance(got, Skip):
+                got.lines = first.lines
+                return got
     elif "@" in base:
         return Skip("digest-pinned base", first.lines, "the base image is pinned by digest; the runtime base's digest is not known here")
     java = any(set(st.tools) & {"javac", "jar", "mvn", "gradle"} for r in build_runs for st in r.reading.steps if st.kind == "build")
@@ -188,18 +192,18 @@ def analyze(model: Dockerfile, facts: Facts) -> Plan | Skip | None:
         outputs = tuple(dict.fromkeys(outputs + (own_venv[0],)))
         unknowns = [(r, st) for r, st in unknowns if not any(  # making the venv: it arrives with the copy
             posixpath.normpath(m.group(1)) == own_venv[0] for m in _MAKE_VENV.finditer(" " + st.item.text))]
-    system_python = pip and not re.match(r"^(docker\.io/)?(library/)?python:", base + ":")
+    system_python = pip and not re.match(r"^(docker\.io/)?(library/)?python:", image + ":")
     if pip:
         if path_env is not None:
             return Skip("ENV PATH set", path_env.lines, "the Dockerfile sets PATH itself: a venv put first on PATH could change which programs it names")
         first_pip = next(r.ins for r in build_runs if any(st.pip for st in r.reading.steps))
     gem_run = next((r for r in build_runs for st in r.reading.steps if st.kind == "build" and set(st.tools) & {"bundle", "gem"}), None)
-    if gem_run is not None and not re.match(r"^(docker\.io/)?(library/)?ruby:", base + ":"):
+    if gem_run is not None and not re.match(r"^(docker\.io/)?(library/)?ruby:", image + ":"):
         return Skip("gems outside a ruby image", gem_run.ins.lines,
                     "bundle/gem installs on a base that is not a ruby image: where the gems land is not known")
     npm_prune = None
     if any(st.node == "npm" and st.calls and st.calls[0].action in ("ci", "install") for st in build_steps):
-        m = re.match(r"^node:(\d+)", base)
+        m = re.match(r"^node:(\d+)", image)
         npm_prune = "npm prune --production" if m and int(m.group(1)) < 16 else "npm prune --omit=dev"
     plan = Plan(base, slim, build_runs[-1].ins, runs, builddir, pip, first_pip, outputs, npm_prune, family=slim.family)
     plan.base_wd = base_wd
@@ -256,8 +260,9 @@ def analyze(model: Dockerfile, facts: Facts) -> Plan | Skip | None:
     native = first_pip or (gem_run.ins if gem_run is not None else None)
     if native is not None and not plan.build_pkgs and evidence is None and slim.image != base:
         what = "pip may build a wheel" if first_pip else "bundle may build a gem's native extension"
-        plan.notes.append((native.lines, f"{base} is the full image: {what} against one of its -dev libraries; assumes "
-                                         f"what it builds needs only libraries {slim.image} has (--verify reads the ELF "
+        full = base if image == base else f"{image} (the default of {base})"
+        plan.notes.append((native.lines, f"{full} is the full image: {what} against one of its -dev libraries; assumes "
+                                         f"what it builds needs only libraries {slim.arg[1] if slim.arg else slim.image} has (--verify reads the ELF "
                                          "NEEDED entries of what the runtime stage copies and installs what is missing)"))
     # a RUN whose build and runtime parts are joined by ; or || cannot be taken apart
     for run in runs.values():
@@ -328,6 +333,8 @@ def _runtime_base(model: Dockerfile, base: str, build: BuildEvidence | None, bui
     there is none; None when nothing would be left behind. A base that names no version is
     followed only where the runtime base moves with it (python -> python:slim) or where the
     evidence names its release (golang:latest on bookworm -> debian:bookworm-slim)."""
+    if "$" in base and not build_pkgs:  # nothing to leave behind in the same image: the default's slim counterpart
+        return _runtime_base_argument(model, base)
     if "$" in base:  # the same image, whatever the argument names: only the build packages are left behind
         default = _arg_default(model, base)
         return Slim(base, f"the base image {base} is a build argument: the runtime stage starts from the same image "
@@ -366,6 +373,32 @@ def _runtime_base(model: Dockerfile, base: str, build: BuildEvidence | None, bui
         return Skip("base without a version", (1, 1), f"the base image {base} names no version: which release (and libc) "
                                                       "a runtime base must match changes over time")
     return slim
+
+
+RUNTIME_BASE = "RUNTIME_BASE"
+
+
+def _runtime_base_argument(model: Dockerfile, base: str) -> Slim | Skip:
+    """A base named by a build argument, with no build package to leave behind: the runtime
+    stage starts from a new build argument whose default is the slim counterpart of the image
+    ``base`` defaults to (``ARG BASE=python:3.8`` -> ``ARG RUNTIME_BASE=python:3.8-slim``)."""
+    names = ", ".join(dict.fromkeys(re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", base)))
+    default = _arg_default(model, base)
+    if default is None:
+        return Skip("variable base", (1, 1), f"the base image {base} is a build argument with no default: which image it "
+                                             "names, and its slim counterpart, are unknown")
+    slim = slim_of(default) if "@" not in default else None
+    if slim is None or slim.image == default:
+        return Skip("variable base", (1, 1), f"the base image {base} is a build argument (default {default}): its slim "
+                                             "counterpart is unknown")
+    if any(ins.keyword == "ARG" and any(w.partition("=")[0] == RUNTIME_BASE for w in ins.value) for ins in model.instructions):
+        return Skip("variable base", (1, 1), f"the base image {base} is a build argument and the file already declares "
+                                             f"{RUNTIME_BASE}: the runtime stage's own argument would take its name")
+    return Slim("${" + RUNTIME_BASE + "}",
+                f"the base image {base} is a build argument; its default {default} has the slim counterpart {slim.image} "
+                f"({slim.note}), the default of a new build argument {RUNTIME_BASE}; assumes an image given as {names} has a "
+                f"slim counterpart given as {RUNTIME_BASE} (--verify builds both with their defaults)",
+                slim.family, slim.release, None, (RUNTIME_BASE, slim.image))
 
 
 def _arg_default(model: Dockerfile, ref: str) -> str | None:
@@ -465,7 +498,8 @@ def _runtime_workdir(plan: Plan, model: Dockerfile, items: list[Instruction]) ->
     """The runtime stage must start in the builder base's WORKDIR when its own base has another
     one (golang's /go, debian's /): relative paths before the first WORKDIR, and the image's
     working directory when the file sets none, depend on it."""
-    runtime_wd = knowledge.base_workdir(plan.slim.image) if plan.slim.image != plan.base else plan.base_wd
+    runtime_image = plan.slim.arg[1] if plan.slim.arg else plan.slim.image
+    runtime_wd = knowledge.base_workdir(runtime_image) if plan.slim.image != plan.base else plan.base_wd
     if plan.base_wd is not None and runtime_wd is not None:
         if plan.base_wd != runtime_wd and _uses_the_base_workdir(items):
             plan.set_workdir = plan.base_wd

@@ -61,6 +61,12 @@ def render(model: Dockerfile, facts: Facts, plan: Plan) -> tuple[list[Edit], lis
     else:
         body = from_ins.text.rstrip()
         edits.append(Edit(from_ins.start, from_ins.start + len(body), f"{body} {kw('AS')} {builder}"))
+    if plan.slim.arg:  # the runtime FROM names a build argument of its own: declared with the file's global ARGs
+        name, default = plan.slim.arg
+        last_arg = [i for i in model.instructions if i.index < first.index and i.keyword == "ARG"][-1]
+        edits.append(model.insert_after(last_arg, f"{kw('ARG')} {name}={default}"))
+        changes.append(_note(last_arg.lines, f"build argument {name} for the runtime stage's base, by default {default}: "
+                                             "the slim counterpart of the builder's default"))
     what = what_is_built(plan)
     tool_list = ", ".join(plan.build_pkgs[:6] + (["…"] if len(plan.build_pkgs) > 6 else []))
     changes.append(_note(from_ins.lines, f"builder stage: {plan.base}{' with ' + tool_list if tool_list else ''} "
