@@ -27,6 +27,9 @@ the runtime setup and copies the build's output:
   ``--system-site-packages`` (the builder installs ``python3-venv`` first where apt brings
   python); where the file makes a virtualenv of its own and puts it first on PATH, pip
   installs there and the runtime stage copies that one. The reason names the assumption.
+  ``--prefix "$(python -c 'import sys; print(sys.prefix)')"`` is the venv's own prefix once
+  the venv leads PATH; ``uv pip install --system`` skips virtualenvs, so ``UV_PYTHON`` names
+  the venv's python next to the PATH that puts it first.
 - Ruby: ``bundle install`` / ``gem install`` on a ruby image go to its GEM_HOME
   ``/usr/local/bundle``, which the runtime stage copies (into the app's folder with
   ``--deployment`` or a ``bundle config`` path).

@@ -234,6 +234,16 @@ def analyze(model: Dockerfile, facts: Facts) -> Plan | Skip | None:
         plan.runtime_adds[p] = tuple(got or ())
     if evidence is not None:
         _use_evidence(plan, evidence)
+    uv_system = next((r.ins for r in runs.values() for st in r.reading.steps for c in st.item.commands
+                      if c.basename == "uv" and "--system" in c.program_args), None)
+    if pip and uv_system is not None:
+        if "UV_PYTHON" in model.text:
+            return Skip("ENV PATH set", uv_system.lines, "uv pip --system installs into the python UV_PYTHON names, and this "
+                                                         "file sets UV_PYTHON itself: the venv's python cannot be named to it")
+        plan.uv_system = True
+        plan.notes.append((uv_system.lines, f"uv pip --system skips virtualenvs (it installs into the first python on PATH "
+                                            f"that is not one): UV_PYTHON={VENV}/bin/python names the venv's python to it, so "
+                                            "that it installs into the venv the runtime stage copies"))
     if system_python:
         got = _system_python(plan, runs, family)
         if isinstance(got, Skip):

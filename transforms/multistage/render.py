@@ -22,6 +22,7 @@ from .core import (
     has_runtime_install,
     reruns,
     runtime_packages,
+    venv_env,
 )
 from .reasons import (
     artifact_reason,
@@ -77,7 +78,7 @@ def render(model: Dockerfile, facts: Facts, plan: Plan) -> tuple[list[Edit], lis
         make = f"{py} -m venv {'--system-site-packages ' if plan.system_python else ''}{VENV}"
         if plan.venv_package:
             edits.append(_add_package(plan))
-        edits.append(model.insert_before(plan.first_pip, f"{kw('RUN')} {make}{nl}{kw('ENV')} PATH=\"{VENV}/bin:$PATH\""))
+        edits.append(model.insert_before(plan.first_pip, f"{kw('RUN')} {make}{nl}{kw('ENV')} {venv_env(plan)}"))
         changes.append(_note(plan.first_pip.lines, f"pip installs into a virtualenv {VENV} so that the runtime stage can copy "
                                                           "the installed packages as one folder, without the compilers that built them"))
     # 2. the runtime head, emitted right after the builder's last instruction
@@ -376,7 +377,7 @@ def _artifacts(model: Dockerfile, plan: Plan, builder: str = "builder") -> list[
         out.append(f"{kw('COPY')} --from={builder} {o} {o}")
     if plan.venv:
         out.append(f"{kw('COPY')} --from={builder} {VENV} {VENV}")
-        out.append(f"{kw('ENV')} PATH=\"{VENV}/bin:$PATH\"")
+        out.append(f"{kw('ENV')} {venv_env(plan)}")
     return out
 
 
