@@ -288,3 +288,20 @@ def test_a_variable_base_in_the_tag_gets_a_runtime_base_argument_from_the_defaul
     out = _apply(text, _ctx(tmp_path, **{"requirements.txt": "x\n"}))
     assert out.startswith("ARG PYTHON_VERSION=3.10\nARG RUNTIME_BASE=python:3.10-slim\nFROM python:${PYTHON_VERSION} AS builder\n")
     assert "\nFROM ${RUNTIME_BASE}\n" in out
+
+
+@pytest.mark.parametrize(
+    "text, why",
+    [
+        ("FROM node:18-slim\nWORKDIR /app\nCOPY . .\nRUN npm ci\nCMD [\"node\", \"app.js\"]\n", ms.NOTHING_TO_LEAVE_BEHIND),
+        ("FROM python:3.11-alpine\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\nCMD [\"python\", \"app.py\"]\n",
+         ms.NOTHING_TO_LEAVE_BEHIND),
+        ("FROM python:3.11\nWORKDIR /app\nCOPY . .\nCMD [\"python\", \"app.py\"]\n", ms.NO_BUILD),
+    ],
+)
+def test_why_there_is_no_plan_is_told_apart(text: str, why: str) -> None:
+    """No plan because nothing is built, or because the build already runs on the slimmest base
+    leanify knows: the benchmark counts them apart (a build on a slim base has a toolchain)."""
+    told: list[str] = []
+    assert ms.analyze(Dockerfile.parse(text), Facts(), told) is None
+    assert told == [why]

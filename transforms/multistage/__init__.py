@@ -130,10 +130,10 @@ from leanify.model import Dockerfile
 from leanify.rules import Rule, Safety, change, declined, fixed
 
 from .core import VENV, Plan, Skip
-from .plan import analyze, counterparts, slim_of
+from .plan import NO_BUILD, NOTHING_TO_LEAVE_BEHIND, analyze, counterparts, slim_of
 from .render import CannotEdit, render
 
-__all__ = ["RULE", "VENV", "Plan", "Skip", "analyze", "apply", "counterparts", "render", "skip_category",
+__all__ = ["NOTHING_TO_LEAVE_BEHIND", "NO_BUILD", "RULE", "VENV", "Plan", "Skip", "analyze", "apply", "counterparts", "render", "skip_category",
            "skip_reasons", "slim_of"]
 
 RULE = Rule(

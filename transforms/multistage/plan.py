@@ -82,8 +82,15 @@ def _reader(model: Dockerfile, facts: Facts, stage_ins: list[Instruction], upto:
     return read
 
 
-def analyze(model: Dockerfile, facts: Facts) -> Plan | Skip | None:
-    """A plan to split the file, a reason to leave it alone, or None (nothing to split)."""
+#: why there is no plan (``analyze``'s ``told``): nothing is built, or nothing would be left behind
+NO_BUILD = "no toolchain / no build"
+NOTHING_TO_LEAVE_BEHIND = "build on a base with no slimmer counterpart"
+
+
+def analyze(model: Dockerfile, facts: Facts, told: list[str] | None = None) -> Plan | Skip | None:
+    """A plan to split the file, a reason to leave it alone, or None (nothing to split; ``told``
+    gets which of NO_BUILD / NOTHING_TO_LEAVE_BEHIND, for a report that counts them apart)."""
+    told = [] if told is None else told
     stages = model.stages
     if not stages:
         return None
@@ -139,6 +146,7 @@ def analyze(model: Dockerfile, facts: Facts) -> Plan | Skip | None:
                 if not user_root:
                     user_build = user_build or (ins, user)
     if not build_runs and not build_pkgs:
+        told.append(NO_BUILD)
         return None  # nothing is built here
     for ins in model.instructions:
         if ins.keyword == "ONBUILD":
@@ -166,6 +174,7 @@ def analyze(model: Dockerfile, facts: Facts) -> Plan | Skip | None:
         slim.lines = first.lines
         return slim
     if slim is None:
+        told.append(NOTHING_TO_LEAVE_BEHIND)
         return None  # the toolchain comes with a base that has no slimmer counterpart: nothing to leave behind
     # the command the image runs must not be a build tool or a build step
     for ins in items:
