@@ -305,3 +305,10 @@ def test_why_there_is_no_plan_is_told_apart(text: str, why: str) -> None:
     told: list[str] = []
     assert ms.analyze(Dockerfile.parse(text), Facts(), told) is None
     assert told == [why]
+
+
+def test_a_file_whose_command_runs_the_build_tool_says_so_even_without_a_build_step() -> None:
+    text = ("FROM ubuntu:22.04\nCOPY . /src\nWORKDIR /src\nRUN apt-get update && apt-get install -y openjdk-17-jdk maven\n"
+            "ENTRYPOINT mvn spring-boot:run\n")
+    got = ms.skip_reasons(Dockerfile.parse(text), Facts())
+    assert got and "ENTRYPOINT runs mvn: the runtime needs the toolchain" in got[0][1], got

@@ -156,6 +156,9 @@ def analyze(model: Dockerfile, facts: Facts, told: list[str] | None = None) -> P
     if unreadable is not None:
         return Skip("unreadable RUN", unreadable.lines, "a RUN is not a plain shell script leanify can read (exec form, heredoc or another SHELL): its effect on the image is unknown")
     if not build_runs:
+        got = _command_runs_a_build(items)
+        if got is not None:  # the toolchain is what the image runs: that, rather than no build step, is why
+            return got
         if unknowns:
             run, st = unknowns[0]
             return Skip("unknown step", step_lines(model, run, st), f"{st.why or st.item.text}: left as one stage")
@@ -176,12 +179,9 @@ def analyze(model: Dockerfile, facts: Facts, told: list[str] | None = None) -> P
     if slim is None:
         told.append(NOTHING_TO_LEAVE_BEHIND)
         return None  # the toolchain comes with a base that has no slimmer counterpart: nothing to leave behind
-    # the command the image runs must not be a build tool or a build step
-    for ins in items:
-        if ins.command in ("CMD", "ENTRYPOINT") and ins.value:
-            why = _runs_a_build(ins)
-            if why:
-                return Skip("runs a build tool", ins.lines, f"{ins.command} runs {why}: the runtime needs the toolchain")
+    got = _command_runs_a_build(items)
+    if got is not None:
+        return got
     build_steps = [st for r in build_runs for st in r.reading.steps if st.kind == "build"]
     _bundle_paths(build_runs)
     pip = any(st.pip for st in build_steps)
@@ -530,6 +530,16 @@ def _runtime_workdir(plan: Plan, model: Dockerfile, items: list[Instruction]) ->
             break
         if ins.command in ("COPY", "ADD") and len(ins.value) >= 2 and not ins.value[-1].startswith("/") and plan.builddir is None:
             return Skip("COPY without WORKDIR", ins.lines, f"{ins.command} to a relative path with no WORKDIR: in the runtime base the same path may be elsewhere")
+    return None
+
+
+def _command_runs_a_build(items: list[Instruction]) -> Skip | None:
+    """The command the image runs must not be a build tool or a build step."""
+    for ins in items:
+        if ins.command in ("CMD", "ENTRYPOINT") and ins.value:
+            why = _runs_a_build(ins)
+            if why:
+                return Skip("runs a build tool", ins.lines, f"{ins.command} runs {why}: the runtime needs the toolchain")
     return None
 
 
