@@ -52,6 +52,7 @@ HAZARD_REASONS = {
     "hazard-copy-without-workdir-unknown-base": (4, "the build does not run in one WORKDIR set by this Dockerfile"),
     "hazard-downloaded-script": (7, "runs a downloaded script: leanify cannot tell what it writes (it needs curl, which "
                                     "node:18-slim lacks)"),
+    "hazard-env-path-after-pip": (5, "the Dockerfile sets PATH after a pip step"),
     "hazard-floating-openjdk": (1, "the base image openjdk names no version: the Java release a runtime must match is unknown"),
     "hazard-git-clone-dynamic-destination": (5, "where it clones is only known at build time"),
     "hazard-go-binary-in-root-unnamed": (4, "the build writes into /, a system folder"),

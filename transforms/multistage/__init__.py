@@ -29,7 +29,10 @@ the runtime setup and copies the build's output:
   installs there and the runtime stage copies that one. The reason names the assumption.
   ``--prefix "$(python -c 'import sys; print(sys.prefix)')"`` is the venv's own prefix once
   the venv leads PATH; ``uv pip install --system`` skips virtualenvs, so ``UV_PYTHON`` names
-  the venv's python next to the PATH that puts it first.
+  the venv's python next to the PATH that puts it first. The file's own ``ENV PATH`` is kept
+  where it adds folders ahead of ``$PATH`` before the first pip step (the venv then leads
+  them, the reason names the assumption); one that replaces PATH, or comes after a pip step,
+  leaves the file alone.
 - Ruby: ``bundle install`` / ``gem install`` on a ruby image go to its GEM_HOME
   ``/usr/local/bundle``, which the runtime stage copies (into the app's folder with
   ``--deployment`` or a ``bundle config`` path).

@@ -116,6 +116,7 @@ def analyze(model: Dockerfile, facts: Facts, told: list[str] | None = None) -> P
     unreadable: Instruction | None = None
     unknowns: list[tuple[Run, Step]] = []
     path_env: Instruction | None = None
+    path_envs: list[Instruction] = []
     for ins in items[1:]:
         kw = ins.command
         if kw == "WORKDIR" and ins.value:
@@ -125,6 +126,7 @@ def analyze(model: Dockerfile, facts: Facts, told: list[str] | None = None) -> P
             user_root = user.split(":")[0] in ("root", "0")
         elif kw == "ENV" and "PATH" in [k.strip("\"'") for k in ins.value[0::2]]:
             path_env = path_env or ins
+            path_envs.append(ins)
         elif kw == "RUN":
             got = mapped_script(ins, model)
             if got is None:
@@ -195,6 +197,7 @@ def analyze(model: Dockerfile, facts: Facts, told: list[str] | None = None) -> P
         if o in SYSTEM_DIRS:
             return Skip("build directory unknown", build_runs[-1].ins.lines, f"the build writes {o}, a system folder")
     first_pip = None
+    plan_notes: list = []
     own_venv = _own_venv(items, path_env) if pip and path_env is not None else None
     if own_venv is not None:  # pip installs into the file's own virtualenv: the runtime stage copies it
         pip = False
@@ -203,9 +206,15 @@ def analyze(model: Dockerfile, facts: Facts, told: list[str] | None = None) -> P
             posixpath.normpath(m.group(1)) == own_venv[0] for m in _MAKE_VENV.finditer(" " + st.item.text))]
     system_python = pip and not re.match(r"^(docker\.io/)?(library/)?python:", image + ":")
     if pip:
-        if path_env is not None:
-            return Skip("ENV PATH set", path_env.lines, "the Dockerfile sets PATH itself: a venv put first on PATH could change which programs it names")
         first_pip = next(r.ins for r in build_runs if any(st.pip for st in r.reading.steps))
+        if path_env is not None:
+            got = _path_before_the_venv(path_envs, first_pip)
+            if isinstance(got, Skip):
+                return got
+            plan_notes.append((path_env.lines, f"the file puts {', '.join(got)} ahead of the inherited PATH before any pip "
+                                               "step: the venv goes ahead of them, as it goes ahead of the base's own folders; "
+                                               "assumes none of them holds a program named like one the venv installs "
+                                               "(python, pip, the packages' scripts)"))
     gem_run = next((r for r in build_runs for st in r.reading.steps if st.kind == "build" and set(st.tools) & {"bundle", "gem"}), None)
     if gem_run is not None and not re.match(r"^(docker\.io/)?(library/)?ruby:", image + ":"):
         return Skip("gems outside a ruby image", gem_run.ins.lines,
@@ -219,6 +228,7 @@ def analyze(model: Dockerfile, facts: Facts, told: list[str] | None = None) -> P
     plan.build_evidence = build
     plan.tools = list(dict.fromkeys(t for st in build_steps for t in st.tools))
     plan.build_pkgs = list(dict.fromkeys(p for _, p in build_pkgs))
+    plan.notes += plan_notes
     if own_venv is not None:
         plan.notes.append((own_venv[1].lines, (f"pip installs into the virtualenv {own_venv[0]} this file makes and puts first on "
                                               f"PATH: the runtime stage copies it; assumes every pip step of the build runs "
@@ -470,6 +480,24 @@ def _build_dir(build_runs: list[Run], build_steps: list[Step]) -> tuple[str | No
 
 
 _MAKE_VENV = re.compile(r"(?:^|[\s;&|])(?:python[\w.${}]*\s+-m\s+venv|virtualenv)\s+(?:--?[\w-]+\s+)*(/[\w./-]+)")
+
+
+def _path_before_the_venv(path_envs: list[Instruction], first_pip: Instruction) -> list[str] | Skip:
+    """The folders the file's own ``ENV PATH`` puts ahead of the inherited PATH, where each
+    keeps ``$PATH`` and comes before the first pip step (the venv's ENV, inserted there, then
+    leads them all); a Skip otherwise."""
+    dirs: list[str] = []
+    for ins in path_envs:
+        pairs = dict(zip([k.strip("\"'") for k in ins.value[0::2]], ins.value[1::2], strict=False))
+        parts = pairs.get("PATH", "").strip("\"'").split(":")
+        if not any(p in ("$PATH", "${PATH}") for p in parts):
+            return Skip("ENV PATH set", ins.lines, "the Dockerfile sets PATH itself: a venv put first on PATH could change "
+                                                   "which programs it names")
+        if ins.index > first_pip.index:
+            return Skip("ENV PATH set", ins.lines, "the Dockerfile sets PATH after a pip step: it would put its folders "
+                                                   "ahead of the venv the later steps and the image run from")
+        dirs += [p for p in parts if p not in ("$PATH", "${PATH}") and p not in dirs]
+    return dirs
 
 
 def _own_venv(items: list[Instruction], path_env: Instruction) -> tuple[str, Instruction] | None:
