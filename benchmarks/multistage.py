@@ -4,7 +4,11 @@ split, how many are left alone and why (a table by reason), and parser failures 
     python benchmarks/multistage.py [--json] [--show REASON] [DIR ...]   (default: ../shared/corpus/real)
 
 A file "has a toolchain" when LEAN014 finds a build step or installs build packages in it
-(``leanify.buildtime``). Each file is read with the whole pipeline's view of it: LEAN014 runs
+(``leanify.buildtime``). A build that installs no build package, on a base with no
+slimmer counterpart leanify knows, is counted apart: on a slim or alpine variant
+(``node:18-slim``, ``python:3.9-alpine``) as "build on a slim base" (no toolchain to leave
+behind, not a candidate); on another base (``tensorflow/tensorflow``, a private image) as left
+alone, "base with no known slim counterpart". Each file is read with the whole pipeline's view of it: LEAN014 runs
 after the other rules (phase 70), so the split is judged on the pipeline's output with
 ``--unsafe-fixes``; the output must parse with BuildKit and a second pass must change nothing.
 """
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from collections import Counter
@@ -51,7 +56,8 @@ def measure(path: Path) -> dict:
     before = [t for t in rules if t.rule.phase < ms.RULE.phase]
     try:
         pre = run_pipeline(model, facts, before, unsafe=True).output  # what LEAN014 sees
-        plan = ms.analyze(pre, facts)
+        told: list[str] = []
+        plan = ms.analyze(pre, facts, told)
         result = run_pipeline(model, facts, rules, unsafe=True)
         Dockerfile.parse(result.output.text)  # BuildKit reads the output
         again = run_pipeline(result.output, facts, rules, unsafe=True)
@@ -70,10 +76,25 @@ def measure(path: Path) -> dict:
         row["outcome"] = "left alone"
         row["reason"] = "rule error" if any(e.startswith(ms.RULE.id) for e in result.errors) else "not applied"
         row["detail"] = "; ".join(result.errors)
+    elif told == [ms.NOTHING_TO_LEAVE_BEHIND] and _slim(pre.stages[0].base):
+        row["outcome"] = "build on a slim base"  # no toolchain to leave behind: not a candidate, counted apart
+        row["detail"] = f"builds on {pre.stages[0].base}, installs no build package"
+    elif told == [ms.NOTHING_TO_LEAVE_BEHIND]:  # a build on a base leanify knows no slimmer counterpart of
+        row["outcome"] = "left alone"
+        row["reason"] = "base with no known slim counterpart"
+        row["detail"] = f"builds on {pre.stages[0].base}, which has no slimmer counterpart leanify knows, and installs no build package"
     else:
         row["outcome"] = "no toolchain"
     row["idempotent"] = again.output.text == result.output.text
     return row
+
+
+def _slim(base: str) -> bool:
+    """A slim or alpine variant (``node:18-slim``, ``python:3.9.2-alpine``): nothing slimmer to move to."""
+    from leanify import knowledge
+
+    ref = knowledge.parse_image(base)
+    return ref.repo in ("alpine", "busybox") or bool(re.search(r"(^|[-_.])(slim|alpine)", ref.tag or ""))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     line("left alone", outcomes["left alone"])
     for reason, n in reasons.most_common():
         line(reason, n, 4)
+    line("build on a slim base", outcomes["build on a slim base"])
     line("no toolchain / no build", outcomes["no toolchain"])
     line("not a Dockerfile", outcomes["not a Dockerfile"])
     line("parser/pipeline failures", outcomes["parser/pipeline failure"])

@@ -249,6 +249,16 @@ def _classify_rm(cmd: SimpleCommand, item: Item, cwd: str | None) -> Step:
     return Step("local" if "local" in kinds else "cleanup", item, cwd=cwd)
 
 
+#: ``"$(python -c 'import sys; print(sys.prefix)')"``: the prefix of the python first on PATH
+_OWN_PREFIX = re.compile(r"""["']?\$\(\s*python[\d.]*\s+-c\s+(["'])import sys\s*;\s*print\(\s*sys\.prefix\s*\)\1\s*\)["']?""")
+
+
+def _foreign_prefix(call: PackageCall) -> bool:
+    """A --prefix other than the running python's own (which is the venv's once it leads PATH:
+    the files land in its site-packages, its scripts in its bin)."""
+    return call.prefix is not None and not _OWN_PREFIX.fullmatch(call.prefix)
+
+
 def _classify_call(call: PackageCall, item: Item, cwd: str | None) -> Step:
     m, a = call.manager, call.action
     cmd = call.command
@@ -263,7 +273,7 @@ def _classify_call(call: PackageCall, item: Item, cwd: str | None) -> Step:
         return Step("unknown", item, why=f"`{text}`", cwd=cwd)
     if m == "pip":
         if a == "install":
-            if call.user or call.target or call.prefix or call.has("--root") or call.editable:
+            if call.user or call.target or _foreign_prefix(call) or call.has("--root") or call.editable:
                 return Step("unknown", item, why=f"`{text}` installs outside site-packages (--user/--target/--prefix/--root/-e)", cwd=cwd)
             local = call.installs_local_project
             return Step("build", item, why="pip install", tools=("pip",), calls=(call,), pip=True, writes_cwd=local, cwd=cwd)
@@ -275,7 +285,7 @@ def _classify_call(call: PackageCall, item: Item, cwd: str | None) -> Step:
             return Step("build", item, why="pip uninstall", tools=("pip",), calls=(call,), pip=True, cwd=cwd)
         return Step("unknown", item, why=f"`{text}`", cwd=cwd)
     if m == "uv" and a in ("install", "uninstall") and not call.command.program_args[:1] == ("tool",):
-        if call.target or call.prefix or call.has("--root", "--user") or call.editable:
+        if call.target or _foreign_prefix(call) or call.has("--root", "--user") or call.editable:
             return Step("unknown", item, why=f"`{text}` installs outside site-packages (--target/--prefix/--root/--user/-e)", cwd=cwd)
         return Step("build", item, why=f"uv pip {a}", tools=("uv",), calls=(call,), pip=True, cwd=cwd)
     if m == "uv" and a == "sync":  # the project's .venv, in its folder

@@ -78,6 +78,8 @@ def test_kinds(script: str, expected: list[str]) -> None:
         ("git clone https://example.com/x.git", "fetches something"),
         ("pip install --user -r requirements.txt", "outside site-packages"),
         ("pip install --prefix=/install -r requirements.txt", "outside site-packages"),
+        ("uv pip install --prefix /usr/local -r requirements.txt", "outside site-packages"),
+        ("uv pip install --prefix \"$(python -c 'import os; print(os.getcwd())')\" x", "outside site-packages"),
         ("npm install -g pm2", "installs globally"),
         ("python manage.py collectstatic", "effect leanify cannot see"),
         ("gem install fpm --bindir /opt/bin", "gem install"),
@@ -159,3 +161,18 @@ def test_operators_other_than_and_are_reported() -> None:
     assert not buildtime.classify_run(parse_script("make; useradd x"), "/app", None).ops_ok
     assert not buildtime.classify_run(parse_script("make || true"), "/app", None).ops_ok
     assert buildtime.classify_run(parse_script("set -e\nmake\nuseradd x"), "/app", None).ops_ok
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "uv pip install --prefix \"$(python -c 'import sys; print(sys.prefix)')\" --no-cache -r requirements.txt",
+        "uv pip install --prefix=$(python3 -c \"import sys;print(sys.prefix)\") flask",
+        "pip install --prefix \"$(python -c 'import sys; print(sys.prefix)')\" flask",
+    ],
+)  # fmt: skip
+def test_a_prefix_that_is_the_running_pythons_own_installs_into_its_site_packages(script: str) -> None:
+    """``--prefix "$(python -c 'import sys; print(sys.prefix)')"``: the prefix of the python on
+    PATH, which is the venv's once the venv is first on PATH: the venv plan holds."""
+    (step,) = buildtime.classify_run(parse_script(script), "/app", {}.get).steps
+    assert step.kind == "build" and step.pip, (step.kind, step.why)

@@ -130,6 +130,15 @@ def test_build_packages() -> None:
     ("debian", None, "libcurl4-openssl-dev", ("libcurl4",)),
     ("debian", None, "gcc", ()),
     ("debian", None, "python3-dev", ()),
+    ("debian", None, "libgtk2.0-dev", ("libgtk2.0-0",)),
+    ("debian", "bullseye", "libopenmpi-dev", ("libopenmpi3", "openmpi-bin")),  # mpirun/orted come with the -dev package
+    ("debian", "bookworm", "libvpx-dev", ("libvpx7",)),
+    ("debian", "bullseye", "libvpx-dev", ("libvpx6",)),
+    ("debian", None, "dpkg-dev", ()),
+    ("ubuntu", "noble", "libgtk2.0-dev", ("libgtk2.0-0t64",)),
+    ("ubuntu", "jammy", "libopenmpi-dev", ("libopenmpi3", "openmpi-bin")),
+    ("ubuntu", "jammy", "libmysqlclient-dev", ("libmysqlclient21",)),
+    ("ubuntu", None, "libmagickcore-dev", ()),  # not verified for ubuntu: unknown there
     ("ubuntu", "jammy", "libssl-dev", ("libssl3",)),
     ("ubuntu", "noble", "libssl-dev", ("libssl3t64",)),
     ("ubuntu", "jammy", "libjpeg-dev", ("libjpeg-turbo8",)),

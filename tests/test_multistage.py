@@ -52,6 +52,7 @@ HAZARD_REASONS = {
     "hazard-copy-without-workdir-unknown-base": (4, "the build does not run in one WORKDIR set by this Dockerfile"),
     "hazard-downloaded-script": (7, "runs a downloaded script: leanify cannot tell what it writes (it needs curl, which "
                                     "node:18-slim lacks)"),
+    "hazard-env-path-after-pip": (5, "the Dockerfile sets PATH after a pip step"),
     "hazard-floating-openjdk": (1, "the base image openjdk names no version: the Java release a runtime must match is unknown"),
     "hazard-git-clone-dynamic-destination": (5, "where it clones is only known at build time"),
     "hazard-go-binary-in-root-unnamed": (4, "the build writes into /, a system folder"),
@@ -62,6 +63,8 @@ HAZARD_REASONS = {
     "hazard-openjdk-runtime-packages": (2, "the runtime base eclipse-temurin:17-jre is ubuntu, the build's openjdk:17 is rhel"),
     "hazard-pip-user-outside-a-python-image": (6, "installs outside site-packages (--user"),
     "hazard-poetry-from-its-installer": (5, "`curl -sSL https://install.python-poetry.org` runs a downloaded script"),
+    "hazard-runtime-package-unknown": (2, "libomp-dev: the runtime library package it stands for is not in leanify's table"),
+    "hazard-variable-base-without-default": (2, "the base image ${BASE} is a build argument with no default"),
     "hazard-setup-after-the-build": (7, "`update-alternatives --install /usr/bin/node node /usr/bin/n…`: leanify cannot tell"),
     "hazard-tail-step-needs-git": (7, "(it needs git, which python:3.11-slim lacks)"),
     "hazard-unknown-step-between-builds": (6, "(--verify reads what it wrote from the original build's layers)"),
@@ -134,6 +137,7 @@ def test_without_the_build_context_runtime_packages_come_from_the_table_and_say_
         ("libpq-dev gcc", "libpq5"),
         ("build-essential libsqlite3-dev sqlite3", "libsqlite3-0 sqlite3"),
         ("libpq-dev libpq5", "libpq5"),  # no duplicate
+        ("cmake libgtk2.0-dev libopenmpi-dev", "libgtk2.0-0 libopenmpi3 openmpi-bin"),
     ],
 )
 def test_runtime_packages(tmp_path: Path, packages: str, runtime: str) -> None:
@@ -225,6 +229,8 @@ def test_runtime_bases_from_the_knowledge_table() -> None:
     assert ms.counterparts("gcc", "debian") == ()
     assert ms.counterparts("python3-dev", "debian") == ()
     assert ms.counterparts("libfrobnicate-dev", "debian") is None
+    for nothing in ("libboost-dev", "dpkg-dev", "libpthread-stubs0-dev"):  # [] in the table: known, nothing at run time
+        assert ms.counterparts(nothing, "debian") == (), nothing
 
 
 def test_a_named_single_stage_keeps_its_name_as_the_builder() -> None:
@@ -250,3 +256,60 @@ def test_a_floating_golang_is_followed_on_an_assumed_release_a_floating_openjdk_
     java = 'FROM openjdk\nWORKDIR /app\nCOPY . /app\nRUN javac Main.java\nCMD ["java", "Main"]\n'
     (lines, why), = ms.skip_reasons(Dockerfile.parse(java), Facts())
     assert lines == (1, 1) and "names no version" in why and "JAVA_VERSION" in why
+
+
+VARIABLE_BASE = """ARG BASE=python:3.11
+FROM ${BASE}
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+COPY . .
+CMD ["python", "app.py"]
+"""
+
+
+@pytest.mark.parametrize(
+    "first_lines, why",
+    [
+        ("ARG BASE=example/python-base:3.11", "default example/python-base:3.11): its slim counterpart is unknown"),
+        ("ARG BASE=python:3.11-slim", "default python:3.11-slim): its slim counterpart is unknown"),
+        ("ARG BASE=python:3.11\nARG RUNTIME_BASE=python:3.11-alpine", "the file already declares RUNTIME_BASE"),
+    ],
+)
+def test_a_variable_base_whose_default_has_no_known_slim_counterpart_is_left_alone(tmp_path: Path, first_lines: str, why: str) -> None:
+    text = VARIABLE_BASE.replace("ARG BASE=python:3.11", first_lines)
+    facts = _ctx(tmp_path, **{"requirements.txt": "x\n"})
+    reasons = ms.skip_reasons(Dockerfile.parse(text), facts)
+    assert reasons and why in reasons[0][1], reasons
+    assert _apply(text, facts) == text
+
+
+def test_a_variable_base_in_the_tag_gets_a_runtime_base_argument_from_the_default(tmp_path: Path) -> None:
+    text = VARIABLE_BASE.replace("ARG BASE=python:3.11\nFROM ${BASE}", "ARG PYTHON_VERSION=3.10\nFROM python:${PYTHON_VERSION}")
+    out = _apply(text, _ctx(tmp_path, **{"requirements.txt": "x\n"}))
+    assert out.startswith("ARG PYTHON_VERSION=3.10\nARG RUNTIME_BASE=python:3.10-slim\nFROM python:${PYTHON_VERSION} AS builder\n")
+    assert "\nFROM ${RUNTIME_BASE}\n" in out
+
+
+@pytest.mark.parametrize(
+    "text, why",
+    [
+        ("FROM node:18-slim\nWORKDIR /app\nCOPY . .\nRUN npm ci\nCMD [\"node\", \"app.js\"]\n", ms.NOTHING_TO_LEAVE_BEHIND),
+        ("FROM python:3.11-alpine\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\nCMD [\"python\", \"app.py\"]\n",
+         ms.NOTHING_TO_LEAVE_BEHIND),
+        ("FROM python:3.11\nWORKDIR /app\nCOPY . .\nCMD [\"python\", \"app.py\"]\n", ms.NO_BUILD),
+    ],
+)
+def test_why_there_is_no_plan_is_told_apart(text: str, why: str) -> None:
+    """No plan because nothing is built, or because the build already runs on the slimmest base
+    leanify knows: the benchmark counts them apart (a build on a slim base has a toolchain)."""
+    told: list[str] = []
+    assert ms.analyze(Dockerfile.parse(text), Facts(), told) is None
+    assert told == [why]
+
+
+def test_a_file_whose_command_runs_the_build_tool_says_so_even_without_a_build_step() -> None:
+    text = ("FROM ubuntu:22.04\nCOPY . /src\nWORKDIR /src\nRUN apt-get update && apt-get install -y openjdk-17-jdk maven\n"
+            "ENTRYPOINT mvn spring-boot:run\n")
+    got = ms.skip_reasons(Dockerfile.parse(text), Facts())
+    assert got and "ENTRYPOINT runs mvn: the runtime needs the toolchain" in got[0][1], got

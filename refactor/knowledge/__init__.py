@@ -334,6 +334,11 @@ def runtime_counterpart(name: str, family: str = "debian", release: str | None =
     return tuple(entry)
 
 
+def runtime_known(name: str, family: str = "debian") -> bool:
+    """True when the table has an entry for the build package, ``[]`` (nothing at runtime) included."""
+    return _bare(name).split(":")[0] in _family_table(family or "debian").get("runtime", {})
+
+
 @lru_cache(maxsize=8192)
 def package_for_soname(soname: str, family: str = "debian", release: str | None = None) -> str | None:
     """The package that provides ``soname`` (``libpq.so.5`` -> ``libpq5``) in that family and

@@ -8,8 +8,11 @@ toolchain and the build; a runtime stage from the slim counterpart of the base (
 distribution and libc: ``python:3.11`` → ``python:3.11-slim``, ``node:18`` → ``node:18-slim``,
 ``ruby:3.2`` → ``ruby:3.2-slim``, ``golang``/``debian`` → ``debian:<release>-slim``,
 ``eclipse-temurin:17-jdk`` → ``17-jre``, ``openjdk:17`` → ``eclipse-temurin:17-jre``; the base
-itself, without the build packages, when it has none or is a build argument) re-runs only the
-runtime setup and copies the build's output:
+itself, without the build packages, when it has none or is a build argument with build
+packages; a base named by a build argument with none, ``ARG BASE=python:3.8`` / ``FROM
+${BASE}``, gets a new argument ``ARG RUNTIME_BASE=python:3.8-slim`` from its default, the
+reason saying it assumes a BASE given has a slim counterpart given as RUNTIME_BASE) re-runs only
+the runtime setup and copies the build's output:
 
 - Python: pip, uv and poetry install into a virtualenv ``/opt/venv`` in the builder
   (``--prefix`` is not used: on Debian's python a ``/usr/local`` prefix lands in
@@ -24,6 +27,12 @@ runtime setup and copies the build's output:
   ``--system-site-packages`` (the builder installs ``python3-venv`` first where apt brings
   python); where the file makes a virtualenv of its own and puts it first on PATH, pip
   installs there and the runtime stage copies that one. The reason names the assumption.
+  ``--prefix "$(python -c 'import sys; print(sys.prefix)')"`` is the venv's own prefix once
+  the venv leads PATH; ``uv pip install --system`` skips virtualenvs, so ``UV_PYTHON`` names
+  the venv's python next to the PATH that puts it first. The file's own ``ENV PATH`` is kept
+  where it adds folders ahead of ``$PATH`` before the first pip step (the venv then leads
+  them, the reason names the assumption); one that replaces PATH, or comes after a pip step,
+  leaves the file alone.
 - Ruby: ``bundle install`` / ``gem install`` on a ruby image go to its GEM_HOME
   ``/usr/local/bundle``, which the runtime stage copies (into the app's folder with
   ``--deployment`` or a ``bundle config`` path).
@@ -124,10 +133,10 @@ from leanify.model import Dockerfile
 from leanify.rules import Rule, Safety, change, declined, fixed
 
 from .core import VENV, Plan, Skip
-from .plan import analyze, counterparts, slim_of
+from .plan import NO_BUILD, NOTHING_TO_LEAVE_BEHIND, analyze, counterparts, slim_of
 from .render import CannotEdit, render
 
-__all__ = ["RULE", "VENV", "Plan", "Skip", "analyze", "apply", "counterparts", "render", "skip_category",
+__all__ = ["NOTHING_TO_LEAVE_BEHIND", "NO_BUILD", "RULE", "VENV", "Plan", "Skip", "analyze", "apply", "counterparts", "render", "skip_category",
            "skip_reasons", "slim_of"]
 
 RULE = Rule(

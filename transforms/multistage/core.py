@@ -28,6 +28,7 @@ class Slim:
     family: str = "debian"
     release: str | None = None
     static: str | None = None  # a distroless image for a static binary, when the table knows one
+    arg: tuple[str, str] | None = None  # a build argument the runtime FROM names: (name, default), declared before the first FROM
 
 
 @dataclass
@@ -74,6 +75,12 @@ class Plan:
     bounded: set = field(default_factory=set)  # RUN indexes whose writes the original build's layers bound
     system_python: bool = False  # pip runs on a base that is not a python image: the venv is made from its python
     venv_package: str | None = None  # the apt package the builder installs first so that its python can make a venv
+    uv_system: bool = False  # a `uv pip … --system` runs: UV_PYTHON names the venv's python (--system skips virtualenvs)
+
+
+def venv_env(plan: Plan) -> str:
+    """The value of the ENV that puts the venv first on PATH (and names it to ``uv --system``)."""
+    return f'PATH="{VENV}/bin:$PATH"' + (f" UV_PYTHON={VENV}/bin/python" if plan.uv_system else "")
 
 
 def abs_dir(path: str, wd: str | None) -> str | None:

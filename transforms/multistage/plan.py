@@ -53,7 +53,7 @@ def counterparts(pkg: str, family: str, release: str | None = None) -> tuple[str
     """Runtime packages a build package stands for (``()``: none needed; None: unknown)."""
     name = re.split(r"[=<>~]", pkg, maxsplit=1)[0]
     got = knowledge.runtime_counterpart(name, family, release)
-    if got or not re.search(r"-(dev|devel)$", name) or _NOTHING_AT_RUNTIME.match(name):
+    if got or knowledge.runtime_known(name, family) or not re.search(r"-(dev|devel)$", name) or _NOTHING_AT_RUNTIME.match(name):
         return tuple(got)
     return None
 
@@ -82,8 +82,15 @@ def _reader(model: Dockerfile, facts: Facts, stage_ins: list[Instruction], upto:
     return read
 
 
-def analyze(model: Dockerfile, facts: Facts) -> Plan | Skip | None:
-    """A plan to split the file, a reason to leave it alone, or None (nothing to split)."""
+#: why there is no plan (``analyze``'s ``told``): nothing is built, or nothing would be left behind
+NO_BUILD = "no toolchain / no build"
+NOTHING_TO_LEAVE_BEHIND = "build on a base with no slimmer counterpart"
+
+
+def analyze(model: Dockerfile, facts: Facts, told: list[str] | None = None) -> Plan | Skip | None:
+    """A plan to split the file, a reason to leave it alone, or None (nothing to split; ``told``
+    gets which of NO_BUILD / NOTHING_TO_LEAVE_BEHIND, for a report that counts them apart)."""
+    told = [] if told is None else told
     stages = model.stages
     if not stages:
         return None
@@ -99,7 +106,8 @@ def analyze(model: Dockerfile, facts: Facts) -> Plan | Skip | None:
     build = build_evidence_of(facts)
     runs: dict[int, Run] = {}
     family = knowledge.family_of(base) or "debian"
-    base_wd = _base_workdir(base, build)
+    image = (_arg_default(model, base) or base) if "$" in base else base  # a build argument: the image it defaults to
+    base_wd = _base_workdir(image, build)
     wd: str | None = base_wd
     user_root = True
     user_build: tuple[Instruction, str] | None = None  # the first build step run as a non-root USER, and that USER
@@ -108,6 +116,7 @@ def analyze(model: Dockerfile, facts: Facts) -> Plan | Skip | None:
     unreadable: Instruction | None = None
     unknowns: list[tuple[Run, Step]] = []
     path_env: Instruction | None = None
+    path_envs: list[Instruction] = []
     for ins in items[1:]:
         kw = ins.command
         if kw == "WORKDIR" and ins.value:
@@ -117,6 +126,7 @@ def analyze(model: Dockerfile, facts: Facts) -> Plan | Skip | None:
             user_root = user.split(":")[0] in ("root", "0")
         elif kw == "ENV" and "PATH" in [k.strip("\"'") for k in ins.value[0::2]]:
             path_env = path_env or ins
+            path_envs.append(ins)
         elif kw == "RUN":
             got = mapped_script(ins, model)
             if got is None:
@@ -138,6 +148,7 @@ def analyze(model: Dockerfile, facts: Facts) -> Plan | Skip | None:
                 if not user_root:
                     user_build = user_build or (ins, user)
     if not build_runs and not build_pkgs:
+        told.append(NO_BUILD)
         return None  # nothing is built here
     for ins in model.instructions:
         if ins.keyword == "ONBUILD":
@@ -147,13 +158,19 @@ def analyze(model: Dockerfile, facts: Facts) -> Plan | Skip | None:
     if unreadable is not None:
         return Skip("unreadable RUN", unreadable.lines, "a RUN is not a plain shell script leanify can read (exec form, heredoc or another SHELL): its effect on the image is unknown")
     if not build_runs:
+        got = _command_runs_a_build(items)
+        if got is not None:  # the toolchain is what the image runs: that, rather than no build step, is why
+            return got
         if unknowns:
             run, st = unknowns[0]
             return Skip("unknown step", step_lines(model, run, st), f"{st.why or st.item.text}: left as one stage")
         return Skip("no build step", build_pkgs[0][0].lines, f"installs build tools ({build_pkgs[0][1]}) but runs no build step leanify knows")
     if "$" in base:
         if not build_pkgs:
-            return Skip("variable base", first.lines, f"the base image {base} is a build argument: its slim counterpart is unknown")
+            got = _runtime_base_argument(model, base)
+            if isinstance(got, Skip):
+                got.lines = first.lines
+                return got
     elif "@" in base:
         return Skip("digest-pinned base", first.lines, "the base image is pinned by digest; the runtime base's digest is not known here")
     java = any(set(st.tools) & {"javac", "jar", "mvn", "gradle"} for r in build_runs for st in r.reading.steps if st.kind == "build")
@@ -162,13 +179,11 @@ def analyze(model: Dockerfile, facts: Facts) -> Plan | Skip | None:
         slim.lines = first.lines
         return slim
     if slim is None:
+        told.append(NOTHING_TO_LEAVE_BEHIND)
         return None  # the toolchain comes with a base that has no slimmer counterpart: nothing to leave behind
-    # the command the image runs must not be a build tool or a build step
-    for ins in items:
-        if ins.command in ("CMD", "ENTRYPOINT") and ins.value:
-            why = _runs_a_build(ins)
-            if why:
-                return Skip("runs a build tool", ins.lines, f"{ins.command} runs {why}: the runtime needs the toolchain")
+    got = _command_runs_a_build(items)
+    if got is not None:
+        return got
     build_steps = [st for r in build_runs for st in r.reading.steps if st.kind == "build"]
     _bundle_paths(build_runs)
     pip = any(st.pip for st in build_steps)
@@ -182,30 +197,38 @@ def analyze(model: Dockerfile, facts: Facts) -> Plan | Skip | None:
         if o in SYSTEM_DIRS:
             return Skip("build directory unknown", build_runs[-1].ins.lines, f"the build writes {o}, a system folder")
     first_pip = None
+    plan_notes: list = []
     own_venv = _own_venv(items, path_env) if pip and path_env is not None else None
     if own_venv is not None:  # pip installs into the file's own virtualenv: the runtime stage copies it
         pip = False
         outputs = tuple(dict.fromkeys(outputs + (own_venv[0],)))
         unknowns = [(r, st) for r, st in unknowns if not any(  # making the venv: it arrives with the copy
             posixpath.normpath(m.group(1)) == own_venv[0] for m in _MAKE_VENV.finditer(" " + st.item.text))]
-    system_python = pip and not re.match(r"^(docker\.io/)?(library/)?python:", base + ":")
+    system_python = pip and not re.match(r"^(docker\.io/)?(library/)?python:", image + ":")
     if pip:
-        if path_env is not None:
-            return Skip("ENV PATH set", path_env.lines, "the Dockerfile sets PATH itself: a venv put first on PATH could change which programs it names")
         first_pip = next(r.ins for r in build_runs if any(st.pip for st in r.reading.steps))
+        if path_env is not None:
+            got = _path_before_the_venv(path_envs, first_pip)
+            if isinstance(got, Skip):
+                return got
+            plan_notes.append((path_env.lines, f"the file puts {', '.join(got)} ahead of the inherited PATH before any pip "
+                                               "step: the venv goes ahead of them, as it goes ahead of the base's own folders; "
+                                               "assumes none of them holds a program named like one the venv installs "
+                                               "(python, pip, the packages' scripts)"))
     gem_run = next((r for r in build_runs for st in r.reading.steps if st.kind == "build" and set(st.tools) & {"bundle", "gem"}), None)
-    if gem_run is not None and not re.match(r"^(docker\.io/)?(library/)?ruby:", base + ":"):
+    if gem_run is not None and not re.match(r"^(docker\.io/)?(library/)?ruby:", image + ":"):
         return Skip("gems outside a ruby image", gem_run.ins.lines,
                     "bundle/gem installs on a base that is not a ruby image: where the gems land is not known")
     npm_prune = None
     if any(st.node == "npm" and st.calls and st.calls[0].action in ("ci", "install") for st in build_steps):
-        m = re.match(r"^node:(\d+)", base)
+        m = re.match(r"^node:(\d+)", image)
         npm_prune = "npm prune --production" if m and int(m.group(1)) < 16 else "npm prune --omit=dev"
     plan = Plan(base, slim, build_runs[-1].ins, runs, builddir, pip, first_pip, outputs, npm_prune, family=slim.family)
     plan.base_wd = base_wd
     plan.build_evidence = build
     plan.tools = list(dict.fromkeys(t for st in build_steps for t in st.tools))
     plan.build_pkgs = list(dict.fromkeys(p for _, p in build_pkgs))
+    plan.notes += plan_notes
     if own_venv is not None:
         plan.notes.append((own_venv[1].lines, (f"pip installs into the virtualenv {own_venv[0]} this file makes and puts first on "
                                               f"PATH: the runtime stage copies it; assumes every pip step of the build runs "
@@ -230,6 +253,16 @@ def analyze(model: Dockerfile, facts: Facts) -> Plan | Skip | None:
         plan.runtime_adds[p] = tuple(got or ())
     if evidence is not None:
         _use_evidence(plan, evidence)
+    uv_system = next((r.ins for r in runs.values() for st in r.reading.steps for c in st.item.commands
+                      if c.basename == "uv" and "--system" in c.program_args), None)
+    if pip and uv_system is not None:
+        if "UV_PYTHON" in model.text:
+            return Skip("ENV PATH set", uv_system.lines, "uv pip --system installs into the python UV_PYTHON names, and this "
+                                                         "file sets UV_PYTHON itself: the venv's python cannot be named to it")
+        plan.uv_system = True
+        plan.notes.append((uv_system.lines, f"uv pip --system skips virtualenvs (it installs into the first python on PATH "
+                                            f"that is not one): UV_PYTHON={VENV}/bin/python names the venv's python to it, so "
+                                            "that it installs into the venv the runtime stage copies"))
     if system_python:
         got = _system_python(plan, runs, family)
         if isinstance(got, Skip):
@@ -256,8 +289,9 @@ def analyze(model: Dockerfile, facts: Facts) -> Plan | Skip | None:
     native = first_pip or (gem_run.ins if gem_run is not None else None)
     if native is not None and not plan.build_pkgs and evidence is None and slim.image != base:
         what = "pip may build a wheel" if first_pip else "bundle may build a gem's native extension"
-        plan.notes.append((native.lines, f"{base} is the full image: {what} against one of its -dev libraries; assumes "
-                                         f"what it builds needs only libraries {slim.image} has (--verify reads the ELF "
+        full = base if image == base else f"{image} (the default of {base})"
+        plan.notes.append((native.lines, f"{full} is the full image: {what} against one of its -dev libraries; assumes "
+                                         f"what it builds needs only libraries {slim.arg[1] if slim.arg else slim.image} has (--verify reads the ELF "
                                          "NEEDED entries of what the runtime stage copies and installs what is missing)"))
     # a RUN whose build and runtime parts are joined by ; or || cannot be taken apart
     for run in runs.values():
@@ -328,6 +362,8 @@ def _runtime_base(model: Dockerfile, base: str, build: BuildEvidence | None, bui
     there is none; None when nothing would be left behind. A base that names no version is
     followed only where the runtime base moves with it (python -> python:slim) or where the
     evidence names its release (golang:latest on bookworm -> debian:bookworm-slim)."""
+    if "$" in base and not build_pkgs:  # nothing to leave behind in the same image: the default's slim counterpart
+        return _runtime_base_argument(model, base)
     if "$" in base:  # the same image, whatever the argument names: only the build packages are left behind
         default = _arg_default(model, base)
         return Slim(base, f"the base image {base} is a build argument: the runtime stage starts from the same image "
@@ -366,6 +402,32 @@ def _runtime_base(model: Dockerfile, base: str, build: BuildEvidence | None, bui
         return Skip("base without a version", (1, 1), f"the base image {base} names no version: which release (and libc) "
                                                       "a runtime base must match changes over time")
     return slim
+
+
+RUNTIME_BASE = "RUNTIME_BASE"
+
+
+def _runtime_base_argument(model: Dockerfile, base: str) -> Slim | Skip:
+    """A base named by a build argument, with no build package to leave behind: the runtime
+    stage starts from a new build argument whose default is the slim counterpart of the image
+    ``base`` defaults to (``ARG BASE=python:3.8`` -> ``ARG RUNTIME_BASE=python:3.8-slim``)."""
+    names = ", ".join(dict.fromkeys(re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", base)))
+    default = _arg_default(model, base)
+    if default is None:
+        return Skip("variable base", (1, 1), f"the base image {base} is a build argument with no default: which image it "
+                                             "names, and its slim counterpart, are unknown")
+    slim = slim_of(default) if "@" not in default else None
+    if slim is None or slim.image == default:
+        return Skip("variable base", (1, 1), f"the base image {base} is a build argument (default {default}): its slim "
+                                             "counterpart is unknown")
+    if any(ins.keyword == "ARG" and any(w.partition("=")[0] == RUNTIME_BASE for w in ins.value) for ins in model.instructions):
+        return Skip("variable base", (1, 1), f"the base image {base} is a build argument and the file already declares "
+                                             f"{RUNTIME_BASE}: the runtime stage's own argument would take its name")
+    return Slim("${" + RUNTIME_BASE + "}",
+                f"the base image {base} is a build argument; its default {default} has the slim counterpart {slim.image} "
+                f"({slim.note}), the default of a new build argument {RUNTIME_BASE}; assumes an image given as {names} has a "
+                f"slim counterpart given as {RUNTIME_BASE} (--verify builds both with their defaults)",
+                slim.family, slim.release, None, (RUNTIME_BASE, slim.image))
 
 
 def _arg_default(model: Dockerfile, ref: str) -> str | None:
@@ -420,6 +482,24 @@ def _build_dir(build_runs: list[Run], build_steps: list[Step]) -> tuple[str | No
 _MAKE_VENV = re.compile(r"(?:^|[\s;&|])(?:python[\w.${}]*\s+-m\s+venv|virtualenv)\s+(?:--?[\w-]+\s+)*(/[\w./-]+)")
 
 
+def _path_before_the_venv(path_envs: list[Instruction], first_pip: Instruction) -> list[str] | Skip:
+    """The folders the file's own ``ENV PATH`` puts ahead of the inherited PATH, where each
+    keeps ``$PATH`` and comes before the first pip step (the venv's ENV, inserted there, then
+    leads them all); a Skip otherwise."""
+    dirs: list[str] = []
+    for ins in path_envs:
+        pairs = dict(zip([k.strip("\"'") for k in ins.value[0::2]], ins.value[1::2], strict=False))
+        parts = pairs.get("PATH", "").strip("\"'").split(":")
+        if not any(p in ("$PATH", "${PATH}") for p in parts):
+            return Skip("ENV PATH set", ins.lines, "the Dockerfile sets PATH itself: a venv put first on PATH could change "
+                                                   "which programs it names")
+        if ins.index > first_pip.index:
+            return Skip("ENV PATH set", ins.lines, "the Dockerfile sets PATH after a pip step: it would put its folders "
+                                                   "ahead of the venv the later steps and the image run from")
+        dirs += [p for p in parts if p not in ("$PATH", "${PATH}") and p not in dirs]
+    return dirs
+
+
 def _own_venv(items: list[Instruction], path_env: Instruction) -> tuple[str, Instruction] | None:
     """The virtualenv the file makes (``python3 -m venv /home/venv`` in a RUN) and puts first on
     PATH (``ENV PATH="/home/venv/bin:$PATH"``): where pip installs. None when it makes none."""
@@ -465,7 +545,8 @@ def _runtime_workdir(plan: Plan, model: Dockerfile, items: list[Instruction]) ->
     """The runtime stage must start in the builder base's WORKDIR when its own base has another
     one (golang's /go, debian's /): relative paths before the first WORKDIR, and the image's
     working directory when the file sets none, depend on it."""
-    runtime_wd = knowledge.base_workdir(plan.slim.image) if plan.slim.image != plan.base else plan.base_wd
+    runtime_image = plan.slim.arg[1] if plan.slim.arg else plan.slim.image
+    runtime_wd = knowledge.base_workdir(runtime_image) if plan.slim.image != plan.base else plan.base_wd
     if plan.base_wd is not None and runtime_wd is not None:
         if plan.base_wd != runtime_wd and _uses_the_base_workdir(items):
             plan.set_workdir = plan.base_wd
@@ -477,6 +558,16 @@ def _runtime_workdir(plan: Plan, model: Dockerfile, items: list[Instruction]) ->
             break
         if ins.command in ("COPY", "ADD") and len(ins.value) >= 2 and not ins.value[-1].startswith("/") and plan.builddir is None:
             return Skip("COPY without WORKDIR", ins.lines, f"{ins.command} to a relative path with no WORKDIR: in the runtime base the same path may be elsewhere")
+    return None
+
+
+def _command_runs_a_build(items: list[Instruction]) -> Skip | None:
+    """The command the image runs must not be a build tool or a build step."""
+    for ins in items:
+        if ins.command in ("CMD", "ENTRYPOINT") and ins.value:
+            why = _runs_a_build(ins)
+            if why:
+                return Skip("runs a build tool", ins.lines, f"{ins.command} runs {why}: the runtime needs the toolchain")
     return None
 
 

@@ -22,6 +22,7 @@ from .core import (
     has_runtime_install,
     reruns,
     runtime_packages,
+    venv_env,
 )
 from .reasons import (
     artifact_reason,
@@ -61,6 +62,12 @@ def render(model: Dockerfile, facts: Facts, plan: Plan) -> tuple[list[Edit], lis
     else:
         body = from_ins.text.rstrip()
         edits.append(Edit(from_ins.start, from_ins.start + len(body), f"{body} {kw('AS')} {builder}"))
+    if plan.slim.arg:  # the runtime FROM names a build argument of its own: declared with the file's global ARGs
+        name, default = plan.slim.arg
+        last_arg = [i for i in model.instructions if i.index < first.index and i.keyword == "ARG"][-1]
+        edits.append(model.insert_after(last_arg, f"{kw('ARG')} {name}={default}"))
+        changes.append(_note(last_arg.lines, f"build argument {name} for the runtime stage's base, by default {default}: "
+                                             "the slim counterpart of the builder's default"))
     what = what_is_built(plan)
     tool_list = ", ".join(plan.build_pkgs[:6] + (["…"] if len(plan.build_pkgs) > 6 else []))
     changes.append(_note(from_ins.lines, f"builder stage: {plan.base}{' with ' + tool_list if tool_list else ''} "
@@ -71,7 +78,7 @@ def render(model: Dockerfile, facts: Facts, plan: Plan) -> tuple[list[Edit], lis
         make = f"{py} -m venv {'--system-site-packages ' if plan.system_python else ''}{VENV}"
         if plan.venv_package:
             edits.append(_add_package(plan))
-        edits.append(model.insert_before(plan.first_pip, f"{kw('RUN')} {make}{nl}{kw('ENV')} PATH=\"{VENV}/bin:$PATH\""))
+        edits.append(model.insert_before(plan.first_pip, f"{kw('RUN')} {make}{nl}{kw('ENV')} {venv_env(plan)}"))
         changes.append(_note(plan.first_pip.lines, f"pip installs into a virtualenv {VENV} so that the runtime stage can copy "
                                                           "the installed packages as one folder, without the compilers that built them"))
     # 2. the runtime head, emitted right after the builder's last instruction
@@ -370,7 +377,7 @@ def _artifacts(model: Dockerfile, plan: Plan, builder: str = "builder") -> list[
         out.append(f"{kw('COPY')} --from={builder} {o} {o}")
     if plan.venv:
         out.append(f"{kw('COPY')} --from={builder} {VENV} {VENV}")
-        out.append(f"{kw('ENV')} PATH=\"{VENV}/bin:$PATH\"")
+        out.append(f"{kw('ENV')} {venv_env(plan)}")
     return out
 
 

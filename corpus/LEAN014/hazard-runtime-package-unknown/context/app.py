@@ -1,0 +1,2 @@
+import lightgbm
+print("ok")

@@ -1,0 +1,2 @@
+import dlib, mpi4py
+print("ok")
