@@ -22,6 +22,13 @@ def _ctx(tmp_path: Path, files: dict[str, str]) -> Facts:
     return Facts(context=tmp_path)
 
 
+def _why_kept(got) -> list[str]:
+    """The rule changed nothing; the reasons it gives for the broad COPY it left before the install."""
+    _out, changes = got
+    assert [c for c in changes if not c.declined] == []
+    return [c.reason for c in changes if c.declined]
+
+
 def test_broad_copy_forms() -> None:
     m = Dockerfile.parse("FROM a\nCOPY . .\nADD ./ /app\nCOPY --from=b . .\nCOPY src .\nCOPY . . extra\n")
     assert [is_broad_copy(i) for i in m] == [False, True, True, False, False, False]
@@ -30,7 +37,10 @@ def test_broad_copy_forms() -> None:
 def test_no_context_means_no_change() -> None:
     m = Dockerfile.parse(PY)
     out, changes = mf.apply(m, Facts(context=None))
-    assert changes == [] and out.text == PY
+    assert out.text == PY and [(c.lines, c.reason) for c in changes if c.declined] == [
+        ((3, 3), "no build context (stdin without `--context`): the files `pip install -r requirements.txt` (line 4) "
+                 "reads cannot be checked")]
+    assert [c for c in changes if not c.declined] == []
 
 
 def test_split_python(tmp_path: Path) -> None:
@@ -43,13 +53,13 @@ def test_split_python(tmp_path: Path) -> None:
 
 def test_local_path_in_requirements_is_left_alone(tmp_path: Path) -> None:
     facts = _ctx(tmp_path, {"requirements.txt": "flask\n-e ./libs/core\n", "libs/core/setup.py": ""})
-    assert mf.apply(Dockerfile.parse(PY), facts)[1] == []
+    assert _why_kept(mf.apply(Dockerfile.parse(PY), facts))
 
 
 def test_committed_virtualenv_is_left_alone(tmp_path: Path) -> None:
     text = PY.replace("RUN pip", "ENV VIRTUAL_ENV=/app/.venv PATH=/app/.venv/bin:$PATH\nRUN pip")
     facts = _ctx(tmp_path, {"requirements.txt": "flask\n", ".venv/bin/python": ""})
-    assert mf.apply(Dockerfile.parse(text), facts)[1] == []
+    assert _why_kept(mf.apply(Dockerfile.parse(text), facts))
 
 
 def test_protects_names_the_install_run(tmp_path: Path) -> None:
@@ -119,7 +129,7 @@ def test_yarn_reads_yarnclean(tmp_path: Path) -> None:
 ])  # fmt: skip
 def test_yarn_install_left_alone(tmp_path: Path, files: dict[str, str]) -> None:
     facts = _ctx(tmp_path, {"package.json": PKG, "index.js": "", **files})
-    assert mf.apply(Dockerfile.parse(YARN), facts)[1] == []
+    assert _why_kept(mf.apply(Dockerfile.parse(YARN), facts))
 
 
 @pytest.mark.parametrize("text,files", [
@@ -135,7 +145,7 @@ def test_yarn_install_left_alone(tmp_path: Path, files: dict[str, str]) -> None:
 ])  # fmt: skip
 def test_bundle_install_left_alone(tmp_path: Path, text: str, files: dict[str, str]) -> None:
     facts = _ctx(tmp_path, {"Gemfile": GEMFILE, "app.rb": "", **files})
-    assert mf.apply(Dockerfile.parse(text), facts)[1] == []
+    assert _why_kept(mf.apply(Dockerfile.parse(text), facts))
 
 
 def test_bundle_install_frozen_with_lockfile(tmp_path: Path) -> None:
@@ -150,7 +160,7 @@ def _moved(run: str, before: str = "", files: dict[str, str] | None = None, tmp_
     text = f"FROM python:3.12-slim\n{before}COPY . /opt/app\n{run}\n"
     facts = _ctx(tmp_path, files or {"requirements.txt": "flask\n", "dev.txt": "pytest\n", "setup.py": ""})
     out, changes = mf.apply(Dockerfile.parse(text), facts)
-    return out.text if changes else None
+    return out.text if [c for c in changes if not c.declined] else None
 
 
 def test_run_split_moves_a_leading_cd_to_the_rest(tmp_path: Path) -> None:
@@ -204,7 +214,7 @@ def test_git_dependency_with_the_repository_in_the_context_is_left_alone(tmp_pat
     # project's repository there (its .git/config, url.insteadOf...): seen under strace, npm 9.2
     pkg = '{"name": "bot", "dependencies": {"discord.js": "marioparaschiv/discord.js#master"}}\n'
     facts = _ctx(tmp_path, {"package.json": pkg, ".git/HEAD": "ref: refs/heads/main\n", "index.js": ""})
-    assert mf.apply(Dockerfile.parse(NODE.format(run="npm install")), facts)[1] == []
+    assert _why_kept(mf.apply(Dockerfile.parse(NODE.format(run="npm install")), facts))
     (tmp_path / ".dockerignore").write_text(".git\n")  # kept out of the build: nothing to find
     assert len(mf.apply(Dockerfile.parse(NODE.format(run="npm install")), Facts(context=tmp_path))[1]) == 1
 
@@ -214,7 +224,7 @@ def test_install_without_lockfile_and_the_repository_in_the_context_is_left_alon
     # (yorkie, pulled in by @vue/cli-service: `access("/project/.git")` under strace, npm 9.2)
     pkg = '{"name": "web", "devDependencies": {"@vue/cli-service": "^5.0.1"}}\n'
     facts = _ctx(tmp_path, {"package.json": pkg, ".git/HEAD": "ref: refs/heads/main\n", "index.js": ""})
-    assert mf.apply(Dockerfile.parse(NODE.format(run="npm install")), facts)[1] == []
+    assert _why_kept(mf.apply(Dockerfile.parse(NODE.format(run="npm install")), facts))
     assert len(mf.apply(Dockerfile.parse(NODE.format(run="npm install --ignore-scripts")), facts)[1]) == 1
 
 
@@ -226,4 +236,63 @@ def test_composer_with_the_repository_in_the_context_is_left_alone(tmp_path: Pat
     assert len(mf.apply(Dockerfile.parse(text), _ctx(tmp_path, files))[1]) == 1
     (tmp_path / ".git").mkdir()
     (tmp_path / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
-    assert mf.apply(Dockerfile.parse(text), Facts(context=tmp_path))[1] == []
+    assert _why_kept(mf.apply(Dockerfile.parse(text), Facts(context=tmp_path)))
+
+
+# ---------------------------------------------------------------------------------------------
+# why a broad COPY before a dependency install stays (declined changes: notes, --check, JSON)
+# ---------------------------------------------------------------------------------------------
+def _declined(text: str, facts: Facts) -> list[tuple[int, str]]:
+    out, changes = mf.apply(Dockerfile.parse(text), facts)
+    assert out.text == text and not [c for c in changes if not c.declined]
+    return [(c.lines[0], c.reason) for c in changes if c.declined]
+
+
+def test_says_why_a_destination_with_a_variable_stays(tmp_path: Path) -> None:
+    facts = _ctx(tmp_path, {"requirements.txt": "flask\n"})
+    text = "FROM python:3.11\nARG APP=/app\nCOPY . $APP\nRUN pip install -r requirements.txt\n"
+    assert _declined(text, facts) == [
+        (3, "the destination `$APP` holds a variable: the manifests' folder in the image is not known, so "
+            "`pip install -r requirements.txt` on line 4 keeps re-running after any change to the context")]
+
+
+def test_says_which_manifest_the_context_lacks(tmp_path: Path) -> None:
+    facts = _ctx(tmp_path, {"app.py": ""})
+    [(line, reason)] = _declined(PY, facts)
+    assert line == 3 and reason.startswith("requirements.txt, which `pip install -r requirements.txt` (line 4) reads, "
+                                           "is not in the build context")
+
+
+def test_names_the_instruction_between_that_reads_the_copy(tmp_path: Path) -> None:
+    facts = _ctx(tmp_path, {"requirements.txt": "flask\n", "gen.py": ""})
+    text = PY.replace("RUN pip", "RUN python gen.py > constraints.txt\nRUN pip")
+    [(line, reason)] = _declined(text, facts)
+    assert (line, reason) == (3, "line 4 (`RUN python gen.py > constraints.txt`) may depend on the copied files "
+                                 "(`python` may read or write anything), so the COPY cannot move past it to after "
+                                 "`pip install -r requirements.txt` (line 5)")
+
+
+def test_says_why_an_install_that_reads_the_project_stays(tmp_path: Path) -> None:
+    facts = _ctx(tmp_path, {"package.json": '{"name": "x", "scripts": {"postinstall": "node fix.js"}}',
+                            "package-lock.json": "{}", "fix.js": ""})
+    [(line, reason)] = _declined(NODE.format(run="npm ci"), facts)
+    assert line == 3 and reason.startswith("`npm ci` (line 4): npm ci may read any file of the project")
+
+
+def test_no_install_after_the_broad_copy_no_note(tmp_path: Path) -> None:
+    facts = _ctx(tmp_path, {"gen.py": ""})
+    text = "FROM python:3.11\nWORKDIR /app\nCOPY . $APP\nRUN python gen.py\nCMD [\"python\", \"app.py\"]\n"
+    assert mf.apply(Dockerfile.parse(text), facts)[1] == []
+    assert mf.apply(Dockerfile.parse(text.replace("$APP", ".")), facts)[1] == []
+
+
+def test_check_says_why_lean011_left_the_copy(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from leanify import cli
+
+    (tmp_path / "app.py").write_text("")
+    (tmp_path / "Dockerfile").write_text(PY)
+    out = CliRunner().invoke(cli.main, ["--check", "--select", "LEAN011", str(tmp_path / "Dockerfile")])
+    assert out.exit_code == 0
+    assert f"{tmp_path / 'Dockerfile'}: no changes; LEAN011 not applied: line 3: requirements.txt" in out.output

@@ -141,6 +141,7 @@ copied first (or make this rule leave the COPY alone).
 
 from __future__ import annotations
 
+import dataclasses
 import json as _json
 import posixpath
 import re
@@ -150,7 +151,7 @@ from leanify.context import Facts
 from leanify.edits import Edit
 from leanify.model import Dockerfile, Instruction
 from leanify.rulekit import RunSplit, cut_model, is_broad_copy, run_split, word_spans
-from leanify.rules import Rule, Safety, change, fixed
+from leanify.rules import Rule, Safety, change, declined, fixed
 from leanify.shell import _PIP, analyze_run
 
 RULE = Rule(
@@ -180,11 +181,17 @@ def protects(model: Dockerfile, facts: Facts) -> set[int]:
 
 
 def apply(model: Dockerfile, facts: Facts):
-    if not facts.known or not any(is_broad_copy(i) for i in model):
+    if not any(is_broad_copy(i) for i in model):
         return model, []
     edits, changes = [], []
     done_stages = set()
-    for copy, install, groups, what, files, add_go in _plans(model, facts):
+    plans = []
+    for copy, verdict in _verdicts(model, facts):
+        if isinstance(verdict, _Why):
+            changes.append(declined(RULE, copy.lines, verdict.template, refs=verdict.refs))
+        else:
+            plans.append(verdict)
+    for copy, install, groups, what, files, add_go in plans:
         if copy.stage in done_stages:
             continue  # one split per stage per pass; the pipeline's next pass sees the new layout
         done_stages.add(copy.stage)
@@ -245,14 +252,138 @@ def _names(files: list[str]) -> str:
 # ---------------------------------------------------------------------------------------------
 def _plans(model: Dockerfile, facts: Facts):
     """(broad COPY, install RUN, {dest subfolder: [context files]}, install text, files, add go step)."""
-    if not facts.known:
-        return
+    for _copy, verdict in _verdicts(model, facts):
+        if not isinstance(verdict, _Why):
+            yield verdict
+
+
+@dataclasses.dataclass(frozen=True)
+class _Why:
+    """Why a broad COPY stays before the dependency install after it, for the user: ``template``
+    names other lines as ``{line:NAME}``, their numbers in ``refs`` (``leanify.rules.Change``)."""
+
+    template: str
+    refs: dict[str, tuple[int, ...]] = dataclasses.field(default_factory=dict)
+
+
+def _verdicts(model: Dockerfile, facts: Facts):
+    """(broad COPY, its plan or a ``_Why``) for each broad COPY; a ``_Why`` only when a dependency
+    install follows the COPY in its stage (a COPY no install reads is no missed split: no note)."""
     for copy in model:
-        if copy.stage < 0 or not is_broad_copy(copy) or not _flags_ok(copy):
+        if copy.stage < 0 or not is_broad_copy(copy):
+            continue
+        if not facts.known or not _flags_ok(copy):
+            found = _first_install(model, copy)
+            if found is None:
+                continue
+            run, text = found
+            if not facts.known:
+                why = f"no build context (stdin without `--context`): the files `{text}` ({{line:install}}) reads cannot be checked"
+            else:
+                bad = [f for f in copy.flags if f[2:].split("=", 1)[0].lower() not in _KEEP_FLAGS]
+                why = (f"the COPY's {' '.join(f'`{f}`' for f in bad)} is not a flag the manifests' COPY can repeat "
+                       f"(only --chown, --chmod, --link), so `{text}` ({{line:install}}) keeps re-running after "
+                       f"any change to the context")  # fmt: skip
+            yield copy, _Why(why, {"install": (run.start_line,)})
             continue
         plan = _plan(model, facts, copy)
-        if plan is not None:
-            yield plan
+        if isinstance(plan, _Why):
+            if _first_install(model, copy) is not None:
+                yield copy, plan
+        elif plan is not None:
+            yield copy, plan
+
+
+_DEP_MANAGERS = ("pip", "uv", "npm", "pnpm", "yarn", "poetry", "bundle", "composer", "go", "cargo")
+
+
+def _first_install(model: Dockerfile, copy: Instruction) -> tuple[Instruction, str] | None:
+    """The first RUN after ``copy`` in its stage that installs what a manifest lists (`pip install
+    -r`, `npm ci`, `bundle install`...: ``PackageCall.from_manifest``), and that install's text."""
+    for ins in model.stage_instructions(copy.stage):
+        if ins.index <= copy.index or ins.keyword != "RUN":
+            continue
+        script = analyze_run(ins, model)
+        if script is None or not script.ok:
+            continue
+        for call in script.package_calls():
+            if call.from_manifest and call.manager in _DEP_MANAGERS:
+                return ins, _short(call.command.text)
+    return None
+
+
+def _short(text: str, width: int = 70) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 3].rstrip() + "..."
+
+
+def _install_why(model: Dockerfile, copy: Instruction, template: str, **refs: tuple[int, ...]) -> _Why:
+    """A ``_Why`` naming the install (``{install}`` for its text, ``{line:install}`` for its line)."""
+    found = _first_install(model, copy)
+    run, text = found if found is not None else (None, "the install")
+    refs = dict(refs, **({"install": (run.start_line,)} if run is not None else {}))
+    return _Why(template.replace("{install}", text), refs)
+
+
+def _blocker_why(model: Dockerfile, copy: Instruction, eff_copy, other: Instruction, facts: Facts, provided) -> _Why:
+    """``other`` (between the COPY and the install, or the install's own RUN) depends on the copy."""
+    eff = defuse.facts_of(model, other, facts)
+    found = _first_install(model, copy)
+    if found is not None and found[0].index == other.index:
+        if eff.opaque:
+            why = eff.notes[0] if eff.notes else "its effects are not known here"
+            return _install_why(model, copy, f"`{{install}}` ({{line:install}}): {why}, so the COPY of the whole "
+                                             f"context stays before it")  # fmt: skip
+        lost = _missing_manifests(model, facts, copy, other)
+        if lost:
+            return _install_why(model, copy, f"{_names(lost).rsplit(' ', 1)[0]}, which `{{install}}` ({{line:install}}) "
+                                             f"reads, {'is' if len(lost) == 1 else 'are'} not in the build context, so "
+                                             f"the COPY of the whole context stays before it")  # fmt: skip
+        if not eff.manifests:
+            return _install_why(model, copy, "`{install}` ({line:install}) may read any file of the project: its "
+                                             "manifests do not prove what it reads (a local path, an editable or "
+                                             "folder requirement...), so the COPY of the whole context stays before it")  # fmt: skip
+        what = defuse.conflict(eff_copy, eff, exempt_reads=provided)
+        what = f": it {what.replace('the earlier instruction', 'the COPY')}" if what else ""
+        return _install_why(model, copy, f"{{line:install}} (`{{install}}`) depends on the copied files{what}, so the "
+                                         f"COPY of the whole context stays before it")  # fmt: skip
+    what = defuse.conflict(eff_copy, eff, exempt_reads=provided)
+    what = f": it {what.replace('the earlier instruction', 'the COPY')}" if what else ""
+    verb = "depends"
+    if eff.opaque or defuse.ANY in eff.reads:
+        verb, what = "may depend", f" ({eff.notes[0] if eff.notes else 'what it reads is not known here'})"
+    return _install_why(model, copy, f"{{line:between}} (`{_short(other.original, 50)}`) {verb} on the copied files"
+                                     f"{what}, so the COPY cannot move past it to after `{{install}}` ({{line:install}})",
+                        between=(other.start_line,))  # fmt: skip
+
+
+_NAMED = {"npm": "package.json", "pnpm": "package.json", "yarn": "package.json", "go": "go.mod", "bundle": "Gemfile",
+          "composer": "composer.json", "poetry": "pyproject.toml"}
+
+
+def _missing_manifests(model: Dockerfile, facts: Facts, copy: Instruction, run: Instruction) -> list[str]:
+    """The manifests the installs in ``run`` name (requirement files, package.json...) that the
+    broad COPY would bring from the context but the context lacks: for the reason only."""
+    script = analyze_run(run, model)
+    states = defuse.stage_states(model, copy.stage)
+    at, cwd = states[copy.index], states[run.index]
+    if script is None or any(c.name in ("cd", "pushd") for c in script.commands):
+        return []  # where the install runs is not the RUN's working folder
+    if script is None or not defuse._known(copy.value[1], at.cwd, at.env) or cwd.cwd is None:
+        return []
+    base = defuse._resolve(copy.value[1], at.cwd, at.env).rstrip("/") or "/"
+    lost = []
+    for call in script.package_calls():
+        if not call.from_manifest:
+            continue
+        for name in call.requirement_files or [_NAMED.get(call.manager, "")]:
+            if not name or "$" in name:
+                continue
+            img = posixpath.normpath(posixpath.join(cwd.cwd, name))
+            rel = posixpath.relpath(img, base) if img.startswith(base.rstrip("/") + "/") else None
+            if rel is not None and not facts.exists(rel) and rel not in lost:
+                lost.append(rel)
+    return lost
 
 
 def _plan(model: Dockerfile, facts: Facts, copy: Instruction, split_ok: bool = True):
@@ -260,11 +391,18 @@ def _plan(model: Dockerfile, facts: Facts, copy: Instruction, split_ok: bool = T
     members = model.stage_instructions(copy.stage)
     later = [i for i in members if i.index > copy.index]
     dest = copy.value[1]
-    if "$" in dest or not _PLAIN_NAME.match(dest.rstrip("/") or "/"):
-        return None
+    if "$" in dest:
+        return _install_why(model, copy, f"the destination `{dest}` holds a variable: the manifests' folder in the image "
+                                         f"is not known, so `{{install}}` on {{line:install}} keeps re-running after "
+                                         f"any change to the context")  # fmt: skip
+    if not _PLAIN_NAME.match(dest.rstrip("/") or "/"):
+        return _install_why(model, copy, f"the destination `{dest}` needs quoting, so `{{install}}` ({{line:install}}) "
+                                         f"keeps re-running after any change to the context")  # fmt: skip
     eff_copy = defuse.facts_of(model, copy, facts)
     if defuse.ANY in eff_copy.writes:
-        return None
+        why = f" ({eff_copy.notes[0]})" if eff_copy.notes else ""
+        return _install_why(model, copy, f"which files the COPY brings in is not known{why}, so it stays before "
+                                         f"`{{install}}` ({{line:install}})")  # fmt: skip
     if defuse._known(dest, state_after[copy.index].cwd, state_after[copy.index].env):
         # the manifests COPY takes the broad COPY's place with the same flags into the same
         # folder: it creates that folder (and sets its owner) exactly as the broad COPY would
@@ -282,7 +420,8 @@ def _plan(model: Dockerfile, facts: Facts, copy: Instruction, split_ok: bool = T
                 return go
             # not an install: it must not depend on the COPY for the COPY to move past it
             if _blocked(model, facts, eff_copy, ins, frozenset()):
-                return _split_plan(model, facts, copy, ins) if split_ok else None
+                why = _blocker_why(model, copy, eff_copy, ins, facts, frozenset())
+                return (_split_plan(model, facts, copy, ins) or why) if split_ok else why
             continue
         files: list[str] = []
         paths: list[str] = []
@@ -290,7 +429,11 @@ def _plan(model: Dockerfile, facts: Facts, copy: Instruction, split_ok: bool = T
         for m in eff.manifests:
             srcs = defuse.manifest_sources(m, state_after[ins.index], facts)
             if srcs is None:
-                return None
+                lost = [f for f in m.files
+                        if defuse.manifest_sources(dataclasses.replace(m, files=(f,)), state_after[ins.index], facts) is None]
+                return _Why(f"{_names(lost or list(m.files)).rsplit(' ', 1)[0]}, which `{m.what}` ({{line:install}}) "
+                            f"reads, {'is' if len(lost) == 1 else 'are'} not in the build context (or not known to come "
+                            f"from it), so the COPY of the whole context stays before it", {"install": (ins.start_line,)})  # fmt: skip
             for f, src in zip(m.files, srcs, strict=False):
                 image_paths.add(posixpath.normpath(posixpath.join(m.root, f)))
                 paths.append(posixpath.normpath(posixpath.join(m.root, f)))
@@ -303,15 +446,18 @@ def _plan(model: Dockerfile, facts: Facts, copy: Instruction, split_ok: bool = T
             same = defuse.recopied(model, copy, other, facts)
             eff_rest = defuse.Effects(eff_copy.reads, eff_copy.writes - same, eff_copy.uses_vars, eff_copy.sets_vars, eff_copy.user)
             if _blocked(model, facts, eff_rest, other, frozenset(image_paths)):
-                return _split_plan(model, facts, copy, ins) if split_ok and other is ins else None
+                why = _blocker_why(model, copy, eff_rest, other, facts, frozenset(image_paths))
+                return (_split_plan(model, facts, copy, ins) or why) if split_ok and other is ins else why
             again |= same
         keep = [(f, p) for f, p in zip(files, paths, strict=True) if p not in again]
-        groups = _groups(model, facts, copy, image_paths, [f for f, _ in keep])
-        if groups is None:
-            return None
         what = " && ".join(dict.fromkeys(m.what for m in eff.manifests))
+        groups = _groups(model, facts, copy, image_paths, [f for f, _ in keep])
+        if isinstance(groups, str):
+            return _Why(f"{groups}, so the COPY of the whole context stays before `{what}` ({{line:install}})",
+                        {"install": (ins.start_line,)})
         return copy, ins, groups, what, files, False
-    return None
+    return _install_why(model, copy, "`{install}` ({line:install}) is not an install whose reads are known here "
+                                     "(only its manifests), so the COPY of the whole context stays before it")
 
 
 def _blocked(model, facts, eff_copy, other: Instruction, provided: frozenset[str]) -> bool:
@@ -449,17 +595,19 @@ def _split_plan(model: Dockerfile, facts: Facts, copy: Instruction, ins: Instruc
     if cut is None:
         return None
     plan = _plan(cut, facts, cut.instructions[copy.index], split_ok=False)
-    if plan is None or plan[5] or plan[1].index != ins.index:
+    if isinstance(plan, _Why) and plan.refs.get("install") == (ins.start_line,):
+        return plan  # why the install part itself keeps the COPY before it (its lines are the same in the cut)
+    if not isinstance(plan, tuple) or plan[5] or plan[1].index != ins.index:
         return None  # the install part is not where the COPY can go
     return copy, ins, plan[2], plan[3], plan[4], sp
 
 
 def _groups(model, facts, copy, image_paths: set[str], files: list[str]):
-    """{subfolder of the COPY destination: [context files]}; None when a file does not come
-    from this COPY (or its name would need quoting)."""
+    """{subfolder of the COPY destination: [context files]}; why not (a str) when a file does not
+    come from this COPY (or its name would need quoting)."""
     state = defuse.stage_states(model, copy.stage)[copy.index]
     if not defuse._known(copy.value[1], state.cwd, state.env):
-        return None
+        return f"the COPY's destination `{copy.value[1]}` is relative to a WORKDIR not known here (the base image's)"
     base = defuse._resolve(copy.value[1], state.cwd, state.env)
     groups: dict[str, list[str]] = {}
     seen = set()
@@ -467,11 +615,13 @@ def _groups(model, facts, copy, image_paths: set[str], files: list[str]):
         if src in seen:
             continue
         seen.add(src)
-        if not _PLAIN_NAME.match(src) or src.startswith(("-", "/")) or defuse.dockerignored(facts, src):
-            return None
+        if not _PLAIN_NAME.match(src) or src.startswith(("-", "/")):
+            return f"the manifest `{src}` needs quoting"
+        if defuse.dockerignored(facts, src):
+            return f"the manifest {src} is excluded by .dockerignore"
         img = posixpath.normpath(posixpath.join(base, src))
         if img not in image_paths:
-            return None  # the install reads it from somewhere else than this COPY put it
+            return f"the install reads {src} from another folder than this COPY puts it in"
         groups.setdefault(posixpath.dirname(src), []).append(src)
     return groups
 
