@@ -64,6 +64,11 @@ HAZARD_REASONS = {
     "hazard-pip-user-outside-a-python-image": (6, "installs outside site-packages (--user"),
     "hazard-poetry-from-its-installer": (5, "`curl -sSL https://install.python-poetry.org` runs a downloaded script"),
     "hazard-runtime-package-unknown": (2, "libomp-dev: the runtime library package it stands for is not in leanify's table"),
+    "hazard-same-base-nothing-build-only": (1, "ubuntu:22.04 has no slimmer image leanify knows and the file installs no "
+                                               "build-only package"),
+    "hazard-same-base-ubuntu-release-unknown": (2, "libpng-dev: the runtime package it stands for on ubuntu bionic is not in "
+                                                   "leanify's table (noble, jammy, focal only)"),
+    "hazard-same-base-private-image-package-differs": (2, "libpng-dev: myorg/base:1 is not an image leanify knows"),
     "hazard-variable-base-without-default": (2, "the base image ${BASE} is a build argument with no default"),
     "hazard-setup-after-the-build": (7, "`update-alternatives --install /usr/bin/node node /usr/bin/n…`: leanify cannot tell"),
     "hazard-tail-step-needs-git": (7, "(it needs git, which python:3.11-slim lacks)"),
@@ -313,3 +318,34 @@ def test_a_file_whose_command_runs_the_build_tool_says_so_even_without_a_build_s
             "ENTRYPOINT mvn spring-boot:run\n")
     got = ms.skip_reasons(Dockerfile.parse(text), Facts())
     assert got and "ENTRYPOINT runs mvn: the runtime needs the toolchain" in got[0][1], got
+
+
+@pytest.mark.parametrize(
+    "base, pkg, want",
+    [
+        ("ubuntu:22.04", "libpng-dev", ("libpng16-16",)),  # jammy's name, not the table's default (noble: libpng16-16t64)
+        ("ubuntu:24.04", "libpng-dev", ("libpng16-16t64",)),
+        ("ubuntu", "libpng-dev", ("libpng16-16t64",)),  # no release named: the newest, said in the reason
+        ("ubuntu:18.04", "libpng-dev", None),  # bionic: not read, and the name differs between the releases that were
+        ("ubuntu:18.04", "libpq-dev", ("libpq5",)),  # the same name in every release read
+        ("myorg/base:1", "libpq-dev", ("libpq5",)),
+        ("myorg/base:1", "libpng-dev", None),  # Debian and Ubuntu name it differently
+        ("myorg/base:1", "build-essential", ()),
+    ],
+)
+def test_runtime_packages_on_the_same_base(base: str, pkg: str, want: tuple[str, ...] | None) -> None:
+    from leanify.transforms.multistage import plan
+
+    slim = plan._same_base(base, None, "the same base")
+    assert slim.image == base and slim.same_base
+    assert plan.same_base_counterparts(pkg, slim) == want
+
+
+def test_a_digest_pinned_base_splits_onto_itself_only_with_build_packages() -> None:
+    pinned = "FROM ubuntu:22.04@sha256:" + "0" * 64 + "\n"
+    with_gcc = pinned + "WORKDIR /src\nCOPY . .\nRUN apt-get update && apt-get install -y gcc make\nRUN make\nCMD [\"./app\"]\n"
+    got = ms.analyze(Dockerfile.parse(with_gcc), Facts())
+    assert isinstance(got, ms.Plan) and got.slim.image == "ubuntu:22.04@sha256:" + "0" * 64
+    without = pinned + "WORKDIR /src\nCOPY . .\nRUN make\nCMD [\"./app\"]\n"
+    got = ms.analyze(Dockerfile.parse(without), Facts())
+    assert isinstance(got, ms.Skip) and got.category == "digest-pinned base"

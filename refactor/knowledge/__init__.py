@@ -23,7 +23,7 @@ from importlib import resources
 
 __all__ = ["SlimBase", "ImageRef", "parse_image", "slim_base", "slim_base_overrides", "family_of", "release_of", "is_build_package",
            "build_only_when", "runtime_counterpart", "package_for_soname", "distribution_for_import", "base_workdir",
-           "runtime_lacks", "java_runtime"]
+           "runtime_lacks", "java_runtime", "releases", "table_release"]
 
 
 @cache
@@ -332,6 +332,17 @@ def runtime_counterpart(name: str, family: str = "debian", release: str | None =
         rel = release or t.get("default_release")
         entry = entry.get(rel) if rel in entry else entry.get("default", [])
     return tuple(entry)
+
+
+def releases(family: str) -> tuple[str, ...]:
+    """The releases whose package names the build-package table was read on (``ubuntu``:
+    noble, jammy, focal); empty for a family without release-dependent names."""
+    return tuple(_family_table(family or "debian").get("releases", ()))
+
+
+def table_release(family: str) -> str | None:
+    """The release the build-package table's names default to for ``family`` (its newest)."""
+    return _family_table(family or "debian").get("default_release")
 
 
 def runtime_known(name: str, family: str = "debian") -> bool:

@@ -8,8 +8,9 @@ toolchain and the build; a runtime stage from the slim counterpart of the base (
 distribution and libc: ``python:3.11`` → ``python:3.11-slim``, ``node:18`` → ``node:18-slim``,
 ``ruby:3.2`` → ``ruby:3.2-slim``, ``golang``/``debian`` → ``debian:<release>-slim``,
 ``eclipse-temurin:17-jdk`` → ``17-jre``, ``openjdk:17`` → ``eclipse-temurin:17-jre``; the base
-itself, without the build packages, when it has none or is a build argument with build
-packages; a base named by a build argument with none, ``ARG BASE=python:3.8`` / ``FROM
+itself, same tag or digest, without the build packages, when it has none (``ubuntu:22.04``,
+``tensorflow/tensorflow``, a private image), is pinned by digest, or is a build argument with
+build packages: the win is the build-only packages it no longer installs; a base named by a build argument with none, ``ARG BASE=python:3.8`` / ``FROM
 ${BASE}``, gets a new argument ``ARG RUNTIME_BASE=python:3.8-slim`` from its default, the
 reason saying it assumes a BASE given has a slim counterpart given as RUNTIME_BASE) re-runs only
 the runtime setup and copies the build's output:
@@ -44,7 +45,12 @@ the runtime setup and copies the build's output:
 - System packages: the runtime stage re-runs the package install without the build-only
   packages (compilers, ``*-dev`` headers, ``build-essential``), each header package replaced by
   the library it builds against (``libpq-dev`` → ``libpq5``, from leanify's knowledge table,
-  also without the build context: ``--verify`` proves the libraries resolve).
+  also without the build context: ``--verify`` proves the libraries resolve). On the builder's
+  own base the names are the table's for its release (``ubuntu:22.04`` → jammy's
+  ``libpng16-16``; the original build's /etc/os-release under ``--verify``; the newest release
+  where the name gives none, said in the reason); on a release the table was not read on, or an
+  image leanify does not know (its apt assumed Debian's or Ubuntu's), only a name that is the
+  same in all of them, else the file is left alone naming the package.
 - ENV, ARG, WORKDIR, USER, SHELL and VOLUME are repeated in the runtime stage; LABEL, EXPOSE,
   HEALTHCHECK, STOPSIGNAL, ENTRYPOINT and CMD move there; everything after the last build step
   already is the runtime stage. Where the file sets no WORKDIR first, the runtime stage starts in
@@ -115,7 +121,8 @@ original build changes system files (``/etc``, the package database) or deletes 
 file (the path is named); a global node package with a native addon; a step that would run
 again before it gets what an earlier copied step wrote; ONBUILD; a build that runs
 outside a WORKDIR of its own; a base image without a known slim counterpart
-when the toolchain comes with it; digest-pinned bases; a base that names no version where the
+when the file installs no build-only package (nothing to win: said, ``base with no known slim
+counterpart``); digest-pinned bases with no build package; a base that names no version where the
 runtime base would not move with it (``openjdk`` without ``--verify``); a runtime base of
 another distribution where packages must be installed again; gems on a base that is not a ruby
 image, pip on one whose python comes from a package manager other than apt, ``pip install

@@ -29,6 +29,8 @@ class Slim:
     release: str | None = None
     static: str | None = None  # a distroless image for a static binary, when the table knows one
     arg: tuple[str, str] | None = None  # a build argument the runtime FROM names: (name, default), declared before the first FROM
+    same_base: bool = False  # the runtime stage starts from the builder's own image (no slimmer one known, or pinned by digest)
+    family_known: bool = True  # False: an image leanify does not know, its apt assumed Debian's or Ubuntu's
 
 
 @dataclass

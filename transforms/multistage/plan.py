@@ -171,16 +171,22 @@ def analyze(model: Dockerfile, facts: Facts, told: list[str] | None = None) -> P
             if isinstance(got, Skip):
                 got.lines = first.lines
                 return got
-    elif "@" in base:
-        return Skip("digest-pinned base", first.lines, "the base image is pinned by digest; the runtime base's digest is not known here")
+    elif "@" in base and not build_pkgs:
+        return Skip("digest-pinned base", first.lines, "the base image is pinned by digest and the file installs no build-only "
+                                                       "package: the slim counterpart's digest is not known here, and the same "
+                                                       "image would hold all the builder does")
     java = any(set(st.tools) & {"javac", "jar", "mvn", "gradle"} for r in build_runs for st in r.reading.steps if st.kind == "build")
     slim = _runtime_base(model, base, build, bool(build_pkgs), java)
     if isinstance(slim, Skip):
         slim.lines = first.lines
         return slim
+    if slim is None and not _slim_variant(image):
+        return Skip("base with no known slim counterpart", first.lines,
+                    f"{image} has no slimmer image leanify knows and the file installs no build-only package (compiler, "
+                    "-dev headers): a runtime stage from the same base would hold all the builder does, nothing to win")
     if slim is None:
         told.append(NOTHING_TO_LEAVE_BEHIND)
-        return None  # the toolchain comes with a base that has no slimmer counterpart: nothing to leave behind
+        return None  # the build already runs on a slim variant: nothing to leave behind
     got = _command_runs_a_build(items)
     if got is not None:
         return got
@@ -246,10 +252,17 @@ def analyze(model: Dockerfile, facts: Facts, told: list[str] | None = None) -> P
                            f"poetry installs into a virtualenv of its own under {POETRY_VENVS} (virtualenvs.create is not "
                            "false): the runtime stage copies it, and the venv that holds poetry"))
     evidence = facts.options.get(EVIDENCE_KEY)
+    if slim.same_base and not slim.family_known:
+        other = next((c for r in runs.values() for st in r.reading.steps if st.kind == "pkg" for c in st.calls
+                      if c.action in ("install", "add") and c.manager != "apt"), None)
+        if other is not None and build_pkgs:
+            return Skip("runtime package unknown", build_pkgs[0][0].lines,
+                        f"{base} is not an image leanify knows and installs packages with {other.manager}: the runtime "
+                        "packages its build packages stand for are not known there")
     for pkg_ins, p in build_pkgs:
-        got = counterparts(p, slim.family, slim.release)
+        got = same_base_counterparts(p, slim) if slim.same_base else counterparts(p, slim.family, slim.release)
         if got is None and evidence is None:
-            return Skip("runtime package unknown", pkg_ins.lines, f"{p}: the runtime library package it stands for is not in leanify's table")
+            return Skip("runtime package unknown", pkg_ins.lines, f"{p}: {_unknown_counterpart(slim)}")
         plan.runtime_adds[p] = tuple(got or ())
     if evidence is not None:
         _use_evidence(plan, evidence)
@@ -364,6 +377,8 @@ def _runtime_base(model: Dockerfile, base: str, build: BuildEvidence | None, bui
     evidence names its release (golang:latest on bookworm -> debian:bookworm-slim)."""
     if "$" in base and not build_pkgs:  # nothing to leave behind in the same image: the default's slim counterpart
         return _runtime_base_argument(model, base)
+    if "@" in base:  # pinned: the same image is the only runtime base whose digest is known
+        return _same_base(base, build, "the same pinned image as the builder (the digest of a slimmer one is not known here)")
     if "$" in base:  # the same image, whatever the argument names: only the build packages are left behind
         default = _arg_default(model, base)
         return Slim(base, f"the base image {base} is a build argument: the runtime stage starts from the same image "
@@ -391,8 +406,7 @@ def _runtime_base(model: Dockerfile, base: str, build: BuildEvidence | None, bui
     if slim is None:
         if not build_pkgs:
             return None
-        return Slim(base, f"no slimmer image of {base} is known, the runtime stage starts from it without the build packages",
-                    family=knowledge.family_of(base) or "debian")
+        return _same_base(base, build, f"the same base as the builder (no slimmer image of {base} is known)")
     plain = slim_of(base) if release else None
     if plain is not None and (plain.image != slim.image or "assumed:" in plain.note):
         slim = Slim(slim.image, f"{slim.note} ({base} is Debian {release} in the original build: its /etc/os-release)",
@@ -402,6 +416,63 @@ def _runtime_base(model: Dockerfile, base: str, build: BuildEvidence | None, bui
         return Skip("base without a version", (1, 1), f"the base image {base} names no version: which release (and libc) "
                                                       "a runtime base must match changes over time")
     return slim
+
+
+def _slim_variant(image: str) -> bool:
+    """A slim or alpine variant (``node:18-slim``, ``python:3.9-alpine``): no slimmer image to move to."""
+    ref = knowledge.parse_image(image)
+    return ref.repo in ("alpine", "busybox") or bool(re.search(r"(^|[-_.])(slim|alpine)", ref.tag or ""))
+
+
+def _same_base(base: str, build: BuildEvidence | None, why: str) -> Slim:
+    """The builder's own image as the runtime base: the win is the build-only packages the runtime
+    stage no longer installs. Its family and release come from the original build's
+    /etc/os-release when read, else from the image's name; an image leanify does not know is
+    assumed to be Debian's or Ubuntu's where it uses apt (``same_base_counterparts``)."""
+    os_release = build.base.os_release if build is not None else {}
+    family = os_release.get("ID") if os_release.get("ID") in ("debian", "ubuntu") else knowledge.family_of(base)
+    release = os_release.get("VERSION_CODENAME") or knowledge.release_of(base)
+    note = f"{why}: the win is the build-only packages it no longer installs"
+    if family is not None and release in knowledge.releases(family):
+        source = "its /etc/os-release in the original build" if os_release.get("VERSION_CODENAME") else \
+            "its name; --verify reads its /etc/os-release"
+        note += f"; its runtime packages are leanify's table's names for {family} {release} ({source})"
+    elif family is not None and release is None and knowledge.releases(family):
+        note += (f"; its name names no release: assumes {family} {knowledge.table_release(family)}, the newest leanify's "
+                 "table knows, for the names of its runtime packages (--verify reads its /etc/os-release)")
+    elif family is None:
+        note += (f"; {base} is not an image leanify knows: assumes its apt is Debian's or Ubuntu's (the runtime packages "
+                 "it installs are named alike in every Debian and Ubuntu release leanify's table was read on)")
+    elif release is not None and release not in knowledge.releases(family) and knowledge.releases(family):
+        note += (f"; {family} {release} is not a release leanify's table was read on: the runtime packages it installs "
+                 "are named alike in every one it was")
+    return Slim(base, note, family=family or "debian", release=release, same_base=True, family_known=family is not None)
+
+
+def same_base_counterparts(pkg: str, slim: Slim) -> tuple[str, ...] | None:
+    """Runtime packages for ``pkg`` on the builder's own image: the table's names for its
+    release (its newest where the image names none: an assumption the reason says); where the
+    release (or, for an image leanify does not know, the family) is not one the table was read
+    on, only a name that is the same in all of them (None: not known)."""
+    rels = knowledge.releases(slim.family)
+    if slim.family_known and (slim.release in rels or not rels or slim.release is None):
+        return counterparts(pkg, slim.family, slim.release)
+    families = (slim.family,) if slim.family_known else ("debian", "ubuntu")
+    got = {counterparts(pkg, f, r) for f in families for r in knowledge.releases(f) or (None,)}
+    return got.pop() if len(got) == 1 else None
+
+
+def _unknown_counterpart(slim: Slim) -> str:
+    """Why the runtime package a build package stands for is not known (``Skip`` reason)."""
+    if not slim.same_base:
+        return "the runtime library package it stands for is not in leanify's table"
+    if not slim.family_known:
+        return (f"{slim.image} is not an image leanify knows, and the runtime package this stands for is not named alike "
+                "in every Debian and Ubuntu release leanify's table was read on")
+    if slim.release in knowledge.releases(slim.family):
+        return f"the runtime library package it stands for on {slim.family} {slim.release} is not in leanify's table"
+    return (f"the runtime package it stands for on {slim.family} {slim.release} is not in leanify's "
+            f"table ({', '.join(knowledge.releases(slim.family))} only), and its name differs between those")
 
 
 RUNTIME_BASE = "RUNTIME_BASE"
