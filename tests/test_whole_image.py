@@ -576,3 +576,61 @@ def test_the_layer_reader_keeps_the_files_the_classes_read(path: str, kept: bool
     from leanify.image_layers import captured
 
     assert captured(path) is kept
+
+
+# ------------------------------------------------------- requirements taken out on evidence (LEAN016/17)
+REQUESTS = ("requests", "2.31.0", {"requests/__init__.py": b"rq"}, ("idna",))
+IDNA = ("idna", "3.6", {"idna/__init__.py": b"id"}, ())
+OPENCV = ("opencv-python", "4.9.0.80", {"cv2/__init__.py": b"cv2 gui", "cv2/cv2.abi3.so": b"\x7fELF qt"}, ("numpy",))
+HEADLESS = ("opencv-python-headless", "4.9.0.80", {"cv2/__init__.py": b"cv2", "cv2/cv2.abi3.so": b"\x7fELF headless"},
+            ("numpy",))
+
+
+def _gone(img: Img, site: str, *dists) -> Img:
+    for name, version, _files, _req in dists:
+        img.remove(*[f"{site}/{top}" for top in {p.split("/")[0] for p in _files}],
+                   f"{site}/{name.replace('-', '_')}-{version}.dist-info")
+    return img
+
+
+def test_requirements_the_rewrite_filters_out_and_what_only_they_require_are_unused() -> None:
+    before = _py(build_image(), SITE, NUMPY, REQUESTS, IDNA)
+    after = _gone(runtime_of(before), SITE, REQUESTS, IDNA)
+    res = compare(before, after, Rewrite(workdir="/app", pip_dropped=frozenset({"requests"})))
+    assert res.equal, res.unclassified
+    assert groups(res, "unused") == {"requests", "idna"}
+
+
+def test_a_requirement_dropped_without_the_rewrite_taking_it_out_still_fails() -> None:
+    before = _py(build_image(), SITE, NUMPY, REQUESTS, IDNA)
+    after = _gone(runtime_of(before), SITE, REQUESTS, IDNA)
+    res = compare(before, after, Rewrite(workdir="/app", pip_dropped=frozenset({"flask"})))
+    assert f"{SITE}/requests/__init__.py" in unclassified(res)
+
+
+def test_an_equivalent_build_from_leanifys_table_accounts_for_both_sets_of_files() -> None:
+    before = _py(build_image(), SITE, NUMPY, OPENCV)
+    after = _py(_gone(runtime_of(before), SITE, OPENCV), SITE, HEADLESS)
+    res = compare(before, after, Rewrite(workdir="/app", pip_dropped=frozenset({"opencv-python"})))
+    assert res.equal, res.unclassified
+    assert groups(res, "swap") == {"opencv-python -> opencv-python-headless"}
+    assert groups(res, "swap", "added") == {"opencv-python -> opencv-python-headless"}
+
+
+def test_a_swap_outside_the_table_or_not_taken_out_by_the_rewrite_fails() -> None:
+    other = ("cv-lite", "1.0", {"cv2/__init__.py": b"cv2 lite"}, ())
+    before = _py(build_image(), SITE, NUMPY, OPENCV)
+    after = _py(_gone(runtime_of(before), SITE, OPENCV), SITE, other)
+    assert f"{SITE}/cv2/__init__.py" in unclassified(compare(
+        before, after, Rewrite(workdir="/app", pip_dropped=frozenset({"opencv-python"}))))
+    after = _py(_gone(runtime_of(before), SITE, OPENCV), SITE, HEADLESS)
+    assert unclassified(compare(before, after))  # nothing says the rewrite took opencv-python out
+
+
+def test_rewrite_facts_reads_the_requirements_filter_and_the_pip_command_lines() -> None:
+    before = "FROM python:3.11\nCOPY requirements.txt .\nRUN pip install -r requirements.txt flask requests==2.31\n"
+    after = ("FROM python:3.11\nCOPY requirements.txt .\n"
+             "RUN grep -viE '^[[:space:]]*(pytest|opencv-python)[[:space:]]*([<>=!~;@#[]|$)' requirements.txt"
+             " > requirements.runtime.txt\n"
+             "RUN pip install -r requirements.runtime.txt flask opencv-python-headless==4.9.0.80\n")
+    assert rewrite_facts(before, after).pip_dropped == {"pytest", "opencv-python", "requests"}

@@ -24,6 +24,10 @@ source             the source of a compiled artifact, when the rewrite has an ar
 not-runtime        tests, docs and build inputs in the app's folder (``content.runtime_relevance``)
 dev-dependency     Python dev tools (LEAN016) and what only they require (METADATA); npm
                    packages npm itself marks ``dev`` (LEAN018)
+unused             Python requirements the rewrite takes out of the install (its requirements
+                   filter, its pip command line: LEAN016, never imported) and what only they require
+swap               a distribution replaced by its equivalent from leanify's table
+                   (``opencv-python`` -> ``opencv-python-headless``, LEAN017): both sets of files
 build-tool         Python installers and build backends (pip, wheel, Cython...) the rewrite
                    does not have at that version and site
 relocation         a Python distribution moved to another site (``/opt/venv``): same name,
@@ -83,6 +87,8 @@ CLASSES = {
     "source": "sources of compiled artifacts",
     "not-runtime": "tests, docs and build inputs",
     "dev-dependency": "dev dependencies",
+    "unused": "requirements never imported",
+    "swap": "equivalent distributions",
     "build-tool": "Python build tools",
     "relocation": "relocated Python distributions",
     "venv": "the virtualenv's own files",
@@ -287,21 +293,44 @@ class Classifier:
         return None
 
     @cached_property
-    def dev_dists(self) -> dict[str, str]:
-        """Distributions of the original gone from the rewrite as dev tools (LEAN016) or
-        required only by them: name -> why."""
+    def dev_dists(self) -> dict[str, tuple[str, str]]:
+        """Distributions of the original the rewrite dropped on evidence, or required only by
+        them: name -> (class, why). Dev tools (LEAN016) are ``dev-dependency``, requirements
+        the rewrite takes out of its install (never imported, LEAN016) ``unused``, the original
+        of an equivalent the rewrite installs instead (LEAN017) ``swap``; a dependency takes
+        its users' class when they share one."""
         bd, ad = self._dists_by_name
         gone = {n for n in bd if n not in ad}
         kept_requires = {r for d in self.a.dists for r in d.requires}
-        out = {n: "a dev tool (LEAN016)" for n in gone if dev_tool(n)}
+        out = {n: ("dev-dependency", "a dev tool (LEAN016)") for n in gone if dev_tool(n)}
+        out |= {n: ("unused", "taken out of the install by the rewrite: never imported (LEAN016)")
+                for n in gone & self.rewrite.pip_dropped if n not in out and n not in self.swaps}
+        out |= {n: ("swap", f"replaced by {new} (LEAN017)") for n, new in self.swaps.items()}
         changed = True
         while changed:
             changed = False
             for n in gone - set(out) - kept_requires:
                 users = {d.name for d in self.b.dists if n in d.requires}
                 if users and users <= set(out):
-                    out[n] = f"required only by {', '.join(sorted(users))}"
+                    classes = {out[u][0] for u in users}
+                    cls = classes.pop() if len(classes) == 1 else "dev-dependency"
+                    out[n] = (cls, f"required only by {', '.join(sorted(users))}")
                     changed = True
+        return out
+
+    @cached_property
+    def swaps(self) -> dict[str, str]:
+        """Distributions of the original the rewrite took out (``Rewrite.pip_dropped``) and
+        installs an equivalent of (``knowledge`` heavy table: ``opencv-python`` ->
+        ``opencv-python-headless``): old name -> new name. That the new one imports is the
+        Python probe's to prove; here the two sets of files are accounted for."""
+        bd, ad = self._dists_by_name
+        heavy = knowledge._table("dependency_audit.json").get("heavy", {})
+        out = {}
+        for n in set(bd) - set(ad):
+            new = (heavy.get(n) or {}).get("instead")
+            if n in self.rewrite.pip_dropped and new and new in ad and new not in bd:
+                out[n] = new
         return out
 
     def _py_removed(self, path: str, d: Dist) -> Verdict:
@@ -314,8 +343,11 @@ class Classifier:
                 return Verdict("relocation", f"{d.name} {d.version}", f"moved to {o.site}")
             return _no(f"{path}: distribution {d.name} {d.version} moved to {o.site} without it"
                        if aw is None else f"{path}: differs in the moved distribution {d.name} ({twin})")
+        if d.name in self.swaps:
+            return Verdict("swap", f"{d.name} -> {self.swaps[d.name]}", "an equivalent build of the same modules (LEAN017)")
         if d.name in self.dev_dists:
-            return Verdict("dev-dependency", d.name, self.dev_dists[d.name])
+            cls, why = self.dev_dists[d.name]
+            return Verdict(cls, d.name, why)
         if d.name in self.t["python_build_tools"] and not any(
                 o.site == d.site and o.version == d.version for o in ad.get(d.name, [])):
             return Verdict("build-tool", d.name, "an installer or build backend the runtime does not run")
@@ -344,6 +376,9 @@ class Classifier:
                     twin not in o.files and path.endswith(".pyc"):
                 return Verdict("relocation", f"{d.name} {d.version}", f"moved from {o.site}")
             return _no(f"{path}: not in {d.name} {d.version} as the original had it at {o.site}")
+        if d.name in self.swaps.values():
+            old = next(o for o, n in self.swaps.items() if n == d.name)
+            return Verdict("swap", f"{old} -> {d.name}", "an equivalent build of the same modules (LEAN017)")
         venv = self._venv_of(path)
         if venv and d.name in self.t["venv_own_distributions"]:
             return Verdict("venv", venv, f"{d.name}: the virtualenv's own")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
+import re
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -45,6 +46,10 @@ class Rewrite:
     build_scripts: frozenset[str] = frozenset()  # scripts the original's RUN steps run (absolute)
     before_base: str | None = None  # the final stage's base image, through stage aliases
     after_base: str | None = None
+    #: Python requirements the rewrite takes out on evidence (LEAN016/LEAN017): the names its
+    #: requirements filter drops, and the names the original's pip command lines install that the
+    #: rewrite's no longer do (PEP 503 normalised)
+    pip_dropped: frozenset[str] = frozenset()
 
     @property
     def base_switched(self) -> bool:
@@ -125,6 +130,34 @@ def _installs(model, stage: int) -> set[str]:
     return out
 
 
+def _pip_named(model) -> set[str]:
+    """The distributions a file's pip/uv command lines install by name (normalised)."""
+    from ..shell import analyze_run
+
+    out: set[str] = set()
+    for ins in model.instructions:
+        script = analyze_run(ins, model) if ins.keyword == "RUN" else None
+        if script is None:
+            continue
+        for call in script.package_calls():
+            if call.manager in ("pip", "uv") and call.action == "install":
+                out |= {_norm(p) for p in call.packages if p and not p.startswith(("$", "-", ".", "/"))}
+    return out
+
+
+def _filtered(model) -> set[str]:
+    """The names leanify's requirements filter takes out of a requirements file in this file."""
+    from ..requirements_filter import read_filter
+
+    return {_norm(n) for ins in model.instructions if (f := read_filter(ins)) is not None for n in f.names}
+
+
+def _norm(spec: str) -> str:
+    """``opencv_python[extra]==4.9`` -> ``opencv-python`` (PEP 503)."""
+    name = re.split(r"[\[<>=!~;@ ]", spec, maxsplit=1)[0]
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def _final_base(model) -> str | None:
     stages = {s.name.lower(): s for s in model.stages if s.name}
     stage = model.stages[-1]
@@ -178,8 +211,9 @@ def rewrite_facts(before_text: str, after_text: str, workdir: str = "/", after_w
 
     wd = workdir or "/"
     scripts = frozenset(posixpath.normpath(posixpath.join(wd, s)) for s in build_scripts(before_text))
+    dropped = (_pip_named(before) - _pip_named(after)) | (_filtered(after) - _filtered(before))
     return Rewrite(requested=frozenset(requested), builder_only=frozenset(builder - _installs(after, final)),
-                   build_scripts=scripts,
+                   build_scripts=scripts, pip_dropped=frozenset(dropped),
                    copied=_copied(after, after_workdir or "/"), workdir=workdir or "/",
                    before_base=_final_base(before), after_base=_final_base(after))
 

@@ -155,6 +155,7 @@ def _files(n: int) -> str:
 
 _PACKAGE_NOUN = {"build-only": "build-only package", "recommended-only": "recommended-only package",
                  "runtime-package": "runtime package", "dev-dependency": "dev dependency",
+                 "unused": "unused requirement", "swap": "swapped distribution",
                  "build-tool": "Python build tool"}
 
 
