@@ -104,12 +104,10 @@ def process_verified(path: str, select_ids, ignore_ids, context: Path | None, hi
     the file is single-stage, the original is built first — the verification reuses that build
     — and its layers are read (``leanify.layer_evidence``) before the rules run. When that
     fails, the rules run without it, and the reason is a note of the result."""
-    import functools
-
     from rich.console import Console
 
-    from .engine import Engine, EngineError, new_run_id
-    from .verify import verify
+    from .engine import new_run_id
+    from .verify.run import terminate_as_interrupt
     from .verify.timings import Timings
 
     timings = Timings()  # every phase of this proof, the culprit search included (Verification.timings)
@@ -117,9 +115,19 @@ def process_verified(path: str, select_ids, ignore_ids, context: Path | None, hi
     transforms = select(all_transforms(), select_ids, ignore_ids)
     ctx = str(facts.context)
     run_id, prebuilt = new_run_id(), {}
-    engine = None
     status = Console(stderr=True).status("verifying") if fmt != "json" else None
     say = (lambda msg: status.update(f"verifying: {msg}")) if status else (lambda msg: None)
+    with terminate_as_interrupt():  # the original's build for evidence runs before verify() does
+        return _process_verified(model, facts, transforms, ctx, run_id, prebuilt, opts, status, say, timings)
+
+
+def _process_verified(model, facts, transforms, ctx, run_id, prebuilt, opts, status, say, timings):
+    import functools
+
+    from .engine import Engine, EngineError
+    from .verify import verify
+
+    engine = None
     note = None
     try:
         if _wants_build_evidence(model, transforms):

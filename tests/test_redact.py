@@ -18,7 +18,7 @@ import pytest
 
 from leanify.engine import BuildResult, RunResult, owner_alive, owner_token, run_cli, sweep_temp, temp_prefix
 from leanify.redact import build_arg_values, redact, scrub
-from leanify.verify import ConfigDiff, SmokeResult, Terminated, Verification, _terminate_as_interrupt
+from leanify.verify import ConfigDiff, SmokeResult, Terminated, Verification, terminate_as_interrupt
 
 ROOT = Path(__file__).resolve().parent.parent
 GH = "ghp_" + "R7xQ2mN9vK4pL8sT1wY6zB3cD5fG0hJ2aE4u"
@@ -147,7 +147,7 @@ def test_sigterm_while_verifying_unwinds_like_ctrl_c_and_the_handler_is_restored
     cleaned = []
     with pytest.raises(Terminated):
         try:
-            with _terminate_as_interrupt():
+            with terminate_as_interrupt():
                 os.kill(os.getpid(), signal.SIGTERM)
                 time.sleep(5)
         finally:

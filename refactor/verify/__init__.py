@@ -45,7 +45,7 @@ from .packages import diff_python_dists, normalize_dist, python_imports
 from .rebuild import pick_rebuild_file
 from .render import _delta, _human, render_table
 from .result import SIZE_SLACK_BYTES, ImageFacts, Rebuild, Verification, decide
-from .run import Terminated, _terminate_as_interrupt, build_key, verify
+from .run import Terminated, build_key, terminate_as_interrupt, verify
 from .runtime_needs import _probe_source, referenced_files, unresolved_libs
 from .smoke import SmokeResult, compare_runs, run_smoke, smoke_command
 from .whole_image import WholeImage, compare_images
@@ -58,5 +58,5 @@ __all__ = ["verify", "Verification", "render_table", "diff_config", "ConfigDiff"
            "FileEntry", "ImageFacts", "Rebuild", "SIZE_SLACK_BYTES", "declared_keys", "final_base",
            "build_scripts", "compare_content", "is_artifact", "node_tree", "pinned_by_lockfile", "normalize_dist",
            "python_imports", "smoke_command", "run_smoke", "referenced_files", "unresolved_libs",
-           "build_key", "Terminated", "_terminate_as_interrupt", "_probe_source", "_ImageReader",
+           "build_key", "Terminated", "terminate_as_interrupt", "_probe_source", "_ImageReader",
            "_delta", "_human"]

@@ -116,7 +116,7 @@ def verify(
     for text in (before_text, after_text):
         secrets += _secret_values(text)
     try:
-        with _terminate_as_interrupt():
+        with terminate_as_interrupt():
             return _verify(v, engine, before_text, after_text, context, smoke, build_args,
                            build_network, keep_images, rebuild_file, smoke_timeout, rebuild, run_id,
                            prebuilt, cold, progress, build_timeout, secrets, smoke_compare)
@@ -138,7 +138,9 @@ class Terminated(KeyboardInterrupt):
 
 
 @contextlib.contextmanager
-def _terminate_as_interrupt():
+def terminate_as_interrupt():
+    """SIGTERM and SIGHUP raise :class:`Terminated` in the main thread while inside: a CI runner
+    cancelling the job unwinds like Ctrl-C, so every build is stopped and every image removed."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
