@@ -634,3 +634,33 @@ def test_rewrite_facts_reads_the_requirements_filter_and_the_pip_command_lines()
              " > requirements.runtime.txt\n"
              "RUN pip install -r requirements.runtime.txt flask opencv-python-headless==4.9.0.80\n")
     assert rewrite_facts(before, after).pip_dropped == {"pytest", "opencv-python", "requests"}
+
+
+# ---------------------------------------------------- the same things built or installed again
+def test_the_same_distribution_installed_again_writes_other_bytecode_and_metadata() -> None:
+    before = _py(build_image(), SITE, ("black", "24.1.0", {"black/__init__.py": b"bl",
+                                                           "black/__pycache__/__init__.cpython-311.pyc": b"mtime 1"}, ()))
+    after = runtime_of(before).file(f"{SITE}/black/__pycache__/__init__.cpython-311.pyc", b"mtime 2")
+    after.file(f"{SITE}/black-24.1.0.dist-info/INSTALLER", b"uv")
+    res = compare(before, after)
+    assert res.equal, res.unclassified
+    assert groups(res, "reinstalled", "changed") == {"black 24.1.0"}
+    # a source file of that distribution that changed is not pip's doing
+    after.file(f"{SITE}/black/__init__.py", b"patched")
+    assert f"{SITE}/black/__init__.py" in unclassified(compare(before, after))
+
+
+def test_virtualenvs_app_data_is_a_cache_but_a_model_under_cache_is_not() -> None:
+    before = build_image().file("/root/.cache/virtualenv/wheel/3.11/image/1/pip.whl", b"whl")
+    before.file("/root/.cache/huggingface/hub/model.safetensors", b"weights")
+    after = runtime_of(before).remove("/root/.cache/virtualenv", "/root/.cache/huggingface")
+    assert set(unclassified(compare(before, after))) == {"/root/.cache/huggingface/hub/model.safetensors"}
+
+
+def test_an_artifact_built_again_in_place_but_not_one_whose_mode_changed() -> None:
+    before = build_image().file("/opt/app/app.jar", b"PK jar built at 10:00")
+    after = runtime_of(before).file("/opt/app/app.jar", b"PK jar built at 10:05")
+    res = compare(before, after)
+    assert res.equal and groups(res, "artifact", "changed") == {"/opt/app"}
+    after.file("/opt/app/app.jar", b"PK jar built at 10:05", mode=0o600)
+    assert "/opt/app/app.jar" in unclassified(compare(before, after))

@@ -16,7 +16,8 @@ base-omitted       files and packages of the original's base that its slim count
                    rewrite's base, ``knowledge.slim_base``) does not have
 recommended-only   packages a kept package only recommends (``--no-install-recommends``)
 state              package-manager databases, logs, generated indexes
-cache              package-manager and build caches (apt lists, pip, npm, Go...), /tmp
+cache              package-manager and build caches (apt lists, pip, npm, Go, virtualenv's app
+                   data...), /tmp
 toolchain          a toolchain tree outside the package manager (``/usr/local/go``, headers)
 intermediate       build intermediates (``.o``, ``.a``, ``CMakeFiles``, bytecode)
 source             the source of a compiled artifact, when the rewrite has an artifact of that
@@ -30,6 +31,8 @@ swap               a distribution replaced by its equivalent from leanify's tabl
                    (``opencv-python`` -> ``opencv-python-headless``, LEAN017): both sets of files
 build-tool         Python installers and build backends (pip, wheel, Cython...) the rewrite
                    does not have at that version and site
+reinstalled        files of the same Python distribution and version at the same site that pip
+                   writes differently on each install (bytecode, scripts, metadata, extensions)
 relocation         a Python distribution moved to another site (``/opt/venv``): same name,
                    version and RECORD, every recorded file present with the same digest
 venv               the virtualenv's own files (``pyvenv.cfg``, activate scripts, its pip)
@@ -37,7 +40,8 @@ runtime-package    files of a runtime package installed again or added for a dro
                    package (``knowledge.runtime_counterpart``), and what it depends on
 runtime-base       files of the rewrite's base image as that image has them
 artifact           what the rewrite copies from its builder stage (``COPY --from``): new files,
-                   and rebuilt artifacts (executables, libraries, archives, bytecode)
+                   and rebuilt artifacts (executables, libraries, archives, bytecode); an
+                   artifact at the same place with the same mode and owner, built again
 =================  ==========================================================================
 
 Everything else is unclassified, with the reason a rule gave (``file of kept package libpq5``),
@@ -88,6 +92,7 @@ CLASSES = {
     "not-runtime": "tests, docs and build inputs",
     "dev-dependency": "dev dependencies",
     "unused": "requirements never imported",
+    "reinstalled": "the same Python distributions installed again",
     "swap": "equivalent distributions",
     "build-tool": "Python build tools",
     "relocation": "relocated Python distributions",
@@ -366,6 +371,17 @@ class Classifier:
         if bw.sha256 == aw.sha256 and bw.kind == aw.kind:
             return True
         return name.endswith((".so", ".pyd")) or ".so." in name  # an extension compiled again
+
+    def _reinstalled(self, path: str, bw: Written, aw: Written) -> Verdict | None:
+        """A file of the same distribution and version, at the same place on both sides, that pip
+        writes differently on each install: bytecode (it embeds the source's mtime), console
+        scripts, the dist-info's metadata, an extension compiled again."""
+        d, o = self.b.dist_of.get(path), self.a.dist_of.get(path)
+        if d is None or o is None or (d.name, d.version, d.site) != (o.name, o.version, o.site):
+            return None
+        if self._same_or_rewritten(path, d, bw, aw):
+            return Verdict("reinstalled", f"{d.name} {d.version}", "the same distribution installed again")
+        return None
 
     def _py_added(self, path: str, d: Dist) -> Verdict:
         bd, ad = self._dists_by_name
@@ -650,6 +666,9 @@ class Classifier:
         v = self._npm_record_changed(path)
         if v:
             return v
+        v = self._reinstalled(path, bw, aw)
+        if v:
+            return v
         owners = b.owners(path) | a.owners(path)
         if owners and aw.kind != "dir":
             vs = [self.added_packages.get(o) for o in sorted(owners)]
@@ -660,6 +679,10 @@ class Classifier:
             for root in self.copied_roots:
                 if under(path, root):
                     return Verdict("artifact", root, "built again in the builder stage")
+            if (bw.mode, bw.uid, bw.gid) == (aw.mode, aw.uid, aw.gid) and not owners and self._intermediate(path) is None:
+                # the same build step ran again (a merged or moved RUN): jars, class files and
+                # binaries carry build timestamps; the smoke run judges what they do
+                return Verdict("artifact", posixpath.dirname(path), "built again by the same build")
         if bw.kind != "dir" and aw.kind != "dir":
             rv, av = self.removed(path), self.added(path)
             if rv.ok and av.ok and rv is not CONTAINER and av is not CONTAINER:
