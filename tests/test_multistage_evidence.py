@@ -237,3 +237,14 @@ def test_node_modules_moved_out_of_the_app_folder_is_copied_and_not_pruned() -> 
     builder, runtime = out.split("# leanify: runtime stage")
     assert "prune" not in out
     assert "COPY --from=builder /node_modules /node_modules\n" in runtime and "RUN npm install -g nodemon\n" in runtime
+
+
+def test_an_app_folder_under_usr_src_is_the_apps_not_the_systems() -> None:
+    """node's convention `WORKDIR /usr/src/app`: npm install writes node_modules there. /usr/src is
+    a system folder, the app's folder in it is not (battleships, skincure-node-api were left
+    single-stage for 'system files'); /usr/src/linux-headers still is."""
+    written = [_step(4, _w("/usr/src/app/node_modules/.bin/is-ci", 0, "symlink", "../is-ci/bin.js"),
+                     _w("/usr/src/app/node_modules/is-ci/bin.js", 300), _w("/usr/src/linux/Makefile", 10))]
+    got = classify(written, set(), "/usr/src/app")
+    assert got.roots == {"/usr/src/app/node_modules": 300} and got.system == ["/usr/src/linux/Makefile"]
+    assert classify(written, set(), "/usr/src").system  # the system folder itself is never the app's

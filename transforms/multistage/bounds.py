@@ -117,12 +117,21 @@ def classify(steps: list[StepEvidence], earlier: set[str], app: str | None, pip:
         if under(w.path, GEM_HOME):
             out.roots[GEM_HOME] = out.roots.get(GEM_HOME, 0) + size
             continue
-        if _SYSTEM.search(w.path):
+        if _SYSTEM.search(w.path) and not _in_app(w.path, app):
             out.system.append(w.path)
             continue
         root = _root(w.path, app)
         out.roots[root] = out.roots.get(root, 0) + size
     return out
+
+
+def _in_app(path: str, app: str | None) -> bool:
+    """``path`` is in the app's folder, a folder of its own inside a system one (node's
+    ``/usr/src/app``), not the system folder itself (``/usr/src``)."""
+    if not app or not under(path, app):
+        return False
+    m = _SYSTEM.match(app)
+    return m is None or len(app.rstrip("/")) > len(m.group(0).rstrip("/"))
 
 
 def earlier_paths(evidence: BuildEvidence, before_line: int) -> set[str]:
