@@ -664,3 +664,20 @@ def test_an_artifact_built_again_in_place_but_not_one_whose_mode_changed() -> No
     assert res.equal and groups(res, "artifact", "changed") == {"/opt/app"}
     after.file("/opt/app/app.jar", b"PK jar built at 10:05", mode=0o600)
     assert "/opt/app/app.jar" in unclassified(compare(before, after))
+
+
+def test_a_go_image_switched_to_the_slim_image_of_the_release_it_really_is() -> None:
+    """golang:1.16's table release is bullseye, but the image built here is bookworm (its
+    /etc/os-release): LEAN014 runs the binary on debian:bookworm-slim, and the packages of the
+    golang image that image lacks (git, gcc...) are the base's to drop. Another release is not."""
+    full = debian_base("golang:1.16").pkg("git", {"/usr/bin/git": b"\x7fELF git"})
+    full.file("/etc/os-release", b'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nVERSION_CODENAME=bookworm\n')
+    slim = debian_base("debian:bookworm-slim")
+    before, after = full.copy().file("/app-exe", b"\x7fELF app", mode=0o755), slim.copy()
+    after.file("/app-exe", b"\x7fELF app", mode=0o755)
+    res = compare(before, after, Rewrite(workdir="/", before_base="golang:1.16", after_base="debian:bookworm-slim"),
+                  bases=(full, slim))
+    assert "/usr/bin/git" not in unclassified(res) and "git" in groups(res, "base-omitted")
+    res = compare(before, after, Rewrite(workdir="/", before_base="golang:1.16", after_base="debian:trixie-slim"),
+                  bases=(full, slim))
+    assert "/usr/bin/git" in unclassified(res)

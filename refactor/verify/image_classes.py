@@ -133,7 +133,22 @@ class Classifier:
         counterpart: only then do the base classes apply."""
         rw = self.rewrite
         return self.b.base is not None and self.a.base is not None and (
-            rw.base_switched or (rw.before_base is not None and rw.before_base == rw.after_base))
+            rw.base_switched or (rw.before_base is not None and rw.before_base == rw.after_base)
+            or self._switched_to_its_release)
+
+    @cached_property
+    def _switched_to_its_release(self) -> bool:
+        """The rewrite runs on the slim image of the Debian release the original's base really is
+        (its ``/etc/os-release``, read from the base image): ``golang:1.16`` built on bookworm
+        runs on ``debian:bookworm-slim``, as LEAN014 plans from the original build."""
+        rw, view = self.rewrite, self.before_base
+        if not rw.before_base or not rw.after_base or view is None:
+            return False
+        data = view.read("/etc/os-release") or view.read("/usr/lib/os-release")
+        codename = next((line.split("=", 1)[1].strip().strip('"') for line in (data or b"").decode("utf-8", "replace").splitlines()
+                         if line.startswith("VERSION_CODENAME=")), None)
+        slim = knowledge.slim_base(rw.before_base, release=codename) if codename else None
+        return slim is not None and rw.after_base in (slim.image, *(alt for _k, alt in slim.alternatives))
 
     @cached_property
     def copied_roots(self) -> tuple[str, ...]:
