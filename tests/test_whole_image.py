@@ -681,3 +681,23 @@ def test_a_go_image_switched_to_the_slim_image_of_the_release_it_really_is() -> 
     res = compare(before, after, Rewrite(workdir="/", before_base="golang:1.16", after_base="debian:trixie-slim"),
                   bases=(full, slim))
     assert "/usr/bin/git" in unclassified(res)
+
+
+def test_pip_metadata_of_a_wheel_install_is_the_same_distribution_installed_again() -> None:
+    before = _py(build_image(), SITE, IDNA)
+    after = runtime_of(before).file(f"{SITE}/idna-3.6.dist-info/direct_url.json", b'{"url": "file:///wheels/idna.whl"}')
+    res = compare(before, after)
+    assert res.equal and groups(res, "reinstalled", "added") == {"idna 3.6"}
+    after.file(f"{SITE}/idna/extra.py", b"new module")  # not pip's per-install writing
+    assert f"{SITE}/idna/extra.py" in unclassified(compare(before, after))
+
+
+def test_node_modules_laid_out_otherwise_only_when_node_resolution_was_proven() -> None:
+    before = build_image().file("/app/node_modules/brace-expansion/index.js", b"v1.1.11")
+    before.file("/app/node_modules/glob/node_modules/brace-expansion/index.js", b"v2.0.1")
+    after = runtime_of(before).remove("/app/node_modules/glob/node_modules")
+    after.file("/app/node_modules/brace-expansion/index.js", b"v2.0.1")
+    assert unclassified(compare(before, after))  # without the proof: every moved file fails
+    res = compare(before, after, Rewrite(workdir="/app", node_proven=True))
+    assert res.equal, res.unclassified
+    assert groups(res, "npm-layout") == groups(res, "npm-layout", "changed") == {"node_modules"}

@@ -33,6 +33,8 @@ build-tool         Python installers and build backends (pip, wheel, Cython...) 
                    does not have at that version and site
 reinstalled        files of the same Python distribution and version at the same site that pip
                    writes differently on each install (bytecode, scripts, metadata, extensions)
+npm-layout         node_modules laid out otherwise (hoisting), when the content check proved every
+                   require of the app resolves to the same package version
 relocation         a Python distribution moved to another site (``/opt/venv``): same name,
                    version and RECORD, every recorded file present with the same digest
 venv               the virtualenv's own files (``pyvenv.cfg``, activate scripts, its pip)
@@ -93,6 +95,7 @@ CLASSES = {
     "dev-dependency": "dev dependencies",
     "unused": "requirements never imported",
     "reinstalled": "the same Python distributions installed again",
+    "npm-layout": "node_modules laid out otherwise",
     "swap": "equivalent distributions",
     "build-tool": "Python build tools",
     "relocation": "relocated Python distributions",
@@ -371,6 +374,9 @@ class Classifier:
         if d.name in self.t["python_build_tools"] and not any(
                 o.site == d.site and o.version == d.version for o in ad.get(d.name, [])):
             return Verdict("build-tool", d.name, "an installer or build backend the runtime does not run")
+        if any((o.version, o.site) == (d.version, d.site) for o in ad.get(d.name, [])) and \
+                self._same_or_rewritten(path, d, self.b.tree.get(path), None):
+            return Verdict("reinstalled", f"{d.name} {d.version}", "the same distribution installed again")
         if d.name in ad:
             return _no(f"file of Python distribution {d.name} {d.version}, which the rewrite still has")
         return _no(f"Python distribution {d.name} {d.version} was dropped and is not a dev dependency")
@@ -410,6 +416,9 @@ class Classifier:
         if d.name in self.swaps.values():
             old = next(o for o, n in self.swaps.items() if n == d.name)
             return Verdict("swap", f"{old} -> {d.name}", "an equivalent build of the same modules (LEAN017)")
+        same = [o for o in bd.get(d.name, []) if (o.version, o.site) == (d.version, d.site)]
+        if same and self._same_or_rewritten(path, d, None, self.a.tree.get(path)):
+            return Verdict("reinstalled", f"{d.name} {d.version}", "the same distribution installed again")
         venv = self._venv_of(path)
         if venv and d.name in self.t["venv_own_distributions"]:
             return Verdict("venv", venv, f"{d.name}: the virtualenv's own")
@@ -548,7 +557,7 @@ class Classifier:
         key = ("removed", path)
         if key not in self._memo:
             self._memo[key] = CONTAINER  # a symlink loop ends here
-            self._memo[key] = self._removed(path)
+            self._memo[key] = self._node_layout(path, self._removed(path))
         return self._memo[key]
 
     def _removed(self, path: str) -> Verdict:
@@ -611,8 +620,16 @@ class Classifier:
         key = ("added", path)
         if key not in self._memo:
             self._memo[key] = CONTAINER
-            self._memo[key] = self._added(path)
+            self._memo[key] = self._node_layout(path, self._added(path))
         return self._memo[key]
+
+    def _node_layout(self, path: str, v: Verdict) -> Verdict:
+        """What npm laid out otherwise (a package hoisted to another folder, another copy of a
+        nested one) is allowed when the content check proved every require of the app resolves
+        to the same package version (``Rewrite.node_proven``)."""
+        if v.ok or not self.rewrite.node_proven or "/node_modules/" not in path + "/":
+            return v
+        return Verdict("npm-layout", "node_modules", "laid out otherwise; every require resolves as in the original")
 
     def _added(self, path: str) -> Verdict:
         b, a, rw = self.b, self.a, self.rewrite
@@ -667,6 +684,9 @@ class Classifier:
         return _no("a new file of no package, virtualenv, base image or builder output")
 
     def changed(self, path: str) -> Verdict:
+        return self._node_layout(path, self._changed(path))
+
+    def _changed(self, path: str) -> Verdict:
         b, a, rw = self.b, self.a, self.rewrite
         bw, aw = b.tree[path], a.tree[path]
         v = self._state_or_cache(path)

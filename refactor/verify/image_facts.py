@@ -50,6 +50,9 @@ class Rewrite:
     #: requirements filter drops, and the names the original's pip command lines install that the
     #: rewrite's no longer do (PEP 503 normalised)
     pip_dropped: frozenset[str] = frozenset()
+    #: the content check's node resolution comparison passed: every require of the app resolves to
+    #: the same package version as in the original (``node_packages``)
+    node_proven: bool = False
 
     @property
     def base_switched(self) -> bool:

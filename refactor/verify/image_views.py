@@ -8,6 +8,7 @@ A base image's filesystem is the first layers of the image built on it: no expor
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 from .image_facts import ImageView, rewrite_facts
@@ -46,7 +47,7 @@ def _workdir(engine, ref: str | None) -> str:
 
 def compare_built(engine, before_image: str, after_image: str, before_text: str, after_text: str, *,
                   before_config: Mapping | None = None, unresolved: Mapping[str, list[str]] | None = None,
-                  cache="default") -> WholeImage:
+                  cache="default", node_proven: bool = False) -> WholeImage:
     """The whole-image comparison of two built images (ids or references) and the Dockerfiles
     they were built from. ``before_config``: the original image's config (its WorkingDir);
     ``unresolved``: sonames the rewrite's ELF files cannot load (``content``'s reading).
@@ -59,7 +60,8 @@ def compare_built(engine, before_image: str, after_image: str, before_text: str,
     after = image_layers.read_image(engine.client, after_image, cache=cache)
     workdir = (before_config or {}).get("WorkingDir") or "/"
     rw = rewrite_facts(before_text, after_text, workdir)
-    rw = rewrite_facts(before_text, after_text, workdir, _workdir(engine, rw.after_base))
+    rw = dataclasses.replace(rewrite_facts(before_text, after_text, workdir, _workdir(engine, rw.after_base)),
+                             node_proven=node_proven)
     nb = _base_layers(engine, before, rw.before_base)
     na = _base_layers(engine, after, rw.after_base)
     return compare_images(

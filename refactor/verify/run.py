@@ -290,8 +290,11 @@ def _whole_image(engine, before_id, after_id, before_text, after_text, b_attrs, 
     from .image_views import compare_built
 
     try:
+        node = (v.content or {}).get("node")
+        node_proven = bool(node) and not node.get("missing") and not node.get("changed")
         return compare_built(engine, before_id, after_id, before_text, after_text,
-                             before_config=b_attrs.get("Config"), unresolved=aside.unresolved).to_json()
+                             before_config=b_attrs.get("Config"), unresolved=aside.unresolved,
+                             node_proven=node_proven).to_json()
     except Exception as exc:  # noqa: BLE001 - LayerReadError, an engine error: nothing is claimed
         v.reasons.append(f"whole image: not compared ({type(exc).__name__}: {exc})")
         return None
