@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers import pids_matching, wait_for
+
 pytestmark = pytest.mark.e2e
 
 LEGACY = """FROM debian:bookworm-slim
@@ -66,11 +68,14 @@ def test_sigterm_while_verifying_exits_130_and_leaves_nothing(engine, require_im
     import time
 
     require_images(engine, ["debian:bookworm-slim"])
-    text = "FROM debian:bookworm-slim\nRUN apt-get update\nRUN sleep 600\n"
+    text = "FROM debian:bookworm-slim\nRUN apt-get update\nRUN sleep 613\n"
     (tmp_path / "Dockerfile").write_text(text)
     p = subprocess.Popen([sys.executable, "-m", "leanify", "--verify", "--write", "Dockerfile"], cwd=tmp_path,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
-    time.sleep(20)  # well inside the before build's `sleep 600`
+    # inside the original's build: its `sleep 613` runs in this pid namespace (a fixed wait raced
+    # a slow start on a loaded CI machine, and the signal came before leanify's handler)
+    assert wait_for(lambda: pids_matching("sleep 613"), 300), "the original's build never reached its sleep"
+    time.sleep(1)
     p.send_signal(signal.SIGTERM)
     out, err = p.communicate(timeout=180)
     assert p.returncode == 130, out + err
