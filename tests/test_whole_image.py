@@ -701,3 +701,16 @@ def test_node_modules_laid_out_otherwise_only_when_node_resolution_was_proven() 
     res = compare(before, after, Rewrite(workdir="/app", node_proven=True))
     assert res.equal, res.unclassified
     assert groups(res, "npm-layout") == groups(res, "npm-layout", "changed") == {"node_modules"}
+
+
+def test_the_requirements_filters_output_is_a_build_input_and_nothing_else_there_is() -> None:
+    before = build_image().file("/srv/requirements.txt", b"flask\npytest\n")
+    after = runtime_of(before).file("/srv/requirements.runtime.txt", b"flask\n")
+    after_text = ("FROM python:3.11\nWORKDIR /srv\nCOPY requirements.txt .\n"
+                  "RUN grep -viE '^[[:space:]]*(pytest)[[:space:]]*([<>=!~;@#[]|$)' requirements.txt > requirements.runtime.txt\n")
+    rw = rewrite_facts("FROM python:3.11\nWORKDIR /srv\nCOPY requirements.txt .\n", after_text, "/srv", "/srv")
+    assert rw.filter_outputs == {"/srv/requirements.runtime.txt"}
+    res = compare(before, after, rw)
+    assert res.equal and groups(res, "not-runtime", "added") == {"build input"}
+    after.file("/srv/other.txt", b"x")
+    assert set(unclassified(compare(before, after, rw))) == {"/srv/other.txt"}

@@ -637,6 +637,8 @@ class Classifier:
         v = self._state_or_cache(path)
         if v:
             return v
+        if path in rw.filter_outputs and w.kind == "file":
+            return Verdict("not-runtime", "build input", "the requirements file leanify's filter writes for the install")
         owners = a.owners(path)
         if owners and w.kind != "dir":
             vs = []

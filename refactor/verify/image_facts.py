@@ -53,6 +53,8 @@ class Rewrite:
     #: the content check's node resolution comparison passed: every require of the app resolves to
     #: the same package version as in the original (``node_packages``)
     node_proven: bool = False
+    #: where leanify's requirements filter writes its output (``requirements.runtime.txt``), absolute
+    filter_outputs: frozenset[str] = frozenset()
 
     @property
     def base_switched(self) -> bool:
@@ -155,6 +157,23 @@ def _filtered(model) -> set[str]:
     return {_norm(n) for ins in model.instructions if (f := read_filter(ins)) is not None for n in f.names}
 
 
+def _filter_outputs(model) -> set[str]:
+    """The absolute paths leanify's requirements filters write, each against the WORKDIR its RUN
+    runs in."""
+    from ..requirements_filter import read_filter
+
+    out: set[str] = set()
+    for stage in model.stages:
+        wd = "/"
+        for ins in model.stage_instructions(stage.index):
+            if ins.keyword == "WORKDIR" and ins.value and "$" not in ins.value[0]:
+                wd = posixpath.normpath(posixpath.join(wd, ins.value[0]))
+            f = read_filter(ins)
+            if f is not None:
+                out.add(posixpath.normpath(posixpath.join(wd, f.dst)))
+    return out
+
+
 def _norm(spec: str) -> str:
     """``opencv_python[extra]==4.9`` -> ``opencv-python`` (PEP 503)."""
     name = re.split(r"[\[<>=!~;@ ]", spec, maxsplit=1)[0]
@@ -217,6 +236,7 @@ def rewrite_facts(before_text: str, after_text: str, workdir: str = "/", after_w
     dropped = (_pip_named(before) - _pip_named(after)) | (_filtered(after) - _filtered(before))
     return Rewrite(requested=frozenset(requested), builder_only=frozenset(builder - _installs(after, final)),
                    build_scripts=scripts, pip_dropped=frozenset(dropped),
+                   filter_outputs=frozenset(_filter_outputs(after)),
                    copied=_copied(after, after_workdir or "/"), workdir=workdir or "/",
                    before_base=_final_base(before), after_base=_final_base(after))
 
