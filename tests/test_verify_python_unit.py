@@ -70,3 +70,18 @@ def test_a_virtual_environment_is_found_by_its_pyvenv_cfg_not_its_name():
     # without its pyvenv.cfg, env/ is the app's own folder: a file gone is missing
     del before["env/pyvenv.cfg"]
     assert "/app/env/bin/gunicorn" in diff_trees(before, {"app.py": fe("/app/app.py")})["missing"]
+
+
+def test_headers_outside_the_site_land_where_the_scheme_puts_them_but_scripts_count():
+    """greenlet installs greenlet.h as ../../../../include/python3.11/greenlet/greenlet.h; in a venv
+    it lands in /opt/venv/include/site/...: a split into /opt/venv was rejected for it (a real
+    project, simple-flask-blog). A script outside the site still counts by presence."""
+    header = "../../../../include/python3.11/greenlet/greenlet.h"
+    greenlet = {"version": "3.2.4", "top": ["greenlet"], "requires": [],
+                "record": {"greenlet/__init__.py": "1234123412341234", header: "abcdabcdabcdabcd"}}
+    moved = {**greenlet, "record": {"greenlet/__init__.py": "1234123412341234",
+                                    "../../../include/site/python3.11/greenlet/greenlet.h": "abcdabcdabcdabcd"}}
+    assert diff_python_dists({"greenlet": greenlet}, {"greenlet": moved}, {"greenlet"})["different"] == []
+    gone = {**PSYCOPG, "record": {**PSYCOPG["record"], "../../../bin/psycopg-tool": "-"}}
+    assert "missing ../../../bin/psycopg-tool" in diff_python_dists(
+        {"psycopg2": PSYCOPG}, {"psycopg2": gone}, {"psycopg2"})["different"][0]

@@ -714,3 +714,13 @@ def test_the_requirements_filters_output_is_a_build_input_and_nothing_else_there
     assert res.equal and groups(res, "not-runtime", "added") == {"build input"}
     after.file("/srv/other.txt", b"x")
     assert set(unclassified(compare(before, after, rw))) == {"/srv/other.txt"}
+
+
+def test_the_cache_folder_itself_may_be_made_with_another_mode() -> None:
+    before = build_image().dir("/root/.cache", mode=0o700).file("/root/.cache/pip/http/x", b"x")
+    after = runtime_of(before).remove("/root/.cache/pip").dir("/root/.cache", mode=0o755)
+    res = compare(before, after)
+    assert res.equal, res.unclassified
+    after.dir("/root/.config", mode=0o755)  # not a cache folder: its mode still counts
+    before.dir("/root/.config", mode=0o700)
+    assert "/root/.config" in unclassified(compare(before, after))

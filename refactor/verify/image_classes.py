@@ -694,6 +694,10 @@ class Classifier:
         v = self._state_or_cache(path)
         if v:
             return v
+        if bw.kind == aw.kind == "dir" and posixpath.basename(path) == ".cache":
+            # the XDG cache folder itself, made by whichever tool wrote its cache first (pip 0700,
+            # virtualenv 0755): what is in it is judged entry by entry
+            return Verdict("cache", "the cache folder (~/.cache)")
         if self.base_comparable and b.base.tree.get(path) == bw and a.base.tree.get(path) == aw:
             return Verdict("runtime-base", rw.after_base or "the runtime base",
                            f"as {rw.before_base} and {rw.after_base} have it")

@@ -75,6 +75,10 @@ def _record_differs(name: str, before: Mapping, after: Mapping) -> list[str]:
     rb, ra = before.get("record"), after.get("record")
     if rb is None or ra is None:
         return []  # installed without a RECORD (`setup.py install`'s .egg-info, a Debian package)
+    # headers and data outside the distribution's site (``../../../include/...``) land where the
+    # install scheme puts them (the venv's include/site/, the prefix's include/): not compared;
+    # its scripts (``../../../bin/``) are, by presence
+    rb = {f: h for f, h in rb.items() if not f.startswith("../") or "/bin/" in f}
     gone = sorted(f for f, h in rb.items() if h != "-" and ra.get(f, "-") == "-")
     changed = sorted(f for f, h in rb.items() if h and h != "-" and ra.get(f) not in (h, "-", None))
     if not gone and not changed:
