@@ -58,8 +58,10 @@ def overlaps(a: str, b: str) -> bool:
 def _first_overlap(xs: Iterable[str], ys: Iterable[str]) -> tuple[str, str] | None:
     """The first ``x`` (in order) meeting some ``y``, with the first such ``y``. Many paths on both
     sides (a COPY of a large context, `python -m`'s module names) are looked up by prefix
-    instead of pair by pair; the answer is the same."""
-    ys = [y for y in ys if y.startswith("/")]
+    instead of pair by pair; the answer is the same. Both sides are taken in sorted order: they
+    are often sets, and a reason that names the pair must not change with the hash seed."""
+    xs = sorted(xs) if isinstance(xs, (set, frozenset)) else xs
+    ys = sorted(y for y in ys if y.startswith("/"))
     if len(ys) < 32:
         for x in xs:
             if x.startswith("/"):
