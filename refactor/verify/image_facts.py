@@ -158,26 +158,26 @@ def _filtered(model) -> set[str]:
 
 
 def _filter_outputs(model) -> set[str]:
-    """The absolute paths leanify's requirements filters write, each against the WORKDIR its RUN
-    runs in."""
+    """The absolute paths leanify's requirements filters write, each against the working folder
+    its RUN runs in (``leanify.defuse``'s reading of the stage: WORKDIRs, variables, parent
+    stages; the base's own when the file sets none is taken as ``/``)."""
+    from ..defuse import stage_states
     from ..requirements_filter import read_filter
 
     out: set[str] = set()
-    for stage in model.stages:
-        wd = "/"
-        for ins in model.stage_instructions(stage.index):
-            if ins.keyword == "WORKDIR" and ins.value and "$" not in ins.value[0]:
-                wd = posixpath.normpath(posixpath.join(wd, ins.value[0]))
-            f = read_filter(ins)
-            if f is not None:
-                out.add(posixpath.normpath(posixpath.join(wd, f.dst)))
+    for ins in model.instructions:
+        f = read_filter(ins)
+        if f is not None:
+            cwd = stage_states(model, ins.stage)[ins.index].cwd or "/"
+            out.add(posixpath.normpath(posixpath.join(cwd, f.dst)))
     return out
 
 
 def _norm(spec: str) -> str:
     """``opencv_python[extra]==4.9`` -> ``opencv-python`` (PEP 503)."""
-    name = re.split(r"[\[<>=!~;@ ]", spec, maxsplit=1)[0]
-    return re.sub(r"[-_.]+", "-", name).lower()
+    from ..dep_audit import normalize_name
+
+    return normalize_name(re.split(r"[\[<>=!~;@ ]", spec, maxsplit=1)[0])
 
 
 def _final_base(model) -> str | None:
