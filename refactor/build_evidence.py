@@ -14,6 +14,7 @@ normalised (``/app/static/x.css``), never with a trailing slash.
 from __future__ import annotations
 
 import posixpath
+import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -99,3 +100,20 @@ class BuildEvidence:
             if s.line == line:
                 return s
         return None
+
+
+def parse_os_release(data: bytes | None) -> dict[str, str]:
+    """``/etc/os-release`` (os-release(5): shell-compatible assignments) as a dict."""
+    out: dict[str, str] = {}
+    for line in (data or b"").decode("utf-8", "replace").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        try:
+            words = shlex.split(line)  # os-release(5): shell-compatible assignments
+        except ValueError:
+            continue
+        if len(words) == 1 and "=" in words[0]:
+            k, v = words[0].split("=", 1)
+            out[k] = v
+    return out

@@ -21,10 +21,9 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import re
-import shlex
 from collections.abc import Mapping, Sequence
 
-from .build_evidence import BaseEvidence, BuildEvidence, StepEvidence
+from .build_evidence import BaseEvidence, BuildEvidence, StepEvidence, parse_os_release
 from .errors import DockerfileError
 from .model import Dockerfile, Instruction
 
@@ -129,22 +128,6 @@ def map_history(history: Sequence[Mapping], base_entries: int, steps: Sequence[I
         if why:
             raise Unmapped(why)
         out.append((ins, h, layer_of[k]))
-    return out
-
-
-def _os_release(data: bytes | None) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for line in (data or b"").decode("utf-8", "replace").splitlines():
-        line = line.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        try:
-            words = shlex.split(line)  # os-release(5): shell-compatible assignments
-        except ValueError:
-            continue
-        if len(words) == 1 and "=" in words[0]:
-            k, v = words[0].split("=", 1)
-            out[k] = v
     return out
 
 
@@ -266,7 +249,7 @@ def read_evidence(engine, image: str, dockerfile_text: str, *, context=None, bui
                                   empty=k is None or same[k], diff_id=layer.diff_id if layer is not None else None))
     env = dict(e.split("=", 1) if "=" in e else (e, "") for e in base_cfg.get("Env") or [])
     base = BaseEvidence(image=name, workdir=base_cfg.get("WorkingDir") or "/", user=base_cfg.get("User") or "",
-                        env=env, os_release=_os_release(img.read("/etc/os-release", upto=len(base_ids))),
+                        env=env, os_release=parse_os_release(img.read("/etc/os-release", upto=len(base_ids))),
                         layers=len(base_ids))
     return BuildEvidence(hashlib.sha256(dockerfile_text.encode("utf-8")).hexdigest(), base, tuple(steps),
                          image_bytes=int(attrs.get("Size") or 0), image_id=attrs["Id"]), ""

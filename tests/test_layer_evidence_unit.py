@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from leanify.layer_evidence import Unmapped, _os_release, _resolve_from, _steps, map_history
+from leanify.build_evidence import parse_os_release
+from leanify.layer_evidence import Unmapped, _resolve_from, _steps, map_history
 from leanify.model import Dockerfile
 
 BK = "buildkit.dockerfile.v0"
@@ -110,9 +111,9 @@ def test_exec_form_run_is_recorded_joined():
 
 def test_os_release_is_read_as_shell_assignments():
     data = b'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\n# c\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\n\n'
-    assert _os_release(data) == {"PRETTY_NAME": "Debian GNU/Linux 12 (bookworm)", "ID": "debian", "VERSION_ID": "12",
+    assert parse_os_release(data) == {"PRETTY_NAME": "Debian GNU/Linux 12 (bookworm)", "ID": "debian", "VERSION_ID": "12",
                                  "VERSION_CODENAME": "bookworm"}
-    assert _os_release(None) == {}
+    assert parse_os_release(None) == {}
 
 
 def test_from_with_global_args_resolves_simple_references_only():

@@ -59,7 +59,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from .. import knowledge
-from ..build_evidence import Written, under
+from ..build_evidence import Written, parse_os_release, under
 from ..dep_audit import dev_tool
 from .content import runtime_relevance
 from .image_facts import (
@@ -148,8 +148,7 @@ class Classifier:
         if not rw.before_base or not rw.after_base or view is None:
             return False
         data = view.read("/etc/os-release") or view.read("/usr/lib/os-release")
-        codename = next((line.split("=", 1)[1].strip().strip('"') for line in (data or b"").decode("utf-8", "replace").splitlines()
-                         if line.startswith("VERSION_CODENAME=")), None)
+        codename = parse_os_release(data).get("VERSION_CODENAME")
         slim = knowledge.slim_base(rw.before_base, release=codename) if codename else None
         return slim is not None and rw.after_base in (slim.image, *(alt for _k, alt in slim.alternatives))
 
@@ -374,9 +373,9 @@ class Classifier:
         if d.name in self.t["python_build_tools"] and not any(
                 o.site == d.site and o.version == d.version for o in ad.get(d.name, [])):
             return Verdict("build-tool", d.name, "an installer or build backend the runtime does not run")
-        if any((o.version, o.site) == (d.version, d.site) for o in ad.get(d.name, [])) and \
-                self._same_or_rewritten(path, d, self.b.tree.get(path), None):
-            return Verdict("reinstalled", f"{d.name} {d.version}", "the same distribution installed again")
+        v = self._reinstalled(path, d, ad.get(d.name, []), self.b.tree.get(path), None)
+        if v:
+            return v
         if d.name in ad:
             return _no(f"file of Python distribution {d.name} {d.version}, which the rewrite still has")
         return _no(f"Python distribution {d.name} {d.version} was dropped and is not a dev dependency")
@@ -393,14 +392,12 @@ class Classifier:
             return True
         return name.endswith((".so", ".pyd")) or ".so." in name  # an extension compiled again
 
-    def _reinstalled(self, path: str, bw: Written, aw: Written) -> Verdict | None:
-        """A file of the same distribution and version, at the same place on both sides, that pip
-        writes differently on each install: bytecode (it embeds the source's mtime), console
-        scripts, the dist-info's metadata, an extension compiled again."""
-        d, o = self.b.dist_of.get(path), self.a.dist_of.get(path)
-        if d is None or o is None or (d.name, d.version, d.site) != (o.name, o.version, o.site):
-            return None
-        if self._same_or_rewritten(path, d, bw, aw):
+    def _reinstalled(self, path: str, d: Dist, others, bw: Written | None, aw: Written | None) -> Verdict | None:
+        """``path`` of ``d``, which the other side (``others``) has at the same version and site,
+        is what pip writes differently on each install: bytecode (it embeds the source's mtime),
+        console scripts, the dist-info's metadata, an extension compiled again."""
+        same = any((o.name, o.version, o.site) == (d.name, d.version, d.site) for o in others)
+        if same and self._same_or_rewritten(path, d, bw, aw):
             return Verdict("reinstalled", f"{d.name} {d.version}", "the same distribution installed again")
         return None
 
@@ -416,9 +413,9 @@ class Classifier:
         if d.name in self.swaps.values():
             old = next(o for o, n in self.swaps.items() if n == d.name)
             return Verdict("swap", f"{old} -> {d.name}", "an equivalent build of the same modules (LEAN017)")
-        same = [o for o in bd.get(d.name, []) if (o.version, o.site) == (d.version, d.site)]
-        if same and self._same_or_rewritten(path, d, None, self.a.tree.get(path)):
-            return Verdict("reinstalled", f"{d.name} {d.version}", "the same distribution installed again")
+        v = self._reinstalled(path, d, bd.get(d.name, []), None, self.a.tree.get(path))
+        if v:
+            return v
         venv = self._venv_of(path)
         if venv and d.name in self.t["venv_own_distributions"]:
             return Verdict("venv", venv, f"{d.name}: the virtualenv's own")
@@ -707,7 +704,8 @@ class Classifier:
         v = self._npm_record_changed(path)
         if v:
             return v
-        v = self._reinstalled(path, bw, aw)
+        d, o = b.dist_of.get(path), a.dist_of.get(path)
+        v = self._reinstalled(path, d, [o], bw, aw) if d is not None and o is not None else None
         if v:
             return v
         owners = b.owners(path) | a.owners(path)
