@@ -724,3 +724,120 @@ def test_the_cache_folder_itself_may_be_made_with_another_mode() -> None:
     after.dir("/root/.config", mode=0o755)  # not a cache folder: its mode still counts
     before.dir("/root/.config", mode=0o700)
     assert "/root/.config" in unclassified(compare(before, after))
+
+
+# ---------------------------------------------------------------------------------- install-script side effects
+
+
+def _nodemon_image() -> Img:
+    """A Node app whose devDependency nodemon ran its postinstall: configstore's record of it
+    (``~/.config/configstore/nodemon.json``, a timestamp, folders 0700 as configstore makes them)."""
+    img = build_image().npm("/app", {"nodemon": {"version": "2.0.4", "dev": True},
+                                     "express": {"version": "4.17.1"}})
+    img.dir("/root", mode=0o700).dir("/root/.config", mode=0o700).dir("/root/.config/configstore", mode=0o700)
+    img.file("/root/.config/configstore/nodemon.json", b'{\n\t"lastCheck": 1796587694559\n}', mode=0o600)
+    return img
+
+
+def _pruned(before: Img) -> Img:
+    after = runtime_of(before).remove("/app/node_modules/nodemon")
+    return after.npm("/app", {"express": {"version": "4.17.1"}})
+
+
+def test_what_a_dropped_dev_dependency_s_install_script_wrote_is_gone_with_it() -> None:
+    """LEAN018 (`npm install --omit=dev`): nodemon never installs, so its postinstall never
+    writes its configstore file."""
+    before = _nodemon_image()
+    after = _pruned(before).remove("/root/.config")
+    res = compare(before, after)
+    assert res.equal, res.unclassified
+    assert "nodemon" in groups(res, "dev-dependency")
+    assert res.classes[("removed", "dev-dependency")].why["nodemon"] == "an npm devDependency"
+
+
+def test_a_dropped_dev_dependency_s_configstore_file_written_again_and_copied_into_new_folders() -> None:
+    """LEAN014: the builder's install ran the postinstall again (another timestamp) and the
+    runtime stage's COPY made the folders 0755: nothing in them but that dev tool's record."""
+    before = _nodemon_image()
+    after = _pruned(before).dir("/root/.config", mode=0o755).dir("/root/.config/configstore", mode=0o755)
+    after.file("/root/.config/configstore/nodemon.json", b'{\n\t"lastCheck": 1796590000000\n}', mode=0o600)
+    res = compare(before, after)
+    assert res.equal, res.unclassified
+    assert groups(res, "dev-dependency", "changed") >= {"nodemon"}
+
+
+def test_a_runtime_package_s_configstore_file_or_a_kept_dev_tool_s_still_fails() -> None:
+    before = _nodemon_image().file("/root/.config/configstore/express.json", b'{"optOut": true}', mode=0o600)
+    after = _pruned(before).remove("/root/.config")
+    assert set(unclassified(compare(before, after))) == {"/root/.config/configstore/express.json"}
+    kept = runtime_of(_nodemon_image()).remove("/root/.config")  # nodemon still installed
+    assert set(unclassified(compare(_nodemon_image(), kept))) == {"/root/.config/configstore/nodemon.json"}
+
+
+def test_a_config_folder_whose_mode_changed_fails_when_it_holds_more_than_a_dropped_tool_s_record() -> None:
+    before = _nodemon_image().file("/root/.config/app/settings.json", b"{}")
+    after = _pruned(before).dir("/root/.config", mode=0o755).dir("/root/.config/configstore", mode=0o755)
+    after.file("/root/.config/configstore/nodemon.json", b'{\n\t"lastCheck": 1796590000000\n}', mode=0o600)
+    assert set(unclassified(compare(before, after))) == {"/root/.config"}
+
+
+# ---------------------------------------------------------------------------------- the JDK
+
+
+JVM = "/usr/lib/jvm/java-17-openjdk-amd64"
+
+
+def _jre(img: Img, release: int = 17) -> Img:
+    home = f"/usr/lib/jvm/java-{release}-openjdk-amd64"
+    img.pkg(f"openjdk-{release}-jre-headless", {f"{home}/bin/java": b"\x7fELF java",
+                                                f"{home}/lib/server/libjvm.so": b"\x7fELF jvm"},
+            version=f"{release}.0.19+10-1~deb12u2")
+    img.link("/etc/alternatives/java", f"{home}/bin/java").link("/usr/bin/java", "/etc/alternatives/java")
+    return img
+
+
+def _jdk_image() -> Img:
+    """openjdk:17 as the stand-in builds it (Debian's packages): the JRE, the JDK's development
+    part (javac, jar, their man pages and update-alternatives links), and the compiled app."""
+    img = _jre(debian_base("openjdk:17"))
+    img.pkg("openjdk-17-jdk-headless", {f"{JVM}/bin/javac": b"\x7fELF javac", f"{JVM}/bin/jar": b"\x7fELF jar",
+                                        f"{JVM}/man/man1/jar.1.gz": b"man"},
+            version="17.0.19+10-1~deb12u2", depends="openjdk-17-jre-headless (= 17.0.19+10-1~deb12u2)")
+    for tool in ("javac", "jar"):
+        img.link(f"/etc/alternatives/{tool}", f"{JVM}/bin/{tool}").link(f"/usr/bin/{tool}", f"/etc/alternatives/{tool}")
+    img.link("/etc/alternatives/jar.1.gz", f"{JVM}/man/man1/jar.1.gz")
+    img.link("/usr/share/man/man1/jar.1.gz", "/etc/alternatives/jar.1.gz")
+    img.file("/var/lib/dpkg/alternatives/jar", b"auto\n/usr/bin/jar\n")
+    return img.file("/app/Main.class", b"\xca\xfe\xba\xbe").file("/app/Main.java", b"class Main {}")
+
+
+JAVA_SWITCH = Rewrite(workdir="/app", before_base="openjdk:17", after_base="eclipse-temurin:17-jre")
+
+
+def test_the_jdk_s_development_part_is_the_toolchain_when_the_runtime_keeps_the_jre_of_its_release() -> None:
+    after = _jre(debian_base("eclipse-temurin:17-jre"))
+    after.file("/app/Main.class", b"\xca\xfe\xba\xbe").file("/app/Main.java", b"class Main {}")
+    res = compare(_jdk_image(), after, JAVA_SWITCH)
+    assert res.equal, res.unclassified
+    assert groups(res, "toolchain") == {"the JDK (openjdk-17-jdk-headless)"}
+    assert res.classes[("removed", "toolchain")].files == 9  # javac, jar, jar.1.gz and 6 alternatives links
+
+
+def test_the_jdk_dropped_with_its_jre_or_the_jre_s_own_files_still_fail() -> None:
+    app = {"/app/Main.class": b"\xca\xfe\xba\xbe", "/app/Main.java": b"class Main {}"}
+    no_jre = debian_base("debian:bookworm-slim")
+    for p, d in app.items():
+        no_jre.file(p, d)
+    bad = unclassified(compare(_jdk_image(), no_jre, JAVA_SWITCH))
+    assert bad[f"{JVM}/bin/javac"] == ("package openjdk-17-jdk-headless was dropped, and the rewrite keeps no "
+                                       "JRE of Java 17 (openjdk-17-jre-headless, openjdk-17-jre)")
+    assert f"{JVM}/bin/java" in bad and f"{JVM}/lib/server/libjvm.so" in bad
+    other = _jre(debian_base("eclipse-temurin:11-jre"), release=11)
+    for p, d in app.items():
+        other.file(p, d)
+    assert f"{JVM}/bin/javac" in unclassified(compare(_jdk_image(), other, JAVA_SWITCH))
+    after = _jre(debian_base("eclipse-temurin:17-jre")).remove(f"{JVM}/lib/server/libjvm.so")
+    for p, d in app.items():
+        after.file(p, d)
+    assert unclassified(compare(_jdk_image(), after, JAVA_SWITCH)) == {
+        f"{JVM}/lib/server/libjvm.so": "file of kept package openjdk-17-jre-headless"}

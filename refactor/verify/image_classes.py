@@ -18,13 +18,16 @@ recommended-only   packages a kept package only recommends (``--no-install-recom
 state              package-manager databases, logs, generated indexes
 cache              package-manager and build caches (apt lists, pip, npm, Go, virtualenv's app
                    data...), /tmp
-toolchain          a toolchain tree outside the package manager (``/usr/local/go``, headers)
+toolchain          a toolchain tree outside the package manager (``/usr/local/go``, headers);
+                   the JDK's development package when the rewrite keeps a Java runtime of its
+                   release (``jdk_tree``)
 intermediate       build intermediates (``.o``, ``.a``, ``CMakeFiles``, bytecode)
 source             the source of a compiled artifact, when the rewrite has an artifact of that
                    language where the source was
 not-runtime        tests, docs and build inputs in the app's folder (``content.runtime_relevance``)
 dev-dependency     Python dev tools (LEAN016) and what only they require (METADATA); npm
-                   packages npm itself marks ``dev`` (LEAN018)
+                   packages npm itself marks ``dev`` (LEAN018), and the configstore record
+                   their install scripts wrote in a home folder (``configstore``)
 unused             Python requirements the rewrite takes out of the install (its requirements
                    filter, its pip command line: LEAN016, never imported) and what only they require
 swap               a distribution replaced by its equivalent from leanify's table
@@ -61,6 +64,7 @@ from functools import cached_property
 from .. import knowledge
 from ..build_evidence import Written, parse_os_release, under
 from ..dep_audit import dev_tool
+from .configstore import configstore_owner, dropped_dev_packages, only_records_of
 from .content import runtime_relevance
 from .image_facts import (
     CONTAINER,
@@ -73,6 +77,7 @@ from .image_facts import (
     _root_match,
     _Side,
 )
+from .jdk_tree import java_homes, jdk_release, kept_runtime
 from .owners import (
     Dist,
     NpmProject,
@@ -183,6 +188,10 @@ class Classifier:
         for n, why in self._lacking_sonames(gone).items():
             out.setdefault(n, _no(why))
         for n in gone:
+            v = self._jdk(n, kept) if n not in out else None
+            if v is not None:
+                out[n] = v
+        for n in gone:
             if n in out:
                 continue
             if knowledge.is_build_package(n, family):
@@ -208,6 +217,18 @@ class Classifier:
                     "the original installs it by name, and it is not a build-only package" if n in rw.requested
                     else "not a build-only package, nor pulled in only by one"))
         return out
+
+    def _jdk(self, name: str, kept: Mapping) -> Verdict | None:
+        """A JDK development package: the toolchain's own tree when the rewrite still runs Java
+        of its release (``jdk_tree``), else a failure naming the runtime that is gone."""
+        hit = jdk_release(name, self.t["jdk_packages"])
+        if hit is None:
+            return None
+        release, jres = hit
+        runtime = kept_runtime(release, jres, kept, java_homes(self.a.tree, self.after_view.read))
+        if runtime is None:
+            return _no(f"package {name} was dropped, and the rewrite keeps no JRE of Java {release} ({', '.join(jres)})")
+        return Verdict("toolchain", f"the JDK ({name})", f"the JDK's development part; Java {release} runs with {runtime}")
 
     def _pulled_in(self, out: dict[str, Verdict], gone: Mapping, pulls: Mapping[str, set[str]]) -> None:
         """Give each dropped package that a classified dropped package depends on or recommends
@@ -435,6 +456,18 @@ class Classifier:
                     return proj, key
         return None
 
+    @cached_property
+    def _npm_dropped_dev(self) -> frozenset[str]:
+        return dropped_dev_packages(self.b.npm, self.a.npm)
+
+    def _dev_record(self, path: str) -> Verdict | None:
+        """The configstore record a dropped devDependency's install script wrote (``configstore``)."""
+        owner = configstore_owner(path)
+        if owner is not None and owner in self._npm_dropped_dev:
+            return Verdict("dev-dependency", owner, "its install script's record (configstore); the rewrite "
+                                                    "dropped the devDependency")
+        return None
+
     def _npm_record_changed(self, path: str) -> Verdict | None:
         """npm's own record of node_modules, rewritten by the prune that dropped dev packages."""
         for proj in self.b.npm:
@@ -581,6 +614,9 @@ class Classifier:
             if proj.dev(key):
                 return Verdict("dev-dependency", key.rsplit("node_modules/", 1)[-1], "an npm devDependency")
             return _no(f"npm package {key.rsplit('node_modules/', 1)[-1]} is not a devDependency")
+        v = self._dev_record(path) if w.kind == "file" else None
+        if v:
+            return v
         gen = self._generated_by(path)
         if gen is not None and gen in self.dropped:
             return self.dropped[gen]
@@ -704,6 +740,15 @@ class Classifier:
         v = self._npm_record_changed(path)
         if v:
             return v
+        if bw.kind == aw.kind == "file":
+            v = self._dev_record(path)
+            if v:
+                return v
+        elif bw.kind == aw.kind == "dir":
+            owner = only_records_of(path, (b.tree, a.tree), self._npm_dropped_dev)
+            if owner is not None:
+                return Verdict("dev-dependency", owner, "a folder that holds only dropped devDependencies' "
+                                                        "configstore records")
         d, o = b.dist_of.get(path), a.dist_of.get(path)
         v = self._reinstalled(path, d, [o], bw, aw) if d is not None and o is not None else None
         if v:
