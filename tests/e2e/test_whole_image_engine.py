@@ -1,7 +1,8 @@
 """The whole-image comparison on real images: small originals on the local stand-ins
-(debian:bookworm, python:3.11, golang:1.19, node:18), a sound rewrite of each that passes with
+(debian:bookworm, python:3.11, golang:1.19, node:18, eclipse-temurin:17-jdk), a sound rewrite of each that passes with
 plausible classes, and deliberately broken rewrites that fail naming the file: a needed .so
-deleted, a global tool dropped, a model file left behind, a static asset left behind."""
+deleted, a global tool dropped, a model file left behind, a static asset left behind, the JRE
+dropped with the JDK."""
 
 from __future__ import annotations
 
@@ -135,10 +136,35 @@ CASES = {
                             "RUN ln -s ../lib/node_modules/hello-tool/cli.js /usr/local/bin/hello-tool\n"), ""),
         },
     },
+    "java": {
+        "files": {"Main.java": 'public class Main { public static void main(String[] a) { System.out.println("hi"); } }\n'},
+        "original": """\
+            FROM eclipse-temurin:17-jdk
+            WORKDIR /app
+            COPY . /app
+            RUN javac Main.java
+            CMD ["java", "Main"]
+            """,
+        "sound": """\
+            FROM eclipse-temurin:17-jdk AS builder
+            WORKDIR /app
+            COPY . /app
+            RUN javac Main.java
+            FROM eclipse-temurin:17-jre
+            WORKDIR /app
+            COPY --from=builder /app /app
+            CMD ["java", "Main"]
+            """,
+        "broken": {
+            # a runtime without Java: the JDK's JRE is gone with it
+            "no-jre": ("FROM eclipse-temurin:17-jre\n", "FROM debian:bookworm-slim\n"),
+        },
+    },
 }
 
 BASES = {"c": ["debian:bookworm", "debian:bookworm-slim"], "python": ["python:3.11", "python:3.11-slim"],
-         "go": ["golang:1.19", "debian:bookworm-slim"], "node": ["node:18", "node:18-slim"]}
+         "go": ["golang:1.19", "debian:bookworm-slim"], "node": ["node:18", "node:18-slim"],
+         "java": ["eclipse-temurin:17-jdk", "eclipse-temurin:17-jre", "debian:bookworm-slim"]}
 
 
 @pytest.fixture(scope="module")
@@ -201,6 +227,9 @@ def test_c_split_is_accounted_for(built) -> None:
      "not a file of any package, cache, toolchain or build step leanify can name"),
     ("node", "global-tool", "/usr/local/lib/node_modules/hello-tool/cli.js",
      "not a file of any package, cache, toolchain or build step leanify can name"),
+    ("java", "no-jre", "/usr/lib/jvm/java-17-openjdk-amd64/bin/javac",
+     "package openjdk-17-jdk-headless was dropped, and the rewrite keeps no JRE of Java 17 "
+     "(openjdk-17-jre-headless, openjdk-17-jre)"),
 ])
 def test_a_broken_rewrite_fails_naming_the_file(built, case: str, variant: str, path: str, why: str) -> None:
     old, new = CASES[case]["broken"][variant]
@@ -233,3 +262,9 @@ def test_node_global_tool_copied(built) -> None:
     res = built("node", textwrap.dedent(CASES["node"]["sound"]), "sound")
     assert res.equal, res.reasons()
     assert "npm cache" in _groups(res, "cache")
+
+
+def test_java_jdk_dropped_for_the_jre_of_its_release(built) -> None:
+    res = built("java", textwrap.dedent(CASES["java"]["sound"]), "sound")
+    assert res.equal, res.reasons()
+    assert "the JDK (openjdk-17-jdk-headless)" in _groups(res, "toolchain")
