@@ -841,3 +841,29 @@ def test_the_jdk_dropped_with_its_jre_or_the_jre_s_own_files_still_fail() -> Non
         after.file(p, d)
     assert unclassified(compare(_jdk_image(), after, JAVA_SWITCH)) == {
         f"{JVM}/lib/server/libjvm.so": "file of kept package openjdk-17-jre-headless"}
+
+
+@pytest.mark.parametrize("version, ok", [('"17.0.9"', True), ('"11.0.21"', False)])
+def test_a_java_home_of_the_jdk_s_release_outside_the_package_manager_keeps_its_runtime(version: str, ok: bool) -> None:
+    """Temurin's JRE is a tarball in /opt/java/openjdk: its ``release`` file names the version."""
+    after = debian_base("eclipse-temurin:17-jre").file("/opt/java/openjdk/bin/java", b"\x7fELF java", mode=0o755)
+    after.file("/opt/java/openjdk/release", f"IMPLEMENTOR=\"Eclipse Adoptium\"\nJAVA_VERSION={version}\n".encode())
+    after.file("/app/Main.class", b"\xca\xfe\xba\xbe").file("/app/Main.java", b"class Main {}")
+    res = compare(_jdk_image(), after, JAVA_SWITCH)
+    assert (f"{JVM}/bin/javac" not in unclassified(res)) is ok
+    if ok:  # Debian's JRE went with the JDK that pulled it in: Java 17 runs from /opt/java/openjdk
+        assert [u for u in res.unclassified if u["change"] == "removed"] == []  # added: the base's (no bases here)
+        assert groups(res, "toolchain") == {"the JDK (openjdk-17-jdk-headless)", "openjdk-17-jre-headless"}
+
+
+@pytest.mark.parametrize("path, owner", [
+    ("/root/.config/configstore/nodemon.json", "nodemon"),
+    ("/home/node/.config/configstore/@angular/cli.json", "@angular/cli"),
+    ("/root/.config/configstore/sub/x.json", None),  # configstore nests only a scope
+    ("/root/.config/other/nodemon.json", None),
+    ("/srv/.config/configstore/nodemon.json", None),  # not a home folder
+])
+def test_configstore_records_are_named_by_their_package(path: str, owner: str | None) -> None:
+    from leanify.verify.configstore import configstore_owner
+
+    assert configstore_owner(path) == owner
