@@ -129,14 +129,15 @@ def _stage_has_runtime_install(plan: Plan) -> bool:
     return any(has_runtime_install(plan, r) for r in plan.runs.values())
 
 
-def _name(pkg: str) -> str:
+def package_name(pkg: str) -> str:
+    """``curl=7.88*`` / ``curl:amd64`` -> ``curl``."""
     return re.split(r"[=<>~:]", pkg, maxsplit=1)[0]
 
 
 def rerun_installs(plan: Plan, run: Run) -> set[str]:
     """Packages the steps of ``run`` that leanify cannot classify, and the runtime stage runs
     again, install themselves (``apt-get install curl && curl … | apt-key add -``)."""
-    return {_name(p) for st in run.reading.steps if st.kind == "unknown" and (run.ins.index, st.item.start) in plan.rerun
+    return {package_name(p) for st in run.reading.steps if st.kind == "unknown" and (run.ins.index, st.item.start) in plan.rerun
             for c in parse_script(st.item.text).package_calls() if c.action in ("install", "add") for p in c.packages}
 
 
@@ -165,7 +166,7 @@ def reruns(plan: Plan, run: Run, st: Step, where: str) -> bool:
                 s.kind == "pkg" and s.calls[0].action in ("install", "add") for s in run.reading.steps) and _stage_has_runtime_install(plan))
         if call.action in ("remove", "purge", "del", "autoremove"):
             # removes build packages the runtime stage never installs, unless a step it runs again installed them
-            return bool({_name(p) for p in call.packages} & rerun_installs(plan, run))
+            return bool({package_name(p) for p in call.packages} & rerun_installs(plan, run))
         return True
     return False
 

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from leanify.buildtime import Step
 from leanify.shell import SimpleCommand, parse_script
 
+from .core import package_name
+
 HOME = "/root"  # builds that run as another user are left alone (plan.py)
 
 #: model caches a program names in its code, and where their libraries keep them
@@ -233,5 +235,5 @@ def missing_program(st: Step, lacks) -> str | None:
             return c.basename
         call = installs.get(c.text)
         if call is not None:
-            installed |= {re.split(r"[=<>~:]", p, maxsplit=1)[0] for p in call.packages}
+            installed |= {package_name(p) for p in call.packages}
     return None
