@@ -72,6 +72,9 @@ HAZARD_REASONS = {
     "hazard-variable-base-without-default": (2, "the base image ${BASE} is a build argument with no default"),
     "hazard-setup-after-the-build": (7, "`update-alternatives --install /usr/bin/node node /usr/bin/n…`: leanify cannot tell"),
     "hazard-tail-step-needs-git": (7, "(it needs git, which python:3.11-slim lacks)"),
+    # a setup step before the build runs again in the runtime stage only where it has the step's programs
+    "hazard-setup-step-tool-from-nowhere": (2, "(it needs curl, which python:3.11-slim lacks)"),
+    "hazard-setup-step-tool-installed-after-use": (2, "(it needs curl, which python:3.11-slim lacks)"),
     "hazard-unknown-step-between-builds": (6, "(--verify reads what it wrote from the original build's layers)"),
     "hazard-unknown-step-writes-etc": (6, "changes /etc/ld.so.conf.d/app.conf in the original build (system files: a copy "
                                           "would overwrite the runtime base's own)"),

@@ -248,3 +248,44 @@ def test_an_app_folder_under_usr_src_is_the_apps_not_the_systems() -> None:
     got = classify(written, set(), "/usr/src/app")
     assert got.roots == {"/usr/src/app/node_modules": 300} and got.system == ["/usr/src/linux/Makefile"]
     assert classify(written, set(), "/usr/src").system  # the system folder itself is never the app's
+
+
+def test_the_root_folder_is_never_the_apps() -> None:
+    """A RUN with no WORKDIR of the file's own runs in / (python's, node's, debian's): what it
+    writes into /etc or the package database is system state, not the app's folder to copy
+    (a replayed setup step read as copying /etc and /var/lib)."""
+    written = [_step(2, _w("/etc/apt/sources.list.d/example.list", 40), _w("/var/lib/dpkg/status", 9000),
+                     _w("/usr/include/zlib.h", 10), _w("/srv/data/x.bin", 7))]
+    got = classify(written, set(), "/")
+    assert got.system == ["/etc/apt/sources.list.d/example.list", "/var/lib/dpkg/status", "/usr/include/zlib.h"]
+    assert got.roots == {"/srv/data": 7}
+
+
+SETUP = """FROM python:3.11
+RUN apt-get update && apt-get install -y --no-install-recommends gnupg curl ca-certificates \\
+    && curl -fsSL https://repo.example.com/key.pub | apt-key add - \\
+    && echo "deb https://repo.example.com/debian /" > /etc/apt/sources.list.d/example.list \\
+    && apt-get purge --autoremove -y curl \\
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+COPY . .
+CMD ["python", "app.py"]
+"""
+
+
+def test_with_evidence_a_setup_step_that_runs_again_is_not_copied_too() -> None:
+    """The step before the build runs again in the runtime stage (it installs its own curl): the
+    original build shows it changed /etc and the package database and deleted the base's curl,
+    which the runtime stage's own run of it accounts for; nothing of it is copied."""
+    ev = _evidence(_step(2, _w("/etc/apt/sources.list.d/example.list", 40), _w("/etc/apt/trusted.gpg", 1200),
+                         _w("/var/lib/dpkg/status", 9000), _w("/usr/bin/curl", 0, "deleted")),
+                   _step(9, _w("/usr/local/lib/python3.11/site-packages/six.py", 30000)))
+    out = _lean014(SETUP, Facts(options={KEY: ev}))
+    assert any(c.rule == "LEAN014" and c.applied for c in out.changes), [n.message for n in out.notes]
+    runtime = out.output.text.split("# leanify: runtime stage")[1]
+    assert "&& apt-get purge --autoremove -y curl \\\n    && rm -rf /var/lib/apt/lists/*\n" in runtime
+    assert "COPY --from=builder /opt/venv /opt/venv\n" in runtime
+    assert [line for line in runtime.splitlines() if line.startswith("COPY --from=builder")] == [
+        "COPY --from=builder /opt/venv /opt/venv"]

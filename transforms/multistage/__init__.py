@@ -66,7 +66,9 @@ in one stage by themselves. Each is placed, and the reason names what is assumed
   builder has``);
 - a tool installed globally (``npm install -g pm2``, ``yarn global add``) is installed again
   in the runtime stage;
-- before any build step, it runs again in the runtime stage, in the same place;
+- before any build step, it runs again in the runtime stage, in the same place, when the runtime
+  image has its programs or the step installs them itself first (``apt-get install curl && curl
+  … | apt-key add -``: the same RUN's purge of curl and its apt cleanup run again with it);
 - otherwise it runs in the builder and the runtime stage copies what it writes: what its words
   name (``git clone URL dir``, ``wget -O file``, ``tar -x -C dir``, ``mv … /dest``, the app's
   folder and the model cache a program names) — or, under ``--verify``, what the original

@@ -127,8 +127,9 @@ def classify(steps: list[StepEvidence], earlier: set[str], app: str | None, pip:
 
 def _in_app(path: str, app: str | None) -> bool:
     """``path`` is in the app's folder, a folder of its own inside a system one (node's
-    ``/usr/src/app``), not the system folder itself (``/usr/src``)."""
-    if not app or not under(path, app):
+    ``/usr/src/app``), not the system folder itself (``/usr/src``) nor a folder of separate
+    things (``/``, where a RUN runs when the file sets no WORKDIR: its /etc is the system's)."""
+    if not app or app in _PARENTS or not under(path, app):
         return False
     m = _SYSTEM.match(app)
     return m is None or len(app.rstrip("/")) > len(m.group(0).rstrip("/"))

@@ -5,12 +5,14 @@ which packages it installs)."""
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass, field
 
 from leanify import buildtime
 from leanify.build_evidence import BuildEvidence
 from leanify.buildtime import Reading, Step
 from leanify.model import Dockerfile, Instruction
+from leanify.shell import parse_script
 
 VENV = "/opt/venv"
 POETRY_VENVS = "/root/.cache/pypoetry/virtualenvs"  # where poetry makes its own virtualenvs (root, no config)
@@ -127,6 +129,18 @@ def _stage_has_runtime_install(plan: Plan) -> bool:
     return any(has_runtime_install(plan, r) for r in plan.runs.values())
 
 
+def package_name(pkg: str) -> str:
+    """``curl=7.88*`` / ``curl:amd64`` -> ``curl``."""
+    return re.split(r"[=<>~:]", pkg, maxsplit=1)[0]
+
+
+def rerun_installs(plan: Plan, run: Run) -> set[str]:
+    """Packages the steps of ``run`` that leanify cannot classify, and the runtime stage runs
+    again, install themselves (``apt-get install curl && curl … | apt-key add -``)."""
+    return {package_name(p) for st in run.reading.steps if st.kind == "unknown" and (run.ins.index, st.item.start) in plan.rerun
+            for c in parse_script(st.item.text).package_calls() if c.action in ("install", "add") for p in c.packages}
+
+
 def reruns(plan: Plan, run: Run, st: Step, where: str) -> bool:
     """Whether the runtime stage runs this step again (``where``: pre | last | tail)."""
     if st.kind == "unknown":
@@ -141,7 +155,8 @@ def reruns(plan: Plan, run: Run, st: Step, where: str) -> bool:
         return where == "tail" or plan.builddir is None
     if st.kind == "cleanup":
         kinds = cleanup_kinds(st)
-        return bool(kinds) and all(k in _APT_CLEAN_KINDS for k in kinds) and _stage_has_runtime_install(plan)
+        return bool(kinds) and all(k in _APT_CLEAN_KINDS for k in kinds) and (
+            _stage_has_runtime_install(plan) or bool(rerun_installs(plan, run)))
     if st.kind == "pkg":
         call = st.calls[0]
         if call.action in ("install", "add"):
@@ -150,7 +165,8 @@ def reruns(plan: Plan, run: Run, st: Step, where: str) -> bool:
             return has_runtime_install(plan, run, call.manager) or (not any(
                 s.kind == "pkg" and s.calls[0].action in ("install", "add") for s in run.reading.steps) and _stage_has_runtime_install(plan))
         if call.action in ("remove", "purge", "del", "autoremove"):
-            return False  # removes build packages the runtime stage never installs
+            # removes build packages the runtime stage never installs, unless a step it runs again installed them
+            return bool({package_name(p) for p in call.packages} & rerun_installs(plan, run))
         return True
     return False
 

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from leanify.buildtime import Step
 from leanify.shell import SimpleCommand, parse_script
 
+from .core import package_name
+
 HOME = "/root"  # builds that run as another user are left alone (plan.py)
 
 #: model caches a program names in its code, and where their libraries keep them
@@ -221,10 +223,17 @@ def static_effect(st: Step) -> Effect:
 
 
 def missing_program(st: Step, lacks) -> str | None:
-    """The first program of ``st`` the runtime stage does not have (``lacks(name)``), or None."""
+    """The first program of ``st`` the runtime stage does not have (``lacks(name)``), or None.
+    A program the step installs itself before it runs it (``apt-get install curl && curl …``)
+    is there wherever the step runs: it installs it again (a package named as the program)."""
+    installs = {c.command.text: c for c in parse_script(st.item.text).package_calls() if c.action in ("install", "add")}
+    installed: set[str] = set()
     for c in st.item.commands:
         if c.in_function or not c.basename:
             continue
-        if lacks(c.basename):
+        if lacks(c.basename) and c.basename not in installed:
             return c.basename
+        call = installs.get(c.text)
+        if call is not None:
+            installed |= {package_name(p) for p in call.packages}
     return None

@@ -105,7 +105,8 @@ def place_unknowns(plan: Plan, model: Dockerfile, items: list[Instruction], unkn
             plan.bounded.add(run.ins.index)  # bound_by_evidence reads what it wrote
         elif eff.place == "decline":
             missing = missing_program(st, lacks)
-            need = f" (it needs {missing}, which {plan.slim.image} lacks)" if missing and _position(plan, run, st) == "post" else ""
+            need = f" (it needs {missing}, which {plan.slim.image} lacks)" if missing and (
+                _position(plan, run, st) == "post" or _before_the_build(plan, run, st)) else ""
             hint = " (--verify reads what it wrote from the original build's layers)" if eff.unread else ""
             return Skip("unknown step", lines, f"{eff.why}{need}: left as one stage{hint}")
         else:

@@ -58,12 +58,17 @@ def present_note(plan: Plan) -> str:
     return f"; the runtime base already has the libraries the artifacts link against ({libs}; read from their ELF NEEDED entries)"
 
 
+_REMOVALS = ("remove", "purge", "del", "autoremove")
+
+
 def residual_reason(plan: Plan, run: Run, notes: list[str], where: str) -> str:
     kept = [st for st in run.reading.steps if reruns(plan, run, st, where)]
     kinds = {st.kind for st in kept}
     dropped = len(kept) < len(run.reading.steps)
     what = []
-    if "pkg" in kinds:
+    pkg_calls = [c for st in kept if st.kind == "pkg" for c in st.calls]
+    removals = [p for c in pkg_calls if c.action in _REMOVALS for p in c.packages]
+    if any(c.action not in _REMOVALS for c in pkg_calls):
         removed = list(dict.fromkeys(p for st in run.reading.steps for c in st.calls if c.action in ("install", "add")
                                      for p in c.packages if p in plan.runtime_adds))
         if removed:
@@ -71,6 +76,8 @@ def residual_reason(plan: Plan, run: Run, notes: list[str], where: str) -> str:
                         + " build-only" + ("; " + ", ".join(notes) + ": " + source_of(plan) if notes else present_note(plan)) + ")")
         else:
             what.append("installs the same packages")
+    if removals:  # a package a step it runs again installed (``rerun_installs``): removed again, as in the original
+        what.append("removes " + ", ".join(removals) + " (installed by a step it runs again)")
     if kinds & {"setup", "local"}:
         names = sorted({c.basename for st in kept if st.kind in ("setup", "local") for c in st.item.commands if c.basename})
         what.append("repeats the runtime setup (" + ", ".join(names) + ")")
