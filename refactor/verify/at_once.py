@@ -1,5 +1,6 @@
 """Independent parts of a verification run at the same time, in threads: the two builds, the two
-sides' content reading, probes and waste, the checks beside the rebuild measurement. The engine
+sides' content reading, then the whole image, the smoke and the probes, the checks beside the
+rebuilds (a :class:`Background` part starts before the parts it runs beside). The engine
 does the work (BuildKit runs concurrent builds and runs their identical steps once; containers
 run side by side), so threads are enough.
 

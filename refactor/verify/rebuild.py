@@ -198,11 +198,11 @@ def measure_one(engine, role: str, text: str, context: str, rel: str, run_id: st
 
 
 class Rebuilds:
-    """The rebuilds of one run, each started as soon as its image is built and measured once: a
-    second verification of the same file in the same context (the proof of the rewrite a culprit
-    search delivered verifies the same original again) takes the first's figures. The run's
-    owner (``verify``, or ``leanify --verify`` for all its proofs) stops what still runs at its
-    end with :meth:`cancel`."""
+    """The rebuilds of one run, each started once its image is built (and no ``--no-cache`` build
+    of the run is going) and measured once: a second verification of the same file in the same
+    context (the proof of the rewrite a culprit search delivered verifies the same original
+    again) takes the first's figures. The run's owner (``verify``, or ``leanify --verify`` for
+    all its proofs) stops what still runs at its end with :meth:`cancel`."""
 
     def __init__(self) -> None:
         self._runs: dict[str, Background] = {}
