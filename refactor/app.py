@@ -28,6 +28,7 @@ class VerifyOptions:
     smoke_timeout: float = 60.0
     build_timeout: float = 3600.0
     smoke_compare: str = "output"  # "output" | "exit"
+    rebuild: str = "measure"  # "measure" | "full" | "off" (leanify.verify.rebuild)
 
 
 # ---- configuration ------------------------------------------------------------------------------
@@ -36,7 +37,7 @@ OPTION_KEYS = {"select": "select", "ignore": "ignore", "history": "history", "un
                "smoke": "verify.smoke", "build_network": "verify.build-network",
                "smoke_timeout": "verify.smoke-timeout", "keep_images": "verify.keep-images",
                "rebuild_file": "verify.rebuild-file", "build_args": "verify.build-args",
-               "smoke_compare": "verify.smoke-compare"}
+               "smoke_compare": "verify.smoke-compare", "rebuild": "verify.rebuild"}
 
 
 def given_values(params: dict) -> dict:
@@ -74,7 +75,7 @@ def settings(cfg, dockerfile: str | None, build_timeout: float) -> Settings:
                                 build_network=cfg["verify.build-network"], keep_images=cfg["verify.keep-images"],
                                 rebuild_file=cfg["verify.rebuild-file"],
                                 smoke_timeout=float(cfg["verify.smoke-timeout"]), build_timeout=build_timeout,
-                                smoke_compare=cfg["verify.smoke-compare"])
+                                smoke_compare=cfg["verify.smoke-compare"], rebuild=cfg["verify.rebuild"])
     return Settings(cfg["select"], [*cfg["ignore"], *cfg.ignores_for(dockerfile)], cfg["history"],
                     cfg["unsafe-fixes"], verify_opts, cfg.slim_bases() or None)
 
@@ -126,14 +127,17 @@ def _process_verified(model, facts, transforms, ctx, run_id, prebuilt, opts, sta
 
     from .engine import Engine, EngineError
     from .verify import verify
+    from .verify.rebuild import Rebuilds
 
     engine = None
     note = None
+    rebuilds = Rebuilds()  # each image's rebuild measured once for all the proofs of this run
     try:
         if _wants_build_evidence(model, transforms):
             if status:
                 status.start()
-            engine, facts, note = _with_build_evidence(model, facts, ctx, run_id, prebuilt, opts, say, timings)
+            engine, facts, note = _with_build_evidence(model, facts, ctx, run_id, prebuilt, opts, say, timings,
+                                                       rebuilds)
         with timings.phase("rules"):
             full = run_pipeline(model, facts, transforms, unsafe=True)
         if not full.changed:
@@ -151,7 +155,7 @@ def _process_verified(model, facts, transforms, ctx, run_id, prebuilt, opts, sta
         prove = functools.partial(verify, context=ctx, smoke=opts.smoke, build_args=opts.build_args,
                                   build_network=opts.build_network, keep_images=opts.keep_images,
                                   rebuild_file=opts.rebuild_file, engine=engine, smoke_timeout=opts.smoke_timeout,
-                                  smoke_compare=opts.smoke_compare,
+                                  smoke_compare=opts.smoke_compare, rebuild=opts.rebuild, rebuilds=rebuilds,
                                   run_id=run_id, prebuilt=prebuilt, build_timeout=opts.build_timeout,
                                   progress=say if status else None)
         v = prove(full.source.text, full.output.text, timings=timings)
@@ -162,6 +166,7 @@ def _process_verified(model, facts, transforms, ctx, run_id, prebuilt, opts, sta
     except EngineError as exc:
         raise LeanifyError(f"--verify: {exc}") from None
     finally:
+        rebuilds.cancel()  # still running when the run ends another way: stopped
         if status:
             status.stop()
         if engine is not None and not opts.keep_images:
@@ -169,6 +174,22 @@ def _process_verified(model, facts, transforms, ctx, run_id, prebuilt, opts, sta
                 engine.cleanup(run_id)
             except Exception:  # noqa: BLE001 - best effort; stale images carry our label
                 pass
+
+
+def _start_original_rebuild(engine, text: str, ctx: str, run_id: str, prebuilt: dict, opts, rebuilds, timings) -> None:
+    """The original's rebuild (``leanify.verify.rebuild``), started as soon as the original is
+    built for its evidence, before any other build of the run (a build with the cache that
+    BuildKit loads while a --no-cache build of the same step runs would share that run): it runs
+    beside the layer reading, the rules, the rewrite's build and the checks; the verification
+    takes its figures. A run that verifies nothing stops it."""
+    from .verify import build_key
+    from .verify.rebuild import rebuild_target
+
+    built = prebuilt.get(build_key(text, ctx, opts.build_args, opts.build_network))
+    rel, _why = rebuild_target(text, ctx, opts.rebuild_file)
+    if built is not None and built.ok and rel is not None:
+        rebuilds.start(engine, "before", text, ctx, rel, run_id, opts.build_args, opts.build_network, timings,
+                       timeout=opts.build_timeout, keep=opts.keep_images)
 
 
 def _timed(v, timings):
@@ -186,7 +207,8 @@ def _wants_build_evidence(model, transforms) -> bool:
             and skip_file(model) is None)
 
 
-def _with_build_evidence(model, facts: Facts, ctx: str, run_id: str, prebuilt: dict, opts, say, timings):
+def _with_build_evidence(model, facts: Facts, ctx: str, run_id: str, prebuilt: dict, opts, say, timings,
+                         rebuilds=None):
     """(engine or None, facts, note or None): the original built as the verification builds it
     (cold; stored in ``prebuilt`` under the verification's key, so it is not built twice) and its
     layers read into ``facts.options[build_evidence.KEY]``. Any failure leaves the facts as they
@@ -218,6 +240,8 @@ def _with_build_evidence(model, facts: Facts, ctx: str, run_id: str, prebuilt: d
                                build_args=opts.build_args, network=opts.build_network, no_cache=True,
                                timeout=opts.build_timeout, keep=opts.keep_images)
         prebuilt[key] = res  # the verification's own build of the original: reused, not repeated
+        if rebuilds is not None and opts.rebuild == "measure":
+            _start_original_rebuild(engine, model.text, ctx, run_id, prebuilt, opts, rebuilds, timings)
         if not res.ok:
             return engine, facts, failed("the original does not build" + (" in time" if res.timed_out else ""))
         say("reading the original's layers")

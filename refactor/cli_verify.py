@@ -47,6 +47,7 @@ def verify_options(fn):
             smoke_timeout=kwargs.pop("smoke_timeout"),
             build_timeout=kwargs.pop("build_timeout"),
             smoke_compare=kwargs.pop("smoke_compare"),
+            rebuild=kwargs.pop("rebuild"),
         )
         return fn(*args, **kwargs)
 
@@ -61,6 +62,11 @@ def verify_options(fn):
         click.option("--keep-images", is_flag=True, help="Keep the verification images."),
         click.option("--rebuild-file", metavar="PATH", default=None,
                      help="Context file to touch for the rebuild measurement (default: auto)."),
+        click.option("--rebuild", type=click.Choice(["measure", "full", "off"]), default="measure",
+                     show_default=True,
+                     help="The rebuild after touching a source file: each image rebuilt once on its own "
+                          "build's cache, the original's beside the rewrite's build (measure); both built "
+                          "warm first, then rebuilt at once after both builds (full); not measured (off)."),
         click.option("--smoke-timeout", type=float, default=60.0, show_default=True,
                      help="Seconds before a smoke run is stopped."),
         click.option("--smoke-compare", type=click.Choice(["output", "exit"]), default="output",
@@ -99,7 +105,8 @@ def run_and_report(before_text: str, after_text: str, context, opts: VerifyOptio
                        build_args=opts.build_args, build_network=opts.build_network,
                        keep_images=opts.keep_images, rebuild_file=opts.rebuild_file,
                        engine=engine, smoke_timeout=opts.smoke_timeout, progress=progress,
-                       build_timeout=opts.build_timeout, smoke_compare=opts.smoke_compare)
+                       build_timeout=opts.build_timeout, smoke_compare=opts.smoke_compare,
+                       rebuild=opts.rebuild)
         else:
             with err.status("verifying") as status:
                 v = verify(before_text, after_text, context=context, smoke=opts.smoke,
@@ -107,7 +114,8 @@ def run_and_report(before_text: str, after_text: str, context, opts: VerifyOptio
                            keep_images=opts.keep_images, rebuild_file=opts.rebuild_file,
                            engine=engine, smoke_timeout=opts.smoke_timeout,
                            progress=lambda msg: status.update(f"verifying: {msg}"),
-                           build_timeout=opts.build_timeout, smoke_compare=opts.smoke_compare)
+                           build_timeout=opts.build_timeout, smoke_compare=opts.smoke_compare,
+                           rebuild=opts.rebuild)
     except EngineError as exc:
         click.echo(f"leanify verify: {exc}", err=True)
         return EXIT_USAGE

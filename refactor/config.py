@@ -30,6 +30,7 @@ Keys::
     smoke-compare = "output"           # output (exit code and masked stdout) | exit
     keep-images = false
     rebuild-file = "app.py"
+    rebuild = "measure"                # measure | full | off (the rebuild after a source change)
     build-args = { PIP_INDEX_URL = "https://pypi.example.com/simple" }
 """
 
@@ -109,6 +110,10 @@ def _smoke_compare(value: Any) -> str | None:
     return None if value in ("output", "exit") else f"expected \"output\" or \"exit\", got {value!r}"
 
 
+def _rebuild(value: Any) -> str | None:
+    return None if value in ("measure", "full", "off") else f"expected \"measure\", \"full\" or \"off\", got {value!r}"
+
+
 def _slim_target(value: Any) -> str | None:
     if value is False or (isinstance(value, str) and value.strip() and "$" not in value):
         return None
@@ -142,11 +147,13 @@ _VERIFY: dict[str, Callable[[Any], str | None]] = {
     "smoke-compare": _smoke_compare,
     "keep-images": _bool,
     "rebuild-file": _str,
+    "rebuild": _rebuild,
     "build-args": None,  # a table of strings: checked below
 }
 VERIFY_DEFAULTS: dict[str, Any] = {"smoke": None, "build-network": "host", "smoke-timeout": 60.0,
                                    "smoke-compare": "output",
-                                   "keep-images": False, "rebuild-file": None, "build-args": {}}
+                                   "keep-images": False, "rebuild-file": None, "rebuild": "measure",
+                                   "build-args": {}}
 DEFAULTS: dict[str, Any] = {"select": [], "ignore": [], "history": 500, "unsafe-fixes": False,
                             "per-file-ignores": {}, "slim-base": {},
                             **{f"verify.{k}": v for k, v in VERIFY_DEFAULTS.items()}}

@@ -173,6 +173,7 @@ def test_show_config_without_a_path_uses_the_current_folder(repo: Path) -> None:
     ('[verify]\nsmok = "x"\n', 2, "unknown key 'smok'"),
     ('verify = { smoke-timeout = 0 }\n', 1, "smoke-timeout"),
     ('[verify]\nsmoke-compare = "bytes"\n', 2, 'smoke-compare: expected "output" or "exit"'),
+    ('[verify]\nrebuild = "sometimes"\n', 2, 'rebuild: expected "measure", "full" or "off"'),
     ('[verify.build-args]\nA = "1"\nB = 2\n', 3, "build-args.B"),
     ('history = 1\nhistory = 2\n', 2, "invalid TOML"),
 ])

@@ -53,3 +53,45 @@ def test_one_after_the_other_when_asked(monkeypatch):
     order = []
     at_once(lambda c: (time.sleep(0.2), order.append("a")), lambda c: order.append("b"))
     assert order == ["a", "b"]
+
+
+# -- a part started ahead of the parts it runs beside (the original's rebuild) ------------------
+
+def test_a_background_part_runs_while_the_caller_goes_on():
+    from leanify.verify.at_once import Background
+
+    started = threading.Event()
+    bg = Background(lambda stop: (started.set(), time.sleep(0.5), "rebuilt")[2])
+    assert started.wait(2)  # running before its result is asked for
+    t0 = time.monotonic()
+    time.sleep(0.3)  # the caller's own work
+    assert bg.result() == "rebuilt" and time.monotonic() - t0 < 0.6
+
+
+def test_a_background_part_raises_in_the_caller_and_stops_when_cancelled():
+    from leanify.verify.at_once import Background
+
+    failing = Background(lambda stop: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        failing.result()
+
+    def build(stop):
+        if stop.wait(10):
+            raise Cancelled("build")
+        return "finished"
+
+    bg = Background(build)
+    t0 = time.monotonic()
+    bg.cancel()
+    assert bg.result() is None and time.monotonic() - t0 < 5
+
+
+def test_a_background_part_runs_when_asked_one_after_the_other(monkeypatch):
+    from leanify.verify.at_once import Background
+
+    monkeypatch.setenv("LEANIFY_VERIFY_JOBS", "1")
+    ran = []
+    bg = Background(lambda stop: ran.append("rebuild") or "done")
+    time.sleep(0.2)
+    assert ran == []
+    assert bg.result() == "done" and ran == ["rebuild"]

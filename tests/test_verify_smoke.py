@@ -136,3 +136,14 @@ def test_a_difference_that_stays_fails_after_the_reruns():
     s = run_smoke(eng, "b", "a", ["sh", "/srv/app.sh"], {}, {}, "r", 10, False)
     assert not s.equal and s.reruns == 2 and s.flapped is None
     assert len(eng.calls) == 6
+
+
+def test_the_rebuild_mode_comes_from_the_configuration_and_the_command_line(tmp_path: Path):
+    (tmp_path / ".leanify.toml").write_text('[verify]\nrebuild = "off"\n')
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    df = str(tmp_path / "Dockerfile")
+    assert settings(configure(df, None, None, {}), df, 60).verify_opts.rebuild == "off"
+    given = given_values({"rebuild": "full"})
+    assert settings(configure(df, None, None, given), df, 60).verify_opts.rebuild == "full"
+    (tmp_path / ".leanify.toml").write_text("")
+    assert settings(configure(df, None, None, {}), df, 60).verify_opts.rebuild == "measure"

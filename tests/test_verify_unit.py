@@ -399,6 +399,43 @@ def test_pick_rebuild_file_reads_dockerignore_as_buildkit_does(tmp_path, ignore,
         os.utime(tmp_path / rel, (10**9 + n, 10**9 + n))
     assert pick_rebuild_file("FROM python:3.11\nCOPY . .\n", str(tmp_path)) == picked
 
+def test_the_rebuild_context_links_what_it_only_reads_and_touches_a_copy_of_its_own(tmp_path):
+    from leanify.verify.rebuild import _copy_context, _touch_source
+
+    ctx, dest = tmp_path / "ctx", tmp_path / "copy"
+    (ctx / "src").mkdir(parents=True)
+    (ctx / "model.bin").write_bytes(b"\0" * 4096)
+    (ctx / "src" / "app.py").write_text("print(1)\n")
+    (ctx / "shared.py").write_text("x = 1\n")
+    (ctx / "src" / "alias.py").symlink_to("../shared.py")
+    (ctx / ".git").mkdir()
+    _copy_context(str(ctx), str(dest), touched="src/app.py")
+    _touch_source(str(dest / "src" / "app.py"), "token")
+    assert (ctx / "src" / "app.py").read_text() == "print(1)\n"  # the user's file, as it was
+    assert "leanify rebuild probe token" in (dest / "src" / "app.py").read_text()
+    assert os.stat(dest / "model.bin").st_ino == os.stat(ctx / "model.bin").st_ino  # a link: no copy
+    assert os.readlink(dest / "src" / "alias.py") == "../shared.py" and not (dest / ".git").exists()
+    # a touched file that is a symlink: its copy is touched, never the file it points at
+    _copy_context(str(ctx), str(tmp_path / "copy2"), touched="src/alias.py")
+    _touch_source(str(tmp_path / "copy2" / "src" / "alias.py"), "token")
+    assert (ctx / "shared.py").read_text() == (tmp_path / "copy2" / "shared.py").read_text() == "x = 1\n"
+
+
+@pytest.mark.parametrize("given, mode", [(True, "measure"), (None, "measure"), (False, "off"),
+                                         ("full", "full"), ("measure", "measure"), ("off", "off")])
+def test_rebuild_modes(given, mode):
+    from leanify.verify.rebuild import rebuild_mode
+
+    assert rebuild_mode(given) == mode
+
+
+def test_an_unknown_rebuild_mode_is_refused():
+    from leanify.verify.rebuild import rebuild_mode
+
+    with pytest.raises(ValueError, match="measure, full, off"):
+        rebuild_mode("sometimes")
+
+
 # -- verdict and JSON shape ------------------------------------------------------------------
 
 def test_json_shape_and_verdict():

@@ -1,5 +1,6 @@
 """Independent parts of a verification run at the same time, in threads: the two builds, the two
-sides' content reading, probes and waste, the checks beside the rebuild measurement. The engine
+sides' content reading, then the whole image, the smoke and the probes, the checks beside the
+rebuilds (a :class:`Background` part starts before the parts it runs beside). The engine
 does the work (BuildKit runs concurrent builds and runs their identical steps once; containers
 run side by side), so threads are enough.
 
@@ -51,3 +52,47 @@ def at_once(*calls: Callable[[threading.Event], Any]) -> list[Any]:
         raise
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+class Background:
+    """One call run in a thread of its own from now on (with an event it may pass on as
+    ``cancel``), its result awaited later with :meth:`result`: a part that can start before the
+    parts it runs beside (the original's rebuild, as soon as the original is built). Under
+    ``LEANIFY_VERIFY_JOBS=1`` it runs when its result is asked for."""
+
+    def __init__(self, call: Callable[[threading.Event], Any]):
+        self.stop = threading.Event()
+        self._call = call
+        self._result: Any = None
+        self._error: BaseException | None = None
+        self._ran = False
+        self._thread: threading.Thread | None = None
+        if not sequential():
+            self._thread = threading.Thread(target=self._run, name="leanify-verify-bg", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        self._ran = True
+        try:
+            self._result = self._call(self.stop)
+        except Cancelled:
+            self._result = None
+        except BaseException as exc:  # noqa: BLE001 - raised again in the caller by result()
+            self._error = exc
+
+    def result(self) -> Any:
+        """The call's result (None when it was stopped); its exception is raised here."""
+        if self._thread is None:
+            if not self._ran and not self.stop.is_set():
+                self._run()
+        else:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+    def cancel(self, grace: float = STOP_GRACE) -> None:
+        """Stop the call (its build sees the event) and wait ``grace`` seconds at most."""
+        self.stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=grace)

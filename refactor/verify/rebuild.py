@@ -1,7 +1,22 @@
 """The rebuild after a source change: pick a source file a COPY brings in (and the context's
-.dockerignore, read as BuildKit reads it by ``leanify.dockerignore``, lets through), build both
-Dockerfiles warm in a copy of the context, touch the file, build again and count the steps
-that re-ran."""
+.dockerignore, read as BuildKit reads it by ``leanify.dockerignore``, lets through), touch it in
+a copy of the context, build again and count the steps that re-ran, with their wall seconds.
+
+Two ways to measure it (``--rebuild``), both real builds:
+
+- ``measure`` (the default, :func:`measure_one`): each image is rebuilt once, touched, on the
+  cache its own build in this verification has just left (BuildKit's ``--no-cache`` build stores
+  its steps' results too: everything before the touched COPY is a cache hit), the two at once
+  beside the checks. ``leanify --verify`` starts the original's as soon as the original is built
+  for its evidence, beside the layer reading, the rules and the rewrite's build, and measures it
+  once for all the proofs of a run (:class:`Rebuilds`). A rebuild never starts while a
+  ``--no-cache`` build of the run is going: BuildKit lets a build with the cache join a
+  ``--no-cache`` run of the same step, which then counts as re-run.
+- ``full`` (:func:`_measure_rebuild`, what every verification did until ``measure``): both
+  images built warm in their copies first, then touched and rebuilt, the two at once, after
+  both builds and beside the checks.
+
+``off`` measures nothing."""
 
 from __future__ import annotations
 
@@ -15,9 +30,9 @@ import time
 
 from ..dockerignore import IgnoreFile
 from ..engine import temp_prefix
-from .at_once import at_once
+from .at_once import Background, at_once
 from .content import _BUILD_INPUT_NAMES, _DEP_DIRS, runtime_relevance
-from .result import Verification
+from .result import Rebuild, Verification
 
 _MANIFEST_NAMES = set(_BUILD_INPUT_NAMES) | {"package.json", "pyproject.toml", "setup.py",
                                                "Gemfile", "Gemfile.lock", "composer.json",
@@ -86,8 +101,39 @@ def _ignore_file(context: str) -> IgnoreFile | None:
         return None
 
 
-def _copy_context(context: str, dest: str) -> None:
-    shutil.copytree(context, dest, symlinks=True, ignore=shutil.ignore_patterns(".git"))
+#: the ``--rebuild`` choices
+MODES = ("measure", "full", "off")
+
+
+def rebuild_mode(value) -> str:
+    """``--rebuild``'s value; True and False (the older keyword) are ``measure`` and ``off``."""
+    if value is True or value is None:
+        return "measure"
+    if value is False:
+        return "off"
+    if value not in MODES:
+        raise ValueError(f"rebuild must be one of {', '.join(MODES)}, not {value!r}")
+    return value
+
+
+def _copy_context(context: str, dest: str, touched: str | None = None) -> None:
+    """A copy of the context BuildKit reads: files hard-linked where the file system allows (a
+    build only reads them; the context of an ML app can be gigabytes), copied otherwise. The
+    file ``touched`` (relative) is always a copy of its own: appending to a link would change
+    the user's file."""
+    def link_or_copy(src: str, dst: str) -> str:
+        try:
+            os.link(src, dst, follow_symlinks=False)
+            return dst
+        except OSError:  # another file system, or links not allowed
+            return shutil.copy2(src, dst, follow_symlinks=False)
+
+    shutil.copytree(context, dest, symlinks=True, ignore=shutil.ignore_patterns(".git"),
+                    copy_function=link_or_copy)
+    if touched:
+        own = os.path.join(dest, touched)
+        os.unlink(own)
+        shutil.copy2(os.path.join(context, touched), own)
 
 
 _COMMENT = {
@@ -116,28 +162,115 @@ def _touch_source(path: str, token: str) -> None:
         fh.write(line)
 
 
-def _measure_rebuild(engine, v: Verification, before_text, after_text, context, rebuild_file,
-                     run_id, build_args, network, timeout: float = 3600, keep: bool = False,
-                     cancel=None) -> None:
-    """The two images' warm builds at once, the file touched, their rebuilds at once. Each image
-    has its own copy of the context, touched with its own token: a step the two files share
-    is then a different step in each, so neither rebuild finds its partner's result in the cache
-    (run one after the other, the second would) or shares it (at once, BuildKit would run it
-    once for both, or not, depending on timing). The steps re-run are each file's own; the
-    seconds are wall time beside the other rebuild."""
+def rebuild_target(before_text: str, context: str, rebuild_file: str | None) -> tuple[str | None, str | None]:
+    """(the file to touch, relative to the context; or None and the warning saying why not)."""
     rel = rebuild_file
     if rel and os.path.isabs(rel):
         rel = os.path.relpath(rel, context)
     rel = rel or pick_rebuild_file(before_text, context)
     if not rel or not os.path.isfile(os.path.join(context, rel)):
-        v.warnings.append("rebuild not measured: no source file found that a COPY brings in"
-                          if not rel else f"rebuild not measured: {rel} is not a file in the context")
+        return None, ("rebuild not measured: no source file found that a COPY brings in"
+                      if not rel else f"rebuild not measured: {rel} is not a file in the context")
+    return rel.replace(os.sep, "/"), None
+
+
+def measure_one(engine, role: str, text: str, context: str, rel: str, run_id: str, build_args, network,
+                timeout: float = 3600, keep: bool = False, cancel=None):
+    """The rebuild (a ``BuildResult``; None when stopped first) of one image after ``rel`` was
+    touched. Built with the cache, which this verification's own build of ``text`` in
+    ``context`` has just filled, from a copy of the context whose ``rel`` got a token of its own
+    (a step the two files share is then a different step in each: neither rebuild finds the
+    other's result in the cache). Its seconds are wall time, beside whatever else runs. The
+    classic builder (no BuildKit) builds the copy once untouched first, as ``full`` does."""
+    with tempfile.TemporaryDirectory(prefix=temp_prefix("rebuild")) as tmp:
+        ctx = os.path.join(tmp, f"context-{role}")
+        _copy_context(context, ctx, touched=rel)
+        if engine.builder != "buildkit":  # the classic builder's --no-cache build left no cache to build on
+            warm = engine.build(text, ctx, run_id=run_id, role=role, tag=f"leanify-verify:{run_id}-{role}-warm",
+                                build_args=build_args, network=network, timeout=timeout, keep=keep)
+            if not warm.ok:
+                return warm
+        _touch_source(os.path.join(ctx, rel), f"{run_id}-{role}-{time.time_ns()}")
+        if cancel is not None and cancel.is_set():
+            return None
+        return engine.build(text, ctx, run_id=run_id, role=role, tag=f"leanify-verify:{run_id}-{role}-rebuild",
+                            build_args=build_args, network=network, timeout=timeout, keep=keep, cancel=cancel)
+
+
+class Rebuilds:
+    """The rebuilds of one run, each started once its image is built (and no ``--no-cache`` build
+    of the run is going) and measured once: a second verification of the same file in the same
+    context (the proof of the rewrite a culprit search delivered verifies the same original
+    again) takes the first's figures. The run's owner (``verify``, or ``leanify --verify`` for
+    all its proofs) stops what still runs at its end with :meth:`cancel`."""
+
+    def __init__(self) -> None:
+        self._runs: dict[str, Background] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(text: str, context: str, rel: str, build_args, network: str) -> str:
+        h = hashlib.sha256()
+        for part in (text, os.path.abspath(context), rel, repr(sorted((build_args or {}).items())), network):
+            h.update(part.encode() + b"\0")
+        return h.hexdigest()[:16]
+
+    def start(self, engine, role: str, text: str, context: str, rel: str, run_id: str, build_args, network: str,
+              timings=None, timeout: float = 3600, keep: bool = False) -> None:
+        """:func:`measure_one` in a thread of its own, unless this file's rebuild was started
+        before; its wall seconds go to the ``rebuild`` phase of ``timings``."""
+        key = self.key(text, context, rel, build_args, network)
+
+        def call(stop):
+            if timings is None:
+                return measure_one(engine, role, text, context, rel, run_id, build_args, network,
+                                   timeout=timeout, keep=keep, cancel=stop)
+            with timings.phase("rebuild"):
+                return measure_one(engine, role, text, context, rel, run_id, build_args, network,
+                                   timeout=timeout, keep=keep, cancel=stop)
+
+        with self._lock:
+            if key not in self._runs:
+                self._runs[key] = Background(call)
+
+    def result(self, text: str, context: str, rel: str, build_args, network: str):
+        """The rebuild's ``BuildResult`` (None: never started, or stopped)."""
+        with self._lock:
+            run = self._runs.get(self.key(text, context, rel, build_args, network))
+        return run.result() if run is not None else None
+
+    def cancel(self) -> None:
+        with self._lock:
+            runs = list(self._runs.values())
+        for run in runs:
+            run.cancel()
+
+
+def figures(res, role: str, rel: str) -> tuple[Rebuild | None, str | None]:
+    """(the figures of a rebuild, or None and the warning saying it failed)."""
+    if not res.ok:
+        return None, f"rebuild of the {role} image after touching {rel} failed"
+    return Rebuild(res.steps_rerun, res.seconds, res.rerun), None
+
+
+def _measure_rebuild(engine, v: Verification, before_text, after_text, context, rebuild_file,
+                     run_id, build_args, network, timeout: float = 3600, keep: bool = False,
+                     cancel=None) -> None:
+    """``--rebuild full``: the two images' warm builds at once, the file touched, their rebuilds
+    at once. Each image has its own copy of the context, touched with its own token: a step the
+    two files share is then a different step in each, so neither rebuild finds its partner's
+    result in the cache (run one after the other, the second would) or shares it (at once,
+    BuildKit would run it once for both, or not, depending on timing). The steps re-run are each
+    file's own; the seconds are wall time beside the other rebuild."""
+    rel, why = rebuild_target(before_text, context, rebuild_file)
+    if rel is None:
+        v.warnings.append(why)
         return
-    v.rebuild_file = rel.replace(os.sep, "/")
+    v.rebuild_file = rel
     with tempfile.TemporaryDirectory(prefix=temp_prefix("rebuild")) as tmp:
         ctxs = {role: os.path.join(tmp, f"context-{role}") for role in ("before", "after")}
         for ctx in ctxs.values():
-            _copy_context(context, ctx)
+            _copy_context(context, ctx, touched=rel)
         outer = cancel or threading.Event()
 
         def build(role: str, text: str, kind: str):

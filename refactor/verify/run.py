@@ -21,7 +21,7 @@ from .config_diff import declared_keys, diff_config
 from .content import build_scripts, compare_content
 from .node_packages import pinned_by_lockfile
 from .python_probe import verify_python
-from .rebuild import _measure_rebuild
+from .rebuild import Rebuilds, _measure_rebuild, figures, rebuild_mode, rebuild_target
 from .result import ImageFacts, Verification, decide
 from .runtime_needs import _inspect_side
 from .smoke import run_smoke
@@ -78,25 +78,31 @@ def verify(
     engine: Engine | None = None,
     smoke_timeout: float = 60,
     smoke_compare: str = "output",
-    rebuild: bool = True,
+    rebuild: bool | str = "measure",
     run_id: str | None = None,
     prebuilt: dict | None = None,
     cold: bool = True,
     progress=None,
     build_timeout: float = 3600,
     timings: Timings | None = None,
+    rebuilds: Rebuilds | None = None,
 ) -> Verification:
     """Build both Dockerfiles from ``context`` and compare them. See the module docstring.
 
     ``prebuilt``: a dict shared between calls (tests, benchmarks) mapping a build key to a
     ``BuildResult``; builds found there are reused, new ones are stored, and none of them are
     removed here — the owner of the dict cleans up its ``run_id``.
-    ``cold=False`` builds with the cache (build_seconds then are not cold times); ``rebuild=False``
-    skips the rebuild measurement. Both exist to keep test suites fast.
+    ``cold=False`` builds with the cache (build_seconds then are not cold times).
+    ``rebuild``: how the rebuild after a source change is measured (``leanify.verify.rebuild``):
+    "measure" (True) each image rebuilt once, touched, on its own build's cache, the original's
+    as soon as the original is built; "full" both built warm first, then rebuilt at once, after
+    both builds; "off" (False) not at all — to keep test suites fast.
     ``build_timeout``: seconds before a build is stopped (the verdict is then "error").
     ``timings``: the record each phase's wall time is added to (``Verification.timings``; a
     caller with phases of its own, ``leanify --verify``, passes its record and finishes it).
     ``smoke_compare``: "output" (exit code and stdout, what varies run to run masked) or "exit".
+    ``rebuilds``: the run's rebuilds (``rebuild.Rebuilds``) when a caller verifies more than once
+    or starts the original's rebuild itself; it then stops what still runs. Else verify's own.
 
     Nothing is left behind unless ``keep_images``: the run's containers and images are removed
     on every way out (a failure, an exception, Ctrl-C, SIGTERM — turned into an exception here
@@ -115,11 +121,13 @@ def verify(
     secrets = build_arg_values(build_args)
     for text in (before_text, after_text):
         secrets += _secret_values(text)
+    rebuild = rebuild_mode(rebuild)
     try:
         with terminate_as_interrupt():
             return _verify(v, engine, before_text, after_text, context, smoke, build_args,
                            build_network, keep_images, rebuild_file, smoke_timeout, rebuild, run_id,
-                           prebuilt, cold, progress, build_timeout, secrets, smoke_compare)
+                           prebuilt, cold, progress, build_timeout, secrets, smoke_compare,
+                           rebuilds or Rebuilds(), rebuilds is None)
     finally:
         if own_timings:
             v.timings.finish()
@@ -177,10 +185,23 @@ def _timed_out(role: str, timeout: float) -> str:
 
 def _verify(v, engine, before_text, after_text, context, smoke, build_args, build_network,
             keep_images, rebuild_file, smoke_timeout, rebuild, run_id, prebuilt, cold, progress,
-            build_timeout, secrets, smoke_compare="output") -> Verification:
+            build_timeout, secrets, smoke_compare, rebuilds, own_rebuilds) -> Verification:
+    try:
+        return _verify_parts(v, engine, before_text, after_text, context, smoke, build_args, build_network,
+                             keep_images, rebuild_file, smoke_timeout, rebuild, run_id, prebuilt, cold, progress,
+                             build_timeout, secrets, smoke_compare, rebuilds)
+    finally:
+        if own_rebuilds:  # a way out before their results were taken: stop them
+            rebuilds.cancel()
+
+
+def _verify_parts(v, engine, before_text, after_text, context, smoke, build_args, build_network,
+                  keep_images, rebuild_file, smoke_timeout, rebuild, run_id, prebuilt, cold, progress,
+                  build_timeout, secrets, smoke_compare, rebuilds: Rebuilds) -> Verification:
     say = progress or (lambda msg: None)
     phase = v.timings.phase
     bt = {"timeout": build_timeout, "keep": keep_images}
+    rel, not_measured = rebuild_target(before_text, context, rebuild_file) if rebuild == "measure" else (None, None)
 
     def build(role: str, text: str):
         def call(cancel):
@@ -216,6 +237,12 @@ def _verify(v, engine, before_text, after_text, context, smoke, build_args, buil
         v.after, a_attrs = _facts(engine, ab)
     secrets += secret_env_values((a_attrs.get("Config") or {}).get("Env"))
     v.images["after"] = ab.tag or ab.image_id
+    if rel is not None:
+        # both rebuilds, beside the checks; started only now: a build with the cache that BuildKit
+        # loads while a --no-cache build of the same step runs shares that run (the step then
+        # counts as re-run), and the builds above are cold
+        for role, text in (("before", before_text), ("after", after_text)):
+            rebuilds.start(engine, role, text, context, rel, run_id, build_args, build_network, v.timings, **bt)
 
     env_keys, label_keys, b_base = declared_keys(before_text)
     _, _, a_base = declared_keys(after_text)
@@ -235,49 +262,73 @@ def _verify(v, engine, before_text, after_text, context, smoke, build_args, buil
                                         node_pinned=pinned_by_lockfile(bside.tree, context))
             v.warnings += v.content.pop("warnings", [])
 
-        say("comparing the whole image")
-        with phase("whole image"):
-            v.whole_image = _whole_image(engine, bb.image_id, ab.image_id, before_text, after_text, b_attrs,
-                                         aside, v)
+        # the parts below read what the content reading found and nothing of each other: at once
+        # (the smoke and the probes wait on containers while the comparison reads layers); their
+        # findings are joined in the order they ran in before, whatever order they finish in
+        def whole_then_waste(_c):
+            with phase("whole image"):
+                whole = _whole_image(engine, bb.image_id, ab.image_id, before_text, after_text, b_attrs, aside, v)
+            wb, wa = [], []
+            with phase("waste"):  # after the whole image: the layers it read are in the layer cache
+                _fill_waste(engine, bb.image_id, v.before, wb, "before")
+                _fill_waste(engine, ab.image_id, v.after, wa, "after")
+            return whole, wb + wa
 
-        say("smoke")
-        with phase("smoke"):
-            v.smoke = run_smoke(engine, bb.image_id, ab.image_id, smoke, bside.cfg, bside.tree,
-                                run_id, smoke_timeout, bside.has_python, smoke_compare)
+        def smoke_runs(_c):
+            with phase("smoke"):
+                return run_smoke(engine, bb.image_id, ab.image_id, smoke, bside.cfg, bside.tree,
+                                 run_id, smoke_timeout, bside.has_python, smoke_compare)
+
+        def probes(_c):
+            if not aside.python:
+                return [], None
+            with phase("python probes"):
+                return verify_python(engine, bb.image_id, ab.image_id, bside.python, aside.python,
+                                     after_text, context, run_id=run_id, timeout=smoke_timeout,
+                                     after_attrs=a_attrs, base=a_base)
+
+        say("comparing the whole image, smoke" + (", python imports and pip check" if aside.python else "")
+            + ", waste")
+        ((v.whole_image, whole_reason), wasted), v.smoke, (got, v.python) = at_once(whole_then_waste, smoke_runs,
+                                                                                    probes)
+        v.reasons += whole_reason
         if v.smoke.flapped:
             v.warnings.append(f"the smoke output differed on the first run and agreed when run again "
                               f"({v.smoke.reruns} rerun(s)): {v.smoke.flapped}")
         if v.smoke.how == "none":
             v.warnings.append("no smoke command: the image has no ENTRYPOINT/CMD and none was given")
             v.smoke = None
-
-        if aside.python:
-            say("python imports and pip check")
-            with phase("python probes"):
-                got, v.python = verify_python(engine, bb.image_id, ab.image_id, bside.python, aside.python,
-                                              after_text, context, run_id=run_id, timeout=smoke_timeout,
-                                              after_attrs=a_attrs, base=a_base)
-            v.reasons += got
-
-        say("waste")
-        with phase("waste"):
-            wb, wa = [], []
-            at_once(lambda _c: _fill_waste(engine, bb.image_id, v.before, wb, "before"),
-                    lambda _c: _fill_waste(engine, ab.image_id, v.after, wa, "after"))
-            v.warnings += wb + wa
+        v.reasons += got
+        v.warnings += wasted
         _size_warning("before", b_attrs, before_text, v.warnings)
         _size_warning("after", a_attrs, after_text, v.warnings)
 
     measured = Verification()  # the rebuild's figures and warnings, joined to v's after the checks'
 
     def rebuild_measurement(cancel) -> None:
-        if rebuild:
+        if rebuild == "full":
             with phase("rebuild"):
                 _measure_rebuild(engine, measured, before_text, after_text, context, rebuild_file, run_id,
                                  build_args, build_network, cancel=cancel, **bt)
 
-    # the rebuild measurement (builds) beside the checks (containers and image reads)
+    # "full": the rebuild measurement (builds) beside the checks (containers and image reads);
+    # "measure": the checks, while the rebuilds started after each build run on
     at_once(checks, rebuild_measurement)
+    if rebuild == "measure":
+        if rel is None:
+            measured.warnings.append(not_measured)
+        else:
+            measured.rebuild_file = rel
+        for role, text, slot in (("before", before_text, measured.rebuild_before),
+                                 ("after", after_text, measured.rebuild_after)):
+            res = rebuilds.result(text, context, rel, build_args, build_network) if rel else None
+            if res is None:  # stopped
+                continue
+            got, warning = figures(res, role, rel)
+            if got is not None:
+                slot.steps_rerun, slot.seconds, slot.steps = got.steps_rerun, got.seconds, got.steps
+            if warning:
+                measured.warnings.append(warning)
     v.rebuild_before, v.rebuild_after, v.rebuild_file = measured.rebuild_before, measured.rebuild_after, \
         measured.rebuild_file
     v.warnings += measured.warnings
@@ -285,8 +336,8 @@ def _verify(v, engine, before_text, after_text, context, smoke, build_args, buil
     return v
 
 
-def _whole_image(engine, before_id, after_id, before_text, after_text, b_attrs, aside, v) -> dict | None:
-    """The whole-image comparison's JSON; an image that cannot be read fails the proof."""
+def _whole_image(engine, before_id, after_id, before_text, after_text, b_attrs, aside, v) -> tuple[dict | None, list[str]]:
+    """(the whole-image comparison's JSON, reasons): an image that cannot be read fails the proof."""
     from .image_views import compare_built
 
     try:
@@ -294,10 +345,9 @@ def _whole_image(engine, before_id, after_id, before_text, after_text, b_attrs, 
         node_proven = bool(node) and not node.get("missing") and not node.get("changed")
         return compare_built(engine, before_id, after_id, before_text, after_text,
                              before_config=b_attrs.get("Config"), unresolved=aside.unresolved,
-                             node_proven=node_proven).to_json()
+                             node_proven=node_proven).to_json(), []
     except Exception as exc:  # noqa: BLE001 - LayerReadError, an engine error: nothing is claimed
-        v.reasons.append(f"whole image: not compared ({type(exc).__name__}: {exc})")
-        return None
+        return None, [f"whole image: not compared ({type(exc).__name__}: {exc})"]
 
 
 def build_key(text: str, context: str, build_args: Mapping | None, network: str) -> str:
