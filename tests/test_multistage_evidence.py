@@ -97,6 +97,18 @@ def test_a_file_in_usr_local_bin_is_a_python_script_only_where_pip_ran() -> None
     assert classify(written, set(), "/app", pip=True).packages == 5000
 
 
+def test_a_distributions_headers_in_the_interpreters_include_folder_are_pips_only_where_pip_ran() -> None:
+    """Debian's pip (the python stand-ins, any Debian or Ubuntu python3-pip) puts a distribution's
+    headers in /usr/include/python3.X/<dist>/ (greenlet's), beside the interpreter's own: pip's
+    output that the venv relocates, not system files. The interpreter's own headers, or the same
+    folder written by a step that runs no pip, stay system files (simple-flask-blog was declined)."""
+    written = [_step(5, _w("/usr/include/python3.11/greenlet/greenlet.h", 4000))]
+    assert classify(written, set(), "/", pip=True).packages == 4000
+    assert classify(written, set(), "/", pip=False).system == ["/usr/include/python3.11/greenlet/greenlet.h"]
+    own = [_step(5, _w("/usr/include/python3.11/Python.h", 3000))]
+    assert classify(own, set(), "/", pip=True).system == ["/usr/include/python3.11/Python.h"]
+
+
 PY = """FROM python:3.11
 WORKDIR /app
 COPY requirements.txt .

@@ -34,6 +34,9 @@ _CACHES = re.compile(
     r"/root/\.wget-hsts|/root/\.python_history)(/|$)|(^|/)__pycache__(/|$)")
 _PY_PACKAGES = re.compile(r"^/usr/(local/)?lib/python3[\d.]*/(site|dist)-packages(/|$)|^/usr/local/bin/[^/]+$|"
                           r"^/usr/local/include/python3[\d.]*(/|$)")
+#: a distribution's headers where Debian's pip puts them (``pip._internal.locations`` scheme
+#: ``headers``: /usr/include/python3.11/greenlet), beside the interpreter's own top-level ones
+_PIP_HEADERS = re.compile(r"^/usr/include/python3[\d.]*/[^/]+/")
 _GLOBAL_NODE = re.compile(r"^/usr/(local/)?lib/node_modules/((@[^/]+/)?[^/]+)")
 _SYSTEM = re.compile(r"^/(etc|bin|sbin|lib|lib32|lib64|libx32|boot|dev|proc|sys|run|usr/bin|usr/sbin|usr/lib|usr/libexec|"
                      r"usr/share|usr/include|usr/src|var/lib|var/spool|var/mail|var/run|var/backups)(/|$)")
@@ -111,7 +114,8 @@ def classify(steps: list[StepEvidence], earlier: set[str], app: str | None, pip:
             continue
         if w.path.startswith("/usr/local/bin/") and w.kind == "symlink" and "node_modules" in (w.link or ""):
             continue  # the bin link of a global node package
-        if _PY_PACKAGES.search(w.path) and (pip or not w.path.startswith("/usr/local/bin/")):
+        if (_PY_PACKAGES.search(w.path) and (pip or not w.path.startswith("/usr/local/bin/"))) or (
+                pip and _PIP_HEADERS.match(w.path)):
             out.packages += size
             continue
         if under(w.path, GEM_HOME):
