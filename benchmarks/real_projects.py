@@ -435,7 +435,8 @@ class Bench:
 def lean014_skip(dockerfile: Path, context: Path) -> str | None:
     """LEAN014's own reason for leaving a file single-stage, read through the API as
     benchmarks/multistage.py does (``multistage.analyze`` on what the earlier rules leave).
-    Today this reason reaches neither the JSON notes nor ``--check`` (issue 15, item 4)."""
+    A decline reaches the JSON notes; a file with nothing to split gets no note, so its reason is
+    read here."""
     try:
         from leanify.context import Facts
         from leanify.model import Dockerfile
@@ -446,11 +447,15 @@ def lean014_skip(dockerfile: Path, context: Path) -> str | None:
         facts = Facts.for_path(dockerfile, context, history=0)
         pre = run_pipeline(model, facts, [t for t in all_transforms() if t.rule.phase < ms.RULE.phase],
                            unsafe=True).output
-        plan = ms.analyze(pre, facts)
+        told: list[str] = []
+        plan = ms.analyze(pre, facts, told)
     except Exception as exc:  # noqa: BLE001 - the benchmark reports, it does not crash
         return f"(could not read LEAN014's plan: {type(exc).__name__}: {exc})"
     if plan is None:
-        return "LEAN014 made no plan (no build step it recognises, or no runtime base it knows for this base)"
+        if told:
+            return f"LEAN014: {'; '.join(told)} (nothing a builder stage could leave behind)"
+        return (f"LEAN014: nothing to split on {pre.stages[0].base}: no compiler, -dev package or build tool "
+                "is installed and no build step runs that a runtime stage could do without")
     return getattr(plan, "reason", None)
 
 
