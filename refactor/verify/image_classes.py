@@ -218,6 +218,11 @@ class Classifier:
                     else "not a build-only package, nor pulled in only by one"))
         return out
 
+    @cached_property
+    def _java_homes(self) -> dict[str, str]:
+        """The rewrite's Java homes (a walk of its whole tree: once, for every JDK package)."""
+        return java_homes(self.a.tree, self.after_view.read)
+
     def _jdk(self, name: str, kept: Mapping) -> Verdict | None:
         """A JDK development package: the toolchain's own tree when the rewrite still runs Java
         of its release (``jdk_tree``), else a failure naming the runtime that is gone."""
@@ -225,7 +230,7 @@ class Classifier:
         if hit is None:
             return None
         release, jres = hit
-        runtime = kept_runtime(release, jres, kept, java_homes(self.a.tree, self.after_view.read))
+        runtime = kept_runtime(release, jres, kept, self._java_homes)
         if runtime is None:
             return _no(f"package {name} was dropped, and the rewrite keeps no JRE of Java {release} ({', '.join(jres)})")
         return Verdict("toolchain", f"the JDK ({name})", f"the JDK's development part; Java {release} runs with {runtime}")

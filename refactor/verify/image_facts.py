@@ -120,34 +120,27 @@ def _bare(name: str) -> str:
     return name.split(":", 1)[0]
 
 
-def _installs(model, stage: int) -> set[str]:
+def _package_calls(model, instructions):
+    """The package-manager calls of ``instructions``' RUN bodies (``leanify.shell``'s reading)."""
     from ..shell import analyze_run
 
-    out: set[str] = set()
-    for ins in model.stage_instructions(stage):
+    for ins in instructions:
         script = analyze_run(ins, model) if ins.keyword == "RUN" else None
-        if script is None:
-            continue
-        for call in script.package_calls():
-            if call.manager in ("apt", "apk", "yum", "dnf", "microdnf", "zypper") and \
-                    call.action in ("install", "add"):
-                out |= {_bare(p) for p in call.packages if not p.startswith("$")}
-    return out
+        if script is not None:
+            yield from script.package_calls()
+
+
+def _installs(model, stage: int) -> set[str]:
+    return {_bare(p) for call in _package_calls(model, model.stage_instructions(stage))
+            if call.manager in ("apt", "apk", "yum", "dnf", "microdnf", "zypper") and call.action in ("install", "add")
+            for p in call.packages if not p.startswith("$")}
 
 
 def _pip_named(model) -> set[str]:
     """The distributions a file's pip/uv command lines install by name (normalised)."""
-    from ..shell import analyze_run
-
-    out: set[str] = set()
-    for ins in model.instructions:
-        script = analyze_run(ins, model) if ins.keyword == "RUN" else None
-        if script is None:
-            continue
-        for call in script.package_calls():
-            if call.manager in ("pip", "uv") and call.action == "install":
-                out |= {_norm(p) for p in call.packages if p and not p.startswith(("$", "-", ".", "/"))}
-    return out
+    return {_norm(p) for call in _package_calls(model, model.instructions)
+            if call.manager in ("pip", "uv") and call.action == "install"
+            for p in call.packages if p and not p.startswith(("$", "-", ".", "/"))}
 
 
 def _filtered(model) -> set[str]:

@@ -20,6 +20,7 @@ Two ways to measure it (``--rebuild``), both real builds:
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import hashlib
 import os
@@ -222,10 +223,7 @@ class Rebuilds:
         key = self.key(text, context, rel, build_args, network)
 
         def call(stop):
-            if timings is None:
-                return measure_one(engine, role, text, context, rel, run_id, build_args, network,
-                                   timeout=timeout, keep=keep, cancel=stop)
-            with timings.phase("rebuild"):
+            with timings.phase("rebuild") if timings is not None else contextlib.nullcontext():
                 return measure_one(engine, role, text, context, rel, run_id, build_args, network,
                                    timeout=timeout, keep=keep, cancel=stop)
 
@@ -246,11 +244,15 @@ class Rebuilds:
             run.cancel()
 
 
-def figures(res, role: str, rel: str) -> tuple[Rebuild | None, str | None]:
-    """(the figures of a rebuild, or None and the warning saying it failed)."""
-    if not res.ok:
-        return None, f"rebuild of the {role} image after touching {rel} failed"
-    return Rebuild(res.steps_rerun, res.seconds, res.rerun), None
+def record(res, role: str, rel: str, slot: Rebuild, warnings: list[str]) -> None:
+    """A rebuild's figures into ``slot``, or the warning that it failed; nothing when it was
+    stopped (None: the verification around it failed)."""
+    if res is None:
+        return
+    if res.ok:
+        slot.steps_rerun, slot.seconds, slot.steps = res.steps_rerun, res.seconds, res.rerun
+    else:
+        warnings.append(f"rebuild of the {role} image after touching {rel} failed")
 
 
 def _measure_rebuild(engine, v: Verification, before_text, after_text, context, rebuild_file,
@@ -292,12 +294,7 @@ def _measure_rebuild(engine, v: Verification, before_text, after_text, context, 
                 v.warnings.append(f"rebuild not measured for {role}: warm build failed")
         got = at_once(*(build(role, text, "rebuild") for role, text, _ in todo))
         for (role, _text, slot), r in zip(todo, got, strict=True):
-            if r is None:  # stopped: the verification around it failed
-                continue
-            if r.ok:
-                slot.steps_rerun, slot.seconds, slot.steps = r.steps_rerun, r.seconds, r.rerun
-            else:
-                v.warnings.append(f"rebuild of the {role} image after touching {rel} failed")
+            record(r, role, rel, slot, v.warnings)
 
 
 class _either:

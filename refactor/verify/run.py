@@ -21,7 +21,7 @@ from .config_diff import declared_keys, diff_config
 from .content import build_scripts, compare_content
 from .node_packages import pinned_by_lockfile
 from .python_probe import verify_python
-from .rebuild import Rebuilds, _measure_rebuild, figures, rebuild_mode, rebuild_target
+from .rebuild import Rebuilds, _measure_rebuild, rebuild_mode, rebuild_target, record
 from .result import ImageFacts, Verification, decide
 from .runtime_needs import _inspect_side
 from .smoke import run_smoke
@@ -322,13 +322,7 @@ def _verify_parts(v, engine, before_text, after_text, context, smoke, build_args
         for role, text, slot in (("before", before_text, measured.rebuild_before),
                                  ("after", after_text, measured.rebuild_after)):
             res = rebuilds.result(text, context, rel, build_args, build_network) if rel else None
-            if res is None:  # stopped
-                continue
-            got, warning = figures(res, role, rel)
-            if got is not None:
-                slot.steps_rerun, slot.seconds, slot.steps = got.steps_rerun, got.seconds, got.steps
-            if warning:
-                measured.warnings.append(warning)
+            record(res, role, rel, slot, measured.warnings)
     v.rebuild_before, v.rebuild_after, v.rebuild_file = measured.rebuild_before, measured.rebuild_after, \
         measured.rebuild_file
     v.warnings += measured.warnings
