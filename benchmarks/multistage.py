@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
 from collections import Counter
@@ -76,7 +75,7 @@ def measure(path: Path) -> dict:
         row["outcome"] = "left alone"
         row["reason"] = "rule error" if any(e.startswith(ms.RULE.id) for e in result.errors) else "not applied"
         row["detail"] = "; ".join(result.errors)
-    elif told == [ms.NOTHING_TO_LEAVE_BEHIND] and _slim(pre.stages[0].base):
+    elif told == [ms.NOTHING_TO_LEAVE_BEHIND] and ms.slim_variant(pre.stages[0].base):
         row["outcome"] = "build on a slim base"  # no toolchain to leave behind: not a candidate, counted apart
         row["detail"] = f"builds on {pre.stages[0].base}, installs no build package"
     elif told == [ms.NOTHING_TO_LEAVE_BEHIND]:  # a build on a base leanify knows no slimmer counterpart of
@@ -87,14 +86,6 @@ def measure(path: Path) -> dict:
         row["outcome"] = "no toolchain"
     row["idempotent"] = again.output.text == result.output.text
     return row
-
-
-def _slim(base: str) -> bool:
-    """A slim or alpine variant (``node:18-slim``, ``python:3.9.2-alpine``): nothing slimmer to move to."""
-    from leanify import knowledge
-
-    ref = knowledge.parse_image(base)
-    return ref.repo in ("alpine", "busybox") or bool(re.search(r"(^|[-_.])(slim|alpine)", ref.tag or ""))
 
 
 def main(argv: list[str] | None = None) -> int:

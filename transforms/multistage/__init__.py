@@ -142,11 +142,11 @@ from leanify.model import Dockerfile
 from leanify.rules import Rule, Safety, change, declined, fixed
 
 from .core import VENV, Plan, Skip
-from .plan import NO_BUILD, NOTHING_TO_LEAVE_BEHIND, analyze, counterparts, slim_of
+from .plan import NO_BUILD, NOTHING_TO_LEAVE_BEHIND, analyze, counterparts, slim_of, slim_variant
 from .render import CannotEdit, render
 
 __all__ = ["NOTHING_TO_LEAVE_BEHIND", "NO_BUILD", "RULE", "VENV", "Plan", "Skip", "analyze", "apply", "counterparts", "render", "skip_category",
-           "skip_reasons", "slim_of"]
+           "skip_reasons", "slim_of", "slim_variant"]
 
 RULE = Rule(
     id="LEAN014",

@@ -180,7 +180,7 @@ def analyze(model: Dockerfile, facts: Facts, told: list[str] | None = None) -> P
     if isinstance(slim, Skip):
         slim.lines = first.lines
         return slim
-    if slim is None and not _slim_variant(image):
+    if slim is None and not slim_variant(image):
         return Skip("base with no known slim counterpart", first.lines,
                     f"{image} has no slimmer image leanify knows and the file installs no build-only package (compiler, "
                     "-dev headers): a runtime stage from the same base would hold all the builder does, nothing to win")
@@ -418,7 +418,7 @@ def _runtime_base(model: Dockerfile, base: str, build: BuildEvidence | None, bui
     return slim
 
 
-def _slim_variant(image: str) -> bool:
+def slim_variant(image: str) -> bool:
     """A slim or alpine variant (``node:18-slim``, ``python:3.9-alpine``): no slimmer image to move to."""
     ref = knowledge.parse_image(image)
     return ref.repo in ("alpine", "busybox") or bool(re.search(r"(^|[-_.])(slim|alpine)", ref.tag or ""))
