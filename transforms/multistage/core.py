@@ -129,6 +129,10 @@ def _stage_has_runtime_install(plan: Plan) -> bool:
     return any(has_runtime_install(plan, r) for r in plan.runs.values())
 
 
+#: package-manager actions that take packages away
+REMOVALS = ("remove", "purge", "del", "autoremove")
+
+
 def package_name(pkg: str) -> str:
     """``curl=7.88*`` / ``curl:amd64`` -> ``curl``."""
     return re.split(r"[=<>~:]", pkg, maxsplit=1)[0]
@@ -164,7 +168,7 @@ def reruns(plan: Plan, run: Run, st: Step, where: str) -> bool:
         if call.action in ("update", "makecache", "refresh"):
             return has_runtime_install(plan, run, call.manager) or (not any(
                 s.kind == "pkg" and s.calls[0].action in ("install", "add") for s in run.reading.steps) and _stage_has_runtime_install(plan))
-        if call.action in ("remove", "purge", "del", "autoremove"):
+        if call.action in REMOVALS:
             # removes build packages the runtime stage never installs, unless a step it runs again installed them
             return bool({package_name(p) for p in call.packages} & rerun_installs(plan, run))
         return True

@@ -7,7 +7,7 @@ import posixpath
 
 from leanify.model import Instruction
 
-from .core import VENV, Plan, Run, reruns
+from .core import REMOVALS, VENV, Plan, Run, reruns
 
 
 def what_is_built(plan: Plan) -> str:
@@ -58,17 +58,14 @@ def present_note(plan: Plan) -> str:
     return f"; the runtime base already has the libraries the artifacts link against ({libs}; read from their ELF NEEDED entries)"
 
 
-_REMOVALS = ("remove", "purge", "del", "autoremove")
-
-
 def residual_reason(plan: Plan, run: Run, notes: list[str], where: str) -> str:
     kept = [st for st in run.reading.steps if reruns(plan, run, st, where)]
     kinds = {st.kind for st in kept}
     dropped = len(kept) < len(run.reading.steps)
     what = []
     pkg_calls = [c for st in kept if st.kind == "pkg" for c in st.calls]
-    removals = [p for c in pkg_calls if c.action in _REMOVALS for p in c.packages]
-    if any(c.action not in _REMOVALS for c in pkg_calls):
+    removals = [p for c in pkg_calls if c.action in REMOVALS for p in c.packages]
+    if any(c.action not in REMOVALS for c in pkg_calls):
         removed = list(dict.fromkeys(p for st in run.reading.steps for c in st.calls if c.action in ("install", "add")
                                      for p in c.packages if p in plan.runtime_adds))
         if removed:
