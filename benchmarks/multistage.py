@@ -8,7 +8,8 @@ A file "has a toolchain" when LEAN014 finds a build step or installs build packa
 slimmer counterpart leanify knows, is counted apart: on a slim or alpine variant
 (``node:18-slim``, ``python:3.9-alpine``) as "build on a slim base" (no toolchain to leave
 behind, not a candidate); on another base (``tensorflow/tensorflow``, a private image) as left
-alone, "base with no known slim counterpart". Each file is read with the whole pipeline's view of it: LEAN014 runs
+alone, "base with no known slim counterpart", and a second count leaves them out (nothing a
+split could leave behind). Each file is read with the whole pipeline's view of it: LEAN014 runs
 after the other rules (phase 70), so the split is judged on the pipeline's output with
 ``--unsafe-fixes``; the output must parse with BuildKit and a second pass must change nothing.
 """
@@ -113,6 +114,12 @@ def main(argv: list[str] | None = None) -> int:
     def line(label: str, n: int, indent: int = 2) -> None:
         print(f"{' ' * indent}{label:<{34 - indent}}{n:5d}")
 
+    nothing = reasons["base with no known slim counterpart"]
+    shipping = candidates - multi - nothing
+    print(f"  of the {candidates - multi} single-stage: {shipping} install a build package or build on a full base "
+          f"with a slim counterpart leanify knows: {outcomes['split']} split "
+          f"({100 * outcomes['split'] / shipping if shipping else 0:.0f}%); the other {nothing} install no build "
+          "package on a base with no slimmer image leanify knows (nothing a split could leave behind)")
     line("split", outcomes["split"])
     line("left alone", outcomes["left alone"])
     for reason, n in reasons.most_common():
