@@ -163,7 +163,8 @@ def run(dockerfile: str, show_diff: bool, explain: bool, write: bool, check: boo
         else:
             result = process(dockerfile, select, ignore, context_dir, unsafe_fixes, history=history, slim_bases=slim_bases)
         diff_path = _diff_path(dockerfile)
-        diff = unified_diff(result.source.text, result.output.text, diff_path, result.changes, explain=explain)
+        own = [c for c in result.changes if "add_file" not in c.data]  # a file it adds carries its own reason
+        diff = unified_diff(result.source.text, result.output.text, diff_path, own, explain=explain)
         context = _context_of(dockerfile, context_dir)
         for rel, (old, new) in sorted(result.files.items()):
             proposed = [c for c in result.changes if c.data.get("add_file", {}).get("path") == rel]

@@ -1,0 +1,45 @@
+"""Messages as a reviewer of leanify's pull request reads them: each reason is true of the
+file, said once, and every change in the diff carries one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from leanify import cli
+from leanify.diff import unified_diff
+from leanify.rules import Change
+
+OLD = "".join(f"line{i}\n" for i in range(1, 21))
+
+
+def _change(lines: tuple[int, int], reason: str) -> Change:
+    return Change(rule="LEAN014", title="multistage", lines=lines, template=reason)
+
+
+def test_explain_carries_a_reason_whose_lines_no_hunk_shows() -> None:
+    # hunks at lines 1-4 and 17-20; the change on line 10 (a WORKDIR repeated in the runtime
+    # stage that is inserted at the end) touches neither: its reason goes before the next hunk
+    new = OLD.replace("line1\n", "line1 AS builder\n").replace("line20\n", "line20\nWORKDIR /app\n")
+    changes = [_change((1, 1), "builder stage"), _change((10, 10), "WORKDIR repeated in the runtime stage")]
+    out = unified_diff(OLD, new, changes=changes, explain=True)
+    assert out.count("# LEAN014: WORKDIR repeated in the runtime stage") == 1
+    first = out.index("@@ ")
+    second = out.index("@@ ", out.index("\n", first))
+    assert out.index("# LEAN014: builder stage") < first < out.index("# LEAN014: WORKDIR") < second
+
+
+def test_explain_says_a_reason_spanning_two_hunks_once() -> None:
+    new = OLD.replace("line2\n", "line2 x\n").replace("line19\n", "line19 x\n")
+    out = unified_diff(OLD, new, changes=[_change((2, 19), "one change over both")], explain=True)
+    assert out.count("# LEAN014: one change over both") == 1
+
+
+def test_explain_puts_the_dockerignore_reason_with_the_file_it_adds(monkeypatch) -> None:
+    case = Path(__file__).parent.parent / "corpus" / "pipeline" / "dockerignore-node-modules"
+    monkeypatch.chdir(case)
+    r = CliRunner().invoke(cli.main, ["--diff", "--explain", "--history", "0", "--context", "context", "Dockerfile"])
+    out = r.stdout
+    assert out.count("# LEAN013: add a .dockerignore") == 1
+    assert out.index("+++ b/Dockerfile") < out.index("# LEAN013: ") < out.index("+++ b/context/.dockerignore")
