@@ -43,3 +43,20 @@ def test_explain_puts_the_dockerignore_reason_with_the_file_it_adds(monkeypatch)
     out = r.stdout
     assert out.count("# LEAN013: add a .dockerignore") == 1
     assert out.index("+++ b/Dockerfile") < out.index("# LEAN013: ") < out.index("+++ b/context/.dockerignore")
+
+
+def test_verify_python_report_claims_nothing_of_imports_it_did_not_read() -> None:
+    # a Node app (battleships): no Python code to read, yet npm's bundled gyp and six were listed
+    # as "neither imported by the app" under "imports: 0 of 0 modules ... import"
+    from leanify.verify.python_side import AppImports, Report, largest
+
+    app = AppImports(why_not="the image copies no Python code leanify can read")
+    dists = {"six": {"name": "six", "version": "1.16.0", "bytes": 2_000_000, "top": ["six"], "requires": []}}
+    rows = largest(dists, app)
+    assert "imported by the app" not in rows[0].why and "not read" in rows[0].why
+    report = Report("354 MB: within the CPU target (500 MB)", False, {}, None, rows,
+                    ["imports not probed: the image copies no Python code leanify can read"])
+    text = "\n".join(report.lines())
+    assert "0 of 0" not in text and text.count("imports not probed") == 1
+    checked = Report("t", False, {}, [], [], ["imports not probed: x"])
+    assert "pip check: clean" in "\n".join(checked.lines())
