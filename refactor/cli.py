@@ -354,9 +354,9 @@ def summary(label: str, result: Result, written: bool = False) -> str:
             if pending else "")
     why = "; ".join(n.message for n in result.declined)  # a rule that declined, RUNs not read: not "already lean"
     if not result.changed:
-        if why:
-            return f"{label}: no changes" + (f"; {tail}" if tail else "") + f"; {why}"
-        return f"{label}: already lean" + (f" ({tail})" if tail else "")
+        if why or tail:  # a finding not applied (a split awaiting --verify, a secret) is not "already lean"
+            return f"{label}: no changes" + (f"; {tail}" if tail else "") + (f"; {why}" if why else "")
+        return f"{label}: already lean"
     rules = sorted({c.rule for c in applied})
     verb = "written" if written else "would be made"
     return (f"{label}: {len(applied)} change(s) {verb} ({', '.join(rules)})" + (f"; {tail}" if tail else "")

@@ -60,3 +60,15 @@ def test_verify_python_report_claims_nothing_of_imports_it_did_not_read() -> Non
     assert "0 of 0" not in text and text.count("imports not probed") == 1
     checked = Report("t", False, {}, [], [], ["imports not probed: x"])
     assert "pip check: clean" in "\n".join(checked.lines())
+
+
+def test_check_does_not_call_a_file_with_findings_not_applied_already_lean(tmp_path: Path, monkeypatch) -> None:
+    # gregordr/ImageStore frontend: "already lean (8 finding(s) not applied (LEAN014))" while the
+    # split, the whole point, waits for --verify
+    (tmp_path / "Dockerfile").write_text("FROM debian:bookworm-slim\n"
+                                         "RUN apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*\n"
+                                         "CMD [\"curl\", \"--version\"]\n")
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(cli.main, ["--check", "--history", "0", "Dockerfile"])
+    assert r.exit_code == 0
+    assert r.stdout == "Dockerfile: no changes; 1 finding(s) not applied (LEAN004)\n"
