@@ -72,3 +72,28 @@ def test_check_does_not_call_a_file_with_findings_not_applied_already_lean(tmp_p
     r = CliRunner().invoke(cli.main, ["--check", "--history", "0", "Dockerfile"])
     assert r.exit_code == 0
     assert r.stdout == "Dockerfile: no changes; 1 finding(s) not applied (LEAN004)\n"
+
+
+def test_slim_base_says_nothing_false_of_a_floating_tag_on_a_stage_that_builds(tmp_path: Path) -> None:
+    # koslib/go-nats-demo: `FROM golang:latest ... RUN go build`: LEAN015 said "with a version,
+    # e.g. golang:X.Y, its slim variant would be used"; with golang:1.19 it says nothing (the
+    # stage builds: LEAN014's), and golang's counterpart is another image (debian:*-slim)
+    from leanify.context import Facts
+    from leanify.model import Dockerfile
+    from leanify.pipeline import run_pipeline
+
+    def notes(src: str) -> list[str]:
+        (tmp_path / "Dockerfile").write_text(src)
+        facts = Facts.for_path(tmp_path / "Dockerfile", tmp_path, history=0)
+        result = run_pipeline(Dockerfile.parse(src), facts)
+        return [n.reason for n in result.notes if n.rule == "LEAN015"]
+
+    build = "FROM golang:{}\nWORKDIR /src\nCOPY . .\nRUN go build -o /app .\nCMD [\"/app\"]\n"
+    assert notes(build.format("1.19")) == []
+    assert notes(build.format("latest")) == []
+    copy = "FROM golang:latest\nCOPY app /app\nCMD [\"/app\"]\n"
+    got = notes(copy)
+    assert len(got) == 1 and "its slim variant would be used" not in got[0] and "debian:trixie-slim" in got[0]
+    floating = "FROM python:latest\nCOPY app.py /app.py\nCMD [\"python\", \"/app.py\"]\n"
+    got = notes(floating)
+    assert len(got) == 1 and "floats" in got[0]
