@@ -97,3 +97,33 @@ def test_slim_base_says_nothing_false_of_a_floating_tag_on_a_stage_that_builds(t
     floating = "FROM python:latest\nCOPY app.py /app.py\nCMD [\"python\", \"/app.py\"]\n"
     got = notes(floating)
     assert len(got) == 1 and "floats" in got[0]
+
+
+def test_lean009_names_the_update_command_the_file_runs(tmp_path: Path) -> None:
+    # ageitgey/face_recognition dockerfile-gpu runs `apt update -y; apt install -y ...`: the reason
+    # said "the package lists downloaded by `apt-get update`"
+    from leanify.context import Facts
+    from leanify.model import Dockerfile
+    from leanify.pipeline import run_pipeline
+
+    src = "FROM ubuntu:22.04\nRUN apt update -y; apt install -y curl\nCMD [\"bash\"]\n"
+    (tmp_path / "Dockerfile").write_text(src)
+    result = run_pipeline(Dockerfile.parse(src), Facts.for_path(tmp_path / "Dockerfile", tmp_path, history=0))
+    reasons = [c.reason for c in result.applied if c.rule == "LEAN009"]
+    assert len(reasons) == 1 and "`apt update`" in reasons[0] and "apt-get" not in reasons[0]
+
+
+def test_apt_update_reasons_name_the_command_and_the_run_it_is_in(tmp_path: Path) -> None:
+    # `in its own RUN on line 2` read as the install's own RUN; LEAN010 said `apt-get update`
+    # of a file that runs `apt update`
+    from leanify.context import Facts
+    from leanify.model import Dockerfile
+    from leanify.pipeline import run_pipeline
+
+    src = "FROM debian:bookworm\nRUN apt update\nRUN apt install -y curl\nRUN apt install -y git\nCMD [\"bash\"]\n"
+    (tmp_path / "Dockerfile").write_text(src)
+    result = run_pipeline(Dockerfile.parse(src), Facts.for_path(tmp_path / "Dockerfile", tmp_path, history=0))
+    lean002 = [c.reason for c in result.applied if c.rule == "LEAN002" and c.lines == (3, 3)]
+    assert len(lean002) == 1 and "of the `apt update` in a separate RUN, line 2," in lean002[0]
+    lean010 = [c.reason for c in result.applied if c.rule == "LEAN010"]
+    assert len(lean010) == 1 and "each later `apt update` would fetch" in lean010[0] and "apt-get" not in lean010[0]
