@@ -127,3 +127,42 @@ def test_apt_update_reasons_name_the_command_and_the_run_it_is_in(tmp_path: Path
     assert len(lean002) == 1 and "of the `apt update` in a separate RUN, line 2," in lean002[0]
     lean010 = [c.reason for c in result.applied if c.rule == "LEAN010"]
     assert len(lean010) == 1 and "each later `apt update` would fetch" in lean010[0] and "apt-get" not in lean010[0]
+
+
+OCI = ('failed to create task for container: failed to create shim task: OCI runtime create failed: runc create '
+       'failed: unable to start container process: exec: "config=docker": executable file not found in $PATH: unknown')
+
+
+def test_a_container_that_cannot_start_says_why_in_the_engine_s_words() -> None:
+    # url-shortener-go's CMD ["config=docker", "/app-exe"]: the verdict quoted the whole HTTP error,
+    # a container id (different in every run) included
+    import docker.errors
+
+    from leanify.engine import run_error
+
+    exc = docker.errors.APIError("400 Client Error for http+docker://localhost/v1.45/containers/4a2d6442a52c/start: "
+                                 "Bad Request", explanation=OCI)
+    assert run_error(exc) == 'exec: "config=docker": executable file not found in $PATH: unknown'
+    assert run_error(RuntimeError("read timed out")) == "read timed out"
+
+
+def test_smoke_that_cannot_start_in_either_image_says_so_and_what_to_do() -> None:
+    from leanify.engine import RunResult
+    from leanify.verify.smoke import compare_runs
+
+    broken = RunResult(None, "", "", False, 0.1, error='exec: "config=docker": executable file not found in $PATH')
+    ok, why = compare_runs(broken, broken)
+    assert not ok
+    assert "could not start in either image" in why and "the original" in why and "--smoke" in why
+
+
+def test_a_rejected_rule_gives_the_failure_once_not_on_every_change() -> None:
+    # url-shortener-go: five LEAN014 lines on stderr each repeated the whole smoke error
+    from leanify.app import rejected
+
+    changes = [_change((1, 1), "builder stage"), _change((2, 2), "WORKDIR repeated"), _change((4, 4), "copies /app-exe")]
+    got = rejected(changes, "LEAN014", OCI)
+    assert [c.lines for c in got] == [(1, 1), (2, 2), (4, 4)] and not any(c.applied for c in got)
+    assert sum(OCI in c.reason for c in got) == 1
+    assert got[0].reason == f"builder stage — rejected: verification failed ({OCI})"
+    assert got[1].reason == "WORKDIR repeated — rejected with LEAN014's other changes (why: line 1)"
