@@ -166,3 +166,20 @@ def test_a_rejected_rule_gives_the_failure_once_not_on_every_change() -> None:
     assert sum(OCI in c.reason for c in got) == 1
     assert got[0].reason == f"builder stage — rejected: verification failed ({OCI})"
     assert got[1].reason == "WORKDIR repeated — rejected with LEAN014's other changes (why: line 1)"
+
+
+def test_pr_body_says_how_to_apply_the_unverified_suggestions_once() -> None:
+    # battleships' dry run: six "Not applied" lines each ended "(needs verification: not applied;
+    # use --verify or --unsafe-fixes)", command-line advice for `leanify`, not `leanify pr`
+    from leanify.pipeline import run_pipeline
+    from leanify.pr_body import FileOutcome, body
+
+    legacy = ("FROM debian:bookworm-slim\nRUN apt-get update\nRUN apt-get install -y curl\n"
+              "RUN apt-get install -y git\nCMD [\"sh\"]\n")
+    o = FileOutcome("Dockerfile", run_pipeline(legacy))
+    assert o.result.suggested  # the premise: LEAN004 waits for verification
+    text = body([o], verified=False, base="main", branch="b")
+    section = text[text.index("#### Not applied"):text.index("### Verification")]
+    assert "use --verify or --unsafe-fixes" not in section and "(needs verification" not in section
+    assert section.count("`leanify pr --verify`") == 1
+    assert "`Dockerfile:3-4` LEAN004 — added --no-install-recommends" in section
