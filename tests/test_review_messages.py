@@ -183,3 +183,37 @@ def test_pr_body_says_how_to_apply_the_unverified_suggestions_once() -> None:
     assert "use --verify or --unsafe-fixes" not in section and "(needs verification" not in section
     assert section.count("`leanify pr --verify`") == 1
     assert "`Dockerfile:3-4` LEAN004 — added --no-install-recommends" in section
+
+
+DLIB = """\
+FROM python:3.10-slim-bullseye
+RUN apt-get update && apt-get install -y build-essential cmake git && rm -rf /var/lib/apt/lists/*
+RUN cd ~ && git clone -b 'v19.9' --single-branch https://github.com/davisking/dlib.git dlib/ && cd dlib/ && python3 setup.py install --yes USE_AVX_INSTRUCTIONS
+COPY . /app
+RUN pip install --no-cache-dir -r /app/requirements.txt
+CMD ["python", "/app/app.py"]
+"""
+
+
+def test_lean014_replayed_steps_are_quoted_as_their_note_quotes_them_and_name_the_toolchain_assumption(
+        tmp_path: Path) -> None:
+    # ageitgey/face_recognition: "runs `git clone -b 'v19.9' --single-branch htt`, `python3 setup.py
+    # install --yes USE_AVX_I` again (said below)": cut mid-word, unlike the note below it; that note
+    # ("comes before any build step, so assumes it does not depend on one") left out that the step
+    # runs again without the compilers (dlib's setup.py needs cmake and g++)
+    from leanify.context import Facts
+    from leanify.model import Dockerfile
+    from leanify.pipeline import run_pipeline
+
+    (tmp_path / "Dockerfile").write_text(DLIB)
+    (tmp_path / "requirements.txt").write_text("flask\n")
+    result = run_pipeline(Dockerfile.parse(DLIB), Facts.for_path(tmp_path / "Dockerfile", tmp_path, history=0),
+                          unsafe=True)
+    reasons = [c.reason for c in result.applied if c.rule == "LEAN014"]
+    residual = next(r for r in reasons if "(said below)" in r)
+    assert "`git clone -b 'v19.9' --single-branch https://github.com/dav…`" in residual
+    assert "`python3 setup.py install --yes USE_AVX_INSTRUCTIONS`" in residual
+    replayed = [r for r in reasons if r.startswith("line 3: `python3 setup.py install")]
+    assert len(replayed) == 1 and "needs nothing only the builder has (compilers" in replayed[0]
+    base = next(r for r in reasons if r.startswith("runtime stage from "))
+    assert "(its name;" not in base and "debian bullseye (from its tag; --verify reads its /etc/os-release)" in base

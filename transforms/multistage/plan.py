@@ -435,7 +435,7 @@ def _same_base(base: str, build: BuildEvidence | None, why: str) -> Slim:
     note = f"{why}: the win is the build-only packages it no longer installs"
     if family is not None and release in knowledge.releases(family):
         source = "its /etc/os-release in the original build" if os_release.get("VERSION_CODENAME") else \
-            "its name; --verify reads its /etc/os-release"
+            "from its tag; --verify reads its /etc/os-release"
         note += f"; its runtime packages are leanify's table's names for {family} {release} ({source})"
     elif family is not None and release is None and knowledge.releases(family):
         note += (f"; its name names no release: assumes {family} {knowledge.table_release(family)}, the newest leanify's "
