@@ -217,3 +217,40 @@ def test_lean014_replayed_steps_are_quoted_as_their_note_quotes_them_and_name_th
     assert len(replayed) == 1 and "needs nothing only the builder has (compilers" in replayed[0]
     base = next(r for r in reasons if r.startswith("runtime stage from "))
     assert "(its name;" not in base and "debian bullseye (from its tag; --verify reads its /etc/os-release)" in base
+
+
+def test_what_a_kept_requirement_needs_is_read_at_the_version_the_file_pins(tmp_path: Path, monkeypatch) -> None:
+    # simple-flask-blog pins SQLAlchemy==2.0.44, which requires greenlet on x86-64; the graph
+    # read the newest release Flask-SQLAlchemy allows (2.1.9, greenlet only in an extra), and
+    # LEAN016 said greenlet was "needed by no kept requirement"
+    import json
+
+    from leanify.context import Facts
+    from leanify.model import Dockerfile
+    from leanify.pipeline import run_pipeline
+
+    machine = 'greenlet>=1; platform_machine == "aarch64" or platform_machine == "x86_64"'
+    answers = {
+        "flask": {"releases": ["3.1.2"], "requires": {"3.1.2": []}},
+        "flask-sqlalchemy": {"releases": ["3.1.1"], "requires": {"3.1.1": ["flask>=2.2.5", "sqlalchemy>=2.0.16"]}},
+        "sqlalchemy": {"releases": ["2.0.44", "2.1.9"],
+                       "requires": {"2.0.44": [machine, "typing-extensions>=4.6.0"],
+                                    "2.1.9": ["typing-extensions>=4.6.0", 'greenlet>=1; extra == "asyncio"']}},
+        "greenlet": {"releases": ["3.2.4"], "requires": {"3.2.4": []}},
+        "typing-extensions": {"releases": ["4.15.0"], "requires": {"4.15.0": []}},
+    }
+    (tmp_path / "answers.json").write_text(json.dumps(answers))
+    monkeypatch.setenv("LEANIFY_PYPI", str(tmp_path / "answers.json"))
+    ctx = tmp_path / "app"
+    ctx.mkdir()
+    (ctx / "requirements.txt").write_text("Flask==3.1.2\nFlask-SQLAlchemy==3.1.1\nSQLAlchemy==2.0.44\n"
+                                          "greenlet==3.2.4\ntyping_extensions==4.15.0\n")
+    (ctx / "app.py").write_text("from flask import Flask\nfrom flask_sqlalchemy import SQLAlchemy\n")
+    src = ("FROM python:3.11-slim\nWORKDIR /app\nCOPY requirements.txt .\n"
+           "RUN pip install --no-cache-dir -r requirements.txt\nCOPY . .\nCMD [\"python\", \"app.py\"]\n")
+    (ctx / "Dockerfile").write_text(src)
+    result = run_pipeline(Dockerfile.parse(src), Facts.for_path(ctx / "Dockerfile", ctx, history=0), unsafe=True)
+    said = " ".join([c.reason for c in result.changes if c.rule == "LEAN016"]
+                    + [n.reason for n in result.notes if n.rule == "LEAN016"])
+    assert "greenlet (requirements.txt:4; required by Flask-SQLAlchemy → SQLAlchemy → greenlet)" in said
+    assert "grep" not in result.output.text  # nothing filtered: every requirement is needed
