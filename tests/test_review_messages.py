@@ -254,3 +254,48 @@ def test_what_a_kept_requirement_needs_is_read_at_the_version_the_file_pins(tmp_
                     + [n.reason for n in result.notes if n.rule == "LEAN016"])
     assert "greenlet (requirements.txt:4; required by Flask-SQLAlchemy → SQLAlchemy → greenlet)" in said
     assert "grep" not in result.output.text  # nothing filtered: every requirement is needed
+
+
+def _notes(tmp_path: Path, src: str, rule: str, files: dict[str, str] | None = None) -> list:
+    from leanify.context import Facts
+    from leanify.model import Dockerfile
+    from leanify.pipeline import run_pipeline
+
+    (tmp_path / "Dockerfile").write_text(src)
+    for name, text in (files or {}).items():
+        (tmp_path / name).write_text(text)
+    result = run_pipeline(Dockerfile.parse(src), Facts.for_path(tmp_path / "Dockerfile", tmp_path, history=0))
+    return [n for n in result.notes if n.rule == rule]
+
+
+def test_declines_say_what_would_make_the_rule_apply(tmp_path: Path) -> None:
+    # RakheManohar/spring: "ENTRYPOINT runs mvn: the runtime needs the toolchain", and nothing more
+    mvn = ("FROM maven:3-eclipse-temurin-17\nCOPY . /usr/src/app\nWORKDIR /usr/src/app\n"
+           "RUN mvn -q compile\nENTRYPOINT mvn spring-boot:run\n")
+    got = _notes(tmp_path, mvn, "LEAN014")
+    assert len(got) == 1 and got[0].reason.startswith("ENTRYPOINT runs mvn: the runtime needs the toolchain")
+    assert "build the app in a RUN" in got[0].reason
+
+
+def test_lean007_lockfile_v1_says_how_to_make_it_readable(tmp_path: Path) -> None:
+    # battleships: package-lock.json lockfileVersion 1, `npm install` kept with no way forward
+    import json
+
+    files = {"package.json": json.dumps({"name": "a", "version": "1.0.0", "dependencies": {}}),
+             "package-lock.json": json.dumps({"name": "a", "version": "1.0.0", "lockfileVersion": 1,
+                                              "requires": True, "dependencies": {}})}
+    src = "FROM node:18-slim\nWORKDIR /app\nCOPY package*.json ./\nRUN npm install\nCOPY . .\nCMD [\"node\", \"server.js\"]\n"
+    got = _notes(tmp_path, src, "LEAN007", files)
+    assert len(got) == 1 and "lockfileVersion 1" in got[0].reason
+    assert "npm install --package-lock-only" in got[0].reason
+
+
+def test_build_directory_unknown_names_the_step_and_what_would_name_it(tmp_path: Path) -> None:
+    # ageitgey/face_recognition dockerfile-gpu: "line 17: the build does not run in one WORKDIR set
+    # by this Dockerfile" named `pip3 install scikit-build`, not the step run outside any WORKDIR
+    two = ("FROM golang:1.19\nWORKDIR /a\nCOPY . .\nRUN go build -o app .\n"
+           "WORKDIR /b\nCOPY . .\nRUN go build -o app2 .\nCMD [\"/a/app\"]\n")
+    got = _notes(tmp_path, two, "LEAN014")
+    assert [n.lines for n in got] == [(7, 7)]
+    assert got[0].reason == ("the build writes into /a (line 4) and /b: its output folder is not one; building in one "
+                             "WORKDIR would name it")
