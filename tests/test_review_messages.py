@@ -299,3 +299,27 @@ def test_build_directory_unknown_names_the_step_and_what_would_name_it(tmp_path:
     assert [n.lines for n in got] == [(7, 7)]
     assert got[0].reason == ("the build writes into /a (line 4) and /b: its output folder is not one; building in one "
                              "WORKDIR would name it")
+
+
+def test_no_base_workdir_right_before_the_file_s_own_absolute_one(tmp_path: Path) -> None:
+    # koslib/go-nats-demo: the runtime stage got `WORKDIR /go` then `WORKDIR /go/src/app`, with the
+    # reason "relative paths and the image's working directory stay the same" for a line that
+    # changes nothing
+    from leanify.context import Facts
+    from leanify.model import Dockerfile
+    from leanify.pipeline import run_pipeline
+
+    src = ("FROM golang:1.19\n\nRUN mkdir /go/src/app\nADD . /go/src/app\n\nWORKDIR /go/src/app\n\n"
+           "RUN go build\n\nCMD [\"./app\"]\n")
+    (tmp_path / "Dockerfile").write_text(src)
+    result = run_pipeline(Dockerfile.parse(src), Facts.for_path(tmp_path / "Dockerfile", tmp_path, history=0),
+                          unsafe=True)
+    runtime = result.output.text.split("# leanify: runtime stage", 1)[1]
+    assert "WORKDIR /go\n" not in runtime and "WORKDIR /go/src/app\n" in runtime
+    assert not any("the runtime stage starts in /go" in c.reason for c in result.changes)
+    # a relative path before the file's WORKDIR still needs the base's
+    rel = ("FROM golang:1.19\nCOPY conf.yml conf/\nWORKDIR /go/src/app\nCOPY . .\nRUN go build\nCMD [\"./app\"]\n")
+    (tmp_path / "Dockerfile").write_text(rel)
+    result = run_pipeline(Dockerfile.parse(rel), Facts.for_path(tmp_path / "Dockerfile", tmp_path, history=0),
+                          unsafe=True)
+    assert "WORKDIR /go\n" in result.output.text.split("# leanify: runtime stage", 1)[1]

@@ -134,6 +134,8 @@ def render(model: Dockerfile, facts: Facts, plan: Plan) -> tuple[list[Edit], lis
                      why=residual_reason(plan, run, notes, where))
     tail = [i for i in items if i.index > last.index]
     kept = _drop_redundant_copies(head, tail, plan, model)
+    if plan.set_workdir and len(kept) > 1 and kept[0][2] is first and _absolute_workdir(kept[1][2]):
+        kept = kept[1:]  # the file's own absolute WORKDIR comes next: the base's would change nothing
     changes += [c for h, c in zip(head, head_changes, strict=False) if h in kept and c is not None]
     head_text = [t for _, t, _, _ in kept]
     runtime_from = f"{kw('FROM')} " + (f"--platform={first.flag('platform')} " if first.flag("platform") else "") + plan.slim.image
@@ -169,6 +171,10 @@ def render(model: Dockerfile, facts: Facts, plan: Plan) -> tuple[list[Edit], lis
             changes.append(_note(ins.lines, residual_reason(plan, run, notes, "tail")))
     changes.sort(key=lambda c: c[0])
     return edits, changes
+
+
+def _absolute_workdir(ins: Instruction | None) -> bool:
+    return ins is not None and ins.command == "WORKDIR" and bool(ins.value) and ins.value[0].startswith("/")
 
 
 def _kw(model: Dockerfile, word: str) -> str:
