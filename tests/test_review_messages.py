@@ -323,3 +323,22 @@ def test_no_base_workdir_right_before_the_file_s_own_absolute_one(tmp_path: Path
     result = run_pipeline(Dockerfile.parse(rel), Facts.for_path(tmp_path / "Dockerfile", tmp_path, history=0),
                           unsafe=True)
     assert "WORKDIR /go\n" in result.output.text.split("# leanify: runtime stage", 1)[1]
+
+
+def test_an_instruction_moved_to_the_runtime_stage_leaves_no_double_blank_line(tmp_path: Path) -> None:
+    # Aliece/spring-boot-docker: `MAINTAINER aliece` between blank lines moved to the runtime
+    # stage left "FROM ubuntu:latest AS builder\n\n\nRUN ..."
+    from leanify.context import Facts
+    from leanify.model import Dockerfile
+    from leanify.pipeline import run_pipeline
+
+    src = ("FROM python:3.11\n\nMAINTAINER someone\n\nRUN apt-get update && apt-get install -y gcc libpq-dev "
+           "&& rm -rf /var/lib/apt/lists/*\n\nCOPY requirements.txt .\n\nRUN pip install -r requirements.txt\n\n"
+           "CMD [\"python\", \"-m\", \"app\"]\n")
+    (tmp_path / "Dockerfile").write_text(src)
+    (tmp_path / "requirements.txt").write_text("psycopg2\n")
+    result = run_pipeline(Dockerfile.parse(src), Facts.for_path(tmp_path / "Dockerfile", tmp_path, history=0),
+                          unsafe=True)
+    out = result.output.text
+    assert "AS builder\n\nRUN apt-get" in out and "\n\n\n" not in out
+    assert 'LABEL maintainer="someone"' in out.split("# leanify: runtime stage", 1)[1]

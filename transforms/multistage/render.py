@@ -104,7 +104,7 @@ def render(model: Dockerfile, facts: Facts, plan: Plan) -> tuple[list[Edit], lis
         lead_start, _ = model.leading_comments(ins)
         comments = model.text[lead_start : ins.start].rstrip("\r\n")
         if kwd in _CONFIG_MOVE:
-            edits.append(model.delete(ins, with_comments=True))
+            edits.append(_delete_between_blanks(model, ins))
             emit("other", model.text[lead_start : ins.end - len(ins.line_ending)], ins,
                  why=f"{kwd} moved to the runtime stage: it describes the image, the builder does not need it")
         elif kwd in _CONFIG_REPEAT:
@@ -171,6 +171,18 @@ def render(model: Dockerfile, facts: Facts, plan: Plan) -> tuple[list[Edit], lis
             changes.append(_note(ins.lines, residual_reason(plan, run, notes, "tail")))
     changes.sort(key=lambda c: c[0])
     return edits, changes
+
+
+def _delete_between_blanks(model: Dockerfile, ins: Instruction) -> Edit:
+    """Delete ``ins`` (with its comments); between two blank lines, one of them goes too, so the
+    builder is not left with a double gap where it was."""
+    edit = model.delete(ins, with_comments=True)
+    before = model.text[: edit.start]
+    after = model.text[edit.end :]
+    blank_after = re.match(r"[ \t]*\r?\n", after)
+    if ins.line_ending and blank_after and re.search(r"\n[ \t]*\r?\n$", before):
+        return Edit(edit.start, edit.end + blank_after.end(), "")
+    return edit
 
 
 def _absolute_workdir(ins: Instruction | None) -> bool:
