@@ -299,8 +299,7 @@ def _without_culprits(model, facts, transforms, full: Result, failed, prove, say
     for rule, (_cand, why_v) in found.culprits:
         why, log = _failure(why_v, build_error)
         culprits.append({"rule": rule, "reason": why, "log": log})
-        result.changes.extend(Change(c.rule, c.title, c.lines, f"{c.reason} — rejected: verification failed ({why})",
-                                     applied=False, data=c.data) for c in full.applied if c.rule == rule)
+        result.changes.extend(rejected(full.applied, rule, why))
     for c in full.applied:
         if c.rule in found.unproven:
             result.changes.append(Change(c.rule, c.title, c.lines, f"{c.reason} — not applied: not proven (the "
@@ -309,6 +308,18 @@ def _without_culprits(model, facts, transforms, full: Result, failed, prove, say
     v.search = {"culprits": culprits, "candidates_built": len(tried) - 1, "budget": found.budget,
                 "delivered": list(found.delivered), "unproven": list(found.unproven)}
     return result, v
+
+
+def rejected(applied, rule: str, why: str) -> list:
+    """``rule``'s changes, not applied: the first says why verification failed, the others
+    point to it (one failure, said once; it can be a whole build error)."""
+    from .rules import Change
+
+    mine = [c for c in applied if c.rule == rule]
+    return [Change(c.rule, c.title, c.lines,
+                   f"{c.reason} — " + (f"rejected: verification failed ({why})" if k == 0 else
+                                       f"rejected with {rule}'s other changes (why: line {mine[0].lines[0]})"),
+                   applied=False, data=c.data) for k, c in enumerate(mine)]
 
 
 def _failure(v, build_error) -> tuple[str, list[str]]:

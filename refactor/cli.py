@@ -163,7 +163,8 @@ def run(dockerfile: str, show_diff: bool, explain: bool, write: bool, check: boo
         else:
             result = process(dockerfile, select, ignore, context_dir, unsafe_fixes, history=history, slim_bases=slim_bases)
         diff_path = _diff_path(dockerfile)
-        diff = unified_diff(result.source.text, result.output.text, diff_path, result.changes, explain=explain)
+        own = [c for c in result.changes if "add_file" not in c.data]  # a file it adds carries its own reason
+        diff = unified_diff(result.source.text, result.output.text, diff_path, own, explain=explain)
         context = _context_of(dockerfile, context_dir)
         for rel, (old, new) in sorted(result.files.items()):
             proposed = [c for c in result.changes if c.data.get("add_file", {}).get("path") == rel]
@@ -353,9 +354,9 @@ def summary(label: str, result: Result, written: bool = False) -> str:
             if pending else "")
     why = "; ".join(n.message for n in result.declined)  # a rule that declined, RUNs not read: not "already lean"
     if not result.changed:
-        if why:
-            return f"{label}: no changes" + (f"; {tail}" if tail else "") + f"; {why}"
-        return f"{label}: already lean" + (f" ({tail})" if tail else "")
+        if why or tail:  # a finding not applied (a split awaiting --verify, a secret) is not "already lean"
+            return f"{label}: no changes" + (f"; {tail}" if tail else "") + (f"; {why}" if why else "")
+        return f"{label}: already lean"
     rules = sorted({c.rule for c in applied})
     verb = "written" if written else "would be made"
     return (f"{label}: {len(applied)} change(s) {verb} ({', '.join(rules)})" + (f"; {tail}" if tail else "")

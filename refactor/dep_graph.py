@@ -14,7 +14,7 @@ dependencies count only for the extras a requirement asks for.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from packaging.markers import (
@@ -135,7 +135,12 @@ class Closure:
         return not self.unknown and not self.truncated
 
 
-def closure(registry: Registry, roots: Iterable[Root]) -> Closure:
+def closure(registry: Registry, roots: Iterable[Root], pins: Mapping[str, str] | None = None) -> Closure:
+    """What ``roots`` pull in. ``pins``: normalized name -> the specifier the install itself gives
+    it (``SQLAlchemy==2.0.44`` in the same requirements file); pip installs a release that meets
+    both, so a distribution reached through another's looser specifier is read at that release,
+    not at the newest the looser one allows (whose dependencies can differ)."""
+    pins = pins or {}
     roots = list(roots)
     out = Closure(roots={normalize(r.name) for r in roots})
     todo: list[tuple[Root, str | None]] = [(r, None) for r in roots]
@@ -154,7 +159,8 @@ def closure(registry: Registry, roots: Iterable[Root]) -> Closure:
         if len(done) > MAX_NODES:
             out.truncated = True
             break
-        deps = declared(registry, root.name, root.spec, extras)
+        spec = ",".join(x for x in (root.spec, pins.get(key, "")) if x)
+        deps = declared(registry, root.name, spec, extras)
         if deps is None:
             if key not in out.unknown:
                 out.unknown.append(key)

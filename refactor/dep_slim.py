@@ -131,6 +131,11 @@ def _root(req: Requirement) -> dg.Root:
     return dg.Root(parsed.name, str(parsed.specifier), frozenset(parsed.extras))
 
 
+def _pins(reqs: list[Requirement]) -> dict[str, str]:
+    """The specifier each requirement of the install gives its distribution (``dg.closure``)."""
+    return {normalize(root.name): root.spec for root in map(_root, reqs) if root.spec}
+
+
 @dataclass
 class Removals:
     remove: list[Requirement] = field(default_factory=list)
@@ -152,7 +157,8 @@ def removals(audit: Audit, facts: Facts, model: Dockerfile, registry: Registry |
     dev_keys = {d.key for d in dev}
     cand_keys = {c.key for c in candidates}
     everything = all_requirements(audit)
-    graph = dg.closure(registry, [_root(r) for r in everything if r.key not in cand_keys]) if registry else None
+    graph = dg.closure(registry, [_root(r) for r in everything if r.key not in cand_keys], _pins(everything)) \
+        if registry else None
     for d in dev:
         if graph is not None and graph.complete and d.key in graph:
             out.kept[d.key] = "required by " + " → ".join(_shown(everything, k) for k in graph.chain(d.key))
@@ -221,7 +227,7 @@ def required_by(registry: Registry, everything: list[Requirement], target: Requi
     """Chains (``deepface → tensorflow``) by which the other requirements pull ``target`` in; None
     (with why) when PyPI cannot say."""
     roots = [_root(r) for r in everything if r.key != target.key]
-    graph = dg.closure(registry, roots)
+    graph = dg.closure(registry, roots, _pins(everything))
     if not graph.complete:
         return None, "PyPI gives no dependency metadata for " + (", ".join(graph.unknown[:3]) or "too many distributions")
     if target.key not in graph:

@@ -69,6 +69,20 @@ def _range(start: int, length: int) -> str:
     return str(start) if length == 1 else f"{start},{length}"
 
 
+def _place(changes: Sequence[Change], hs: Sequence[Hunk]) -> list[list[Change]]:
+    """Each change's reason goes before one hunk: the first whose original lines it touches, else
+    (a change whose effect lands elsewhere: a WORKDIR repeated in a runtime stage added at the
+    end) the first hunk after its lines, else the last. Said once, never dropped."""
+    placed: list[list[Change]] = [[] for _ in hs]
+    for c in changes:
+        spans = [(h.old_start, h.old_start + max(h.old_len, 1) - 1) for h in hs]
+        n = next((i for i, (lo, hi) in enumerate(spans) if c.lines[0] <= hi and c.lines[1] >= lo), None)
+        if n is None:
+            n = next((i for i, (lo, _hi) in enumerate(spans) if lo > c.lines[1]), len(hs) - 1)
+        placed[n].append(c)
+    return placed
+
+
 def unified_diff(
     old: str,
     new: str,
@@ -80,7 +94,7 @@ def unified_diff(
     """The diff of ``old`` → ``new`` for ``path`` ("" when equal).
 
     With ``explain``, each hunk is preceded by the reasons of the changes whose original
-    lines it touches. ``new_file`` renders an added file (``--- /dev/null``).
+    lines it touches (``_place``: every applied change's reason appears once). ``new_file`` renders an added file (``--- /dev/null``).
     """
     if old == new:
         return ""
@@ -91,15 +105,13 @@ def unified_diff(
         return head + "".join(_header(h) + "".join(h.lines) for h in hs)
     out: list[str] = []
     delta = 0  # lines added so far by earlier sections: they shift this section's old numbers
-    applied = [c for c in (changes or []) if c.applied]
-    for h in hs:
-        lo, hi = h.old_start, h.old_start + max(h.old_len, 1) - 1
-        reasons = []
-        for c in applied:
-            if c.lines[0] <= hi and c.lines[1] >= lo:
-                line = f"# {c.rule}: {c.reason}"
-                if line not in reasons:
-                    reasons.append(line)
+    placed = _place([c for c in (changes or []) if c.applied], hs)
+    for n, h in enumerate(hs):
+        reasons: list[str] = []
+        for c in placed[n]:
+            line = f"# {c.rule}: {c.reason}"
+            if line not in reasons:
+                reasons.append(line)
         out += [r.replace("\n", " ") + "\n" for r in reasons]
         out.append(head)
         shifted = h.old_start + delta if h.old_start else h.old_start

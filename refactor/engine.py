@@ -556,8 +556,8 @@ class Engine:
             return RunResult(exit_code=code, stdout=out, stderr=err, timed_out=timed_out,
                              seconds=time.monotonic() - t0)
         except Exception as exc:  # noqa: BLE001 - e.g. executable not found in the image
-            return RunResult(exit_code=None, stdout="", stderr=_one_line(exc), timed_out=False,
-                             seconds=time.monotonic() - t0, error=_one_line(exc))
+            return RunResult(exit_code=None, stdout="", stderr=run_error(exc), timed_out=False,
+                             seconds=time.monotonic() - t0, error=run_error(exc))
         finally:  # also on KeyboardInterrupt / SIGTERM-as-exception: never leave it running
             try:
                 if container is not None:
@@ -645,6 +645,17 @@ class RunResult:
     def to_json(self) -> dict:
         return {"exit_code": self.exit_code, "stdout": self.stdout[-4000:],
                 "timed_out": self.timed_out, **({"error": self.error} if self.error else {})}
+
+
+def run_error(exc: BaseException) -> str:
+    """Why a container did not start, in the engine's own words: the API error's explanation,
+    from the runtime's ``unable to start container process:`` on (``exec: "x": executable file
+    not found in $PATH``), not the HTTP error around it with its container id."""
+    text = getattr(exc, "explanation", None)
+    if not isinstance(text, str) or not text.strip():
+        return _one_line(exc)
+    marker = "unable to start container process: "
+    return text.strip().split(marker, 1)[-1].splitlines()[-1][:500]
 
 
 def _one_line(exc: BaseException) -> str:

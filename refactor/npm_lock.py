@@ -64,7 +64,9 @@ def _check(package: dict, lock: dict, legacy: bool) -> Verdict:
     version = lock.get("lockfileVersion")
     if version == 1 or (isinstance(version, int) and version >= 2 and not isinstance(lock.get("packages"), dict)):
         raise Undecided("lockfileVersion 1: npm 7 and later fetch every package's manifest from the registry before "
-                         "checking the lock, so whether `npm ci` accepts it cannot be decided from the files")
+                         "checking the lock, so whether `npm ci` accepts it cannot be decided from the files; "
+                         "`npm install --package-lock-only` with npm 7 or later rewrites it as lockfileVersion 2 or 3, "
+                         "which leanify reads")
     if version not in (2, 3):
         raise Undecided(f"lockfileVersion {version!r} is not one leanify reads (2 and 3 are)")
     if package.get("workspaces"):

@@ -272,8 +272,12 @@ def _guard(t: Transform, current: Dockerfile, new: Dockerfile, changes: list[Cha
     return current, [c for c in kept if "add_file" in c.data], stopped
 
 
+#: what a needs-verify rewrite not applied says after its reason (a report that says it once strips it)
+NOT_VERIFIED = " (needs verification: not applied; use --verify or --unsafe-fixes)"
+
+
 def _as_suggestion(c: Change) -> Change:
-    return Change(c.rule, c.title, c.lines, c.template + " (needs verification: not applied; use --verify or --unsafe-fixes)",
+    return Change(c.rule, c.title, c.lines, c.template + NOT_VERIFIED,
                   applied=False, data=c.data, refs=c.refs)
 
 

@@ -255,7 +255,8 @@ def _rewrite(tree: Path, rel: str, opts: PrOptions) -> FileOutcome:
     else:
         result = process(path, s.select, s.ignore, None, s.unsafe_fixes, history=s.history, slim_bases=s.slim_bases)
         verification = None
-    diff = unified_diff(result.source.text, result.output.text, rel, result.changes, explain=True)
+    own = [c for c in result.changes if "add_file" not in c.data]  # a file it adds carries its own reason
+    diff = unified_diff(result.source.text, result.output.text, rel, own, explain=True)
     extra = []
     folder = PurePosixPath(rel).parent
     for frel, (old, new) in sorted(result.files.items()):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from . import __version__
+from .pipeline import NOT_VERIFIED
 
 if TYPE_CHECKING:
     from .pipeline import Result
@@ -141,7 +142,10 @@ def body(outcomes: list[FileOutcome], *, verified: bool, base: str, branch: str,
     not_applied = list(seen.values())
     if not_applied:
         out += ["#### Not applied", ""]
-        out += [f"- `{p}:{_lines(c.lines)}` {c.rule} — {_md(c.reason)}" for p, c in not_applied]
+        if any(c.reason.endswith(NOT_VERIFIED) for _p, c in not_applied):  # said once, in `leanify pr`'s words
+            out += ["Rewrites that need verification are not applied without it: `leanify pr --verify` builds both "
+                    "images and applies them if the rewrite passes (`--unsafe-fixes` applies them unproven).", ""]
+        out += [f"- `{p}:{_lines(c.lines)}` {c.rule} — {_md(c.reason.removesuffix(NOT_VERIFIED))}" for p, c in not_applied]
         out.append("")
     left = list({(o.path, n.rule, n.reason or n.message): (o.path, n) for o in changed for n in o.result.declined
                  if n.rule}.values())

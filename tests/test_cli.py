@@ -205,7 +205,7 @@ def test_findings_a_diff_cannot_show_are_listed_with_explain(tmp_path: Path) -> 
     r = subprocess.run([sys.executable, "-m", "leanify", "--check", "--explain", "Dockerfile"], cwd=tmp_path,
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    assert r.stdout == "Dockerfile: already lean (1 finding(s) not applied (LEAN020))\n"
+    assert r.stdout == "Dockerfile: no changes; 1 finding(s) not applied (LEAN020)\n"
     assert r.stderr.startswith("Dockerfile:2: LEAN020: ENV GITHUB_TOKEN") and "ghp_***" in r.stderr
     assert "abcdefghijklmnop" not in r.stderr
     d = subprocess.run([sys.executable, "-m", "leanify", "--diff", "--explain", "Dockerfile"], cwd=tmp_path,

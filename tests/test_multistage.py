@@ -49,7 +49,8 @@ HAZARD_REASONS = {
     "hazard-unknown-build-script": (5, "`./build.sh` runs build.sh, a build script leanify cannot read (not in the build "
                                        "context): left as one stage"),
     "hazard-bundle-outside-a-ruby-image": (5, "bundle/gem installs on a base that is not a ruby image"),
-    "hazard-copy-without-workdir-unknown-base": (4, "the build does not run in one WORKDIR set by this Dockerfile"),
+    "hazard-copy-without-workdir-unknown-base": (4, "this build step writes into the folder it runs in, which this "
+                                                    "Dockerfile's WORKDIRs do not name"),
     "hazard-downloaded-script": (7, "runs a downloaded script: leanify cannot tell what it writes (it needs curl, which "
                                     "node:18-slim lacks)"),
     "hazard-env-path-after-pip": (5, "the Dockerfile sets PATH after a pip step"),

@@ -204,8 +204,8 @@ def apply(model: Dockerfile, facts: Facts):
                                           "cached layer keeps serving the same old lists to every later install",
                                           refs={"installs": [j.start_line for j, _, _ in fixes]}))
             for j, call, _ in fixes:
-                changes.append(change(RULE, j.lines, f"{describe(call, 4)} used the package lists of the `{text}` in its own "
-                                      "RUN on {line:update}, a layer the build cache keeps as long as that line is "
+                changes.append(change(RULE, j.lines, f"{describe(call, 4)} used the package lists of the `{text}` in a separate "
+                                      "RUN, {line:update}, a layer the build cache keeps as long as that line is "
                                       "unchanged: once it is cached, editing this install resolves packages against stale "
                                       f"lists (missing versions, 404s); added `{_same_tool(text, u_call, call)}` to this RUN",
                                       refs={"update": [u_ins.start_line]}))

@@ -260,8 +260,8 @@ def _join(model: Dockerfile, runs: list[Instruction]) -> str | None:
     return None if got is None else got[0]
 
 
-def _joined(model: Dockerfile, runs: list[Instruction]) -> tuple[str, int] | None:
-    """The merged RUN's text and how many repeated list downloads it dropped (None: not joinable)."""
+def _joined(model: Dockerfile, runs: list[Instruction]) -> tuple[str, list[str]] | None:
+    """The merged RUN's text and the repeated list downloads it dropped, as written (None: not joinable)."""
     first = runs[0]
     if any(r.flags != first.flags for r in runs):
         return None
@@ -298,7 +298,7 @@ def _lists_removal(item: Item) -> bool:
     return c.basename == "rm" and bool(args) and all(a in _LISTS for a in args) and not c.dynamic and not c.redirects
 
 
-def _refresh_once(model: Dockerfile, pieces: list[Piece]) -> tuple[list[Piece], int]:
+def _refresh_once(model: Dockerfile, pieces: list[Piece]) -> tuple[list[Piece], list[str]]:
     """Drop a piece's leading ``apt-get update`` when the lists it would download were just
     downloaded by the same update and since then only apt itself ran; when the piece before
     deleted them at its end (``rm -rf /var/lib/apt/lists/*``), that deletion goes too. The lists
@@ -306,7 +306,7 @@ def _refresh_once(model: Dockerfile, pieces: list[Piece]) -> tuple[list[Piece], 
     info = [_flat_items(model, p, k == len(pieces) - 1) for k, p in enumerate(pieces)]
     cuts = [[p.ins.body_start, p.ins.body_start + len(p.text(k == len(pieces) - 1) or "")] if p.ins else None
             for k, p in enumerate(pieces)]
-    dropped = 0
+    dropped: list[str] = []  # each update dropped, its words as written (`apt update`)
     fresh: tuple[str, ...] | None = None  # the update whose lists are current, when only apt ran after it
     removed = False  # ... and the piece before deleted them at its end
     left = 0  # items left in the piece before
@@ -324,7 +324,7 @@ def _refresh_once(model: Dockerfile, pieces: list[Piece]) -> tuple[list[Piece], 
                 cuts[k - 1][1] = prev[1][-2][1]  # the piece before ends before its `rm -rf` of the lists
             cuts[k][0] = spans[1][0]  # this one starts after its `apt-get update`
             lo = 1
-            dropped += 1
+            dropped.append(" ".join(fresh))
         fresh, removed = _fresh_after(items[lo:], fresh if lo else None)
         left = len(items) - lo
     out = list(pieces)
@@ -388,7 +388,7 @@ def _edit(model: Dockerfile, runs: list[Instruction]) -> Edit:
 
 def _reason(model: Dockerfile, runs: list[Instruction]) -> str:
     got = _joined(model, runs)
-    once = ("; the package lists are downloaded once: each later `apt-get update` would fetch what the one before "
+    once = (f"; the package lists are downloaded once: each later `{got[1][0]}` would fetch what the one before "
             "had just fetched, and they are deleted at the end" if got is not None and got[1] else "")
     return (f"{len(runs)} consecutive RUN instructions ({{line:runs}}) merged into one layer; each keeps its own exit "
             f"status and shell state{once}")

@@ -117,6 +117,12 @@ def _apt(script: Script) -> tuple[bool, bool, bool]:
     return update, uses, cleans
 
 
+def _update_command(script: Script) -> str:
+    """The update as the file runs it (``apt update``, ``apt-get update``), for the reason."""
+    program = next((c.command.program for c in script.package_calls() if c.manager == "apt" and c.action == "update"), "")
+    return f"{posixpath.basename(program) or 'apt-get'} update"
+
+
 def _rpm(script: Script) -> tuple[str | None, bool]:
     """(the rpm-family manager that installs here, whether its cache is cleaned here)."""
     manager = None
@@ -312,7 +318,7 @@ def apply(model: Dockerfile, facts: Facts):
             later = _later(model, ins)
             reader = _reader(model, facts, later, "apt")
             if reader is not None:
-                changes.append(_kept(ins, "the package lists `apt-get update` downloads here stay", reader))
+                changes.append(_kept(ins, f"the package lists `{_update_command(script)}` downloads here stay", reader))
                 continue
             if _later_cleans(model, ins.stage, later, ("apt-lists",)):
                 continue
@@ -320,7 +326,7 @@ def apply(model: Dockerfile, facts: Facts):
             if edit is None:
                 continue
             edits.append(edit)
-            changes.append(change(RULE, ins.lines, "the package lists downloaded by `apt-get update` stay in this layer and "
+            changes.append(change(RULE, ins.lines, f"the package lists downloaded by `{_update_command(script)}` stay in this layer and "
                                   "ship with the image (nothing later in the build reads them); removed in the same RUN "
                                   f"with `{APT_CLEAN}`"))
             continue

@@ -233,11 +233,6 @@ def apply(model: Dockerfile, facts: Facts):
     slim = knowledge.slim_base(resolved)
     if slim is None:
         return fixed(model, [], [])
-    if tag in (None, "latest", "stable", "testing", "unstable", "sid", "lts", "current"):
-        # a floating tag: leave which image it floats to as the user chose
-        return model, [declined(RULE, from_ins.lines, f"the base {base} floats ({tag or 'no tag'}): which image it "
-                                                      f"follows stays your choice; with a version, e.g. {resolved.split(':')[0]}:X.Y, "
-                                                      "its slim variant would be used")]
     if slim.pinned:
         return fixed(model, [], [])
     family = slim.family or "debian"
@@ -253,6 +248,12 @@ def apply(model: Dockerfile, facts: Facts):
         kind, ins, why = blocker
         return model, [declined(RULE, ins.lines, _WHY[kind].format(why=why, slim=slim.image, base=base)
                                                  + f"; the final stage keeps {base}")]
+    if tag in (None, "latest", "stable", "testing", "unstable", "sid", "lts", "current"):
+        # a floating tag: leave which image it floats to as the user chose (said last: only here is
+        # it true that a versioned tag would get the slim variant)
+        return model, [declined(RULE, from_ins.lines, f"the base {base} floats ({tag or 'no tag'}): which image it "
+                                                      f"follows stays your choice; with a version, e.g. {resolved.split(':')[0]}:X.Y, "
+                                                      "its slim variant would be used")]
     new_image = slim.image
     if variable is not None:
         value = resolved[resolved.rfind(":") + 1:]

@@ -187,7 +187,8 @@ def largest(dists: Mapping[str, dict], app: AppImports, n: int = 8) -> list[Row]
             users = sorted(set(needed_by[key]))
             why.append("required by " + ", ".join(users[:3]) + (" …" if len(users) > 3 else ""))
         if not why:
-            why.append("neither imported by the app nor required by another distribution")
+            why.append("required by no other distribution; the app's imports were not read" if app.why_not
+                       else "neither imported by the app nor required by another distribution")
         rows.append(Row(info.get("name") or key, str(info.get("version") or ""), int(info.get("bytes") or 0), "; ".join(why)))
     return rows
 
@@ -228,10 +229,10 @@ class Report:
 
     def lines(self) -> list[str]:
         ok = sum(1 for v in self.imports.values() if v is None)
-        out = [f"target: {self.target}",
-               f"imports: {ok} of {len(self.imports)} modules the app imports import in the rewrite"
-               + ("" if self.pip_check is None else ("; pip check: clean" if not self.pip_check
-                                                      else f"; pip check: {len(self.pip_check)} problem(s)"))]
+        parts = [f"imports: {ok} of {len(self.imports)} modules the app imports import in the rewrite"] if self.imports else []
+        if self.pip_check is not None:  # no imports probed: a note says why, not "0 of 0"
+            parts.append("pip check: clean" if not self.pip_check else f"pip check: {len(self.pip_check)} problem(s)")
+        out = [f"target: {self.target}"] + (["; ".join(parts)] if parts else [])
         if self.largest:
             out.append("largest distributions:")
             width = max(len(f"{r.name} {r.version}") for r in self.largest)

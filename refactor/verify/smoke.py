@@ -64,8 +64,9 @@ def compare_runs(before: RunResult | None, after: RunResult | None,
         return False, "smoke did not run"
     if after.error and not before.error:
         return False, f"smoke command could not start in the after image: {after.error}"
-    if before.error and after.error:
-        return False, f"smoke command could not start: {before.error}"
+    if before.error and after.error:  # nothing to compare: no proof, and the rewrite is not to blame
+        return False, (f"smoke command could not start in either image (the original's too): {before.error}; "
+                       "give one that runs with --smoke CMD")
     if before.exit_code != after.exit_code or before.timed_out != after.timed_out:
         return False, (f"smoke exit code differs: before {_code(before)}, after {_code(after)}"
                        + (f"; after stderr: {_last_line(after.stderr)}" if after.stderr else ""))

@@ -95,7 +95,8 @@ def place_unknowns(plan: Plan, model: Dockerfile, items: list[Instruction], unkn
             unread = " (leanify cannot tell what it writes: the runtime stage does it again rather than copy it)" \
                 if eff.place == "decline" else ""
             plan.notes.append((lines, f"{cmd} runs again in the runtime stage, in the same place: it comes before any build "
-                                      f"step, so assumes it does not depend on one{unread}"))
+                                      "step, so assumes it does not depend on one, and that it needs nothing only the "
+                                      f"builder has (compilers, -dev headers, build tools){unread}"))
         elif how == "stay":
             plan.rerun.add(key)
             where = "runs in the runtime stage" if run.ins.index > plan.last.index else "runs again in the runtime stage"

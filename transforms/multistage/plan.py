@@ -435,7 +435,7 @@ def _same_base(base: str, build: BuildEvidence | None, why: str) -> Slim:
     note = f"{why}: the win is the build-only packages it no longer installs"
     if family is not None and release in knowledge.releases(family):
         source = "its /etc/os-release in the original build" if os_release.get("VERSION_CODENAME") else \
-            "its name; --verify reads its /etc/os-release"
+            "from its tag; --verify reads its /etc/os-release"
         note += f"; its runtime packages are leanify's table's names for {family} {release} ({source})"
     elif family is not None and release is None and knowledge.releases(family):
         note += (f"; its name names no release: assumes {family} {knowledge.table_release(family)}, the newest leanify's "
@@ -534,10 +534,19 @@ def _build_dir(build_runs: list[Run], build_steps: list[Step]) -> tuple[str | No
     is a system one (``go build -o app`` in ``/``: the binary alone is copied)."""
     if not any(st.writes_cwd for st in build_steps):
         return None, ()
-    dirs = {r.wd for r in build_runs if any(st.kind == "build" and st.writes_cwd for st in r.reading.steps)}
+    writing = [r for r in build_runs if any(st.kind == "build" and st.writes_cwd for st in r.reading.steps)]
+    dirs = {r.wd for r in writing}
     if None in dirs or len(dirs) != 1:
-        ins = build_runs[0].ins
-        return Skip("build directory unknown", ins.lines, "the build does not run in one WORKDIR set by this Dockerfile: its output folder is unknown")
+        # name the step that makes it unknown, and what would make it known
+        odd = next((r for r in writing if r.wd is None), None)
+        if odd is not None:
+            return Skip("build directory unknown", odd.ins.lines, "this build step writes into the folder it runs in, "
+                        "which this Dockerfile's WORKDIRs do not name (the base's, a `cd`, a variable): its output "
+                        "folder is unknown; a WORKDIR with a literal path before the build would name it")
+        odd = next(r for r in writing if r.wd != writing[0].wd)
+        return Skip("build directory unknown", odd.ins.lines, f"the build writes into {writing[0].wd} (line "
+                    f"{writing[0].ins.lines[0]}) and {odd.wd}: its output folder is not one; building in one WORKDIR "
+                    "would name it")
     builddir = dirs.pop()
     writers = [st for st in build_steps if st.writes_cwd]
     if builddir in SYSTEM_DIRS:
@@ -638,7 +647,9 @@ def _command_runs_a_build(items: list[Instruction]) -> Skip | None:
         if ins.command in ("CMD", "ENTRYPOINT") and ins.value:
             why = _runs_a_build(ins)
             if why:
-                return Skip("runs a build tool", ins.lines, f"{ins.command} runs {why}: the runtime needs the toolchain")
+                return Skip("runs a build tool", ins.lines, f"{ins.command} runs {why}: the runtime needs the toolchain; "
+                                                            f"build the app in a RUN and have {ins.command} run what "
+                                                            "it builds, and the toolchain can stay in a builder stage")
     return None
 
 

@@ -8,6 +8,7 @@ import posixpath
 from leanify.model import Instruction
 
 from .core import REMOVALS, VENV, Plan, Run, reruns
+from .effects import short
 
 
 def what_is_built(plan: Plan) -> str:
@@ -81,7 +82,7 @@ def residual_reason(plan: Plan, run: Run, notes: list[str], where: str) -> str:
     if "cleanup" in kinds or plan.fold_into == run.ins.index:
         what.append("cleans up its package lists")
     if "unknown" in kinds:
-        what.append("runs " + ", ".join(f"`{' '.join(st.item.text.split())[:40]}`" for st in kept if st.kind == "unknown")
+        what.append("runs " + ", ".join(f"`{short(st.item.text)}`" for st in kept if st.kind == "unknown")  # as the note quotes it
                     + " again (said below)")
     if where == "tail":
         return "this RUN is part of the runtime stage now: it " + " and ".join(what) + "; its build-only steps stay out"

@@ -104,7 +104,7 @@ def render(model: Dockerfile, facts: Facts, plan: Plan) -> tuple[list[Edit], lis
         lead_start, _ = model.leading_comments(ins)
         comments = model.text[lead_start : ins.start].rstrip("\r\n")
         if kwd in _CONFIG_MOVE:
-            edits.append(model.delete(ins, with_comments=True))
+            edits.append(_delete_between_blanks(model, ins))
             emit("other", model.text[lead_start : ins.end - len(ins.line_ending)], ins,
                  why=f"{kwd} moved to the runtime stage: it describes the image, the builder does not need it")
         elif kwd in _CONFIG_REPEAT:
@@ -134,6 +134,8 @@ def render(model: Dockerfile, facts: Facts, plan: Plan) -> tuple[list[Edit], lis
                      why=residual_reason(plan, run, notes, where))
     tail = [i for i in items if i.index > last.index]
     kept = _drop_redundant_copies(head, tail, plan, model)
+    if plan.set_workdir and len(kept) > 1 and kept[0][2] is first and _absolute_workdir(kept[1][2]):
+        kept = kept[1:]  # the file's own absolute WORKDIR comes next: the base's would change nothing
     changes += [c for h, c in zip(head, head_changes, strict=False) if h in kept and c is not None]
     head_text = [t for _, t, _, _ in kept]
     runtime_from = f"{kw('FROM')} " + (f"--platform={first.flag('platform')} " if first.flag("platform") else "") + plan.slim.image
@@ -169,6 +171,22 @@ def render(model: Dockerfile, facts: Facts, plan: Plan) -> tuple[list[Edit], lis
             changes.append(_note(ins.lines, residual_reason(plan, run, notes, "tail")))
     changes.sort(key=lambda c: c[0])
     return edits, changes
+
+
+def _delete_between_blanks(model: Dockerfile, ins: Instruction) -> Edit:
+    """Delete ``ins`` (with its comments); between two blank lines, one of them goes too, so the
+    builder is not left with a double gap where it was."""
+    edit = model.delete(ins, with_comments=True)
+    before = model.text[: edit.start]
+    after = model.text[edit.end :]
+    blank_after = re.match(r"[ \t]*\r?\n", after)
+    if ins.line_ending and blank_after and re.search(r"\n[ \t]*\r?\n$", before):
+        return Edit(edit.start, edit.end + blank_after.end(), "")
+    return edit
+
+
+def _absolute_workdir(ins: Instruction | None) -> bool:
+    return ins is not None and ins.command == "WORKDIR" and bool(ins.value) and ins.value[0].startswith("/")
 
 
 def _kw(model: Dockerfile, word: str) -> str:
