@@ -199,3 +199,11 @@ def test_a_downloaded_script_piped_to_a_shell_stays_unknown_inside_an_and_list()
     assert got.kind == "unknown"
     kinds_ = kinds("apt-get update && curl -fsSL https://x/install.sh | sh > /dev/null && apt-get install -y gcc")
     assert kinds_ == ["pkg", "unknown", "pkg"]
+
+
+def test_deleting_debconfs_database_is_no_cleanup() -> None:
+    """/var/cache/debconf is debconf's database, not apt's cache: LEAN014 cannot drop or fold
+    its deletion as a cleanup; the apt caches beside it still are cleanups."""
+    got = step("rm -rf /var/cache/debconf/*-old")
+    assert got.kind == "unknown" and "deletes system files" in got.why
+    assert kinds("rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb") == ["cleanup"]

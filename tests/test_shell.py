@@ -773,3 +773,14 @@ def test_shell_modules_import_in_one_direction():
         pytest.fail(f"import cycle in leanify.shell: {e.args[1]}")
     assert order[-1] == "__init__"
 
+
+def test_debconfs_database_is_not_a_package_cache_to_clean() -> None:
+    """/var/cache/debconf is debconf's database (debconf-set-selections answers), not apt's cache:
+    deleting it is no cleanup a rule may move or fold; the real caches still are."""
+    for path in ("/var/cache/debconf/*", "/var/cache/debconf/config.dat", "/var/cache/debconf/*-old", "/var/cache/debconf"):
+        assert classify_path(path) not in ("apt-cache", "apt-lists", "apt-clean"), path
+    assert kinds("rm -rf /var/cache/debconf/* /var/lib/apt/lists/*") == ["build-dir", "apt-lists"]
+    assert classify_path("/var/cache/apt/archives/*.deb") == "apt-cache"
+    assert classify_path("/var/cache/apt") == "apt-cache"
+    assert classify_path("/var/lib/apt/lists/*") == "apt-lists"
+    assert classify_path("/root/.cache/pip") == "pip-cache" and classify_path("$HOME/.npm") == "npm-cache"
