@@ -134,7 +134,8 @@ class Image:
 
 def captured(path: str) -> bool:
     """Files whose content the reader keeps (up to ``CAPTURE_MAX`` bytes each)."""
-    if path in ("/etc/os-release", "/usr/lib/os-release", "/var/lib/dpkg/status", "/lib/apk/db/installed"):
+    if path in ("/etc/os-release", "/usr/lib/os-release", "/var/lib/dpkg/status", "/lib/apk/db/installed",
+                "/var/cache/debconf/config.dat", "/var/cache/debconf/passwords.dat"):  # debconf's answers
         return True
     head, name = posixpath.split(path)
     if head == "/var/lib/dpkg/info":

@@ -176,3 +176,34 @@ def test_a_prefix_that_is_the_running_pythons_own_installs_into_its_site_package
     PATH, which is the venv's once the venv is first on PATH: the venv plan holds."""
     (step,) = buildtime.classify_run(parse_script(script), "/app", {}.get).steps
     assert step.kind == "build" and step.pip, (step.kind, step.why)
+
+
+def test_the_commands_beside_a_pipeline_in_an_and_list_are_steps_of_their_own() -> None:
+    """tree-sitter-bash hangs `> keyring` on the whole list before it: read as bash does, the
+    apt-get and pip commands are steps of their own and only the pipeline is unknown."""
+    src = ("apt-get update && curl -fsSL https://x/key.gpg | gpg --dearmor > /usr/share/keyrings/x.gpg "
+           "&& apt-get install -y gcc && pip install --no-cache-dir flask")
+    reading = buildtime.classify_run(parse_script(src), "/app")
+    assert [(s.kind, s.item.text) for s in reading.steps] == [
+        ("pkg", "apt-get update"),
+        ("unknown", "curl -fsSL https://x/key.gpg | gpg --dearmor > /usr/share/keyrings/x.gpg"),
+        ("pkg", "apt-get install -y gcc"),
+        ("build", "pip install --no-cache-dir flask"),
+    ]
+    assert "fetches something" in reading.steps[1].why and reading.ops_ok
+    assert reading.steps[2].calls[0].packages == ("gcc",) and reading.steps[3].pip
+
+
+def test_a_downloaded_script_piped_to_a_shell_stays_unknown_inside_an_and_list() -> None:
+    got = step("curl -fsSL https://x/install.sh | sh > /dev/null")
+    assert got.kind == "unknown"
+    kinds_ = kinds("apt-get update && curl -fsSL https://x/install.sh | sh > /dev/null && apt-get install -y gcc")
+    assert kinds_ == ["pkg", "unknown", "pkg"]
+
+
+def test_deleting_debconfs_database_is_no_cleanup() -> None:
+    """/var/cache/debconf is debconf's database, not apt's cache: LEAN014 cannot drop or fold
+    its deletion as a cleanup; the apt caches beside it still are cleanups."""
+    got = step("rm -rf /var/cache/debconf/*-old")
+    assert got.kind == "unknown" and "deletes system files" in got.why
+    assert kinds("rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb") == ["cleanup"]

@@ -139,3 +139,20 @@ def test_hoist_keeps_comments_of_the_copy_above_it() -> None:
     out, changes = _apply(_D.parse(text), _F(context=None))
     assert out.text == "FROM debian:bookworm\nWORKDIR /app\nRUN apt-get update\n# the sources\nCOPY . .\nRUN make\n"
     assert [c.lines for c in changes] == [(5, 5)] and changes[0].data["class"] == "system packages"
+
+
+@pytest.mark.parametrize("run", [
+    "RUN apt-get update && xargs -a packages.txt apt-get install -y",
+    "RUN apt-get update && xargs apt-get install -y < packages.txt",
+    "RUN apt-get update && make && apt-get install -y libfoo",
+])  # fmt: skip
+def test_the_package_lists_are_not_cut_away_from_a_later_use_of_the_package_manager(run: str) -> None:
+    """Hoisting `apt-get update` alone would leave the install that reads its lists in a later
+    layer: cached apart, the lists go stale (the lone-update bug LEAN002 fixes)."""
+    from leanify.context import Facts as _F
+    from leanify.model import Dockerfile as _D
+    from leanify.transforms.change_frequency import apply as _apply
+
+    text = f"FROM debian:bookworm\nWORKDIR /src\nCOPY . .\n{run}\nRUN make\n"
+    out, changes = _apply(_D.parse(text), _F(context=None))
+    assert (out.text, changes) == (text, [])

@@ -74,8 +74,8 @@ HAZARD_REASONS = {
     "hazard-setup-after-the-build": (7, "`update-alternatives --install /usr/bin/node node /usr/bin/n…`: leanify cannot tell"),
     "hazard-tail-step-needs-git": (7, "(it needs git, which python:3.11-slim lacks)"),
     # a setup step before the build runs again in the runtime stage only where it has the step's programs
-    "hazard-setup-step-tool-from-nowhere": (2, "(it needs curl, which python:3.11-slim lacks)"),
-    "hazard-setup-step-tool-installed-after-use": (2, "(it needs curl, which python:3.11-slim lacks)"),
+    "hazard-setup-step-tool-from-nowhere": (3, "(it needs curl, which python:3.11-slim lacks)"),  # the curl pipeline's own line
+    "hazard-setup-step-tool-installed-after-use": (3, "(it needs curl, which python:3.11-slim lacks)"),  # ditto
     "hazard-unknown-step-between-builds": (6, "(--verify reads what it wrote from the original build's layers)"),
     "hazard-unknown-step-writes-etc": (6, "changes /etc/ld.so.conf.d/app.conf in the original build (system files: a copy "
                                           "would overwrite the runtime base's own)"),
@@ -353,3 +353,23 @@ def test_a_digest_pinned_base_splits_onto_itself_only_with_build_packages() -> N
     without = pinned + "WORKDIR /src\nCOPY . .\nRUN make\nCMD [\"./app\"]\n"
     got = ms.analyze(Dockerfile.parse(without), Facts())
     assert isinstance(got, ms.Skip) and got.category == "digest-pinned base"
+
+
+KEYRING = """FROM python:3.11
+WORKDIR /app
+COPY requirements.txt .
+RUN apt-get update && curl -fsSL https://example.com/key.gpg | gpg --dearmor > /usr/share/keyrings/example.gpg \\
+    && pip install --no-cache-dir -r requirements.txt
+COPY . .
+CMD ["python", "app.py"]
+"""
+
+
+def test_a_pipeline_inside_an_and_list_is_judged_on_its_own() -> None:
+    """The RUN's items are read as bash runs them (the keyring's redirect is the pipeline's, not
+    the list's): LEAN014 names the pipeline it cannot place, not the whole RUN as a construct it
+    does not take apart."""
+    (lines, why), = ms.skip_reasons(Dockerfile.parse(KEYRING), Facts())
+    assert lines == (4, 4) and "does not take apart" not in why
+    assert why.startswith("`curl -fsSL https://example.com/key.gpg`: leanify cannot tell what it writes")
+    assert "(it needs curl, which python:3.11-slim lacks)" in why

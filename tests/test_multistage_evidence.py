@@ -301,3 +301,21 @@ def test_with_evidence_a_setup_step_that_runs_again_is_not_copied_too() -> None:
     assert "COPY --from=builder /opt/venv /opt/venv\n" in runtime
     assert [line for line in runtime.splitlines() if line.startswith("COPY --from=builder")] == [
         "COPY --from=builder /opt/venv /opt/venv"]
+
+
+def test_debconfs_database_is_system_state_not_a_cache() -> None:
+    """/var/cache/debconf holds debconf's database (answers given by debconf-set-selections, the
+    packages' configuration state): writing it changes the system, it does not fill a cache."""
+    got = classify([_step(6, _w("/var/cache/debconf/config.dat", 900), _w("/var/cache/debconf/templates.dat", 5000))],
+                   set(), "/app")
+    assert got.caches == 0 and got.system == ["/var/cache/debconf/config.dat", "/var/cache/debconf/templates.dat"]
+    real = classify([_step(6, _w("/var/cache/apt/archives/gcc-12_12.2.0_amd64.deb", 10), _w("/var/cache/apt/pkgcache.bin", 20),
+                           _w("/var/lib/apt/lists/deb.debian.org_dists_bookworm_InRelease", 30),
+                           _w("/root/.cache/pip/http/ab/cd", 40), _w("/root/.npm/_cacache/index-v5/ef", 50))], set(), "/app")
+    assert (real.caches, real.system, real.roots) == (150, [], {})
+
+
+def test_evidence_that_a_step_writes_debconfs_database_leaves_the_file_alone() -> None:
+    ev = _evidence(_step(6, _w("/app/data/index.bin"), _w("/var/cache/debconf/config.dat", 900)))
+    (lines, why), = ms.skip_reasons(Dockerfile.parse(PY), Facts(options={KEY: ev}))
+    assert lines == (6, 6) and "changes /var/cache/debconf/config.dat in the original build" in why

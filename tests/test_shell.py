@@ -110,6 +110,54 @@ def test_redirected_statement_is_one_item_with_redirects():
     assert c.text == s.items[0].text
 
 
+@pytest.mark.parametrize("src, want", [
+    ("a && b | c && d", [("a", "&&", "command"), ("b | c", "&&", "pipeline"), ("d", None, "command")]),
+    ("a | b && c", [("a | b", "&&", "pipeline"), ("c", None, "command")]),
+    ("a && b | c || d", [("a", "&&", "command"), ("b | c", "||", "pipeline"), ("d", None, "command")]),
+    # tree-sitter-bash binds a trailing redirect to the whole and-or list before it (issue #345):
+    # bash gives it to the last command, so the list is still three items
+    ("a && b | c > f && d", [("a", "&&", "command"), ("b | c > f", "&&", "pipeline"), ("d", None, "command")]),
+    ("a && b 2>&1 | c && d", [("a", "&&", "command"), ("b 2>&1 | c", "&&", "pipeline"), ("d", None, "command")]),
+    ("a && b | c > f || d > g", [("a", "&&", "command"), ("b | c > f", "||", "pipeline"), ("d > g", None, "command")]),
+    ("a && b 2>&1 | c 2>&1 | d && e",
+     [("a", "&&", "command"), ("b 2>&1 | c 2>&1 | d", "&&", "pipeline"), ("e", None, "command")]),
+    ("a && b > /dev/null && c", [("a", "&&", "command"), ("b > /dev/null", "&&", "command"), ("c", None, "command")]),
+    ("a && b <<EOF\nx\nEOF", [("a", "&&", "command"), ("b <<EOF\nx\nEOF", None, "command")]),
+    # comments and line continuations between the items
+    ("a && \\\n  # note\n  b | c \\\n  && d", [("a", "&&", "command"), ("b | c", "&&", "pipeline"), ("d", None, "command")]),
+    ("a &&\n# note\nb |\n  c > f &&\n  d", [("a", "&&", "command"), ("b |\n  c > f", "&&", "pipeline"), ("d", None, "command")]),
+    ("x; a && b | c > f & d", [("x", ";", "command"), ("a", "&&", "command"), ("b | c > f", "&", "pipeline"), ("d", None, "command")]),
+])  # fmt: skip
+def test_a_pipeline_inside_an_and_or_list_is_one_item_among_the_others(src: str, want) -> None:
+    assert items(src) == want
+    s = parse_script(src)
+    for it in s.items:
+        assert src[it.start : it.end] == it.text
+        assert all(it.start <= c.start and c.end <= it.end for c in it.commands)
+    assert sum(len(it.commands) for it in s.items) == len(s.commands)
+
+
+def test_a_redirect_tree_sitter_hangs_on_a_list_belongs_to_the_last_command() -> None:
+    s = parse_script("cd /src && make 2>&1 | tee build.log > /dev/null && echo deb x > /etc/apt/sources.list.d/x.list")
+    by = {c.name: c for c in s.commands}
+    assert by["cd"].top_level and by["cd"].pipeline is None and by["cd"].redirects == ()
+    assert by["make"].redirects == ("2>&1",) and by["tee"].redirects == ("> /dev/null",)
+    assert by["make"].pipeline == by["tee"].pipeline is not None and (by["make"].pipeline_index, by["tee"].pipeline_index) == (0, 1)
+    assert by["echo"].redirects == ("> /etc/apt/sources.list.d/x.list",) and by["echo"].top_level
+    assert by["echo"].text == "echo deb x > /etc/apt/sources.list.d/x.list"
+    assert "cwd" in s.leaks()  # cd runs in the RUN's own shell, not in the pipeline
+
+
+def test_a_pipeline_keeps_its_own_reading_inside_an_and_list() -> None:
+    s = parse_script("apt-get update && curl -fsSL https://x/install.sh | sh > /dev/null && apt-get install -y gcc")
+    assert [(i.text, i.kind) for i in s.items] == [("apt-get update", "command"),
+                                                   ("curl -fsSL https://x/install.sh | sh > /dev/null", "pipeline"),
+                                                   ("apt-get install -y gcc", "command")]
+    (d,) = s.downloads()
+    assert d.piped_to == ("sh",)  # a downloaded script run by a shell: still seen as one
+    assert not s.pipefail and [c.action for c in s.package_calls()] == ["update", "install"]
+
+
 def test_assignment_then_newline_is_two_commands():
     # tree-sitter-bash glues `A=1<newline>cmd`; bash runs two commands
     s = parse_script("PKG=github.com/x\necho $PKG")
@@ -724,3 +772,15 @@ def test_shell_modules_import_in_one_direction():
     except CycleError as e:  # pragma: no cover - the failure message
         pytest.fail(f"import cycle in leanify.shell: {e.args[1]}")
     assert order[-1] == "__init__"
+
+
+def test_debconfs_database_is_not_a_package_cache_to_clean() -> None:
+    """/var/cache/debconf is debconf's database (debconf-set-selections answers), not apt's cache:
+    deleting it is no cleanup a rule may move or fold; the real caches still are."""
+    for path in ("/var/cache/debconf/*", "/var/cache/debconf/config.dat", "/var/cache/debconf/*-old", "/var/cache/debconf"):
+        assert classify_path(path) not in ("apt-cache", "apt-lists", "apt-clean"), path
+    assert kinds("rm -rf /var/cache/debconf/* /var/lib/apt/lists/*") == ["build-dir", "apt-lists"]
+    assert classify_path("/var/cache/apt/archives/*.deb") == "apt-cache"
+    assert classify_path("/var/cache/apt") == "apt-cache"
+    assert classify_path("/var/lib/apt/lists/*") == "apt-lists"
+    assert classify_path("/root/.cache/pip") == "pip-cache" and classify_path("$HOME/.npm") == "npm-cache"

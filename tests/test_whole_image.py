@@ -571,6 +571,9 @@ def test_the_verification_table_prints_the_classes_and_what_fails() -> None:
     ("/usr/src/app/package-lock.json", False),
     ("/var/lib/dpkg/info/gcc-12.list", True),
     ("/var/lib/dpkg/info/gcc-12.md5sums", False),
+    ("/var/cache/debconf/config.dat", True),
+    ("/var/cache/debconf/passwords.dat", True),
+    ("/var/cache/debconf/templates.dat", False),
 ])
 def test_the_layer_reader_keeps_the_files_the_classes_read(path: str, kept: bool) -> None:
     from leanify.image_layers import captured
@@ -867,3 +870,68 @@ def test_configstore_records_are_named_by_their_package(path: str, owner: str | 
     from leanify.verify.configstore import configstore_owner
 
     assert configstore_owner(path) == owner
+
+
+# ------------------------------------------------------------------------------------- debconf
+def _debconf(*questions: tuple[str, str | None, str]) -> bytes:
+    """config.dat as debconf's File driver writes it: (name, value or None, owners)."""
+    paras = []
+    for name, value, owners in questions:
+        lines = [f"Name: {name}", f"Template: {name}"] + ([f"Value: {value}"] if value is not None else [])
+        paras.append("\n".join(lines + [f"Owners: {owners}", "Flags: seen"]) + "\n")
+    return "\n".join(paras).encode()
+
+
+TZ = ("tzdata/Areas", "Europe", "tzdata")
+TZ_CITY = ("tzdata/Zones/Europe", "Berlin", "tzdata")
+DEBCONF = ("debconf/frontend", "Noninteractive", "debconf")
+GCC_Q = ("gcc-12/question", None, "gcc-12:amd64")  # a question of the build-only package the rewrite drops
+
+
+def _with_debconf(img: Img, *questions) -> Img:
+    img.pkg("tzdata", {"/usr/share/zoneinfo/Europe/Berlin": b"TZif"})
+    img.file("/var/cache/debconf/config.dat", _debconf(*questions))
+    img.file("/var/cache/debconf/templates.dat", b"Name: tzdata/Areas\nType: select\n")
+    return img
+
+
+def test_debconf_answers_the_original_had_are_not_a_cache_nor_droppable_state() -> None:
+    """/var/cache/debconf/config.dat holds the answers packages were configured with
+    (debconf-set-selections): the rewrite lacking one a kept package was given fails the proof."""
+    before = _with_debconf(build_image(), DEBCONF, TZ, TZ_CITY, GCC_Q)
+    after = _with_debconf(runtime_of(before), DEBCONF, TZ)  # the preseeded city is gone
+    res = compare(before, after)
+    assert unclassified(res) == {"/var/cache/debconf/config.dat": (
+        "debconf question tzdata/Zones/Europe (owned by tzdata): the rewrite lacks the answer Berlin the "
+        "original has")}
+    assert compare(before, runtime_of(before).remove("/var/cache/debconf/config.dat")).unclassified[0]["path"] == (
+        "/var/cache/debconf/config.dat")
+    other = _with_debconf(runtime_of(before), DEBCONF, ("tzdata/Areas", "Asia", "tzdata"), TZ_CITY)
+    assert "the rewrite answers Asia where the original answered Europe" in unclassified(compare(before, other))[
+        "/var/cache/debconf/config.dat"]
+
+
+def test_debconf_questions_of_a_dropped_build_only_package_and_debconfs_templates_are_state() -> None:
+    before = _with_debconf(build_image(), DEBCONF, TZ, GCC_Q)
+    after = _with_debconf(runtime_of(before), DEBCONF, TZ)
+    after.file("/var/cache/debconf/templates.dat", b"Name: tzdata/Areas\nType: select\nDefault: Etc\n")
+    res = compare(before, after)
+    assert res.equal, res.unclassified
+    assert res.classes[("changed", "state")].groups["debconf answers"] > 0
+    assert "debconf templates" in res.classes[("changed", "state")].groups
+    unknown = _with_debconf(runtime_of(before), DEBCONF, TZ, ("myapp/mode", "fast", "unknown"))
+    assert unclassified(compare(before, unknown))["/var/cache/debconf/config.dat"].startswith(
+        "debconf question myapp/mode (owned by unknown): the rewrite adds it")
+
+
+def test_the_real_caches_stay_caches_beside_debconfs_database() -> None:
+    before = _with_debconf(build_image(), DEBCONF, TZ)
+    before.file("/var/cache/apt/archives/gcc-12_12.2.0-14_amd64.deb", b"deb" * 100)
+    before.file("/var/cache/apt/pkgcache.bin", b"bin" * 10)
+    before.file("/var/lib/apt/lists/deb.debian.org_dists_bookworm_InRelease", b"x" * 100)
+    before.file("/root/.cache/pip/http/ab/cd", b"wheel")
+    before.file("/root/.npm/_cacache/index-v5/ef", b"npm")
+    after = runtime_of(before).remove("/var/cache/apt", "/var/lib/apt/lists", "/root/.cache", "/root/.npm")
+    res = compare(before, after)
+    assert res.equal, res.unclassified
+    assert groups(res, "cache") == {"apt cache", "apt lists", "pip cache", "npm cache"}

@@ -348,7 +348,27 @@ def _system_prefix(script, items) -> int | None:
         j = n
     if j is None or _system_calls(script, [c for it in items[: j + 1] for c in it.commands]) is None:
         return None
+    if _manager_after(script, items[j + 1 :]):
+        return None
     return j
+
+
+_MANAGER_PROGRAMS = frozenset({"apt-get", "apt", "aptitude", "apk", "yum", "dnf", "microdnf", "zypper"})
+_NO_LISTS = frozenset({"remove", "purge", "autoremove", "del", "clean"})
+
+
+def _manager_after(script, items) -> bool:
+    """The rest runs the package manager (``xargs apt-get install``, an install after ``make``):
+    cut away from it, the lists the system part refreshes come from a cached layer, stale."""
+    calls = {id(c.command): c for c in script.package_calls()}
+    for it in items:
+        for cmd in it.commands:
+            call = calls.get(id(cmd))
+            words = (t for w in (cmd.name, *cmd.args) for t in w.split())
+            if call is None and any(posixpath.basename(t) in _MANAGER_PROGRAMS for t in words) or (
+                    call is not None and call.manager in _SYSTEM_MANAGERS and call.action not in _NO_LISTS):
+                return True
+    return False
 
 
 def _quiet_or_cleanup(script, cmd) -> bool:

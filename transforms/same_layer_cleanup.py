@@ -29,7 +29,9 @@ mentions the package manager or the archive, a COPY/ADD (it may bring the archiv
 other variables); a cleanup that is not an independent `&&` item of its RUN, or that earlier
 items of its RUN still need (`apt-get install` before the `rm` of the lists); `rm` without `-f`;
 paths with variables or relative paths; build folders (`make install` folders: not detected
-safely yet); files created in another stage; a creator RUN with a cache mount (the cache is
+safely yet); a cleanup whose command also deletes what is no cache (`/var/cache/debconf` is
+debconf's database: the answers `debconf-set-selections` gave, system state); files created in
+another stage; a creator RUN with a cache mount (the cache is
 not in the layer anyway), or one that cannot be joined safely (`exit`, a trailing comment,
 `set -e` with `;` ...).
 """
@@ -140,6 +142,9 @@ def _plan(model: Dockerfile, before: list[Instruction], ins: Instruction, script
     if any(it.op_after not in ("&&", None) for it in items):
         return None
     by_kind: dict[str, list[Item]] = {}
+    moving = {id(c.command) for c in cleanups}
+    if any(id(c.command) in moving for c in script.cleanups() if c.kind in ("build-dir", "other")):
+        return None  # the same command deletes what is no cache (/var/cache/debconf: debconf's database)
     for c in cleanups:
         if not _cleanup_ok(c):
             return None

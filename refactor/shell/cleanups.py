@@ -32,7 +32,7 @@ _PATH_KINDS: tuple[tuple[str, re.Pattern], ...] = tuple(
     (kind, re.compile(rx))
     for kind, rx in (
         ("apt-lists", r"^/var/lib/apt/lists(/|$)"),
-        ("apt-cache", r"^/var/cache/(apt|debconf)(/|$)"),
+        ("apt-cache", r"^/var/cache/apt(/|$)"),  # not /var/cache/debconf: debconf's database, system state
         ("yum-cache", r"^/var/cache/(yum|dnf|libdnf5)(/|$)"),
         ("apk-cache", r"^(/var/cache/apk|/etc/apk/cache)(/|$)"),
         ("yarn-cache", r"^(/usr/local/share/\.cache/yarn|~/\.cache/yarn|~/\.yarn/berry/cache|~/\.yarn-cache|/tmp/\.yarn-cache|/usr/local/share/\.yarn)(/|$)|yarn cache dir"),

@@ -173,6 +173,18 @@ class _Reader:
             yield Item(self.source[s:e], s, e, op, kind, inside)
 
     def _flatten(self, node) -> list[list]:
+        shape = _and_or(node) if node.type in _GLUED or node.type == "redirected_statement" else None
+        if shape is not None and not shape.is_only(node):
+            out: list[list] = []
+            for pipe, op in zip(shape.pipes, shape.ops + (None,), strict=True):
+                if len(pipe) > 1:
+                    out.append([pipe[0].start_byte, pipe[-1].end_byte, "pipeline", None])
+                elif pipe[0].redirects:
+                    out.append([pipe[0].start_byte, pipe[0].end_byte, _kind(pipe[0].node), None])
+                else:
+                    out.extend(self._flatten(pipe[0].node))
+                out[-1][3] = op
+            return out
         if node.type == "list" and len(node.children) == 3 and not node.children[1].is_named:
             left = self._flatten(node.children[0])
             left[-1][3] = node.children[1].type
@@ -204,6 +216,11 @@ class _Reader:
         if typ in ("variable_assignment", "variable_assignments"):
             self.command(node, ctx, node, ())
             return
+        if typ in _GLUED or typ == "redirected_statement":
+            shape = _and_or(node)
+            if shape is not None and not shape.is_only(node):
+                self.visit_and_or(shape, ctx)
+                return
         if typ == "redirected_statement":
             body = node.child_by_field_name("body")
             redirects = [c for c in node.children if c.type in _REDIRECTS]
@@ -258,6 +275,36 @@ class _Reader:
                 self.scan_words(node, ctx)
             return
         self.visit_children(node, ctx if typ not in _COMPOUND else ctx.but(pipeline=None))
+
+    def visit_and_or(self, shape: _AndOr, ctx: _Ctx) -> None:
+        """An and-or list as bash binds it: each pipeline's members share one pipeline id."""
+        for pipe in shape.pipes:
+            if len(pipe) == 1:
+                self.visit_leaf(pipe[0], ctx)
+                continue
+            self.pipelines += 1
+            pid = self.pipelines
+            for idx, leaf in enumerate(pipe):
+                self.visit_leaf(leaf, ctx.but(in_pipeline=True, pipeline=pid, pipeline_index=idx))
+
+    def visit_leaf(self, leaf: _Leaf, ctx: _Ctx) -> None:
+        """One member of a pipeline, with the redirects tree-sitter-bash hung on the list around it."""
+        node = leaf.node
+        if not leaf.redirects:
+            self.visit(node, ctx)
+            return
+        body, own = node, ()
+        if node.type == "redirected_statement":
+            body = node.child_by_field_name("body")
+            own = tuple(c for c in node.children if c.type in _REDIRECTS)
+        if body is not None and body.type in _COMMANDISH:
+            self.command(body, ctx, leaf, own + leaf.redirects)
+            for r in own:
+                self.scan_words(r, ctx)
+        else:
+            self.visit(node, ctx)
+        for r in leaf.redirects:
+            self.scan_words(r, ctx)
 
     def visit_children(self, node, ctx: _Ctx) -> None:
         children = node.children
@@ -391,6 +438,99 @@ class _Reader:
         if _has_dynamic(node):
             return raw, raw, True, self.where(node)
         return _unquote(node, raw, self), raw, False, self.where(node)
+
+
+#: the nodes tree-sitter-bash may glue wrongly around a redirect (tree-sitter-bash issue #345)
+_GLUED = frozenset({"list", "pipeline"})
+_AND_OR = frozenset({"&&", "||"})
+_PIPE = frozenset({"|", "|&"})
+
+
+@dataclass(frozen=True, slots=True)
+class _Leaf:
+    """A member of a pipeline (a command, subshell, compound...) with the redirects that are its
+    in bash but that tree-sitter-bash hangs on the list or pipeline around it."""
+
+    node: object
+    redirects: tuple = ()
+
+    @property
+    def start_byte(self) -> int:
+        return self.node.start_byte
+
+    @property
+    def end_byte(self) -> int:
+        return max([self.node.end_byte] + [r.end_byte for r in self.redirects])
+
+
+@dataclass(frozen=True, slots=True)
+class _AndOr:
+    """An and-or list as bash reads it: pipelines (each one or more leaves) joined by ``ops``."""
+
+    pipes: tuple[tuple[_Leaf, ...], ...]
+    ops: tuple[str, ...]
+
+    def is_only(self, node) -> bool:
+        """The shape is ``node`` itself, as tree-sitter gave it: nothing to take apart."""
+        return len(self.pipes) == 1 and len(self.pipes[0]) == 1 and self.pipes[0][0] == _Leaf(node)
+
+
+def _and_or(node) -> _AndOr | None:
+    """Read a list, pipeline or redirected statement the way bash binds it: ``|`` binds tighter
+    than ``&&``/``||``, and a redirect written after a command is that command's.
+    tree-sitter-bash 0.25 hangs a trailing redirect on the whole list or pipeline before it
+    (``a && b | c > f`` is ``(a && b | c) > f``; ``a && b 2>&1 | c`` is ``(a && b 2>&1) | c``),
+    so the tokens are laid out in order and grouped again. None: a shape not understood."""
+    toks = _tokens(node)
+    if toks is None:
+        return None
+    pipes: list[tuple[_Leaf, ...]] = []
+    ops: list[str] = []
+    cur: list[_Leaf] = []
+    want_leaf = True
+    for t in toks:
+        if isinstance(t, _Leaf) == want_leaf:
+            if want_leaf:
+                cur.append(t)
+            elif t in _AND_OR:
+                pipes.append(tuple(cur))
+                ops.append(t)
+                cur = []
+            want_leaf = not want_leaf
+        else:
+            return None
+    if want_leaf:
+        return None
+    pipes.append(tuple(cur))
+    return _AndOr(tuple(pipes), tuple(ops))
+
+
+def _tokens(node) -> list | None:
+    """The leaves and operators of ``node`` in source order (comments left out)."""
+    t = node.type
+    if t in _GLUED:
+        out: list = []
+        for ch in node.children:
+            if ch.type == "comment":
+                continue
+            if ch.is_named:
+                sub = _tokens(ch)
+                if sub is None:
+                    return None
+                out += sub
+            elif ch.type in _AND_OR or ch.type in _PIPE:
+                out.append(ch.type)
+            else:
+                return None
+        return out
+    if t == "redirected_statement":
+        body = node.child_by_field_name("body")
+        sub = _tokens(body) if body is not None and (body.type in _GLUED or body.type == t) else None
+        if not sub or not isinstance(sub[-1], _Leaf) or (len(sub) == 1 and sub[0] == _Leaf(body)):
+            return [_Leaf(node)]
+        redirects = tuple(c for c in node.children if c.type in _REDIRECTS)
+        return sub[:-1] + [_Leaf(sub[-1].node, sub[-1].redirects + redirects)]
+    return [_Leaf(node)]
 
 
 def _kind(node) -> str:

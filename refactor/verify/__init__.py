@@ -15,7 +15,7 @@ The rooms, bottom to top (an import only goes down):
   (node packages, as Node's ``require`` resolves them), ``content`` (trees, referenced files,
   libraries), ``owners`` (who owns a file: dpkg/apk, RECORD, npm's record),
   ``image_facts`` (what each side's tree and the rewrite's file say), ``image_classes`` (why a
-  difference is allowed) and ``whole_image`` (every entry of both
+  difference is allowed; ``debconf`` judges debconf's answers) and ``whole_image`` (every entry of both
   final filesystems, classified), ``result`` (:class:`Verification` and the verdict, :func:`decide`);
 - reading a built image: ``image_reader`` (files through a created container) and
   ``runtime_needs`` (what the image's command needs, for ``content``);

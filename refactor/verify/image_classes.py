@@ -15,7 +15,8 @@ build-only         files of a system package the rewrite dropped that only a bui
 base-omitted       files and packages of the original's base that its slim counterpart (the
                    rewrite's base, ``knowledge.slim_base``) does not have
 recommended-only   packages a kept package only recommends (``--no-install-recommends``)
-state              package-manager databases, logs, generated indexes
+state              package-manager databases, logs, generated indexes; debconf's answers
+                   only where every differing question's owner was dropped or added (``debconf``)
 cache              package-manager and build caches (apt lists, pip, npm, Go, virtualenv's app
                    data...), /tmp
 toolchain          a toolchain tree outside the package manager (``/usr/local/go``, headers);
@@ -66,6 +67,7 @@ from ..build_evidence import Written, parse_os_release, under
 from ..dep_audit import dev_tool
 from .configstore import configstore_owner, dropped_dev_packages, only_records_of
 from .content import runtime_relevance
+from .debconf import judge as judge_debconf
 from .image_facts import (
     CONTAINER,
     ImageView,
@@ -489,6 +491,9 @@ class Classifier:
 
     # ---- path rules -----------------------------------------------------------------------
     def _state_or_cache(self, path: str) -> Verdict | None:
+        v = judge_debconf(path, self.before_view, self.after_view, self.dropped, self.added_packages, self.b.db)
+        if v is not None:
+            return v
         r = _first_root(path, self.t["caches"])
         if r is not None:
             return Verdict("cache", r["label"])

@@ -11,10 +11,10 @@ rules may have joined RUNs). Each path falls in one class:
 - the app's folder, a home folder (``/root/.cache/huggingface``), the ruby image's gems, a
   globally installed node package, any other named path: copied from the builder, by the
   shallowest folder that belongs to the step;
-- system state (``/etc``, the package databases, ``/usr/bin``, ``/lib``): not something a copy
-  may carry (it would overwrite the runtime base's own); the RUN's system package installs and
-  setup steps, which the runtime stage runs again, account for it; otherwise it is the reason
-  to leave the file alone, with the path named;
+- system state (``/etc``, the package databases, debconf's answers in ``/var/cache/debconf``,
+  ``/usr/bin``, ``/lib``): not something a copy may carry (it would overwrite the runtime
+  base's own); the RUN's system package installs and setup steps, which the runtime stage runs
+  again, account for it; otherwise it is the reason to leave the file alone, with the path named;
 - a deletion of a file the build did not make (a base image file): the same.
 """
 
@@ -30,7 +30,7 @@ from leanify.model import Dockerfile, Instruction
 _CACHES = re.compile(
     r"^(/root/\.cache/(pip|pypoetry/(cache|artifacts)|virtualenv|uv|yarn|go-build|node-gyp|pre-commit|matplotlib)|/root/\.npm|"
     r"/root/\.yarn|/usr/local/share/\.cache|/root/\.m2|/root/\.gradle|/root/\.composer/cache|/root/\.cache/composer|"
-    r"/go/pkg/mod|/root/go/pkg/mod|/usr/local/cargo/registry|/var/cache|/var/lib/apt/lists|/var/log|/tmp|/var/tmp|"
+    r"/go/pkg/mod|/root/go/pkg/mod|/usr/local/cargo/registry|/var/cache(?!/debconf(/|$))|/var/lib/apt/lists|/var/log|/tmp|/var/tmp|"
     r"/root/\.wget-hsts|/root/\.python_history)(/|$)|(^|/)__pycache__(/|$)")
 _PY_PACKAGES = re.compile(r"^/usr/(local/)?lib/python3[\d.]*/(site|dist)-packages(/|$)|^/usr/local/bin/[^/]+$|"
                           r"^/usr/local/include/python3[\d.]*(/|$)")
@@ -39,7 +39,7 @@ _PY_PACKAGES = re.compile(r"^/usr/(local/)?lib/python3[\d.]*/(site|dist)-package
 _PIP_HEADERS = re.compile(r"^/usr/include/python3[\d.]*/[^/]+/")
 _GLOBAL_NODE = re.compile(r"^/usr/(local/)?lib/node_modules/((@[^/]+/)?[^/]+)")
 _SYSTEM = re.compile(r"^/(etc|bin|sbin|lib|lib32|lib64|libx32|boot|dev|proc|sys|run|usr/bin|usr/sbin|usr/lib|usr/libexec|"
-                     r"usr/share|usr/include|usr/src|var/lib|var/spool|var/mail|var/run|var/backups)(/|$)")
+                     r"usr/share|usr/include|usr/src|var/lib|var/spool|var/mail|var/run|var/backups|var/cache/debconf)(/|$)")
 #: folders whose children are separate things: a copy takes the child, never the parent
 _PARENTS = frozenset({"/", "/usr", "/usr/local", "/usr/local/lib", "/usr/local/share", "/usr/local/bin", "/usr/local/etc",
                       "/opt", "/srv", "/var", "/var/www", "/home", "/root", "/root/.cache", "/root/.local",

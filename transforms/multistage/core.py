@@ -145,6 +145,12 @@ def rerun_installs(plan: Plan, run: Run) -> set[str]:
             for c in parse_script(st.item.text).package_calls() if c.action in ("install", "add") for p in c.packages}
 
 
+def _kept_installs(plan: Plan, run: Run) -> set[str]:
+    """Packages the system installs of ``run`` that the runtime stage runs again install."""
+    return {package_name(p) for st in run.reading.steps if st.kind == "pkg" for c in st.calls
+            if c.action in ("install", "add") for p in runtime_packages(plan, c)}
+
+
 def reruns(plan: Plan, run: Run, st: Step, where: str) -> bool:
     """Whether the runtime stage runs this step again (``where``: pre | last | tail)."""
     if st.kind == "unknown":
@@ -170,7 +176,7 @@ def reruns(plan: Plan, run: Run, st: Step, where: str) -> bool:
                 s.kind == "pkg" and s.calls[0].action in ("install", "add") for s in run.reading.steps) and _stage_has_runtime_install(plan))
         if call.action in REMOVALS:
             # removes build packages the runtime stage never installs, unless a step it runs again installed them
-            return bool({package_name(p) for p in call.packages} & rerun_installs(plan, run))
+            return bool({package_name(p) for p in call.packages} & (rerun_installs(plan, run) | _kept_installs(plan, run)))
         return True
     return False
 

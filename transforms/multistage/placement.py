@@ -23,9 +23,13 @@ from .effects import Effect, missing_program, short, static_effect
 _BUILD_TOOLS = frozenset({"gcc", "g++", "cc", "c++", "clang", "make", "gmake", "cmake", "ninja", "pkg-config", "autoreconf"})
 
 
-def _lacks(plan: Plan):
-    """lacks(program) -> bool for the runtime stage of ``plan``."""
+def _lacks(plan: Plan, run: Run, step: Step):
+    """lacks(program) -> bool for the runtime stage of ``plan`` where ``step`` of ``run`` runs:
+    only the packages the stage installs before it count (``apt-get install curl`` after ``curl
+    … | apt-key add -`` is too late)."""
+    at = (run.ins.index, step.item.start)
     kept = {p.split("=")[0] for r in plan.runs.values() for st in r.reading.steps if st.kind == "pkg"
+            and (r.ins.index, st.item.start) < at
             for c in st.calls if c.action in ("install", "add") for p in runtime_packages(plan, c)}
 
     def lacks(program: str) -> bool:
@@ -51,7 +55,6 @@ def place_unknowns(plan: Plan, model: Dockerfile, items: list[Instruction], unkn
     the assumption or evidence behind it (``plan.notes``)."""
     if not unknowns:
         return None
-    lacks = _lacks(plan)
     for _ in range(len(items)):  # moving the builder's end later can turn a later step into a builder step
         decisions: dict[tuple[int, int], tuple[str, Effect, Run, Step]] = {}
         moved = False
@@ -61,6 +64,7 @@ def place_unknowns(plan: Plan, model: Dockerfile, items: list[Instruction], unkn
             if eff.place == "rerun":
                 decisions[key] = ("rerun", eff, run, st)
                 continue
+            lacks = _lacks(plan, run, st)
             if _before_the_build(plan, run, st) and missing_program(st, lacks) is None:
                 decisions[key] = ("replay", eff, run, st)  # nothing built yet it could depend on: done again, in order
                 continue
@@ -105,7 +109,7 @@ def place_unknowns(plan: Plan, model: Dockerfile, items: list[Instruction], unkn
         elif evidence is not None and writes_of(model, evidence, run.ins) is not None:
             plan.bounded.add(run.ins.index)  # bound_by_evidence reads what it wrote
         elif eff.place == "decline":
-            missing = missing_program(st, lacks)
+            missing = missing_program(st, _lacks(plan, run, st))
             need = f" (it needs {missing}, which {plan.slim.image} lacks)" if missing and (
                 _position(plan, run, st) == "post" or _before_the_build(plan, run, st)) else ""
             hint = " (--verify reads what it wrote from the original build's layers)" if eff.unread else ""
