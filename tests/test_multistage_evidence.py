@@ -157,6 +157,49 @@ def test_evidence_that_the_step_deletes_a_base_image_file_leaves_the_file_alone(
     assert lines == (6, 6) and "deletes /usr/share/nginx/html/index.html, a file of the base image" in why
 
 
+def test_a_deletion_of_what_an_earlier_step_of_the_same_merged_run_wrote_is_the_builds_own() -> None:
+    """LEAN010 merges `RUN pip install …` and a later `RUN rm -rf /root/.cache` into one RUN: the
+    whiteout comes from the last original step, the folder from the first. It is the build's own
+    file, not the base image's (corpus/apps/flask-psycopg2 was left alone under --verify so)."""
+    steps = [_step(11, _w("/root/.cache/pip/http/a", 50), _w("/usr/local/lib/python3.11/site-packages/pip/x.py", 30)),
+             _step(15, _w("/root/.cache", 0, "deleted"))]
+    got = classify(steps, set(), "/app", pip=True)
+    assert got.deleted_base == [] and got.caches == 50
+    # hazard: the same whiteout of a folder no step wrote is still the base image's
+    base = classify([_step(11, _w("/usr/local/lib/python3.11/site-packages/pip/x.py", 30)),
+                     _step(15, _w("/root/.cache", 0, "deleted"))], set(), "/app", pip=True)
+    assert base.deleted_base == ["/root/.cache"]
+    # hazard: a step's deletion never counts what a LATER step of the group writes
+    later = classify([_step(11, _w("/etc/nginx/conf.d/default.conf", 0, "deleted")),
+                      _step(15, _w("/etc/nginx/conf.d/default.conf", 40))], set(), "/app")
+    assert later.deleted_base == ["/etc/nginx/conf.d/default.conf"]
+
+
+FLASK = """FROM python:3.11
+WORKDIR /app
+RUN apt-get update
+RUN apt-get install -y gcc libpq-dev
+COPY . .
+RUN pip install --upgrade pip
+RUN pip install -r requirements.txt
+RUN rm -rf /var/lib/apt/lists/*
+RUN rm -rf /root/.cache
+CMD ["gunicorn", "app:app"]
+"""
+
+
+def test_a_cache_removal_merged_into_the_pip_run_does_not_leave_the_file_alone() -> None:
+    ev = _evidence(_step(3, _w("/var/lib/apt/lists/deb.debian.org_dists", 900)),
+                   _step(4, _w("/usr/bin/gcc-12", 900)),
+                   _step(6, _w("/root/.cache/pip/http/a", 50), _w("/usr/local/lib/python3.11/site-packages/pip/x.py", 30)),
+                   _step(7, _w("/root/.cache/pip/wheels/b", 60), _w("/usr/local/lib/python3.11/site-packages/psycopg2/_psycopg.so", 300)),
+                   _step(8, _w("/var/lib/apt/lists", 0, "opaque")),
+                   _step(9, _w("/root/.cache", 0, "deleted")))
+    out = run_pipeline(Dockerfile.parse(FLASK), Facts(options={KEY: ev}), all_transforms(), unsafe=True)
+    assert not [c for c in out.changes if c.rule == "LEAN014" and not c.applied], [c.reason for c in out.changes if c.rule == "LEAN014"]
+    assert "COPY --from=builder /opt/venv /opt/venv" in out.output.text
+
+
 def test_evidence_is_found_through_the_rules_that_rewrote_the_file_before() -> None:
     """LEAN010 joins two RUNs; LEAN014 reads the evidence of both original lines (as_written)."""
     text = PY.replace("RUN ./bin/prepare-data\n", "RUN ./bin/prepare-data\nRUN ./bin/index-data\n").replace(

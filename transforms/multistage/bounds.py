@@ -89,12 +89,12 @@ def _root(path: str, app: str | None) -> str:
 
 
 def classify(steps: list[StepEvidence], earlier: set[str], app: str | None, pip: bool = False) -> Bounds:
-    """Sort what ``steps`` wrote. ``earlier``: every path the build wrote before them (a deletion
-    of one of those is the build's own business); ``app``: the app's folder (its WORKDIR);
+    """Sort what ``steps`` wrote. ``earlier``: every path the build wrote before them; a deletion
+    of one of those, or of what an earlier one of ``steps`` wrote (a RUN the rules merged from
+    several), is the build's own business; ``app``: the app's folder (its WORKDIR);
     ``pip``: the RUN installs Python packages (what it puts in /usr/local/bin are their scripts)."""
     out = Bounds()
-    written = [w for s in steps for w in s.written]
-    for w in written:
+    for w, before in _with_earlier(steps, earlier):
         if w.kind == "dir":
             continue  # a folder is listed when anything in it (or its own mtime) changed: what is in it counts
         out.files += w.kind == "file"
@@ -103,7 +103,7 @@ def classify(steps: list[StepEvidence], earlier: set[str], app: str | None, pip:
             out.caches += size
             continue
         if w.kind in ("deleted", "opaque"):
-            if not any(under(w.path, e) or under(e, w.path) for e in earlier):
+            if not any(under(w.path, e) or under(e, w.path) for e in before):
                 out.deleted_base.append(w.path)
             continue
         m = _GLOBAL_NODE.match(w.path)
@@ -127,6 +127,17 @@ def classify(steps: list[StepEvidence], earlier: set[str], app: str | None, pip:
         root = _root(w.path, app)
         out.roots[root] = out.roots.get(root, 0) + size
     return out
+
+
+def _with_earlier(steps: list[StepEvidence], earlier: set[str]):
+    """Each write of ``steps`` with the paths written before its step: ``earlier``, then what the
+    steps before it wrote (a RUN the rules merged from several steps deletes what its first wrote)."""
+    seen = set(earlier)
+    for step in sorted(steps, key=lambda s: s.line):
+        before = frozenset(seen)
+        for w in step.written:
+            yield w, before
+        seen.update(w.path for w in step.written if w.kind not in ("deleted", "opaque"))
 
 
 def _in_app(path: str, app: str | None) -> bool:
