@@ -56,7 +56,7 @@ from typing import IO, Any
 
 from .build_evidence import Written
 
-__all__ = ["Image", "Layer", "LayerReadError", "captured", "final_tree", "read_archive", "read_image",
+__all__ = ["Image", "Layer", "LayerReadError", "captured", "final_tree", "kept_content", "read_archive", "read_image",
            "resolve", "unchanged"]
 
 WHITEOUT = ".wh."
@@ -135,7 +135,8 @@ class Image:
 def captured(path: str) -> bool:
     """Files whose content the reader keeps (up to ``CAPTURE_MAX`` bytes each)."""
     if path in ("/etc/os-release", "/usr/lib/os-release", "/var/lib/dpkg/status", "/lib/apk/db/installed",
-                "/var/cache/debconf/config.dat", "/var/cache/debconf/passwords.dat"):  # debconf's answers
+                "/var/cache/debconf/config.dat", "/var/cache/debconf/passwords.dat",  # debconf's answers
+                "/etc/shadow", "/etc/shadow-"):  # kept without password hashes (``kept_content``)
         return True
     head, name = posixpath.split(path)
     if head == "/var/lib/dpkg/info":
@@ -147,6 +148,21 @@ def captured(path: str) -> bool:
     if head.endswith(".egg-info"):
         return name in ("PKG-INFO", "installed-files.txt", "requires.txt")
     return name in ("RECORD", "METADATA") and head.endswith(".dist-info")
+
+
+def kept_content(path: str, data: bytes) -> bytes:
+    """What is kept of a ``captured`` file: its bytes, but /etc/shadow's password hashes each
+    replaced by a digest of it (the layer cache on disk must never hold one; equal hashes still
+    compare equal)."""
+    if path not in ("/etc/shadow", "/etc/shadow-"):
+        return data
+    lines = []
+    for line in data.split(b"\n"):
+        f = line.split(b":")
+        if len(f) > 1 and len(f[1]) > 2:  # '*', '!', '!!', '' say "no password": kept as they are
+            f[1] = b"sha256=" + hashlib.sha256(f[1]).hexdigest().encode()
+        lines.append(b":".join(f))
+    return b"\n".join(lines)
 
 
 # ---------------------------------------------------------------------------------- one layer
@@ -234,7 +250,7 @@ def _written(ti: tarfile.TarInfo, path: str, tf: tarfile.TarFile, contents: dict
             if keep:
                 data.append(chunk)
         if keep:
-            contents[path] = b"".join(data)
+            contents[path] = kept_content(path, b"".join(data))
         return Written(path, "file", ti.size, sha256=digest.hexdigest(), **owner)
     if ti.isdir():
         return Written(path, "dir", **owner)

@@ -251,3 +251,18 @@ def test_unchanged_layers_hold_nothing_or_only_directories_as_they_were():
                 [],
                 [("f", "etc/.wh.new", "")]])
     assert unchanged(img) == [False, True, False, False, True, False]
+
+
+def test_etc_shadow_is_kept_without_its_password_hashes() -> None:
+    """The whole-image comparison reads /etc/shadow's fields (the day useradd ran is build-time
+    noise), but the layer cache on disk must never hold a password hash: each is kept as a digest."""
+    from leanify.image_layers import captured, kept_content
+
+    raw = b"root:$6$salt$hash:19000:0:99999:7:::\nnobody:*:19000::::::\n"
+    assert captured("/etc/shadow") and captured("/etc/shadow-")
+    kept = kept_content("/etc/shadow", raw)
+    assert b"$6$salt$hash" not in kept and kept.count(b"\n") == 2
+    assert kept.split(b":")[2] == b"19000" and kept.split(b"\n")[1].startswith(b"nobody:")
+    assert kept_content("/etc/shadow", raw) == kept  # the same hash, the same digest: equality still compares
+    assert kept_content("/etc/shadow", raw.replace(b"hash", b"hasH")) != kept
+    assert kept_content("/etc/os-release", b"ID=debian\n") == b"ID=debian\n"

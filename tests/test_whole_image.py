@@ -935,3 +935,37 @@ def test_the_real_caches_stay_caches_beside_debconfs_database() -> None:
     res = compare(before, after)
     assert res.equal, res.unclassified
     assert groups(res, "cache") == {"apt cache", "apt lists", "pip cache", "npm cache"}
+
+
+SHADOW = "root:*:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\ninference:!:{day}:0:{max}:7:::\n"
+
+
+def _shadow(img: Img, day: int = 20794, max_days: int = 99999, **fmt) -> Img:
+    return img.file("/etc/shadow", SHADOW.format(day=day, max=max_days, **fmt).encode(), mode=0o640, gid=42)
+
+
+def test_the_day_each_build_ran_useradd_in_etc_shadow_is_build_time_noise() -> None:
+    """useradd writes the day it ran (days since 1970) into /etc/shadow's third field: an original
+    built today beside a rewrite whose layer is cached from yesterday differ there and nowhere else
+    (corpus/apps/cpu-inference was rejected so, 'whole image: /etc/shadow changed')."""
+    before = _shadow(build_image(), 20794)
+    res = compare(before, _shadow(runtime_of(before), 20793))
+    assert res.equal, res.unclassified
+    assert "account dates" in res.classes[("changed", "state")].groups
+
+
+@pytest.mark.parametrize("after, why", [
+    ("root:*:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\ninference:$6$x$y:20794:0:99999:7:::\n", "password"),
+    ("root:*:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\ninference:!:0:0:99999:7:::\n", "must change"),
+    ("root:*:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\ninference:!:20793:0:90:7:::\n", "max days"),
+    ("root:*:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n", "account gone"),
+    ("root:*:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\ninference:!:20793:0:99999:7:::\nx:!:20793:0:99999:7:::\n",
+     "account added"),
+])
+def test_etc_shadow_differing_in_more_than_the_day_still_fails(after: str, why: str) -> None:
+    before = _shadow(build_image(), 20794)
+    got = unclassified(compare(before, runtime_of(before).file("/etc/shadow", after.encode(), mode=0o640, gid=42)))
+    assert "/etc/shadow" in got, why
+    # and the same file's mode or owner changing is no date either
+    assert "/etc/shadow" in unclassified(compare(before, _shadow(runtime_of(before), 20793).file(
+        "/etc/shadow", SHADOW.format(day=20793, max=99999).encode(), mode=0o644)))

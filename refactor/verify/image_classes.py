@@ -15,8 +15,9 @@ build-only         files of a system package the rewrite dropped that only a bui
 base-omitted       files and packages of the original's base that its slim counterpart (the
                    rewrite's base, ``knowledge.slim_base``) does not have
 recommended-only   packages a kept package only recommends (``--no-install-recommends``)
-state              package-manager databases, logs, generated indexes; debconf's answers
-                   only where every differing question's owner was dropped or added (``debconf``)
+state              package-manager databases, logs, generated indexes; debconf's answers where
+                   each differing question's owner was dropped or added (``debconf``); the day
+                   an account was changed in /etc/shadow (``shadow``)
 cache              package-manager and build caches (apt lists, pip, npm, Go, virtualenv's app
                    data...), /tmp
 toolchain          a toolchain tree outside the package manager (``/usr/local/go``, headers);
@@ -68,23 +69,14 @@ from ..dep_audit import dev_tool
 from .configstore import configstore_owner, dropped_dev_packages, only_records_of
 from .content import runtime_relevance
 from .debconf import judge as judge_debconf
-from .image_facts import (
-    CONTAINER,
-    ImageView,
-    Rewrite,
-    Verdict,
-    _first_root,
-    _name_match,
-    _no,
-    _root_match,
-    _Side,
-)
+from .image_facts import CONTAINER, ImageView, Rewrite, Verdict, _first_root, _name_match, _no, _root_match, _Side
 from .jdk_tree import java_homes, jdk_release, kept_runtime
 from .owners import (
     Dist,
     NpmProject,
     Tree,
 )
+from .shadow import judge as judge_shadow
 
 __all__ = ["CLASSES", "Classifier"]
 
@@ -734,7 +726,7 @@ class Classifier:
     def _changed(self, path: str) -> Verdict:
         b, a, rw = self.b, self.a, self.rewrite
         bw, aw = b.tree[path], a.tree[path]
-        v = self._state_or_cache(path)
+        v = self._state_or_cache(path) or judge_shadow(path, self.before_view, self.after_view)
         if v:
             return v
         if bw.kind == aw.kind == "dir" and posixpath.basename(path) == ".cache":
