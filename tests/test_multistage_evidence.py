@@ -200,6 +200,34 @@ def test_a_cache_removal_merged_into_the_pip_run_does_not_leave_the_file_alone()
     assert "COPY --from=builder /opt/venv /opt/venv" in out.output.text
 
 
+CPU = """FROM python:3.11
+WORKDIR /srv
+COPY . .
+RUN pip install -r requirements.txt
+RUN pip cache purge
+RUN useradd --create-home --uid 1000 inference
+USER inference
+CMD ["python", "-m", "inference"]
+"""
+
+
+def test_a_user_made_by_a_step_merged_into_the_build_run_is_made_again_not_copied() -> None:
+    """LEAN010 merges `RUN useradd --create-home …` into the pip RUN: the runtime stage runs the
+    useradd again (its /etc files are the runtime base's to change), so its home is made there,
+    owned by the user. Copied from the builder it became root's (COPY sets 0:0):
+    corpus/apps/cpu-inference was rejected, '/home/inference changed: owner 1000:1000 -> 0:0'."""
+    ev = _evidence(_step(4, _w("/usr/local/lib/python3.11/site-packages/numpy/core.py", 3000),
+                         _w("/root/.cache/pip/http/a", 50)),
+                   _step(5, _w("/root/.cache/pip", 0, "opaque")),
+                   _step(6, _w("/etc/passwd", 900), _w("/etc/shadow", 500), _w("/etc/group", 400),
+                         _w("/home/inference/.bashrc", 3526), _w("/home/inference/.profile", 807)))
+    out = run_pipeline(Dockerfile.parse(CPU), Facts(options={KEY: ev}), all_transforms(), unsafe=True)
+    assert any(c.rule == "LEAN014" and c.applied for c in out.changes), [n.message for n in out.notes]
+    runtime = out.output.text.split("# leanify: runtime stage")[1]
+    assert "useradd --create-home --uid 1000 inference" in runtime
+    assert "/home/inference" not in "".join(line for line in runtime.splitlines() if line.startswith("COPY"))
+
+
 def test_evidence_is_found_through_the_rules_that_rewrote_the_file_before() -> None:
     """LEAN010 joins two RUNs; LEAN014 reads the evidence of both original lines (as_written)."""
     text = PY.replace("RUN ./bin/prepare-data\n", "RUN ./bin/prepare-data\nRUN ./bin/index-data\n").replace(

@@ -88,13 +88,16 @@ def _root(path: str, app: str | None) -> str:
     return node
 
 
-def classify(steps: list[StepEvidence], earlier: set[str], app: str | None, pip: bool = False) -> Bounds:
+def classify(steps: list[StepEvidence], earlier: set[str], app: str | None, pip: bool = False,
+             replayed: frozenset[int] = frozenset()) -> Bounds:
     """Sort what ``steps`` wrote. ``earlier``: every path the build wrote before them; a deletion
     of one of those, or of what an earlier one of ``steps`` wrote (a RUN the rules merged from
     several), is the build's own business; ``app``: the app's folder (its WORKDIR);
-    ``pip``: the RUN installs Python packages (what it puts in /usr/local/bin are their scripts)."""
+    ``pip``: the RUN installs Python packages (what it puts in /usr/local/bin are their scripts);
+    ``replayed``: the lines of steps the runtime stage runs again (a useradd merged into the build
+    RUN): what they wrote is made there, never copied."""
     out = Bounds()
-    for w, before in _with_earlier(steps, earlier):
+    for w, before in _with_earlier([s for s in steps if s.line not in replayed], earlier, steps):
         if w.kind == "dir":
             continue  # a folder is listed when anything in it (or its own mtime) changed: what is in it counts
         out.files += w.kind == "file"
@@ -129,14 +132,16 @@ def classify(steps: list[StepEvidence], earlier: set[str], app: str | None, pip:
     return out
 
 
-def _with_earlier(steps: list[StepEvidence], earlier: set[str]):
+def _with_earlier(steps: list[StepEvidence], earlier: set[str], every: list[StepEvidence]):
     """Each write of ``steps`` with the paths written before its step: ``earlier``, then what the
-    steps before it wrote (a RUN the rules merged from several steps deletes what its first wrote)."""
-    seen = set(earlier)
-    for step in sorted(steps, key=lambda s: s.line):
+    steps of ``every`` before it wrote (a RUN the rules merged from several steps deletes what its
+    first wrote)."""
+    seen, mine = set(earlier), {id(s) for s in steps}
+    for step in sorted(every, key=lambda s: s.line):
         before = frozenset(seen)
-        for w in step.written:
-            yield w, before
+        if id(step) in mine:
+            for w in step.written:
+                yield w, before
         seen.update(w.path for w in step.written if w.kind not in ("deleted", "opaque"))
 
 

@@ -10,10 +10,11 @@ really wrote (``bounds``). Where neither says, the file is left alone with the r
 
 from __future__ import annotations
 
-from leanify import knowledge
+from leanify import buildtime, knowledge
 from leanify.build_evidence import under
 from leanify.buildtime import Step
 from leanify.model import Dockerfile, Instruction
+from leanify.rulekit import mapped_script
 
 from .bounds import classify, earlier_paths, human, shown, writes_of
 from .core import SYSTEM_DIRS, VENV, Plan, Run, Skip, runtime_packages, step_lines
@@ -168,7 +169,8 @@ def bound_by_evidence(plan: Plan, model: Dockerfile, items: list[Instruction]) -
             continue
         first_line = min(s.line for s in steps)
         app = plan.builddir or run.wd
-        b = classify(steps, earlier_paths(ev, first_line), app, pip=any(st.pip for st in run.reading.steps))
+        b = classify(steps, earlier_paths(ev, first_line), app, pip=any(st.pip for st in run.reading.steps),
+                     replayed=_replayed(model, run))
         redone = bool(kinds & {"pkg", "setup"})  # the runtime stage runs this RUN's system steps again
         cmd = f"`{short(run.ins.text.split(None, 1)[-1] if run.ins.text.split() else run.ins.text)}`"
         if b.system and not redone:
@@ -194,6 +196,18 @@ def bound_by_evidence(plan: Plan, model: Dockerfile, items: list[Instruction]) -
                                               f"{_copied(plan, list(b.roots)) if b.roots else 'nothing of it is copied'}"
                                               + (f" ({human(b.caches)} of caches left behind)" if b.caches else "")))
     return None
+
+
+def _replayed(model: Dockerfile, run: Run) -> frozenset[int]:
+    """The lines of the steps as written that this RUN came from (a rule merged them) that only
+    install packages or set the system up (useradd, ln): the runtime stage runs them again."""
+    out = set()
+    for orig in model.as_written(run.ins):
+        got = mapped_script(orig, model.written or model)
+        kinds = {st.kind for st in buildtime.classify_run(got[0], run.wd).steps} if got else set()
+        if kinds and kinds <= {"pkg", "setup"}:
+            out.add(orig.start_line)
+    return frozenset(out)
 
 
 def _native_global(model: Dockerfile, ev, run: Run) -> Skip | None:
