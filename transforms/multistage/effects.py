@@ -191,9 +191,9 @@ def _command_effect(cmd: SimpleCommand, cwd: str | None, item_text: str):
         return _copy([dest], f"{text} writes only {dest}", moves=True)
     tool, rest = (args[1], args[2:]) if _PYTHON.match(base) and args[:1] == ("-m",) and len(args) > 1 else (base, args)
     if tool in _PY_INSTALLERS and _positional(rest)[:1] and _positional(rest)[0] in _PY_INSTALLERS[tool]:
-        return Effect("decline", why=f"{text} installs Python packages (compiling those without a wheel) into a "
-                                     f"virtualenv {tool} places: it runs in the builder, with the compilers",
-                      unread=True, builds=True)
+        return Effect("decline", why=f"{text} installs Python packages (compiling those without a wheel), so it must run "
+                                     f"in the builder, with the compilers, into a virtualenv {tool} places: its words do not "
+                                     "say what the runtime stage should copy", unread=True, builds=True)
     program = _PYTHON.match(base) or base in _APP_PROGRAMS or (cmd.program.startswith("./") and base.endswith(".py"))
     if program:
         if cwd is None or cwd == "/":
