@@ -145,6 +145,8 @@ def captured(path: str) -> bool:
         return True  # distroless: one status file per package
     if path.endswith("/node_modules/.package-lock.json"):
         return True  # npm's record of what it installed, dev flags included (whole-image comparison)
+    if name == "pyvenv.cfg":
+        return True  # a virtualenv's interpreter (whole-image comparison: made again from the same one)
     if head.endswith(".egg-info"):
         return name in ("PKG-INFO", "installed-files.txt", "requires.txt")
     return name in ("RECORD", "METADATA") and head.endswith(".dist-info")

@@ -32,7 +32,7 @@ from .image_layers import Layer
 
 __all__ = ["LayerCache", "default", "default_dir"]
 
-FORMAT = "v4"  # bump when Written, Layer or ``image_layers.captured`` change
+FORMAT = "v5"  # bump when Written, Layer or ``image_layers.captured`` change
 MEMORY_ENTRIES = 500_000  # about 200 MB of entries; a run reads some 100,000
 DEFAULT_MB = 512
 

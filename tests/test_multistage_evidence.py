@@ -390,3 +390,58 @@ def test_evidence_that_a_step_writes_debconfs_database_leaves_the_file_alone() -
     ev = _evidence(_step(6, _w("/app/data/index.bin"), _w("/var/cache/debconf/config.dat", 900)))
     (lines, why), = ms.skip_reasons(Dockerfile.parse(PY), Facts(options={KEY: ev}))
     assert lines == (6, 6) and "changes /var/cache/debconf/config.dat in the original build" in why
+
+
+# ondrejsika/demo-cloud-provider (benchmarks/real_projects.toml, demo-cloud-uwsgi-pipenv): pip
+# installs pipenv beside the build packages, then `pipenv install` compiles uWSGI from the lock
+PIPENV = """FROM python:3.11-slim
+RUN pip install --upgrade pip && \\
+    pip install pipenv && \\
+    apt-get update && apt-get install -y --no-install-recommends \\
+        build-essential \\
+        python3-dev && \\
+    rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY Pipfile .
+COPY Pipfile.lock .
+RUN pipenv install
+COPY . .
+CMD [ "./uwsgi.sh" ]
+"""
+
+
+@pytest.mark.parametrize("install", ["pipenv install", "pipenv sync", "python -m pipenv install --deploy",
+                                     "pdm install", "pdm sync --prod"])
+def test_a_python_dependency_installer_leanify_does_not_model_never_runs_without_the_builders_compilers(install: str) -> None:
+    """`pipenv install` after pip's build step compiles what has no wheel (uWSGI): run again in a
+    runtime stage without build-essential it fails. Without the original build's layers nothing
+    says where its virtualenv is: left as one stage, the step named."""
+    text = PIPENV.replace("RUN pipenv install\n", f"RUN {install}\n")
+    out = _lean014(text, Facts())
+    assert not any(c.rule == "LEAN014" and c.applied for c in out.changes), out.output.text
+    (lines, why), = ms.skip_reasons(Dockerfile.parse(text), Facts())
+    assert lines == (11, 11) and "installs Python packages" in why and "--verify reads what it wrote" in why
+
+
+def test_with_evidence_pipenvs_own_virtualenv_is_built_in_the_builder_and_copied() -> None:
+    ev = _evidence(_step(2, _w("/usr/local/lib/python3.11/site-packages/pipenv/__init__.py", 3000),
+                         _w("/usr/local/bin/pipenv", 200)),
+                   _step(11, _w("/root/.local/share/virtualenvs/app-4PlAip0Q/lib/python3.11/site-packages/pyuwsgi.so", 9 << 20),
+                         _w("/root/.local/share/virtualenvs/app-4PlAip0Q/bin/uwsgi", 1 << 20),
+                         _w("/root/.cache/pipenv/http/0/a", 4 << 20), _w("/root/.cache/pip/wheels/x.whl", 1 << 20)))
+    out = _lean014(PIPENV, Facts(options={KEY: ev}))
+    assert any(c.rule == "LEAN014" and c.applied for c in out.changes), [n.message for n in out.notes]
+    builder, runtime = out.output.text.split("# leanify: runtime stage")
+    assert "RUN pipenv install\n" in builder and "pipenv install" not in runtime
+    assert "build-essential" not in runtime
+    assert "COPY --from=builder /root/.local/share/virtualenvs /root/.local/share/virtualenvs\n" in runtime
+    assert "/root/.cache" not in runtime  # pipenv's and pip's caches stay behind
+
+
+def test_an_app_program_after_the_build_still_runs_in_the_runtime_stage() -> None:
+    """The hazard the rule above must not widen: `python manage.py collectstatic` needs nothing
+    only the builder has and keeps running in the runtime stage."""
+    text = PIPENV.replace("RUN pipenv install\n", "RUN pip install --no-cache-dir -r requirements.txt\nCOPY . .\n"
+                                                  "RUN python manage.py collectstatic --noinput\n")
+    runtime = _lean014(text, Facts()).output.text.split("# leanify: runtime stage")[1]
+    assert "RUN python manage.py collectstatic --noinput\n" in runtime

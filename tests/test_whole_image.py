@@ -969,3 +969,47 @@ def test_etc_shadow_differing_in_more_than_the_day_still_fails(after: str, why: 
     # and the same file's mode or owner changing is no date either
     assert "/etc/shadow" in unclassified(compare(before, _shadow(runtime_of(before), 20793).file(
         "/etc/shadow", SHADOW.format(day=20793, max=99999).encode(), mode=0o644)))
+
+
+# ondrejsika/demo-cloud-provider (benchmarks/real_projects.toml): `pipenv install` made its
+# virtualenv with the python first on PATH. The original ran pipenv from the system site, the
+# rewrite from /opt/venv: the same interpreter, named /usr/bin/python3 there, /usr/bin/python3.11 here
+PIPENV_VENV = "/root/.local/share/virtualenvs/app-4PlAip0Q"
+_CFG = ("home = /usr/bin\nimplementation = CPython\nversion_info = 3.11.2.final.0\nexecutable = /usr/bin/python3.11\n"
+        "command = {py} -m virtualenv " + PIPENV_VENV + "\nvirtualenv = 21.15.14\ninclude-system-site-packages = {sys}\n"
+        "base-prefix = /usr\nbase-executable = {base}\n")
+
+
+def _pipenv_image(py: str, base: str, link: str, sys_site: str = "false") -> Img:
+    img = build_image()
+    img.file("/usr/bin/python3.11", b"\x7fELF python 3.11.2", mode=0o755)
+    img.link("/usr/bin/python3", "python3.11")
+    img.file("/root/.cache/pipenv/wheels/04/origin.json", b"{}")
+    img.file(f"{PIPENV_VENV}/pyvenv.cfg", _CFG.format(py=py, base=base, sys=sys_site).encode())
+    img.link(f"{PIPENV_VENV}/bin/python", link)
+    img.dist(f"{PIPENV_VENV}/lib/python3.11/site-packages", "uWSGI", "2.0.21", {"pyuwsgi.so": b"\x7fELF uwsgi"})
+    return img
+
+
+def test_a_virtualenv_made_again_from_the_same_interpreter_named_another_way_is_the_same() -> None:
+    before = _pipenv_image("/usr/bin/python3", "/usr/bin/python3", "/usr/bin/python3")
+    after = _pipenv_image("/opt/venv/bin/python3", "/usr/bin/python3.11", "/usr/bin/python3.11")
+    after.remove("/root/.cache/pipenv")
+    res = compare(before, after)
+    assert res.equal, res.unclassified
+    assert groups(res, "venv", "changed") == {PIPENV_VENV}
+    assert groups(res, "cache") == {"pipenv cache"}
+
+
+@pytest.mark.parametrize(("after", "why"), [
+    # another interpreter: the virtualenv runs other code
+    (lambda: _pipenv_image("/usr/local/bin/python3", "/usr/local/bin/python3.12", "/usr/local/bin/python3.12")
+     .file("/usr/local/bin/python3.12", b"\x7fELF python 3.12", mode=0o755), "differs"),
+    # the same interpreter, but the system site-packages now visible to the app
+    (lambda: _pipenv_image("/opt/venv/bin/python3", "/usr/bin/python3.11", "/usr/bin/python3.11", sys_site="true"),
+     "differs: content"),
+])  # fmt: skip
+def test_a_virtualenv_on_another_interpreter_or_with_other_settings_still_fails(after, why: str) -> None:
+    before = _pipenv_image("/usr/bin/python3", "/usr/bin/python3", "/usr/bin/python3")
+    bad = unclassified(compare(before, after()))
+    assert any(p.startswith(PIPENV_VENV) and w.startswith(why) for p, w in bad.items()), bad

@@ -42,7 +42,8 @@ npm-layout         node_modules laid out otherwise (hoisting), when the content 
                    require of the app resolves to the same package version
 relocation         a Python distribution moved to another site (``/opt/venv``): same name,
                    version and RECORD, every recorded file present with the same digest
-venv               the virtualenv's own files (``pyvenv.cfg``, activate scripts, its pip)
+venv               the virtualenv's own files (``pyvenv.cfg``, activate scripts, its pip); one both
+                   images have, made again from the same interpreter (``venv_remade``)
 runtime-package    files of a runtime package installed again or added for a dropped build
                    package (``knowledge.runtime_counterpart``), and what it depends on
 runtime-base       files of the rewrite's base image as that image has them
@@ -77,6 +78,7 @@ from .owners import (
     Tree,
 )
 from .shadow import judge as judge_shadow
+from .venv_remade import remade_venv_file
 
 __all__ = ["CLASSES", "Classifier"]
 
@@ -773,7 +775,9 @@ class Classifier:
             rv, av = self.removed(path), self.added(path)
             if rv.ok and av.ok and rv is not CONTAINER and av is not CONTAINER:
                 return rv
-        return _no(f"differs: {_what_differs(bw, aw)}")
+        venv = next((v for v in a.venvs if under(path, v) and v in b.venvs), None)  # made again (venv_remade)?
+        why = venv and remade_venv_file(posixpath.relpath(path, venv), path, bw, aw, b.view, a.view)
+        return Verdict("venv", venv, why) if why else _no(f"differs: {_what_differs(bw, aw)}")
 
 
 def _what_differs(b: Written, a: Written) -> str:

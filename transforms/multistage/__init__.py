@@ -66,6 +66,11 @@ in one stage by themselves. Each is placed, and the reason names what is assumed
   builder has``);
 - a tool installed globally (``npm install -g pm2``, ``yarn global add``) is installed again
   in the runtime stage;
+- a Python dependency installer leanify does not model (``pipenv install``/``sync``, ``pdm
+  install``) runs in the builder, where the compilers are, never again in the runtime stage
+  (what has no wheel, uWSGI, it compiles); where its virtualenv lands is read from the original
+  build's layers (``/root/.local/share/virtualenvs``, copied): without them the file is left
+  alone;
 - before any build step, it runs again in the runtime stage, in the same place, when the runtime
   image has its programs or the step installs them itself first (``apt-get install curl && curl
   … | apt-key add -``: the same RUN's purge of curl and its apt cleanup run again with it);

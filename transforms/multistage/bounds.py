@@ -28,7 +28,7 @@ from leanify.build_evidence import BuildEvidence, StepEvidence, under
 from leanify.model import Dockerfile, Instruction
 
 _CACHES = re.compile(
-    r"^(/root/\.cache/(pip|pypoetry/(cache|artifacts)|virtualenv|uv|yarn|go-build|node-gyp|pre-commit|matplotlib)|/root/\.npm|"
+    r"^(/root/\.cache/(pip|pipenv|pdm|pypoetry/(cache|artifacts)|virtualenv|uv|yarn|go-build|node-gyp|pre-commit|matplotlib)|/root/\.npm|"
     r"/root/\.yarn|/usr/local/share/\.cache|/root/\.m2|/root/\.gradle|/root/\.composer/cache|/root/\.cache/composer|"
     r"/go/pkg/mod|/root/go/pkg/mod|/usr/local/cargo/registry|/var/cache(?!/debconf(/|$))|/var/lib/apt/lists|/var/log|/tmp|/var/tmp|"
     r"/root/\.wget-hsts|/root/\.python_history)(/|$)|(^|/)__pycache__(/|$)")

@@ -46,6 +46,9 @@ _APP_PROGRAMS = frozenset({"flask", "django-admin", "alembic", "pybabel", "manag
                            "rails", "bin/rails"})
 _FETCH_TOOLS = frozenset({"git", "wget", "curl", "gdown", "tar", "unzip", "mv", "cp"})
 _GLOBAL_NODE = ("npm", "yarn", "pnpm")
+#: Python dependency installers leanify does not model (their virtualenv's place is their own
+#: configuration's): what has no wheel they compile, so they run where the compilers are
+_PY_INSTALLERS = {"pipenv": frozenset({"install", "sync"}), "pdm": frozenset({"install", "sync", "add"})}
 UNREAD = object()  # a command this module has no reading of: the step's own reason stands
 
 
@@ -60,6 +63,7 @@ class Effect:
     moves_output: bool = False  # mv/cp/fetch: its result must come from the builder, never a second run
     unread: bool = False  # decline: a command this module does not read (the original build's layers can bound it)
     program: bool = False  # an arbitrary program of the app (python, flask, node ...): may run in the runtime stage
+    builds: bool = False  # installs dependencies, compiling those without a binary: needs the builder's compilers
 
 
 def short(text: str, n: int = 60) -> str:
@@ -185,6 +189,11 @@ def _command_effect(cmd: SimpleCommand, cwd: str | None, item_text: str):
         if dest is None or dest == "/" or any(_abs(p, cwd) is None for p in paths):
             return _decline(f"{text}: where it writes is only known at build time")
         return _copy([dest], f"{text} writes only {dest}", moves=True)
+    tool, rest = (args[1], args[2:]) if _PYTHON.match(base) and args[:1] == ("-m",) and len(args) > 1 else (base, args)
+    if tool in _PY_INSTALLERS and _positional(rest)[:1] and _positional(rest)[0] in _PY_INSTALLERS[tool]:
+        return Effect("decline", why=f"{text} installs Python packages (compiling those without a wheel), so it must run "
+                                     f"in the builder, with the compilers, into a virtualenv {tool} places: its words do not "
+                                     "say what the runtime stage should copy", unread=True, builds=True)
     program = _PYTHON.match(base) or base in _APP_PROGRAMS or (cmd.program.startswith("./") and base.endswith(".py"))
     if program:
         if cwd is None or cwd == "/":

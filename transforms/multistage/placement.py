@@ -66,10 +66,11 @@ def place_unknowns(plan: Plan, model: Dockerfile, items: list[Instruction], unkn
                 decisions[key] = ("rerun", eff, run, st)
                 continue
             lacks = _lacks(plan, run, st)
-            if _before_the_build(plan, run, st) and missing_program(st, lacks) is None:
+            if _before_the_build(plan, run, st) and not eff.builds and missing_program(st, lacks) is None:
                 decisions[key] = ("replay", eff, run, st)  # nothing built yet it could depend on: done again, in order
                 continue
-            if _position(plan, run, st) == "post" and not eff.moves_output and missing_program(st, lacks) is None:
+            if _position(plan, run, st) == "post" and not (eff.moves_output or eff.builds) \
+                    and missing_program(st, lacks) is None:
                 decisions[key] = ("stay", eff, run, st)
                 continue
             if run.ins.index > plan.last.index:  # must run in the builder: the builder now ends here
