@@ -445,3 +445,35 @@ def test_an_app_program_after_the_build_still_runs_in_the_runtime_stage() -> Non
                                                   "RUN python manage.py collectstatic --noinput\n")
     runtime = _lean014(text, Facts()).output.text.split("# leanify: runtime stage")[1]
     assert "RUN python manage.py collectstatic --noinput\n" in runtime
+
+
+# ageitgey/face_recognition's own Dockerfile (../shared/corpus/real): dlib is cloned and compiled
+# by its setup.py (cmake, g++) in a RUN before the pip build; --unsafe-fixes replayed that RUN in
+# the runtime stage, which has no compilers: a Dockerfile that does not build
+SETUP_PY = """FROM python:3.10-slim
+RUN apt-get update && apt-get install -y build-essential cmake git
+RUN cd ~ && mkdir -p dlib && git clone -b v19.9 --single-branch https://github.com/davisking/dlib.git dlib/ && \\
+    cd dlib/ && python3 setup.py install --yes USE_AVX_INSTRUCTIONS
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+COPY . .
+CMD ["python3", "app.py"]
+"""
+
+
+@pytest.mark.parametrize("script", ["python3 setup.py install --yes USE_AVX_INSTRUCTIONS", "python setup.py build_ext --inplace",
+                                    "python /src/dlib/setup.py install", "python3 setup.py bdist_wheel", "python setup.py develop"])
+def test_a_setup_py_build_or_install_compiles_so_it_never_runs_without_the_builders_compilers(script: str) -> None:
+    got = effect(script)
+    assert got.builds and got.place == "decline", got
+
+
+def test_a_setup_py_step_is_not_replayed_in_the_runtime_stage() -> None:
+    out = _lean014(SETUP_PY, Facts())
+    text = out.output.text
+    runtime = text.split("# leanify: runtime stage")[1] if "# leanify: runtime stage" in text else ""
+    assert "setup.py" not in runtime, text
+    # hazard: an app's own program after the build still runs in the runtime stage (not a build)
+    assert effect("python manage.py collectstatic --noinput").builds is False
+    assert effect("python setup.py --version").builds is False

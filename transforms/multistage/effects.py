@@ -49,6 +49,8 @@ _GLOBAL_NODE = ("npm", "yarn", "pnpm")
 #: Python dependency installers leanify does not model (their virtualenv's place is their own
 #: configuration's): what has no wheel they compile, so they run where the compilers are
 _PY_INSTALLERS = {"pipenv": frozenset({"install", "sync"}), "pdm": frozenset({"install", "sync", "add"})}
+#: setup.py commands that compile and install (``python setup.py --version`` builds nothing)
+_SETUP_BUILDS = frozenset({"install", "build", "build_ext", "build_clib", "bdist", "bdist_wheel", "bdist_egg", "develop"})
 UNREAD = object()  # a command this module has no reading of: the step's own reason stands
 
 
@@ -194,6 +196,10 @@ def _command_effect(cmd: SimpleCommand, cwd: str | None, item_text: str):
         return Effect("decline", why=f"{text} installs Python packages (compiling those without a wheel), so it must run "
                                      f"in the builder, with the compilers, into a virtualenv {tool} places: its words do not "
                                      "say what the runtime stage should copy", unread=True, builds=True)
+    if _PYTHON.match(base) and args[:1] and posixpath.basename(args[0]) == "setup.py" and set(_positional(args[1:])) & _SETUP_BUILDS:
+        return Effect("decline", why=f"{text} builds a package with its setup.py (compiling what it has in C or C++, with the "
+                                     "builder's compilers) and installs it where the interpreter puts packages: its words do "
+                                     "not say what the runtime stage should copy", unread=True, builds=True)
     program = _PYTHON.match(base) or base in _APP_PROGRAMS or (cmd.program.startswith("./") and base.endswith(".py"))
     if program:
         if cwd is None or cwd == "/":
