@@ -206,3 +206,21 @@ def test_a_utf16_requirements_file_is_named_as_the_obstacle(tmp_path: Path) -> N
     got = _findings_in(tmp_path, text.encode("utf-16"), "LEAN017")
     hit = [n for n in got if "not swapped" in n]
     assert hit and "requirements.txt is UTF-16" in hit[0], got
+
+
+def test_requirements_kept_for_one_reason_say_it_once(tmp_path: Path) -> None:
+    """An import no kept requirement is known to provide keeps every candidate, all for that one
+    reason: it is said once, after the names (primos-signup's note repeated 'urls.py:5 imports
+    ninja, which …' after each of its three requirements)."""
+    import shutil
+
+    src = CORPUS / "LEAN016" / "unused-requirements-filtered"
+    shutil.copytree(src / "context", tmp_path / "context")
+    asgi = tmp_path / "context" / "inference" / "asgi.py"  # the module CMD serves
+    asgi.write_text("import ninja\n" + asgi.read_text())
+    facts = Facts.for_path(tmp_path / "Dockerfile", tmp_path / "context", history=0)
+    result = run_pipeline(Dockerfile.parse((src / "Dockerfile").read_text()), facts, select(all_transforms(), ["LEAN016"]),
+                          unsafe=True)
+    (note,) = [n.message for n in result.notes if "stay in the image" in n.message]
+    assert note.count("imports ninja") == 1, note
+    assert "httpx (requirements.txt:5)" in note and "requests (requirements.txt:6)" in note, note

@@ -263,7 +263,12 @@ def _rewrite(model: Dockerfile, facts: Facts, audit: da.Audit, inst: da.PipInsta
                               refs={"steps": [i.lines[0] for i in sorted(set(steps), key=lambda i: i.index)]},
                               files=_files(used_later)))
     if kept:
-        listed = ", ".join(f"{r.name} ({_at(r)}; {why})" for r, why in kept[:MAX_LISTED])
+        by_why: dict[str, list] = {}
+        for r, why in kept[:MAX_LISTED]:
+            by_why.setdefault(why, []).append(r)
+        listed = ", ".join(f"{rs[0].name} ({_at(rs[0])}; {why})" if len(rs) == 1 else
+                           ", ".join(f"{r.name} ({_at(r)})" for r in rs) + f" (all {len(rs)}: {why})"
+                           for why, rs in by_why.items())
         if len(kept) > MAX_LISTED:
             listed += f" and {len(kept) - MAX_LISTED} more"
         changes.append(declined(RULE, inst.ins.lines, f"requirements never imported by {runs} stay in the image: {listed}",
