@@ -39,4 +39,7 @@ def main(out: Path) -> int:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) != 2 or sys.argv[1].startswith("-"):
+        print(__doc__, file=sys.stderr)  # `--help` used to become an output folder named --help
+        sys.exit(2)
     sys.exit(main(Path(sys.argv[1])))

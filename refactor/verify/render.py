@@ -61,7 +61,7 @@ def render_table(v: Verification, console) -> None:
         c = v.content
         console.print(f"content: {ok(c.get('equal'))}; {len(c.get('missing', []))} missing, "
                       f"{len(c.get('extra', []))} extra, {len(c.get('rebuilt', []))} rebuilt, "
-                      f"{len(c.get('removed_packages', []))} packages removed"
+                      f"{len(c.get('removed_packages', []))} package{'' if len(c.get('removed_packages', [])) == 1 else 's'} removed"
                       + (f"; {c['node']['resolutions']} node resolutions compared, {len(c['node']['moved'])} "
                          "moved" if c.get("node") else ""))
     if v.whole_image is not None:
