@@ -188,7 +188,7 @@ def test_pr_body_says_how_to_apply_the_unverified_suggestions_once() -> None:
 DLIB = """\
 FROM python:3.10-slim-bullseye
 RUN apt-get update && apt-get install -y build-essential cmake git && rm -rf /var/lib/apt/lists/*
-RUN cd ~ && git clone -b 'v19.9' --single-branch https://github.com/davisking/dlib.git dlib/ && cd dlib/ && python3 setup.py install --yes USE_AVX_INSTRUCTIONS
+RUN cd ~ && git clone -b 'v19.9' --single-branch https://github.com/davisking/dlib.git dlib/ && cd dlib/ && python3 tools/convert_dlib_nets_to_caffe/running_instructions.py --yes USE_AVX_INSTRUCTIONS
 COPY . /app
 RUN pip install --no-cache-dir -r /app/requirements.txt
 CMD ["python", "/app/app.py"]
@@ -212,11 +212,18 @@ def test_lean014_replayed_steps_are_quoted_as_their_note_quotes_them_and_name_th
     reasons = [c.reason for c in result.applied if c.rule == "LEAN014"]
     residual = next(r for r in reasons if "(said below)" in r)
     assert "`git clone -b 'v19.9' --single-branch https://github.com/dav…`" in residual
-    assert "`python3 setup.py install --yes USE_AVX_INSTRUCTIONS`" in residual
-    replayed = [r for r in reasons if r.startswith("line 3: `python3 setup.py install")]
+    assert "`python3 tools/convert_dlib_nets_to_caffe/running_instructio…`" in residual
+    replayed = [r for r in reasons if r.startswith("line 3: `python3 tools/convert_dlib")]
     assert len(replayed) == 1 and "needs nothing only the builder has (compilers" in replayed[0]
     base = next(r for r in reasons if r.startswith("runtime stage from "))
     assert "(its name;" not in base and "debian bullseye (from its tag; --verify reads its /etc/os-release)" in base
+    # the file as written compiles dlib with its setup.py: that step builds, so it is never run
+    # again without the compilers; the file stays in one stage, the step named
+    real = DLIB.replace("python3 tools/convert_dlib_nets_to_caffe/running_instructions.py", "python3 setup.py install")
+    got = run_pipeline(Dockerfile.parse(real), Facts.for_path(tmp_path / "Dockerfile", tmp_path, history=0), unsafe=True)
+    assert not [c for c in got.applied if c.rule == "LEAN014"]
+    assert any("`python3 setup.py install --yes USE_AVX_INSTRUCTIONS` builds a package with its setup.py" in n.message
+               for n in got.notes), [n.message for n in got.notes]
 
 
 def test_what_a_kept_requirement_needs_is_read_at_the_version_the_file_pins(tmp_path: Path, monkeypatch) -> None:
