@@ -18,33 +18,17 @@ import tomllib
 from pathlib import Path
 
 import pytest
-
-from leanify.model import Dockerfile
+from test_multistage_apps import app_dirs, bases  # the same apps, the same base images
 
 pytestmark = pytest.mark.e2e
 
-APPS = Path(__file__).resolve().parents[2] / "corpus" / "apps"
 #: the verified rewrite is at least this much smaller than the original (the least, java-service: -24%)
 MAX_AFTER_OVER_BEFORE = 0.9
 
 
-def app_dirs() -> list[Path]:
-    return sorted(p.parent for p in APPS.glob("*/app.toml")
-                  if (p.parent / "Dockerfile").exists() and (p.parent / "Dockerfile.expert").exists())
-
-
-def _bases(*texts: str) -> list[str]:
-    out: set[str] = set()
-    for text in texts:
-        model = Dockerfile.parse(text)
-        names = {s.name.lower() for s in model.stages if s.name}
-        out |= {s.base for s in model.stages if s.base.lower() not in names}
-    return sorted(out)
-
-
 @pytest.mark.parametrize("app", app_dirs(), ids=lambda p: p.name)
 def test_verify_keeps_and_proves_the_split(engine, require_images, app: Path, tmp_path: Path) -> None:
-    require_images(engine, _bases((app / "Dockerfile").read_text(), (app / "Dockerfile.expert").read_text()))
+    require_images(engine, bases((app / "Dockerfile").read_text(), (app / "Dockerfile.expert").read_text()))
     work = Path(shutil.copytree(app, tmp_path / app.name))
     smoke = tomllib.loads((app / "app.toml").read_text()).get("smoke")
     args = [sys.executable, "-m", "leanify", "--verify", "--format", "json", "--context", "context"]
